@@ -1,0 +1,152 @@
+// Package adapter keeps the room index of one namespace and broadcasts
+// packets to its sockets. The in-memory Adapter serves a single server; a
+// cluster adapter (Redis, NATS, …) implements the same interface and
+// forwards what is not local over its bus.
+//
+// The adapter never reaches into the socket layer: it calls back through
+// Host, which the namespace implements.
+package adapter
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/switchboard-go/socketio/parser"
+)
+
+// Frame is one Engine.IO message of an encoded packet: the text part first,
+// then each binary attachment.
+type Frame struct {
+	Data   []byte
+	Binary bool
+}
+
+// Flags modify a broadcast, as the flags of the reference server do.
+type Flags struct {
+	Volatile bool // may be dropped for clients that are behind
+	Compress bool // hint for permessage-deflate; accepted, not required
+	Local    bool // this server only, even with a cluster adapter
+	// Timeout of a broadcast with acknowledgements (zero: none).
+	Timeout time.Duration
+}
+
+// Options select the targets of a broadcast: the sockets in any of Rooms
+// (all sockets when empty), minus those in any of Except.
+type Options struct {
+	Rooms  []string
+	Except []string
+	Flags  Flags
+}
+
+// DeliverOptions go with a delivery to local sockets.
+type DeliverOptions struct {
+	Volatile bool
+	// AckID and OnAck, when OnAck is set, register a pending
+	// acknowledgement on each target socket before the packet is queued.
+	// OnAck is called with the socket id and the client's answer.
+	AckID uint64
+	OnAck func(socketID string, args Args)
+	// AckTimeout, when positive, forgets an unanswered acknowledgement
+	// after this long.
+	AckTimeout time.Duration
+}
+
+// Args is an acknowledgement's arguments as received.
+type Args = parser.Args
+
+// Handshake describes how a socket connected (the Node handshake object).
+type Handshake struct {
+	Headers http.Header
+	Time    time.Time
+	Address string
+	XDomain bool
+	Secure  bool
+	Issued  int64 // milliseconds since the epoch
+	URL     string
+	Query   url.Values
+	Auth    json.RawMessage
+}
+
+// SocketDetails is what FetchSockets returns for each socket; a cluster
+// adapter serializes it for sockets on other servers.
+type SocketDetails struct {
+	ID        string
+	Handshake Handshake
+	Rooms     []string
+	Data      any
+}
+
+// Host is implemented by the namespace the adapter serves.
+type Host interface {
+	// Name is the namespace name, e.g. "/" or "/chat".
+	Name() string
+	// Deliver queues the encoded packet to each local socket in ids that
+	// still exists. It must not block.
+	Deliver(ids []string, frames []Frame, opts DeliverOptions)
+	// SocketDetails describes a local socket.
+	SocketDetails(id string) (SocketDetails, bool)
+	// DisconnectSocket disconnects a local socket (close: also its
+	// underlying connection).
+	DisconnectSocket(id string, close bool)
+}
+
+// Adapter is the room index and broadcaster of one namespace. Its methods
+// are safe for concurrent use and never call Host while holding a lock.
+type Adapter interface {
+	// AddAll adds socket id to rooms.
+	AddAll(id string, rooms []string)
+	// Del removes socket id from room.
+	Del(id, room string)
+	// DelAll removes socket id from every room.
+	DelAll(id string)
+	// SocketRooms returns the rooms of socket id (nil when unknown).
+	SocketRooms(id string) []string
+	// Sockets returns the ids of the local sockets in any of rooms (all
+	// when rooms is empty).
+	Sockets(rooms []string) []string
+	// Rooms returns every room name known locally.
+	Rooms() []string
+
+	// Broadcast sends pkt to the targets of opts.
+	Broadcast(pkt *parser.Packet, opts Options) error
+	// BroadcastWithAck sends pkt (whose ID is set) and reports answers:
+	// onClientCount once per server with how many clients were sent to,
+	// onAck for every answer.
+	// Options.Flags.Timeout bounds how long sockets keep waiting.
+	BroadcastWithAck(pkt *parser.Packet, opts Options, onClientCount func(n int), onAck func(args Args)) error
+	// ServerCount is the number of servers sharing this namespace.
+	ServerCount(ctx context.Context) (int, error)
+
+	// FetchSockets describes the targets of opts.
+	FetchSockets(ctx context.Context, opts Options) ([]SocketDetails, error)
+	// AddSockets makes the targets of opts join rooms.
+	AddSockets(opts Options, rooms []string) error
+	// DelSockets makes the targets of opts leave rooms.
+	DelSockets(opts Options, rooms []string) error
+	// DisconnectSockets disconnects the targets of opts.
+	DisconnectSockets(opts Options, close bool) error
+	// ServerSideEmit sends an event to the other servers of the cluster;
+	// without a cluster there is nobody to tell and it returns nil.
+	ServerSideEmit(ctx context.Context, args []any) error
+
+	// Close releases the adapter's resources.
+	Close() error
+}
+
+// Factory makes the adapter of a namespace; Options of the root package
+// takes one so every namespace gets its own adapter.
+type Factory func(host Host) Adapter
+
+// EncodeFrames encodes pkt once into the Engine.IO messages every target
+// receives.
+func EncodeFrames(pkt *parser.Packet) []Frame {
+	frames := make([]Frame, 1, 1+len(pkt.Attachments))
+	frames[0] = Frame{Data: pkt.Encode()}
+	for _, a := range pkt.Attachments {
+		frames = append(frames, Frame{Data: a, Binary: true})
+	}
+	return frames
+}

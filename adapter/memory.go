@@ -1,0 +1,223 @@
+package adapter
+
+import (
+	"context"
+	"sync"
+
+	"github.com/switchboard-go/socketio/parser"
+)
+
+// InMemory is the single-server adapter: two indexes, room → sockets and
+// socket → rooms, behind one RWMutex. Broadcasts compute their target list
+// under the read lock and deliver after releasing it.
+type InMemory struct {
+	host Host
+
+	mu    sync.RWMutex
+	rooms map[string]map[string]struct{}
+	sids  map[string]map[string]struct{}
+}
+
+// NewInMemory returns the in-memory adapter for host. It has the Factory
+// signature.
+func NewInMemory(host Host) Adapter {
+	return &InMemory{
+		host:  host,
+		rooms: make(map[string]map[string]struct{}),
+		sids:  make(map[string]map[string]struct{}),
+	}
+}
+
+var _ Factory = NewInMemory
+
+func (a *InMemory) AddAll(id string, rooms []string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	mine := a.sids[id]
+	if mine == nil {
+		mine = make(map[string]struct{}, len(rooms))
+		a.sids[id] = mine
+	}
+	for _, r := range rooms {
+		mine[r] = struct{}{}
+		members := a.rooms[r]
+		if members == nil {
+			members = make(map[string]struct{})
+			a.rooms[r] = members
+		}
+		members[id] = struct{}{}
+	}
+}
+
+func (a *InMemory) Del(id, room string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.delLocked(id, room)
+}
+
+// requires a.mu held for writing
+func (a *InMemory) delLocked(id, room string) {
+	if members := a.rooms[room]; members != nil {
+		delete(members, id)
+		if len(members) == 0 {
+			delete(a.rooms, room)
+		}
+	}
+	if mine := a.sids[id]; mine != nil {
+		delete(mine, room)
+	}
+}
+
+func (a *InMemory) DelAll(id string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for r := range a.sids[id] {
+		if members := a.rooms[r]; members != nil {
+			delete(members, id)
+			if len(members) == 0 {
+				delete(a.rooms, r)
+			}
+		}
+	}
+	delete(a.sids, id)
+}
+
+func (a *InMemory) SocketRooms(id string) []string {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	mine, ok := a.sids[id]
+	if !ok {
+		return nil
+	}
+	out := make([]string, 0, len(mine))
+	for r := range mine {
+		out = append(out, r)
+	}
+	return out
+}
+
+func (a *InMemory) Sockets(rooms []string) []string {
+	return a.targets(Options{Rooms: rooms})
+}
+
+func (a *InMemory) Rooms() []string {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	out := make([]string, 0, len(a.rooms))
+	for r := range a.rooms {
+		out = append(out, r)
+	}
+	return out
+}
+
+// targets lists the local sockets opts selects.
+func (a *InMemory) targets(opts Options) []string {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	excluded := func(id string) bool {
+		for _, r := range opts.Except {
+			if _, ok := a.rooms[r][id]; ok {
+				return true
+			}
+		}
+		return false
+	}
+	if len(opts.Rooms) == 0 {
+		out := make([]string, 0, len(a.sids))
+		for id := range a.sids {
+			if !excluded(id) {
+				out = append(out, id)
+			}
+		}
+		return out
+	}
+	if len(opts.Rooms) == 1 {
+		members := a.rooms[opts.Rooms[0]]
+		out := make([]string, 0, len(members))
+		for id := range members {
+			if !excluded(id) {
+				out = append(out, id)
+			}
+		}
+		return out
+	}
+	seen := make(map[string]struct{})
+	var out []string
+	for _, r := range opts.Rooms {
+		for id := range a.rooms[r] {
+			if _, dup := seen[id]; dup || excluded(id) {
+				continue
+			}
+			seen[id] = struct{}{}
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+func (a *InMemory) Broadcast(pkt *parser.Packet, opts Options) error {
+	ids := a.targets(opts)
+	if len(ids) == 0 {
+		return nil
+	}
+	a.host.Deliver(ids, EncodeFrames(pkt), DeliverOptions{Volatile: opts.Flags.Volatile})
+	return nil
+}
+
+func (a *InMemory) BroadcastWithAck(pkt *parser.Packet, opts Options, onClientCount func(int), onAck func(Args)) error {
+	ids := a.targets(opts)
+	onClientCount(len(ids))
+	if len(ids) == 0 {
+		return nil
+	}
+	a.host.Deliver(ids, EncodeFrames(pkt), DeliverOptions{
+		Volatile: opts.Flags.Volatile,
+		AckID:      pkt.ID,
+		OnAck:      func(_ string, args Args) { onAck(args) },
+		AckTimeout: opts.Flags.Timeout,
+	})
+	return nil
+}
+
+func (a *InMemory) ServerCount(context.Context) (int, error) { return 1, nil }
+
+func (a *InMemory) FetchSockets(_ context.Context, opts Options) ([]SocketDetails, error) {
+	ids := a.targets(opts)
+	out := make([]SocketDetails, 0, len(ids))
+	for _, id := range ids {
+		if d, ok := a.host.SocketDetails(id); ok {
+			out = append(out, d)
+		}
+	}
+	return out, nil
+}
+
+func (a *InMemory) AddSockets(opts Options, rooms []string) error {
+	for _, id := range a.targets(opts) {
+		a.AddAll(id, rooms)
+	}
+	return nil
+}
+
+func (a *InMemory) DelSockets(opts Options, rooms []string) error {
+	ids := a.targets(opts)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, id := range ids {
+		for _, r := range rooms {
+			a.delLocked(id, r)
+		}
+	}
+	return nil
+}
+
+func (a *InMemory) DisconnectSockets(opts Options, close bool) error {
+	for _, id := range a.targets(opts) {
+		a.host.DisconnectSocket(id, close)
+	}
+	return nil
+}
+
+func (a *InMemory) ServerSideEmit(context.Context, []any) error { return nil }
+
+func (a *InMemory) Close() error { return nil }

@@ -1,0 +1,198 @@
+package socketio
+
+import (
+	"encoding/json"
+	"sync"
+	"time"
+
+	"github.com/switchboard-go/socketio/engineio"
+	"github.com/switchboard-go/socketio/parser"
+)
+
+// client is one Engine.IO connection seen from Socket.IO: it decodes
+// packets, routes them to the socket of their namespace, and writes the
+// packets of all those sockets into the one connection queue.
+type client struct {
+	srv  *Server
+	conn *engineio.Conn
+	dec  parser.Decoder // used only by OnMessage, which the engine serializes
+
+	mu           sync.Mutex
+	sockets      map[string]*Socket // by namespace name
+	connectTimer *time.Timer
+}
+
+func newClient(srv *Server, conn *engineio.Conn) *client {
+	c := &client{srv: srv, conn: conn, sockets: make(map[string]*Socket)}
+	c.dec.MaxAttachments = srv.maxAttachments
+	// A client that never joins a namespace is dropped (Node:
+	// connectTimeout).
+	c.connectTimer = time.AfterFunc(srv.connectTimeout, func() {
+		c.mu.Lock()
+		n := len(c.sockets)
+		c.mu.Unlock()
+		if n == 0 {
+			_ = conn.Close()
+		}
+	})
+	return c
+}
+
+// OnMessage implements engineio.Handler.
+func (c *client) OnMessage(_ *engineio.Conn, data []byte, binary bool) {
+	var (
+		pkt *parser.Packet
+		err error
+	)
+	if binary {
+		pkt, err = c.dec.AddBinary(data)
+	} else {
+		pkt, err = c.dec.AddText(data)
+	}
+	if err != nil {
+		c.srv.logger.Debug("socketio: invalid packet", "sid", c.conn.ID(), "err", err)
+		c.conn.CloseWithReason(engineio.ReasonParseError)
+		return
+	}
+	if pkt == nil {
+		return // waiting for attachments
+	}
+	if pkt.Type == parser.Connect {
+		c.connect(pkt)
+		return
+	}
+	c.mu.Lock()
+	s := c.sockets[pkt.Namespace]
+	c.mu.Unlock()
+	if s != nil {
+		s.onPacket(pkt)
+	}
+}
+
+// OnClose implements engineio.Handler.
+func (c *client) OnClose(_ *engineio.Conn, reason string) {
+	c.connectTimer.Stop()
+	c.mu.Lock()
+	socks := make([]*Socket, 0, len(c.sockets))
+	for _, s := range c.sockets {
+		socks = append(socks, s)
+	}
+	c.mu.Unlock()
+	for _, s := range socks {
+		s.onClose(Reason(reason))
+	}
+	c.dec.Reset()
+}
+
+func (c *client) connect(pkt *parser.Packet) {
+	name := pkt.Namespace
+	c.mu.Lock()
+	_, dup := c.sockets[name]
+	c.mu.Unlock()
+	if dup {
+		// Already connected to it: the reference client never does this;
+		// answering twice would confuse it, so ignore the repeat.
+		return
+	}
+	ns := c.srv.namespaceFor(name, pkt.Data)
+	if ns == nil {
+		c.connectError(name, &ConnectError{Message: "Invalid namespace"})
+		return
+	}
+	var auth json.RawMessage
+	if len(pkt.Data) > 0 {
+		auth = append(json.RawMessage(nil), pkt.Data...)
+	}
+	s := newSocket(ns, c, auth)
+	mws, conns := ns.handlers()
+	for _, m := range mws {
+		var err error
+		s.safely(func() { err = m(s) })
+		if err != nil {
+			c.connectError(name, err)
+			return
+		}
+	}
+	select {
+	case <-c.conn.Done():
+		return // the connection ended while middleware ran
+	default:
+	}
+
+	ns.mu.Lock()
+	ns.sockets[s.id] = s
+	ns.mu.Unlock()
+	c.mu.Lock()
+	c.sockets[name] = s
+	c.mu.Unlock()
+	c.connectTimer.Stop()
+	s.mu.Lock()
+	s.connected = true
+	s.mu.Unlock()
+	ns.adapter.AddAll(s.id, []string{s.id})
+
+	data, _ := json.Marshal(struct {
+		SID string `json:"sid"`
+	}{s.id})
+	_ = c.writePacket(&parser.Packet{Type: parser.Connect, Namespace: name, Data: data}, false)
+	for _, fn := range conns {
+		s.safely(func() { fn(s) })
+	}
+}
+
+func (c *client) connectError(nsp string, err error) {
+	ce, ok := err.(*ConnectError)
+	if !ok {
+		ce = &ConnectError{Message: err.Error()}
+	}
+	body := struct {
+		Message string `json:"message"`
+		Data    any    `json:"data,omitempty"`
+	}{ce.Message, ce.Data}
+	data, mErr := json.Marshal(body)
+	if mErr != nil {
+		data, _ = json.Marshal(struct {
+			Message string `json:"message"`
+		}{ce.Message})
+	}
+	_ = c.writePacket(&parser.Packet{Type: parser.ConnectError, Namespace: nsp, Data: data}, false)
+}
+
+// writePacket encodes p and queues it: the text message and its
+// attachments as one unit.
+func (c *client) writePacket(p *parser.Packet, volatile bool) error {
+	text := p.Encode()
+	if len(p.Attachments) == 0 {
+		return c.conn.Send(text, false, volatile)
+	}
+	msgs := make([]engineio.Message, 0, 1+len(p.Attachments))
+	msgs = append(msgs, engineio.Message{Data: text})
+	for _, a := range p.Attachments {
+		msgs = append(msgs, engineio.Message{Data: a, Binary: true})
+	}
+	return c.conn.SendMessages(msgs, volatile)
+}
+
+func (c *client) remove(s *Socket) {
+	c.mu.Lock()
+	if c.sockets[s.ns.name] == s {
+		delete(c.sockets, s.ns.name)
+	}
+	c.mu.Unlock()
+}
+
+// disconnectAll disconnects every namespace socket, then closes the
+// connection after flushing the DISCONNECT packets (Node:
+// client._disconnect).
+func (c *client) disconnectAll() {
+	c.mu.Lock()
+	socks := make([]*Socket, 0, len(c.sockets))
+	for _, s := range c.sockets {
+		socks = append(socks, s)
+	}
+	c.mu.Unlock()
+	for _, s := range socks {
+		s.Disconnect(false)
+	}
+	_ = c.conn.Close()
+}

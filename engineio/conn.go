@@ -1,0 +1,298 @@
+package engineio
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/switchboard-go/socketio/internal/queue"
+)
+
+// Conn is one Engine.IO session. It outlives its transports: the outbound
+// queue belongs to the session, so messages queued while the client
+// upgrades from long-polling to WebSocket are delivered on WebSocket.
+//
+// Send, SendMessages, Close and the accessors are safe for concurrent use.
+type Conn struct {
+	srv              *Server
+	id               string
+	req              *http.Request // the handshake request, body-less
+	initialTransport string
+	created          time.Time
+	q                *queue.Queue
+
+	// dispatchMu serializes calls into the handler (messages and close).
+	dispatchMu sync.Mutex
+
+	closedCh chan struct{} // closed by close()
+	pollWake chan struct{} // wakes a pending GET (upgrade probe done)
+
+	mu           sync.Mutex // guards the fields below; never held while calling the handler
+	handler      Handler
+	transport    string
+	ws           *websocket.Conn // the active WebSocket, once on that transport
+	probe        *websocket.Conn // a WebSocket being probed for upgrade
+	upgrading    bool
+	probeDone    bool
+	polling      bool // a GET is pending
+	posting      bool // a POST is being read
+	closed       bool
+	flushOnClose bool
+	reason       string
+	hbTimer      *time.Timer
+	hbGen        uint64
+	awaitingPong bool
+}
+
+func newConn(s *Server, id string, r *http.Request, transport string) *Conn {
+	req := r.Clone(r.Context())
+	req.Body = http.NoBody
+	return &Conn{
+		srv:              s,
+		id:               id,
+		req:              req,
+		initialTransport: transport,
+		transport:        transport,
+		created:          timeNow(),
+		q:                queue.New(s.cfg.MaxQueueBytes),
+		closedCh:         make(chan struct{}),
+		pollWake:         make(chan struct{}, 1),
+	}
+}
+
+// ID returns the session id (the "sid" of the open packet).
+func (c *Conn) ID() string { return c.id }
+
+// Request returns the handshake request (headers, query, remote address,
+// URL). Its body is empty; do not modify it.
+func (c *Conn) Request() *http.Request { return c.req }
+
+// Created returns when the handshake happened.
+func (c *Conn) Created() time.Time { return c.created }
+
+// Transport returns the current transport name.
+func (c *Conn) Transport() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.transport
+}
+
+// Message is one outbound Engine.IO message.
+type Message struct {
+	Data   []byte // shared and immutable once queued
+	Binary bool
+}
+
+// Send queues one message. See SendMessages.
+func (c *Conn) Send(data []byte, binary bool, volatile bool) error {
+	return c.push([]queue.Item{{Kind: byte(PacketMessage), Binary: binary, Volatile: volatile, Data: data}}, volatile)
+}
+
+// SendMessages queues msgs as one unit: nothing else is queued between
+// them. It never blocks. A volatile unit is dropped silently when the client
+// is behind. A non-volatile unit that overflows the queue closes the
+// connection with ReasonQueueOverflow and returns queue.ErrFull's error.
+func (c *Conn) SendMessages(msgs []Message, volatile bool) error {
+	items := make([]queue.Item, len(msgs))
+	for i, m := range msgs {
+		items[i] = queue.Item{Kind: byte(PacketMessage), Binary: m.Binary, Volatile: volatile, Data: m.Data}
+	}
+	return c.push(items, volatile)
+}
+
+// ErrQueueOverflow is returned by Send when the client's queue is full; the
+// connection is being closed.
+var ErrQueueOverflow = errors.New("engineio: outbound queue overflow")
+
+func (c *Conn) push(items []queue.Item, volatile bool) error {
+	if volatile && !c.writable() {
+		return nil
+	}
+	switch err := c.q.PushAll(items, volatile); err {
+	case nil:
+		return nil
+	case queue.ErrFull:
+		c.srv.cfg.Logger.Debug("engineio: closing slow client", "sid", c.id, "reason", ReasonQueueOverflow)
+		go c.close(ReasonQueueOverflow, false)
+		return ErrQueueOverflow
+	default:
+		return ErrClosed
+	}
+}
+
+// writable reports whether a volatile message would go out now: the
+// reference server drops volatile packets while the transport is not
+// writable (here: while an upgrade is in progress).
+func (c *Conn) writable() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return !c.closed && !c.upgrading
+}
+
+func (c *Conn) pushControl(t PacketType, data []byte) {
+	_ = c.q.PushControl(queue.Item{Kind: byte(t), Data: data})
+}
+
+func (c *Conn) sendOpen() {
+	cfg := c.srv.cfg
+	b := make([]byte, 0, 128)
+	b = append(b, `{"sid":`...)
+	b = strconv.AppendQuote(b, c.id)
+	b = append(b, `,"upgrades":[`...)
+	for i, u := range cfg.upgrades(c.initialTransport) {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendQuote(b, u)
+	}
+	b = append(b, `],"pingInterval":`...)
+	b = strconv.AppendInt(b, cfg.PingInterval.Milliseconds(), 10)
+	b = append(b, `,"pingTimeout":`...)
+	b = strconv.AppendInt(b, cfg.PingTimeout.Milliseconds(), 10)
+	b = append(b, `,"maxPayload":`...)
+	b = strconv.AppendInt(b, int64(cfg.MaxPayload), 10)
+	b = append(b, '}')
+	c.pushControl(PacketOpen, b)
+}
+
+// start attaches the handler, publishes the session and arms the
+// heartbeat. Called once, before the client can send anything; the handler
+// is set before the session is findable, so no request sees it unset. It
+// reports false when the server closed meanwhile.
+func (c *Conn) start() bool {
+	h := c.srv.handlerFor(c)
+	c.mu.Lock()
+	c.handler = h
+	c.mu.Unlock()
+	s := c.srv
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		c.close(ReasonForcedServerClose, false)
+		return false
+	}
+	if !c.isClosed() {
+		s.sessions[c.id] = c
+	}
+	s.mu.Unlock()
+	c.scheduleHeartbeat(s.cfg.PingInterval, false)
+	return true
+}
+
+func (c *Conn) isClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
+}
+
+// dispatch handles one inbound packet; it reports whether the connection
+// is finished.
+func (c *Conn) dispatch(p Packet) (done bool) {
+	switch p.Type {
+	case PacketMessage:
+		c.dispatchMu.Lock()
+		c.mu.Lock()
+		h, closed := c.handler, c.closed
+		c.mu.Unlock()
+		if !closed {
+			h.OnMessage(c, p.Data, p.Binary)
+		}
+		c.dispatchMu.Unlock()
+	case PacketPong:
+		c.onPong()
+	case PacketClose:
+		c.close(ReasonTransportClose, false)
+		return true
+	case PacketPing, PacketNoop, PacketUpgrade:
+		// A v4 client does not ping (the server does); a stray upgrade or
+		// noop on an established transport carries nothing. Ignored, as
+		// the reference server does.
+	default:
+		c.close(ReasonParseError, false)
+		return true
+	}
+	return false
+}
+
+// Close closes the connection after flushing what is queued for it, with
+// reason "forced close" (the reference server's reason for a
+// server-initiated close). Idempotent.
+func (c *Conn) Close() error {
+	c.close(ReasonForcedClose, true)
+	return nil
+}
+
+// Done is closed when the connection is closed.
+func (c *Conn) Done() <-chan struct{} { return c.closedCh }
+
+// close ends the session once. With flush, what is already queued is still
+// delivered (new sends are refused) before the transport closes.
+func (c *Conn) close(reason string, flush bool) {
+	c.mu.Lock()
+	if c.closed {
+		if !flush && c.flushOnClose {
+			// A forced close overrides a pending graceful one.
+			c.flushOnClose = false
+			ws := c.ws
+			c.mu.Unlock()
+			if ws != nil {
+				_ = ws.NetConn().Close()
+			}
+			c.srv.remove(c)
+			return
+		}
+		c.mu.Unlock()
+		return
+	}
+	c.closed = true
+	c.flushOnClose = flush
+	c.reason = reason
+	ws, probe, transport := c.ws, c.probe, c.transport
+	if c.hbTimer != nil {
+		c.hbTimer.Stop()
+	}
+	c.mu.Unlock()
+
+	c.q.Close()
+	close(c.closedCh)
+	if probe != nil {
+		_ = probe.Close()
+	}
+	if ws != nil && !flush {
+		// Unblocks the reader at once; the writer sees closedCh and stops.
+		_ = ws.NetConn().Close()
+	}
+	if transport == TransportPolling && flush {
+		// Stay reachable so the client's next poll collects the rest and
+		// the close packet; bounded so a vanished client is forgotten.
+		if n, _ := c.q.Len(); n > 0 {
+			time.AfterFunc(c.srv.cfg.PingTimeout, func() { c.srv.remove(c) })
+		} else {
+			c.srv.remove(c)
+		}
+	} else {
+		c.srv.remove(c)
+	}
+
+	c.srv.wg.Add(1)
+	go func() {
+		defer c.srv.wg.Done()
+		c.dispatchMu.Lock()
+		defer c.dispatchMu.Unlock()
+		c.mu.Lock()
+		h := c.handler
+		c.mu.Unlock()
+		if h != nil {
+			h.OnClose(c, reason)
+		}
+	}()
+}
+
+// CloseWithReason closes the connection at once, dropping what is queued,
+// and reports reason to the handler (the Socket.IO layer uses
+// ReasonParseError for a malformed packet).
+func (c *Conn) CloseWithReason(reason string) { c.close(reason, false) }

@@ -1,0 +1,53 @@
+package engineio
+
+import "time"
+
+// The server pings every PingInterval and expects a pong within
+// PingTimeout of each ping, as Engine.IO v4 specifies (the client never
+// pings). One timer at a time; a generation number makes a timer that
+// fired while being replaced harmless.
+
+// requires nothing; takes c.mu
+func (c *Conn) scheduleHeartbeat(d time.Duration, awaitingPong bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.armLocked(d, awaitingPong)
+}
+
+// requires c.mu
+func (c *Conn) armLocked(d time.Duration, awaitingPong bool) {
+	if c.closed {
+		return
+	}
+	if c.hbTimer != nil {
+		c.hbTimer.Stop()
+	}
+	c.hbGen++
+	gen := c.hbGen
+	c.awaitingPong = awaitingPong
+	c.hbTimer = time.AfterFunc(d, func() { c.onHeartbeatTimer(gen) })
+}
+
+func (c *Conn) onHeartbeatTimer(gen uint64) {
+	c.mu.Lock()
+	if c.closed || gen != c.hbGen {
+		c.mu.Unlock()
+		return
+	}
+	if c.awaitingPong {
+		c.mu.Unlock()
+		c.close(ReasonPingTimeout, false)
+		return
+	}
+	c.armLocked(c.srv.cfg.PingTimeout, true)
+	c.mu.Unlock()
+	c.pushControl(PacketPing, nil)
+}
+
+func (c *Conn) onPong() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.awaitingPong {
+		c.armLocked(c.srv.cfg.PingInterval, false)
+	}
+}

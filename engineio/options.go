@@ -1,0 +1,173 @@
+package engineio
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// Transport names as they appear in the "transport" query parameter.
+const (
+	TransportPolling   = "polling"
+	TransportWebSocket = "websocket"
+)
+
+// Options configure a Server. A nil *Options, and every zero field, means
+// the default of the Node.js reference server (engine.io v6), named in each
+// field's comment.
+type Options struct {
+	// Path is where the server answers; default "/socket.io/" (Node: path).
+	// Requests whose URL path is Path, with or without the trailing slash,
+	// are served; others get 404.
+	Path string
+
+	// Transports accepted, in order of preference; default
+	// {"polling", "websocket"} (Node: transports).
+	Transports []string
+
+	// DisallowUpgrades turns off the polling→WebSocket upgrade; the
+	// default allows it (Node: allowUpgrades, default true).
+	DisallowUpgrades bool
+
+	// PingInterval is how often the server pings; default 25s (Node:
+	// pingInterval).
+	PingInterval time.Duration
+	// PingTimeout is how long the server waits for a pong before closing
+	// with "ping timeout"; default 20s (Node: pingTimeout).
+	PingTimeout time.Duration
+	// UpgradeTimeout bounds the upgrade handshake; default 10s (Node:
+	// upgradeTimeout).
+	UpgradeTimeout time.Duration
+
+	// MaxPayload is the largest message (WebSocket) or POST body (polling)
+	// accepted, in bytes; default 1e6 (Node: maxHttpBufferSize). A larger
+	// one closes that connection: WebSocket close 1009, HTTP 413.
+	MaxPayload int
+
+	// MaxQueueBytes bounds each connection's outbound queue; default 1 MiB.
+	// A non-volatile message that does not fit disconnects the client with
+	// reason "queue overflow"; volatile messages are dropped once a quarter
+	// of it is used. Node has no such bound.
+	MaxQueueBytes int
+
+	// WriteTimeout bounds one WebSocket write batch; default 10s. A client
+	// that does not read in time is disconnected with "write timeout".
+	WriteTimeout time.Duration
+
+	// PerMessageDeflate enables WebSocket permessage-deflate; default off
+	// (Node: perMessageDeflate, default false).
+	PerMessageDeflate bool
+
+	// HTTPCompressionThreshold is the smallest polling response compressed
+	// with gzip or deflate when the client accepts it; default 1024 (Node:
+	// httpCompression.threshold). DisableHTTPCompression turns it off.
+	HTTPCompressionThreshold int
+	DisableHTTPCompression   bool
+
+	// CORS, when non-nil, answers preflight requests and sets the CORS
+	// headers on every response (Node: cors). Nil sends no CORS headers, as
+	// Node does without the option.
+	CORS *CORSOptions
+
+	// AllowRequest, when set, is called for every handshake and upgrade
+	// request; a non-nil error rejects it with 403 and the error's text as
+	// the message (Node: allowRequest).
+	AllowRequest func(r *http.Request) error
+
+	// Cookie, when non-nil, sets a cookie holding the session id on the
+	// handshake response (Node: cookie; off by default).
+	Cookie *http.Cookie
+
+	// InitialHeaders is called with the handshake response headers, to add
+	// to them (Node: the "initial_headers" event). Headers is called for
+	// every response (Node: the "headers" event).
+	InitialHeaders func(h http.Header, r *http.Request)
+	Headers        func(h http.Header, r *http.Request)
+
+	// Logger receives connection errors at debug level; default
+	// slog.Default().
+	Logger *slog.Logger
+}
+
+// CORSOptions mirror the options of the Node "cors" package that
+// socket.io users pass as the cors option.
+type CORSOptions struct {
+	// Origins allowed; "*" allows any. Empty with AllowOriginFunc nil
+	// allows any origin.
+	Origins []string
+	// AllowOriginFunc, when set, decides instead of Origins.
+	AllowOriginFunc func(origin string) bool
+	// Credentials sets Access-Control-Allow-Credentials: true; the origin is
+	// then always reflected rather than "*".
+	Credentials bool
+	// Methods allowed in preflight; default GET, HEAD, PUT, PATCH, POST, DELETE.
+	Methods []string
+	// AllowedHeaders; default reflects Access-Control-Request-Headers.
+	AllowedHeaders []string
+	// ExposedHeaders sets Access-Control-Expose-Headers.
+	ExposedHeaders []string
+	// MaxAge sets Access-Control-Max-Age (seconds) when positive.
+	MaxAge int
+}
+
+type config struct {
+	Options
+	polling, websocket bool
+}
+
+func newConfig(o *Options) *config {
+	c := &config{}
+	if o != nil {
+		c.Options = *o
+	}
+	if c.Path == "" {
+		c.Path = "/socket.io/"
+	}
+	if c.Path[len(c.Path)-1] != '/' {
+		c.Path += "/"
+	}
+	if len(c.Transports) == 0 {
+		c.Transports = []string{TransportPolling, TransportWebSocket}
+	}
+	for _, t := range c.Transports {
+		switch t {
+		case TransportPolling:
+			c.polling = true
+		case TransportWebSocket:
+			c.websocket = true
+		}
+	}
+	if c.PingInterval <= 0 {
+		c.PingInterval = 25 * time.Second
+	}
+	if c.PingTimeout <= 0 {
+		c.PingTimeout = 20 * time.Second
+	}
+	if c.UpgradeTimeout <= 0 {
+		c.UpgradeTimeout = 10 * time.Second
+	}
+	if c.MaxPayload <= 0 {
+		c.MaxPayload = 1_000_000
+	}
+	if c.MaxQueueBytes <= 0 {
+		c.MaxQueueBytes = 1 << 20
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = 10 * time.Second
+	}
+	if c.HTTPCompressionThreshold <= 0 {
+		c.HTTPCompressionThreshold = 1024
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}
+
+// upgrades lists what a client on transport may upgrade to.
+func (c *config) upgrades(transport string) []string {
+	if transport == TransportPolling && c.websocket && !c.DisallowUpgrades {
+		return []string{TransportWebSocket}
+	}
+	return []string{}
+}

@@ -1,0 +1,228 @@
+package engineio
+
+import (
+	"compress/flate"
+	"compress/gzip"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/switchboard-go/socketio/internal/queue"
+)
+
+// HTTP long-polling. No goroutine of its own: a pending GET waits for the
+// session's queue and writes what it holds; a POST dispatches its packets
+// on the request goroutine. A second GET (or POST) while one is pending is a
+// protocol error that closes the session, as in the reference server.
+
+var errStopPayload = errors.New("stop")
+
+func (c *Conn) servePoll(w http.ResponseWriter, r *http.Request) {
+	c.mu.Lock()
+	if c.polling {
+		c.mu.Unlock()
+		writeError(w, CodeBadRequest, "overlap from client")
+		c.close(ReasonTransportError, false)
+		return
+	}
+	if c.transport != TransportPolling {
+		c.mu.Unlock()
+		writeError(w, CodeBadRequest, "")
+		return
+	}
+	c.polling = true
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		c.polling = false
+		c.mu.Unlock()
+	}()
+
+	var batch []queue.Item
+	for {
+		// The transport check and the drain happen under c.mu so that an
+		// upgrade completing meanwhile cannot split the queue between two
+		// transports out of order.
+		c.mu.Lock()
+		if c.transport != TransportPolling {
+			c.mu.Unlock()
+			c.q.Signal() // hand any wake-up over to the WebSocket writer
+			c.writePayload(w, r, nil, PacketNoop)
+			return
+		}
+		closed, flush, probeDone := c.closed, c.flushOnClose, c.probeDone
+		if !closed || flush {
+			batch = c.q.Drain(batch[:0], c.srv.cfg.MaxPayload)
+		}
+		c.mu.Unlock()
+
+		if closed {
+			more, _ := c.q.Len()
+			trailer := PacketClose
+			if flush && more > 0 {
+				trailer = PacketNoop // the next poll collects the rest
+			}
+			c.writePayload(w, r, batch, trailer)
+			if trailer == PacketClose {
+				c.srv.remove(c)
+			}
+			return
+		}
+		if len(batch) > 0 {
+			c.writePayload(w, r, batch, trailerNone)
+			return
+		}
+		if probeDone {
+			// Upgrade in progress: release the poll so the client can
+			// pause polling and finish the upgrade.
+			c.writePayload(w, r, nil, PacketNoop)
+			return
+		}
+		select {
+		case <-c.q.Ready():
+		case <-c.pollWake:
+		case <-c.closedCh:
+		case <-r.Context().Done():
+			return
+		}
+	}
+}
+
+// trailerNone marks "no trailing control packet" (PacketOpen is never a
+// trailer, so its value 0 serves).
+const trailerNone = PacketOpen
+
+var packetPool = sync.Pool{New: func() any { s := make([]Packet, 0, 16); return &s }}
+
+func (c *Conn) writePayload(w http.ResponseWriter, r *http.Request, items []queue.Item, trailer PacketType) {
+	pp := packetPool.Get().(*[]Packet)
+	pkts := (*pp)[:0]
+	for _, it := range items {
+		pkts = append(pkts, Packet{Type: PacketType(it.Kind), Data: it.Data, Binary: it.Binary})
+	}
+	if trailer != trailerNone {
+		pkts = append(pkts, Packet{Type: trailer})
+	}
+	n := 0
+	for _, p := range pkts {
+		n += PayloadLen(p) + 1
+	}
+	body := AppendPayload(make([]byte, 0, n), pkts)
+	clear(pkts)
+	*pp = pkts[:0]
+	packetPool.Put(pp)
+
+	h := w.Header()
+	h.Set("Content-Type", "text/plain; charset=UTF-8")
+	cfg := c.srv.cfg
+	if !cfg.DisableHTTPCompression && len(body) >= cfg.HTTPCompressionThreshold {
+		if enc := acceptedEncoding(r.Header.Get("Accept-Encoding")); enc != "" {
+			h.Set("Content-Encoding", enc)
+			h.Add("Vary", "Accept-Encoding")
+			w.WriteHeader(http.StatusOK)
+			compress(w, enc, body)
+			return
+		}
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body)
+}
+
+func acceptedEncoding(accept string) string {
+	// The reference server prefers gzip, then deflate, and ignores q-values.
+	switch {
+	case strings.Contains(accept, "gzip"):
+		return "gzip"
+	case strings.Contains(accept, "deflate"):
+		return "deflate"
+	}
+	return ""
+}
+
+var (
+	gzipPool  sync.Pool
+	flatePool sync.Pool
+)
+
+func compress(w io.Writer, enc string, body []byte) {
+	if enc == "gzip" {
+		zw, _ := gzipPool.Get().(*gzip.Writer)
+		if zw == nil {
+			zw = gzip.NewWriter(w)
+		} else {
+			zw.Reset(w)
+		}
+		_, _ = zw.Write(body)
+		_ = zw.Close()
+		gzipPool.Put(zw)
+		return
+	}
+	fw, _ := flatePool.Get().(*flate.Writer)
+	if fw == nil {
+		fw, _ = flate.NewWriter(w, flate.DefaultCompression)
+	} else {
+		fw.Reset(w)
+	}
+	_, _ = fw.Write(body)
+	_ = fw.Close()
+	flatePool.Put(fw)
+}
+
+func (c *Conn) servePost(w http.ResponseWriter, r *http.Request) {
+	c.mu.Lock()
+	if c.posting {
+		c.mu.Unlock()
+		writeError(w, CodeBadRequest, "data request overlap from client")
+		c.close(ReasonTransportError, false)
+		return
+	}
+	c.posting = true
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		c.posting = false
+		c.mu.Unlock()
+	}()
+
+	limit := int64(c.srv.cfg.MaxPayload)
+	if r.ContentLength > limit {
+		c.payloadTooLarge(w)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			c.payloadTooLarge(w)
+			return
+		}
+		writeError(w, CodeBadRequest, "")
+		c.close(ReasonTransportError, false)
+		return
+	}
+	err = DecodePayload(body, func(p Packet) error {
+		if c.dispatch(p) {
+			return errStopPayload
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errStopPayload) {
+		c.close(ReasonParseError, false)
+	}
+	// The reference server answers "ok" even when the payload was bad; the
+	// session is closed and the next poll learns it.
+	h := w.Header()
+	h.Set("Content-Type", "text/html")
+	h.Set("Content-Length", "2")
+	w.WriteHeader(http.StatusOK)
+	_, _ = io.WriteString(w, "ok")
+}
+
+func (c *Conn) payloadTooLarge(w http.ResponseWriter) {
+	http.Error(w, "payload too large", http.StatusRequestEntityTooLarge)
+	c.close(ReasonTransportError, false)
+}

@@ -1,0 +1,272 @@
+package engineio
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// Handler receives the events of one connection. The Socket.IO layer
+// implements it; the engine calls it, never the other way round.
+//
+// OnMessage calls for one connection are serialized (never concurrent) and
+// in arrival order; data is owned by the callee. OnClose is called exactly
+// once, after the last OnMessage, from a goroutine of its own.
+type Handler interface {
+	OnMessage(c *Conn, data []byte, binary bool)
+	OnClose(c *Conn, reason string)
+}
+
+// Server is an Engine.IO v4 server. It is an http.Handler; mount it at
+// Options.Path. Its methods are safe for concurrent use.
+type Server struct {
+	cfg       *config
+	upgrader  websocket.Upgrader
+	onConnect func(*Conn) Handler
+
+	mu       sync.RWMutex
+	sessions map[string]*Conn
+	closed   bool
+
+	// wg tracks every goroutine the server starts (WebSocket writers, close
+	// notifications) so Close/Shutdown can wait for them.
+	wg sync.WaitGroup
+}
+
+// NewServer returns a server that calls onConnect for every new connection,
+// before the client receives the open packet; the returned Handler gets
+// that connection's messages.
+func NewServer(opts *Options, onConnect func(*Conn) Handler) *Server {
+	cfg := newConfig(opts)
+	s := &Server{
+		cfg:       cfg,
+		onConnect: onConnect,
+		sessions:  make(map[string]*Conn),
+	}
+	s.upgrader = websocket.Upgrader{
+		HandshakeTimeout:  cfg.UpgradeTimeout,
+		EnableCompression: cfg.PerMessageDeflate,
+		// Buffers: reading reuses the buffer net/http already allocated for
+		// the hijacked connection; writing borrows from a pool, so an idle
+		// connection holds no write buffer.
+		WriteBufferPool: &writeBufferPool,
+		CheckOrigin:     cfg.originAllowed,
+		Error: func(w http.ResponseWriter, r *http.Request, status int, reason error) {
+			writeError(w, CodeBadRequest, "")
+		},
+	}
+	return s
+}
+
+var writeBufferPool sync.Pool
+
+// Options returns the effective options (defaults filled in).
+func (s *Server) Options() Options { return s.cfg.Options }
+
+// Count returns the number of open connections.
+func (s *Server) Count() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.sessions)
+}
+
+// ServeHTTP answers Engine.IO requests: handshakes, polls, posts and
+// WebSocket upgrades.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	cfg := s.cfg
+	if p := r.URL.Path; p != cfg.Path && p != strings.TrimSuffix(cfg.Path, "/") {
+		http.NotFound(w, r)
+		return
+	}
+	if cfg.Headers != nil {
+		cfg.Headers(w.Header(), r)
+	}
+	if cfg.applyCORS(w, r) {
+		return
+	}
+	q := r.URL.Query()
+	if q.Get("EIO") != "4" {
+		writeError(w, CodeUnsupportedProtocol, "")
+		return
+	}
+	transport := q.Get("transport")
+	if !(transport == TransportPolling && cfg.polling) && !(transport == TransportWebSocket && cfg.websocket) {
+		writeError(w, CodeUnknownTransport, "")
+		return
+	}
+	isWS := websocket.IsWebSocketUpgrade(r)
+	sid := q.Get("sid")
+	if sid == "" {
+		s.handshake(w, r, transport, isWS)
+		return
+	}
+	s.mu.RLock()
+	c := s.sessions[sid]
+	s.mu.RUnlock()
+	if c == nil {
+		writeError(w, CodeUnknownSID, "")
+		return
+	}
+	switch {
+	case transport == TransportWebSocket:
+		if !isWS || c.initialTransport != TransportPolling || cfg.DisallowUpgrades {
+			writeError(w, CodeBadRequest, "")
+			return
+		}
+		if cfg.AllowRequest != nil {
+			if err := cfg.AllowRequest(r); err != nil {
+				writeError(w, CodeForbidden, err.Error())
+				return
+			}
+		}
+		c.serveUpgrade(w, r)
+	case c.initialTransport != TransportPolling:
+		writeError(w, CodeBadRequest, "")
+	case r.Method == http.MethodGet:
+		c.servePoll(w, r)
+	case r.Method == http.MethodPost:
+		c.servePost(w, r)
+	default:
+		writeError(w, CodeBadRequest, "")
+	}
+}
+
+func (s *Server) handshake(w http.ResponseWriter, r *http.Request, transport string, isWS bool) {
+	cfg := s.cfg
+	if r.Method != http.MethodGet {
+		writeError(w, CodeBadHandshakeMethod, "")
+		return
+	}
+	if transport == TransportWebSocket && !isWS {
+		writeError(w, CodeBadRequest, "")
+		return
+	}
+	if cfg.AllowRequest != nil {
+		if err := cfg.AllowRequest(r); err != nil {
+			writeError(w, CodeForbidden, err.Error())
+			return
+		}
+	}
+	s.mu.RLock()
+	closed := s.closed
+	s.mu.RUnlock()
+	if closed {
+		// A server shutting down takes no new sessions.
+		http.Error(w, "server closed", http.StatusServiceUnavailable)
+		return
+	}
+	c := newConn(s, newSID(), r, transport)
+
+	h := w.Header()
+	if cfg.InitialHeaders != nil {
+		cfg.InitialHeaders(h, r)
+	}
+	if cfg.Cookie != nil {
+		ck := *cfg.Cookie
+		ck.Value = c.id
+		if ck.Path == "" {
+			ck.Path = "/"
+		}
+		http.SetCookie(w, &ck)
+	}
+	if transport == TransportWebSocket {
+		ws, err := s.upgrader.Upgrade(w, r, h)
+		if err != nil {
+			return // the upgrader has answered the request
+		}
+		c.sendOpen()
+		if !c.start() {
+			_ = ws.Close()
+			return
+		}
+		c.attachWebSocket(ws)
+		c.readLoop(ws)
+		return
+	}
+	c.sendOpen()
+	if !c.start() {
+		http.Error(w, "server closed", http.StatusServiceUnavailable)
+		return
+	}
+	c.servePoll(w, r)
+}
+
+// handlerFor is called once per connection; isolated so the zero Handler
+// case (no onConnect) still drains and closes cleanly.
+func (s *Server) handlerFor(c *Conn) Handler {
+	if s.onConnect == nil {
+		return nopHandler{}
+	}
+	if h := s.onConnect(c); h != nil {
+		return h
+	}
+	return nopHandler{}
+}
+
+type nopHandler struct{}
+
+func (nopHandler) OnMessage(*Conn, []byte, bool) {}
+func (nopHandler) OnClose(*Conn, string)         {}
+
+func (s *Server) remove(c *Conn) {
+	s.mu.Lock()
+	if s.sessions[c.id] == c {
+		delete(s.sessions, c.id)
+	}
+	s.mu.Unlock()
+}
+
+// Close closes every connection at once (reason "forced server close") and
+// refuses new ones. It waits for the goroutines the server started.
+// Idempotent.
+func (s *Server) Close() error {
+	s.closeAll(false)
+	s.wg.Wait()
+	return nil
+}
+
+// Shutdown refuses new connections, closes every connection after flushing
+// what is queued for it, and waits for them to finish or ctx to end; then
+// it closes whatever is left at once.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.closeAll(true)
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		s.closeAll(false)
+		<-done
+		return ctx.Err()
+	}
+}
+
+func (s *Server) closeAll(flush bool) {
+	s.mu.Lock()
+	s.closed = true
+	conns := make([]*Conn, 0, len(s.sessions))
+	for _, c := range s.sessions {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.close(ReasonForcedServerClose, flush)
+	}
+}
+
+// newSID returns 20 characters of URL-safe base64 from 15 random bytes, the
+// shape of the reference server's ids.
+func newSID() string {
+	var b [15]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+var timeNow = time.Now

@@ -1,0 +1,53 @@
+package socketio
+
+import (
+	"sync/atomic"
+
+	"github.com/switchboard-go/socketio/parser"
+)
+
+// Args is a received argument list. Decode(i, &v) decodes the i-th
+// argument like encoding/json (a binary attachment decodes into []byte),
+// Value(i) returns it as a generic value.
+type Args = parser.Args
+
+// Event is one received event: its name, its arguments (without the
+// name), and the acknowledgement the client may be waiting for.
+type Event struct {
+	Name string
+	Args
+	socket *Socket
+	ackID  uint64
+	hasAck bool
+	acked  atomic.Bool
+}
+
+// Socket returns the socket that received the event.
+func (e *Event) Socket() *Socket { return e.socket }
+
+// WantsAck reports whether the client waits for an acknowledgement.
+func (e *Event) WantsAck() bool { return e.hasAck }
+
+// Ack answers the client's acknowledgement callback with args. It may be
+// called later and from any goroutine, at most once; []byte arguments
+// travel as binary attachments.
+func (e *Event) Ack(args ...any) error {
+	if !e.hasAck {
+		return ErrNoAck
+	}
+	if !e.acked.CompareAndSwap(false, true) {
+		return ErrAlreadyAcked
+	}
+	return e.socket.sendAck(e.ackID, args)
+}
+
+// AckFunc, given as the last argument of Socket.Emit, is called once with
+// the client's answer, or with an error: ErrTimeout after the emitter's
+// Timeout, ErrDisconnected when the socket disconnects first. It runs on
+// the socket's dispatch goroutine (or the timer's) and must not block.
+type AckFunc func(args Args, err error)
+
+// Middleware runs before a socket joins a namespace; an error refuses the
+// connection (see ConnectError). Middleware runs on the connection's
+// dispatch goroutine, one at a time, in the order given to Use.
+type Middleware func(s *Socket) error

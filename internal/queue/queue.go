@@ -1,0 +1,231 @@
+// Package queue is the per-connection outbound queue: bounded by bytes, never
+// blocking the producer, with a named policy for what happens when it fills.
+//
+// Producers (broadcasters, handlers, the heartbeat) call Push from any
+// goroutine; one consumer (a WebSocket writer goroutine or a pending
+// long-polling GET) calls Drain after Ready fires. The queue lives with the
+// Engine.IO session, not with a transport, so items survive an upgrade from
+// long-polling to WebSocket.
+package queue
+
+import (
+	"errors"
+	"sync"
+)
+
+// Item is one queued message. Data is shared, immutable bytes: a broadcast
+// enqueues the same slice to every target, so nobody may modify it.
+type Item struct {
+	Kind     byte   // the Engine.IO packet type, opaque here
+	Binary   bool   // binary message (WebSocket binary frame, "b" record in polling)
+	Volatile bool   // may be dropped rather than queued when the client is slow
+	Data     []byte // payload without the packet type
+}
+
+// Size is the number of bytes the item is charged for.
+func (it Item) Size() int { return len(it.Data) + 1 }
+
+// Errors returned by Push.
+var (
+	// ErrFull means a non-volatile item did not fit: the caller must
+	// disconnect the client (its reader is too slow), because silently
+	// dropping a non-volatile message would break ordering guarantees.
+	ErrFull = errors.New("queue: full")
+	// ErrClosed means the queue was closed; the item was discarded.
+	ErrClosed = errors.New("queue: closed")
+)
+
+// Queue is a FIFO of Items bounded by MaxBytes. The zero value is not
+// usable; call New.
+type Queue struct {
+	mu       sync.Mutex
+	items    []Item // ring buffer
+	head     int
+	n        int
+	bytes    int
+	maxBytes int
+	softMark int // volatile items are dropped once bytes passes this mark
+	closed   bool
+	dropped  uint64 // volatile items dropped
+
+	// ready has capacity 1: a pending signal means "there may be items or
+	// the queue was closed". The consumer re-checks after each signal.
+	ready chan struct{}
+}
+
+// New returns a queue holding at most maxBytes bytes of data. Volatile items
+// are refused once the queue holds more than a quarter of that, so that a
+// burst of volatile traffic never pushes out reliable messages.
+func New(maxBytes int) *Queue {
+	if maxBytes <= 0 {
+		maxBytes = 1 << 20
+	}
+	return &Queue{
+		items:    make([]Item, 4),
+		maxBytes: maxBytes,
+		softMark: maxBytes / 4,
+		ready:    make(chan struct{}, 1),
+	}
+}
+
+// Push appends it. It never blocks. A volatile item that does not fit under
+// the soft mark is dropped and Push returns nil (dropping is its contract).
+func (q *Queue) Push(it Item) error {
+	size := it.Size()
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return ErrClosed
+	}
+	if it.Volatile && q.bytes+size > q.softMark {
+		q.dropped++
+		q.mu.Unlock()
+		return nil
+	}
+	if q.bytes+size > q.maxBytes && q.n > 0 {
+		// An item larger than the whole queue is still accepted into an
+		// empty queue: the payload limit, not the queue, bounds one message.
+		q.mu.Unlock()
+		return ErrFull
+	}
+	q.pushLocked(it, size)
+	q.mu.Unlock()
+	q.signal()
+	return nil
+}
+
+// PushAll appends items atomically: no other Push lands between them (a
+// Socket.IO binary packet is one text message followed by its attachments,
+// which must stay adjacent). Volatile batches are dropped whole.
+func (q *Queue) PushAll(items []Item, volatile bool) error {
+	size := 0
+	for _, it := range items {
+		size += it.Size()
+	}
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return ErrClosed
+	}
+	if volatile && q.bytes+size > q.softMark {
+		q.dropped++
+		q.mu.Unlock()
+		return nil
+	}
+	if q.bytes+size > q.maxBytes && q.n > 0 {
+		q.mu.Unlock()
+		return ErrFull
+	}
+	for _, it := range items {
+		q.pushLocked(it, it.Size())
+	}
+	q.mu.Unlock()
+	q.signal()
+	return nil
+}
+
+// PushControl appends an item that bypasses the byte limit (pings, close and
+// noop packets: a few bytes that keep the session alive or end it).
+func (q *Queue) PushControl(it Item) error {
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return ErrClosed
+	}
+	q.pushLocked(it, it.Size())
+	q.mu.Unlock()
+	q.signal()
+	return nil
+}
+
+// requires q.mu
+func (q *Queue) pushLocked(it Item, size int) {
+	if q.n == len(q.items) {
+		grown := make([]Item, 2*len(q.items))
+		for i := 0; i < q.n; i++ {
+			grown[i] = q.items[(q.head+i)%len(q.items)]
+		}
+		q.items = grown
+		q.head = 0
+	}
+	q.items[(q.head+q.n)%len(q.items)] = it
+	q.n++
+	q.bytes += size
+}
+
+// Signal wakes the consumer; used when a consumer hands the queue over to
+// another one (a long-poll ending because the session upgraded).
+func (q *Queue) Signal() { q.signal() }
+
+func (q *Queue) signal() {
+	select {
+	case q.ready <- struct{}{}:
+	default:
+	}
+}
+
+// Ready fires when items may be available or the queue was closed.
+func (q *Queue) Ready() <-chan struct{} { return q.ready }
+
+// Drain moves queued items into dst (appending) until about maxBytes bytes
+// are taken (at least one item is always taken when any is queued) and
+// returns the extended slice. maxBytes <= 0 means no limit.
+func (q *Queue) Drain(dst []Item, maxBytes int) []Item {
+	q.mu.Lock()
+	taken := 0
+	for q.n > 0 {
+		it := q.items[q.head]
+		size := it.Size()
+		if maxBytes > 0 && taken > 0 && taken+size > maxBytes {
+			break
+		}
+		dst = append(dst, it)
+		q.items[q.head] = Item{}
+		q.head = (q.head + 1) % len(q.items)
+		q.n--
+		q.bytes -= size
+		taken += size
+	}
+	more := q.n > 0
+	// Shrink a ring that grew for a burst so an idle connection does not
+	// keep a large backing array alive.
+	if q.n == 0 && len(q.items) > 64 {
+		q.items = make([]Item, 4)
+		q.head = 0
+	}
+	q.mu.Unlock()
+	if more {
+		q.signal()
+	}
+	return dst
+}
+
+// Len returns the number of queued items and bytes.
+func (q *Queue) Len() (items, bytes int) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.n, q.bytes
+}
+
+// Dropped returns how many volatile items were dropped so far.
+func (q *Queue) Dropped() uint64 {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.dropped
+}
+
+// Close refuses further pushes and wakes the consumer. Items already queued
+// stay drainable so a graceful close can flush them. Close is idempotent.
+func (q *Queue) Close() {
+	q.mu.Lock()
+	q.closed = true
+	q.mu.Unlock()
+	q.signal()
+}
+
+// Closed reports whether Close was called.
+func (q *Queue) Closed() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.closed
+}

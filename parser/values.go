@@ -1,0 +1,49 @@
+package parser
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// Args is a received argument list (of an event or an acknowledgement):
+// the raw JSON elements, decoded lazily, and the binary attachments their
+// placeholders refer to. It is read-only and safe to share.
+type Args struct {
+	Raw         []json.RawMessage
+	Attachments [][]byte
+}
+
+// Len returns the number of arguments.
+func (a Args) Len() int { return len(a.Raw) }
+
+// Decode decodes argument i into v, as encoding/json does; a binary
+// placeholder decodes into a []byte (also inside structs and maps).
+func (a Args) Decode(i int, v any) error {
+	if i < 0 || i >= len(a.Raw) {
+		return fmt.Errorf("parser: argument %d out of range (have %d)", i, len(a.Raw))
+	}
+	return Unmarshal(a.Raw[i], a.Attachments, v)
+}
+
+// Value returns argument i as a generic Go value (string, float64, bool,
+// nil, []any, map[string]any, and []byte for binary); nil when i is out of
+// range or the argument does not decode.
+func (a Args) Value(i int) any {
+	if i < 0 || i >= len(a.Raw) {
+		return nil
+	}
+	v, err := Reconstruct(a.Raw[i], a.Attachments)
+	if err != nil {
+		return nil
+	}
+	return v
+}
+
+// Values returns every argument as Value does.
+func (a Args) Values() []any {
+	out := make([]any, len(a.Raw))
+	for i := range a.Raw {
+		out[i] = a.Value(i)
+	}
+	return out
+}

@@ -1,0 +1,328 @@
+// Package socketio is a Socket.IO v4 server (protocol v5 over Engine.IO
+// v4): the official JavaScript, Python, Java and Swift clients talk to it
+// as to the Node.js reference server.
+//
+//	srv := socketio.NewServer(nil)
+//	srv.OnConnection(func(s *socketio.Socket) {
+//		s.On("chat message", func(e *socketio.Event) {
+//			var text string
+//			_ = e.Decode(0, &text)
+//			srv.Emit("chat message", text)
+//		})
+//	})
+//	http.Handle("/socket.io/", srv)
+//
+// See Socket for the concurrency contract and Options for the limits.
+package socketio
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"sync"
+	"time"
+
+	"github.com/switchboard-go/socketio/adapter"
+	"github.com/switchboard-go/socketio/engineio"
+	"github.com/switchboard-go/socketio/parser"
+)
+
+// Options configure a Server. A nil *Options, and every zero field, means
+// the default of the Node.js reference server.
+type Options struct {
+	// Engine configures the Engine.IO layer: path (default "/socket.io/"),
+	// transports, heartbeat, payload limit, CORS, AllowRequest, cookie.
+	Engine engineio.Options
+
+	// ConnectTimeout closes a connection that has joined no namespace
+	// after this long; default 45s (Node: connectTimeout).
+	ConnectTimeout time.Duration
+
+	// MaxAttachments bounds the binary attachments of one packet; default
+	// 10 (Node: the parser's maxAttachments). More closes the connection
+	// with "parse error".
+	MaxAttachments int
+
+	// Adapter makes each namespace's adapter; default
+	// adapter.NewInMemory. A cluster adapter goes here.
+	Adapter adapter.Factory
+
+	// Logger; default slog.Default().
+	Logger *slog.Logger
+}
+
+// Server is a Socket.IO server and an http.Handler: mount it at the
+// engine path ("/socket.io/" by default) of any mux. Its methods are safe
+// for concurrent use. The methods it shares with Namespace act on the main
+// namespace "/".
+type Server struct {
+	engine         *engineio.Server
+	adapterFactory adapter.Factory
+	connectTimeout time.Duration
+	maxAttachments int
+	logger         *slog.Logger
+
+	mu      sync.RWMutex
+	nsps    map[string]*Namespace
+	parents []*ParentNamespace
+	root    *Namespace
+}
+
+// NewServer returns a server with the main namespace "/" ready.
+func NewServer(opts *Options) *Server {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.ConnectTimeout <= 0 {
+		o.ConnectTimeout = 45 * time.Second
+	}
+	if o.MaxAttachments <= 0 {
+		o.MaxAttachments = parser.DefaultMaxAttachments
+	}
+	if o.Adapter == nil {
+		o.Adapter = adapter.NewInMemory
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Engine.Logger == nil {
+		o.Engine.Logger = o.Logger
+	}
+	s := &Server{
+		adapterFactory: o.Adapter,
+		connectTimeout: o.ConnectTimeout,
+		maxAttachments: o.MaxAttachments,
+		logger:         o.Logger,
+		nsps:           make(map[string]*Namespace),
+	}
+	s.engine = engineio.NewServer(&o.Engine, func(c *engineio.Conn) engineio.Handler {
+		return newClient(s, c)
+	})
+	s.root = s.Of("/")
+	return s
+}
+
+// ServeHTTP serves the Engine.IO endpoint.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.engine.ServeHTTP(w, r) }
+
+// Engine returns the underlying Engine.IO server.
+func (s *Server) Engine() *engineio.Server { return s.engine }
+
+// Of returns the namespace name, creating it if needed ("" and "/" are the
+// main namespace; a missing leading slash is added, as in Node).
+func (s *Server) Of(name string) *Namespace {
+	if name == "" || name[0] != '/' {
+		name = "/" + name
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ns, ok := s.nsps[name]; ok {
+		return ns
+	}
+	ns := newNamespace(s, name, nil)
+	s.nsps[name] = ns
+	return ns
+}
+
+// OfRegexp returns a dynamic namespace: a client connecting to any name
+// that re matches gets a namespace created on demand, with the parent's
+// middleware and connection handlers.
+func (s *Server) OfRegexp(re *regexp.Regexp) *ParentNamespace {
+	return s.OfFunc(func(name string, _ json.RawMessage) bool { return re.MatchString(name) })
+}
+
+// OfFunc returns a dynamic namespace decided by match, called with the
+// requested name and the client's auth payload.
+func (s *Server) OfFunc(match func(name string, auth json.RawMessage) bool) *ParentNamespace {
+	p := &ParentNamespace{srv: s, match: match, children: make(map[string]*Namespace)}
+	s.mu.Lock()
+	s.parents = append(s.parents, p)
+	s.mu.Unlock()
+	return p
+}
+
+// namespaceFor finds or, through a dynamic parent, creates the namespace
+// a client asks for; nil means "Invalid namespace".
+func (s *Server) namespaceFor(name string, auth json.RawMessage) *Namespace {
+	s.mu.RLock()
+	ns := s.nsps[name]
+	parents := s.parents
+	s.mu.RUnlock()
+	if ns != nil {
+		return ns
+	}
+	for _, p := range parents {
+		if !p.match(name, auth) {
+			continue
+		}
+		s.mu.Lock()
+		if ns = s.nsps[name]; ns == nil {
+			ns = newNamespace(s, name, p)
+			s.nsps[name] = ns
+			p.mu.Lock()
+			p.children[name] = ns
+			p.mu.Unlock()
+		}
+		s.mu.Unlock()
+		return ns
+	}
+	return nil
+}
+
+// Use adds middleware to the main namespace.
+func (s *Server) Use(m Middleware) { s.root.Use(m) }
+
+// OnConnection registers a connection handler on the main namespace.
+func (s *Server) OnConnection(fn func(*Socket)) { s.root.OnConnection(fn) }
+
+// Emit sends event to every socket of the main namespace.
+func (s *Server) Emit(event string, args ...any) error { return s.root.Emit(event, args...) }
+
+// EmitWithAck broadcasts on the main namespace and collects answers.
+func (s *Server) EmitWithAck(ctx context.Context, event string, args ...any) ([]Args, error) {
+	return s.root.EmitWithAck(ctx, event, args...)
+}
+
+// To selects rooms of the main namespace.
+func (s *Server) To(rooms ...string) BroadcastOperator { return s.root.To(rooms...) }
+
+// In is To.
+func (s *Server) In(rooms ...string) BroadcastOperator { return s.root.To(rooms...) }
+
+// Except excludes rooms of the main namespace.
+func (s *Server) Except(rooms ...string) BroadcastOperator { return s.root.Except(rooms...) }
+
+// Volatile returns a volatile broadcast on the main namespace.
+func (s *Server) Volatile() BroadcastOperator { return s.root.Volatile() }
+
+// Local returns a local-only broadcast on the main namespace.
+func (s *Server) Local() BroadcastOperator { return s.root.Local() }
+
+// Compress returns a broadcast with the compression hint set.
+func (s *Server) Compress(c bool) BroadcastOperator { return s.root.Compress(c) }
+
+// Timeout returns a broadcast on the main namespace whose EmitWithAck
+// gives up after d.
+func (s *Server) Timeout(d time.Duration) BroadcastOperator { return s.root.Timeout(d) }
+
+// FetchSockets returns handles on the sockets of the main namespace.
+func (s *Server) FetchSockets(ctx context.Context) ([]*RemoteSocket, error) {
+	return s.root.FetchSockets(ctx)
+}
+
+// SocketsJoin makes every socket of the main namespace join rooms.
+func (s *Server) SocketsJoin(rooms ...string) error { return s.root.SocketsJoin(rooms...) }
+
+// SocketsLeave makes every socket of the main namespace leave rooms.
+func (s *Server) SocketsLeave(rooms ...string) error { return s.root.SocketsLeave(rooms...) }
+
+// DisconnectSockets disconnects every socket of the main namespace.
+func (s *Server) DisconnectSockets(close bool) error { return s.root.DisconnectSockets(close) }
+
+// ServerSideEmit sends an event to the other servers of the cluster.
+func (s *Server) ServerSideEmit(ctx context.Context, event string, args ...any) error {
+	return s.root.ServerSideEmit(ctx, event, args...)
+}
+
+// Shutdown stops the server gracefully: every socket disconnects with
+// "server shutting down", what is queued is flushed, and each connection
+// is closed with a close packet; clients see a transport close and
+// reconnect (to this server's successor), as with the reference server's
+// close(). It waits for the connections to finish or ctx to end.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.disconnectLocal()
+	err := s.engine.Shutdown(ctx)
+	s.closeAdapters()
+	return err
+}
+
+// Close stops the server at once: connections are closed without flushing.
+func (s *Server) Close() error {
+	s.disconnectLocal()
+	err := s.engine.Close()
+	s.closeAdapters()
+	return err
+}
+
+func (s *Server) namespaces() []*Namespace {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]*Namespace, 0, len(s.nsps))
+	for _, ns := range s.nsps {
+		out = append(out, ns)
+	}
+	return out
+}
+
+func (s *Server) disconnectLocal() {
+	for _, ns := range s.namespaces() {
+		for _, sock := range ns.Sockets() {
+			sock.onClose(ReasonServerShuttingDown)
+		}
+	}
+}
+
+func (s *Server) closeAdapters() {
+	for _, ns := range s.namespaces() {
+		_ = ns.adapter.Close()
+	}
+}
+
+// ParentNamespace is a dynamic namespace pattern (Server.OfRegexp,
+// Server.OfFunc): its middleware and handlers apply to every namespace
+// created from it, and its broadcasts reach all of them.
+type ParentNamespace struct {
+	srv   *Server
+	match func(string, json.RawMessage) bool
+
+	mu          sync.RWMutex
+	children    map[string]*Namespace
+	middlewares []Middleware
+	onConn      []func(*Socket)
+}
+
+// Use adds middleware run for every child namespace, before the child's own.
+func (p *ParentNamespace) Use(m Middleware) {
+	p.mu.Lock()
+	p.middlewares = append(p.middlewares, m)
+	p.mu.Unlock()
+}
+
+// OnConnection registers fn for connections to every child namespace;
+// Socket.Namespace tells which.
+func (p *ParentNamespace) OnConnection(fn func(*Socket)) {
+	p.mu.Lock()
+	p.onConn = append(p.onConn, fn)
+	p.mu.Unlock()
+}
+
+// Children returns the namespaces created so far.
+func (p *ParentNamespace) Children() []*Namespace {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	out := make([]*Namespace, 0, len(p.children))
+	for _, ns := range p.children {
+		out = append(out, ns)
+	}
+	return out
+}
+
+func (p *ParentNamespace) broadcast() BroadcastOperator {
+	return BroadcastOperator{nss: p.Children}
+}
+
+// Emit sends event to every socket of every child namespace.
+func (p *ParentNamespace) Emit(event string, args ...any) error {
+	return p.broadcast().Emit(event, args...)
+}
+
+// To selects rooms across the child namespaces.
+func (p *ParentNamespace) To(rooms ...string) BroadcastOperator { return p.broadcast().To(rooms...) }
+
+// Except excludes rooms across the child namespaces.
+func (p *ParentNamespace) Except(rooms ...string) BroadcastOperator {
+	return p.broadcast().Except(rooms...)
+}

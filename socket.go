@@ -1,0 +1,558 @@
+package socketio
+
+import (
+	"context"
+	"encoding/json"
+	"maps"
+	"net"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/switchboard-go/socketio/adapter"
+	"github.com/switchboard-go/socketio/engineio"
+	"github.com/switchboard-go/socketio/parser"
+)
+
+// Handshake describes how a socket connected: the handshake request's
+// headers, query, URL and remote address, the time, and the auth payload
+// of the CONNECT packet.
+type Handshake = adapter.Handshake
+
+// Socket is one client's connection to one namespace.
+//
+// Concurrency contract: handlers registered on a socket (On, Once, OnAny,
+// ack callbacks) and on its namespace (middleware, OnConnection) run on the
+// connection's dispatch goroutine, one at a time, in arrival order; sockets
+// of different connections run concurrently. Handlers must not block: long
+// work belongs in a goroutine of its own, which may call Emit, Join,
+// Event.Ack, Disconnect and the other methods at any time — every method
+// of Socket is safe for concurrent use. EmitWithAck blocks until the answer
+// arrives, and the answer is read by the dispatch goroutine, so calling it
+// from a handler deadlocks until its context ends: use an AckFunc there.
+// Disconnect handlers run on the goroutine that caused the disconnection.
+type Socket struct {
+	id        string
+	ns        *Namespace
+	client    *client
+	handshake Handshake
+
+	mu            sync.Mutex // guards below; never held while calling user code
+	connected     bool
+	closing       bool
+	listeners     map[string][]*listener
+	anyListeners  []*anyListener
+	outListeners  []*outListener
+	onDisconnect  []func(Reason)
+	onDiscoing    []func(Reason)
+	acks          map[uint64]*pendingAck
+	data          map[string]any
+	nextListenerK uint64
+}
+
+type listener struct {
+	fn   func(*Event)
+	once bool
+}
+
+type anyListener struct{ fn func(*Event) }
+
+type outListener struct{ fn func(event string, args []any) }
+
+type pendingAck struct {
+	fn    func(Args, error)
+	timer *time.Timer
+}
+
+func newSocket(ns *Namespace, c *client, auth json.RawMessage) *Socket {
+	r := c.conn.Request()
+	addr := r.RemoteAddr
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		addr = host
+	}
+	created := c.conn.Created()
+	return &Socket{
+		id:     newID(),
+		ns:     ns,
+		client: c,
+		handshake: Handshake{
+			Headers: r.Header,
+			Time:    created,
+			Issued:  created.UnixMilli(),
+			Address: addr,
+			XDomain: r.Header.Get("Origin") != "",
+			Secure:  r.TLS != nil,
+			URL:     r.URL.RequestURI(),
+			Query:   r.URL.Query(),
+			Auth:    auth,
+		},
+		listeners: make(map[string][]*listener),
+		acks:      make(map[uint64]*pendingAck),
+	}
+}
+
+// ID returns the socket id, distinct from the Engine.IO session id; every
+// socket is in the room named by its id.
+func (s *Socket) ID() string { return s.id }
+
+// Namespace returns the socket's namespace.
+func (s *Socket) Namespace() *Namespace { return s.ns }
+
+// Handshake returns the connection's handshake details.
+func (s *Socket) Handshake() Handshake { return s.handshake }
+
+// Conn returns the underlying Engine.IO connection, shared by every
+// namespace socket of the client.
+func (s *Socket) Conn() *engineio.Conn { return s.client.conn }
+
+// Connected reports whether the socket is connected.
+func (s *Socket) Connected() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.connected && !s.closing
+}
+
+// Set stores a user value on the socket (Node: socket.data); FetchSockets
+// returns these values for every socket.
+func (s *Socket) Set(key string, value any) {
+	s.mu.Lock()
+	if s.data == nil {
+		s.data = make(map[string]any)
+	}
+	s.data[key] = value
+	s.mu.Unlock()
+}
+
+// Get returns a value stored with Set.
+func (s *Socket) Get(key string) (any, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.data[key]
+	return v, ok
+}
+
+func (s *Socket) dataCopy() map[string]any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.data)
+}
+
+// On registers fn for event. Several handlers of one event run in the
+// order registered.
+func (s *Socket) On(event string, fn func(*Event)) {
+	s.mu.Lock()
+	s.listeners[event] = append(s.listeners[event], &listener{fn: fn})
+	s.mu.Unlock()
+}
+
+// Once registers fn for the next occurrence of event only.
+func (s *Socket) Once(event string, fn func(*Event)) {
+	s.mu.Lock()
+	s.listeners[event] = append(s.listeners[event], &listener{fn: fn, once: true})
+	s.mu.Unlock()
+}
+
+// Off removes every handler of event.
+func (s *Socket) Off(event string) {
+	s.mu.Lock()
+	delete(s.listeners, event)
+	s.mu.Unlock()
+}
+
+// OnAny registers a catch-all handler, called for every incoming event
+// before the event's own handlers.
+func (s *Socket) OnAny(fn func(*Event)) {
+	s.mu.Lock()
+	s.anyListeners = append(s.anyListeners, &anyListener{fn: fn})
+	s.mu.Unlock()
+}
+
+// OffAny removes every catch-all handler.
+func (s *Socket) OffAny() {
+	s.mu.Lock()
+	s.anyListeners = nil
+	s.mu.Unlock()
+}
+
+// OnAnyOutgoing registers a handler called for every event the socket
+// emits (not for broadcasts), before it is sent.
+func (s *Socket) OnAnyOutgoing(fn func(event string, args []any)) {
+	s.mu.Lock()
+	s.outListeners = append(s.outListeners, &outListener{fn: fn})
+	s.mu.Unlock()
+}
+
+// OffAnyOutgoing removes every outgoing catch-all handler.
+func (s *Socket) OffAnyOutgoing() {
+	s.mu.Lock()
+	s.outListeners = nil
+	s.mu.Unlock()
+}
+
+// OnDisconnecting registers fn, called when the socket is about to
+// disconnect, while Rooms still lists its rooms.
+func (s *Socket) OnDisconnecting(fn func(Reason)) {
+	s.mu.Lock()
+	s.onDiscoing = append(s.onDiscoing, fn)
+	s.mu.Unlock()
+}
+
+// OnDisconnect registers fn, called once the socket has disconnected.
+func (s *Socket) OnDisconnect(fn func(Reason)) {
+	s.mu.Lock()
+	s.onDisconnect = append(s.onDisconnect, fn)
+	s.mu.Unlock()
+}
+
+// Emit sends event to this client. []byte arguments (also nested in []any
+// and map[string]any) travel as binary attachments. If the last argument
+// is an AckFunc, the client's acknowledgement is passed to it.
+func (s *Socket) Emit(event string, args ...any) error {
+	return SocketEmitter{s: s}.Emit(event, args...)
+}
+
+// EmitWithAck sends event and waits for the client's acknowledgement or
+// the end of ctx. Do not call it from the socket's own handlers (see the
+// concurrency contract).
+func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (Args, error) {
+	return SocketEmitter{s: s}.EmitWithAck(ctx, event, args...)
+}
+
+// Volatile returns an emitter whose events may be dropped if the client
+// is not ready to receive them.
+func (s *Socket) Volatile() SocketEmitter { return SocketEmitter{s: s, volatile: true} }
+
+// Compress returns an emitter with the compression hint set.
+func (s *Socket) Compress(compress bool) SocketEmitter { return SocketEmitter{s: s} }
+
+// Timeout returns an emitter whose AckFunc receives ErrTimeout when the
+// client does not answer within d.
+func (s *Socket) Timeout(d time.Duration) SocketEmitter { return SocketEmitter{s: s, timeout: d} }
+
+// SocketEmitter emits to one socket with flags; it is an immutable value.
+type SocketEmitter struct {
+	s        *Socket
+	volatile bool
+	timeout  time.Duration
+}
+
+// Volatile returns a copy with the volatile flag set.
+func (e SocketEmitter) Volatile() SocketEmitter { e.volatile = true; return e }
+
+// Timeout returns a copy with the acknowledgement timeout set.
+func (e SocketEmitter) Timeout(d time.Duration) SocketEmitter { e.timeout = d; return e }
+
+// Emit sends event (see Socket.Emit).
+func (e SocketEmitter) Emit(event string, args ...any) error {
+	var ack AckFunc
+	if n := len(args); n > 0 {
+		if fn, ok := args[n-1].(AckFunc); ok {
+			ack, args = fn, args[:n-1]
+		} else if fn, ok := args[n-1].(func(Args, error)); ok {
+			ack, args = fn, args[:n-1]
+		}
+	}
+	_, err := e.s.emit(event, args, e.volatile, e.timeout, ack)
+	return err
+}
+
+// EmitWithAck sends event and waits for the answer (see
+// Socket.EmitWithAck). The emitter's Timeout, when set, also applies.
+func (e SocketEmitter) EmitWithAck(ctx context.Context, event string, args ...any) (Args, error) {
+	type result struct {
+		args Args
+		err  error
+	}
+	ch := make(chan result, 1)
+	id, err := e.s.emit(event, args, e.volatile, e.timeout, func(a Args, err error) { ch <- result{a, err} })
+	if err != nil {
+		return Args{}, err
+	}
+	select {
+	case r := <-ch:
+		return r.args, r.err
+	case <-ctx.Done():
+		e.s.dropAck(id)
+		return Args{}, ctxError(ctx)
+	}
+}
+
+// ctxError maps a context's end to ErrTimeout for deadlines, so callers
+// test one error whichever way the timeout was set.
+func ctxError(ctx context.Context) error {
+	if ctx.Err() == context.DeadlineExceeded {
+		return ErrTimeout
+	}
+	return ctx.Err()
+}
+
+func (s *Socket) emit(event string, args []any, volatile bool, timeout time.Duration, ack func(Args, error)) (uint64, error) {
+	if isReserved(event) {
+		return 0, ErrReservedEvent
+	}
+	s.mu.Lock()
+	if !s.connected || s.closing {
+		s.mu.Unlock()
+		return 0, ErrDisconnected
+	}
+	outs := s.outListeners
+	s.mu.Unlock()
+	for _, l := range outs {
+		l.fn(event, args)
+	}
+	pkt, err := eventPacket(s.ns.name, event, args)
+	if err != nil {
+		return 0, err
+	}
+	if ack != nil {
+		pkt.ID, pkt.HasID = s.ns.nextAckID(), true
+		s.registerAck(pkt.ID, ack, timeout)
+	}
+	if err := s.client.writePacket(&pkt, volatile); err != nil {
+		if ack != nil {
+			s.dropAck(pkt.ID)
+		}
+		return 0, err
+	}
+	return pkt.ID, nil
+}
+
+// eventPacket builds the EVENT (or BINARY_EVENT) packet for event and args.
+func eventPacket(nsp, event string, args []any) (parser.Packet, error) {
+	all := make([]any, 0, 1+len(args))
+	all = append(all, event)
+	all = append(all, args...)
+	data, atts, err := parser.EncodeArgs(all)
+	if err != nil {
+		return parser.Packet{}, err
+	}
+	t := parser.Event
+	if len(atts) > 0 {
+		t = parser.BinaryEvent
+	}
+	return parser.Packet{Type: t, Namespace: nsp, Data: data, Attachments: atts}, nil
+}
+
+func (s *Socket) registerAck(id uint64, fn func(Args, error), timeout time.Duration) {
+	p := &pendingAck{fn: fn}
+	s.mu.Lock()
+	s.acks[id] = p
+	if timeout > 0 {
+		p.timer = time.AfterFunc(timeout, func() {
+			if s.takeAck(id) != nil {
+				fn(Args{}, ErrTimeout)
+			}
+		})
+	}
+	s.mu.Unlock()
+}
+
+// takeAck removes and returns the pending ack id (nil if gone).
+func (s *Socket) takeAck(id uint64) *pendingAck {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.acks[id]
+	if p != nil {
+		delete(s.acks, id)
+		if p.timer != nil {
+			p.timer.Stop()
+		}
+	}
+	return p
+}
+
+func (s *Socket) dropAck(id uint64) { s.takeAck(id) }
+
+func (s *Socket) sendAck(id uint64, args []any) error {
+	if args == nil {
+		args = []any{}
+	}
+	data, atts, err := parser.EncodeArgs(args)
+	if err != nil {
+		return err
+	}
+	t := parser.Ack
+	if len(atts) > 0 {
+		t = parser.BinaryAck
+	}
+	s.mu.Lock()
+	ok := s.connected
+	s.mu.Unlock()
+	if !ok {
+		return ErrDisconnected
+	}
+	return s.client.writePacket(&parser.Packet{Type: t, Namespace: s.ns.name, ID: id, HasID: true, Data: data, Attachments: atts}, false)
+}
+
+// Join adds the socket to rooms.
+func (s *Socket) Join(rooms ...string) {
+	s.mu.Lock()
+	ok := s.connected && !s.closing
+	s.mu.Unlock()
+	if ok {
+		s.ns.adapter.AddAll(s.id, rooms)
+	}
+}
+
+// Leave removes the socket from room.
+func (s *Socket) Leave(room string) { s.ns.adapter.Del(s.id, room) }
+
+// Rooms lists the socket's rooms, its own id included.
+func (s *Socket) Rooms() []string { return s.ns.adapter.SocketRooms(s.id) }
+
+// To returns a broadcast to rooms from this socket: every socket in them
+// but this one.
+func (s *Socket) To(rooms ...string) BroadcastOperator { return s.Broadcast().To(rooms...) }
+
+// In is To.
+func (s *Socket) In(rooms ...string) BroadcastOperator { return s.To(rooms...) }
+
+// Except returns a broadcast from this socket to every socket but this one
+// and those in rooms.
+func (s *Socket) Except(rooms ...string) BroadcastOperator { return s.Broadcast().Except(rooms...) }
+
+// Broadcast returns a broadcast to every socket of the namespace but this
+// one.
+func (s *Socket) Broadcast() BroadcastOperator {
+	return newBroadcast(s.ns).Except(s.id)
+}
+
+// Disconnect disconnects the socket from its namespace: the client
+// receives a DISCONNECT packet and does not reconnect by itself. With
+// close, every namespace of the client is disconnected and the underlying
+// connection closed.
+func (s *Socket) Disconnect(close bool) {
+	if close {
+		s.client.disconnectAll()
+		return
+	}
+	s.mu.Lock()
+	ok := s.connected && !s.closing
+	s.mu.Unlock()
+	if !ok {
+		return
+	}
+	_ = s.client.writePacket(&parser.Packet{Type: parser.Disconnect, Namespace: s.ns.name}, false)
+	s.onClose(ReasonServerNamespaceDisconnect)
+}
+
+// onClose runs the disconnection once: disconnecting handlers (rooms still
+// visible), cleanup, pending acks failed, disconnect handlers.
+func (s *Socket) onClose(reason Reason) {
+	s.mu.Lock()
+	if !s.connected || s.closing {
+		s.mu.Unlock()
+		return
+	}
+	s.closing = true
+	discoing := s.onDiscoing
+	s.mu.Unlock()
+
+	for _, fn := range discoing {
+		s.safely(func() { fn(reason) })
+	}
+	s.ns.adapter.DelAll(s.id)
+	s.ns.remove(s)
+	s.client.remove(s)
+
+	s.mu.Lock()
+	s.connected = false
+	acks := s.acks
+	s.acks = make(map[uint64]*pendingAck)
+	disc := s.onDisconnect
+	s.mu.Unlock()
+	for _, p := range acks {
+		if p.timer != nil {
+			p.timer.Stop()
+		}
+		s.safely(func() { p.fn(Args{}, ErrDisconnected) })
+	}
+	for _, fn := range disc {
+		s.safely(func() { fn(reason) })
+	}
+}
+
+// onPacket handles a packet for this namespace (not CONNECT).
+func (s *Socket) onPacket(p *parser.Packet) {
+	switch p.Type {
+	case parser.Event, parser.BinaryEvent:
+		s.onEvent(p)
+	case parser.Ack, parser.BinaryAck:
+		raw, err := parser.SplitArray(p.Data)
+		if err != nil {
+			return
+		}
+		if a := s.takeAck(p.ID); a != nil {
+			s.safely(func() { a.fn(Args{Raw: raw, Attachments: p.Attachments}, nil) })
+		}
+	case parser.Disconnect:
+		s.onClose(ReasonClientNamespaceDisconnect)
+	}
+}
+
+func (s *Socket) onEvent(p *parser.Packet) {
+	raw, err := parser.SplitArray(p.Data)
+	if err != nil || len(raw) == 0 {
+		return
+	}
+	var name string
+	if json.Unmarshal(raw[0], &name) != nil {
+		// The reference parser also accepts a number as the event name.
+		name = string(raw[0])
+	}
+	e := &Event{
+		Name:   name,
+		Args:   Args{Raw: raw[1:], Attachments: p.Attachments},
+		socket: s,
+		ackID:  p.ID,
+		hasAck: p.HasID,
+	}
+	s.mu.Lock()
+	if !s.connected || s.closing {
+		s.mu.Unlock()
+		return
+	}
+	anys := s.anyListeners
+	ls := s.listeners[name]
+	if len(ls) > 0 {
+		kept := ls[:0:0]
+		for _, l := range ls {
+			if !l.once {
+				kept = append(kept, l)
+			}
+		}
+		if len(kept) != len(ls) {
+			if len(kept) == 0 {
+				delete(s.listeners, name)
+			} else {
+				s.listeners[name] = kept
+			}
+		}
+	}
+	s.mu.Unlock()
+	for _, l := range anys {
+		s.safely(func() { l.fn(e) })
+	}
+	for _, l := range ls {
+		s.safely(func() { l.fn(e) })
+	}
+}
+
+// safely runs user code; a panic is logged and contained to this call so
+// it never takes the server down.
+func (s *Socket) safely(fn func()) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.ns.srv.logger.Error("socketio: handler panicked", "nsp", s.ns.name, "socket", s.id, "panic", r, "stack", string(debug.Stack()))
+		}
+	}()
+	fn()
+}
+
+func (s *Socket) details() adapter.SocketDetails {
+	d := adapter.SocketDetails{ID: s.id, Handshake: s.handshake, Rooms: s.Rooms()}
+	if m := s.dataCopy(); m != nil {
+		d.Data = m
+	}
+	return d
+}
