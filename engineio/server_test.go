@@ -1,0 +1,504 @@
+package engineio
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/switchboard-go/socketio/internal/leakcheck"
+)
+
+func TestMain(m *testing.M) { leakcheck.Main(m) }
+
+// recorder is a Handler that records what the engine delivers and, when
+// echo is set, sends every message back.
+type recorder struct {
+	echo   bool
+	msgs   chan Message
+	closed chan string
+	conns  chan *Conn
+}
+
+func newRecorder(echo bool) *recorder {
+	return &recorder{echo: echo, msgs: make(chan Message, 64), closed: make(chan string, 4), conns: make(chan *Conn, 4)}
+}
+
+func (r *recorder) OnMessage(c *Conn, data []byte, binary bool) {
+	if r.echo {
+		_ = c.Send(data, binary, false)
+	}
+	r.msgs <- Message{Data: data, Binary: binary}
+}
+
+func (r *recorder) OnClose(c *Conn, reason string) { r.closed <- reason }
+
+type testServer struct {
+	*httptest.Server
+	eng *Server
+	rec *recorder
+}
+
+func startServer(t *testing.T, opts *Options, echo bool) *testServer {
+	t.Helper()
+	rec := newRecorder(echo)
+	eng := NewServer(opts, func(c *Conn) Handler {
+		rec.conns <- c
+		return rec
+	})
+	ts := httptest.NewServer(eng)
+	t.Cleanup(func() {
+		_ = eng.Close()
+		ts.Close()
+	})
+	return &testServer{Server: ts, eng: eng, rec: rec}
+}
+
+func (ts *testServer) url(query string) string {
+	return ts.URL + "/socket.io/?EIO=4&" + query
+}
+
+func do(t *testing.T, method, url, body string, hdr ...string) (int, http.Header, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	res, err := http.DefaultTransport.(*http.Transport).RoundTrip(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, res.Header, string(b)
+}
+
+type openPacket struct {
+	SID          string   `json:"sid"`
+	Upgrades     []string `json:"upgrades"`
+	PingInterval int      `json:"pingInterval"`
+	PingTimeout  int      `json:"pingTimeout"`
+	MaxPayload   int      `json:"maxPayload"`
+}
+
+func handshake(t *testing.T, ts *testServer) openPacket {
+	t.Helper()
+	status, hdr, body := do(t, "GET", ts.url("transport=polling"), "")
+	if status != 200 || !strings.HasPrefix(body, "0{") {
+		t.Fatalf("handshake: %d %q", status, body)
+	}
+	if ct := hdr.Get("Content-Type"); ct != "text/plain; charset=UTF-8" {
+		t.Errorf("Content-Type = %q", ct)
+	}
+	var op openPacket
+	if err := json.Unmarshal([]byte(body[1:]), &op); err != nil {
+		t.Fatalf("open packet %q: %v", body, err)
+	}
+	return op
+}
+
+func TestHandshakeOpenPacket(t *testing.T) {
+	ts := startServer(t, nil, false)
+	op := handshake(t, ts)
+	if len(op.SID) != 20 || op.PingInterval != 25000 || op.PingTimeout != 20000 || op.MaxPayload != 1000000 ||
+		len(op.Upgrades) != 1 || op.Upgrades[0] != "websocket" {
+		t.Fatalf("open packet = %+v", op)
+	}
+	if ts.eng.Count() != 1 {
+		t.Fatalf("Count = %d", ts.eng.Count())
+	}
+}
+
+func TestHandshakeErrors(t *testing.T) {
+	ts := startServer(t, &Options{
+		AllowRequest: func(r *http.Request) error {
+			if r.URL.Query().Get("token") == "bad" {
+				return errors.New("go away")
+			}
+			return nil
+		},
+	}, false)
+	cases := []struct {
+		name, method, query string
+		status              int
+		body                string
+	}{
+		{"EIO=3", "GET", "EIO=3&transport=polling", 400, `{"code":5,"message":"Unsupported protocol version"}`},
+		{"no EIO", "GET", "transport=polling", 400, `{"code":5,"message":"Unsupported protocol version"}`},
+		{"unknown transport", "GET", "EIO=4&transport=carrier-pigeon", 400, `{"code":0,"message":"Transport unknown"}`},
+		{"no transport", "GET", "EIO=4", 400, `{"code":0,"message":"Transport unknown"}`},
+		{"unknown sid", "GET", "EIO=4&transport=polling&sid=nope", 400, `{"code":1,"message":"Session ID unknown"}`},
+		{"POST handshake", "POST", "EIO=4&transport=polling", 400, `{"code":2,"message":"Bad handshake method"}`},
+		{"websocket without upgrade", "GET", "EIO=4&transport=websocket", 400, `{"code":3,"message":"Bad request"}`},
+		{"forbidden", "GET", "EIO=4&transport=polling&token=bad", 403, `{"code":4,"message":"go away"}`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			status, hdr, body := do(t, c.method, ts.URL+"/socket.io/?"+c.query, "")
+			if status != c.status || body != c.body {
+				t.Fatalf("got %d %s, want %d %s", status, body, c.status, c.body)
+			}
+			if ct := hdr.Get("Content-Type"); ct != "application/json" {
+				t.Fatalf("Content-Type = %q", ct)
+			}
+		})
+	}
+	if status, _, _ := do(t, "GET", ts.URL+"/elsewhere/?EIO=4&transport=polling", ""); status != 404 {
+		t.Fatalf("other path: %d, want 404", status)
+	}
+}
+
+func TestTransportsRestricted(t *testing.T) {
+	ts := startServer(t, &Options{Transports: []string{TransportWebSocket}}, false)
+	status, _, body := do(t, "GET", ts.url("transport=polling"), "")
+	if status != 400 || body != `{"code":0,"message":"Transport unknown"}` {
+		t.Fatalf("got %d %s", status, body)
+	}
+}
+
+func TestPollingEcho(t *testing.T) {
+	ts := startServer(t, nil, true)
+	op := handshake(t, ts)
+	u := ts.url("transport=polling&sid=" + op.SID)
+	status, hdr, body := do(t, "POST", u, "4hello\x1ebAQIDBA==\x1e4€")
+	if status != 200 || body != "ok" || hdr.Get("Content-Type") != "text/html" {
+		t.Fatalf("POST: %d %q %q", status, body, hdr.Get("Content-Type"))
+	}
+	want := []Message{{Data: []byte("hello")}, {Data: []byte{1, 2, 3, 4}, Binary: true}, {Data: []byte("€")}}
+	for _, w := range want {
+		got := <-ts.rec.msgs
+		if !bytes.Equal(got.Data, w.Data) || got.Binary != w.Binary {
+			t.Fatalf("delivered %+v, want %+v", got, w)
+		}
+	}
+	_, _, body = do(t, "GET", u, "")
+	if body != "4hello\x1ebAQIDBA==\x1e4€" {
+		t.Fatalf("poll = %q", body)
+	}
+}
+
+func TestPollingOverlapClosesSession(t *testing.T) {
+	ts := startServer(t, nil, false)
+	op := handshake(t, ts)
+	u := ts.url("transport=polling&sid=" + op.SID)
+	first := make(chan string, 1)
+	go func() {
+		_, _, body := do(t, "GET", u, "")
+		first <- body
+	}()
+	waitFor(t, func() bool { c := <-ts.rec.conns; ts.rec.conns <- c; c.mu.Lock(); defer c.mu.Unlock(); return c.polling })
+	status, _, body := do(t, "GET", u, "")
+	if status != 400 || !strings.Contains(body, `"code":3`) {
+		t.Fatalf("overlapping GET: %d %s", status, body)
+	}
+	if r := <-ts.rec.closed; r != ReasonTransportError {
+		t.Fatalf("reason %q", r)
+	}
+	if b := <-first; b != "1" {
+		t.Fatalf("pending GET got %q, want close packet", b)
+	}
+	if status, _, _ := do(t, "GET", u, ""); status != 400 {
+		t.Fatalf("closed session still answers %d", status)
+	}
+}
+
+func TestPostTooLarge(t *testing.T) {
+	ts := startServer(t, &Options{MaxPayload: 100}, false)
+	op := handshake(t, ts)
+	status, _, _ := do(t, "POST", ts.url("transport=polling&sid="+op.SID), "4"+strings.Repeat("x", 200))
+	if status != http.StatusRequestEntityTooLarge {
+		t.Fatalf("status %d", status)
+	}
+	if r := <-ts.rec.closed; r != ReasonTransportError {
+		t.Fatalf("reason %q", r)
+	}
+}
+
+func TestPostGarbageIsParseError(t *testing.T) {
+	ts := startServer(t, nil, false)
+	op := handshake(t, ts)
+	status, _, body := do(t, "POST", ts.url("transport=polling&sid="+op.SID), "9nonsense")
+	if status != 200 || body != "ok" {
+		t.Fatalf("%d %q", status, body)
+	}
+	if r := <-ts.rec.closed; r != ReasonParseError {
+		t.Fatalf("reason %q", r)
+	}
+}
+
+func TestPingPongAndTimeout(t *testing.T) {
+	ts := startServer(t, &Options{PingInterval: 30 * time.Millisecond, PingTimeout: 60 * time.Millisecond}, false)
+	op := handshake(t, ts)
+	if op.PingInterval != 30 || op.PingTimeout != 60 {
+		t.Fatalf("open %+v", op)
+	}
+	u := ts.url("transport=polling&sid=" + op.SID)
+	for i := 0; i < 4; i++ { // answering keeps the session alive
+		if _, _, body := do(t, "GET", u, ""); body != "2" {
+			t.Fatalf("poll %d = %q, want ping", i, body)
+		}
+		if status, _, _ := do(t, "POST", u, "3"); status != 200 {
+			t.Fatalf("pong: %d", status)
+		}
+	}
+	select {
+	case r := <-ts.rec.closed:
+		t.Fatalf("closed while answering pings: %q", r)
+	default:
+	}
+	start := time.Now()
+	select {
+	case r := <-ts.rec.closed:
+		if r != ReasonPingTimeout {
+			t.Fatalf("reason %q", r)
+		}
+		if d := time.Since(start); d > 2*time.Second {
+			t.Fatalf("ping timeout took %v", d)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no ping timeout")
+	}
+}
+
+func dialWS(t *testing.T, ts *testServer, query string) *websocket.Conn {
+	t.Helper()
+	u := "ws" + strings.TrimPrefix(ts.url("transport=websocket&"+query), "http")
+	ws, res, err := websocket.DefaultDialer.Dial(u, nil)
+	if err != nil {
+		status := 0
+		if res != nil {
+			status = res.StatusCode
+		}
+		t.Fatalf("dial %s: %v (%d)", u, err, status)
+	}
+	t.Cleanup(func() { ws.Close() })
+	return ws
+}
+
+func readText(t *testing.T, ws *websocket.Conn) string {
+	t.Helper()
+	_ = ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+	mt, data, err := ws.ReadMessage()
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	if mt != websocket.TextMessage {
+		t.Fatalf("frame type %d, want text", mt)
+	}
+	return string(data)
+}
+
+func TestWebSocketOnly(t *testing.T) {
+	ts := startServer(t, nil, true)
+	ws := dialWS(t, ts, "")
+	open := readText(t, ws)
+	var op openPacket
+	if !strings.HasPrefix(open, "0") || json.Unmarshal([]byte(open[1:]), &op) != nil || len(op.Upgrades) != 0 {
+		t.Fatalf("open = %q", open)
+	}
+	_ = ws.WriteMessage(websocket.TextMessage, []byte("4hi"))
+	if got := readText(t, ws); got != "4hi" {
+		t.Fatalf("echo %q", got)
+	}
+	_ = ws.WriteMessage(websocket.BinaryMessage, []byte{0, 1, 2})
+	_, data, err := ws.ReadMessage()
+	if err != nil || !bytes.Equal(data, []byte{0, 1, 2}) {
+		t.Fatalf("binary echo %v %v", data, err)
+	}
+	_ = ws.WriteMessage(websocket.TextMessage, []byte("1"))
+	if r := <-ts.rec.closed; r != ReasonTransportClose {
+		t.Fatalf("reason %q", r)
+	}
+}
+
+func TestWebSocketLimits(t *testing.T) {
+	t.Run("too large", func(t *testing.T) {
+		ts := startServer(t, &Options{MaxPayload: 100}, false)
+		ws := dialWS(t, ts, "")
+		readText(t, ws)
+		_ = ws.WriteMessage(websocket.TextMessage, []byte("4"+strings.Repeat("x", 200)))
+		if r := <-ts.rec.closed; r != ReasonTransportError {
+			t.Fatalf("reason %q", r)
+		}
+	})
+	t.Run("garbage", func(t *testing.T) {
+		ts := startServer(t, nil, false)
+		ws := dialWS(t, ts, "")
+		readText(t, ws)
+		_ = ws.WriteMessage(websocket.TextMessage, []byte("x"))
+		if r := <-ts.rec.closed; r != ReasonParseError {
+			t.Fatalf("reason %q", r)
+		}
+	})
+}
+
+func TestUpgrade(t *testing.T) {
+	ts := startServer(t, nil, true)
+	op := handshake(t, ts)
+	u := ts.url("transport=polling&sid=" + op.SID)
+	pending := make(chan string, 1)
+	go func() { _, _, b := do(t, "GET", u, ""); pending <- b }()
+	ws := dialWS(t, ts, "sid="+op.SID)
+	_ = ws.WriteMessage(websocket.TextMessage, []byte("2probe"))
+	if got := readText(t, ws); got != "3probe" {
+		t.Fatalf("probe answer %q", got)
+	}
+	if b := <-pending; b != "6" {
+		t.Fatalf("pending poll released with %q, want noop", b)
+	}
+	_ = ws.WriteMessage(websocket.TextMessage, []byte("5"))
+	_ = ws.WriteMessage(websocket.TextMessage, []byte("4after"))
+	if got := readText(t, ws); got != "4after" {
+		t.Fatalf("echo over websocket %q", got)
+	}
+	if status, _, _ := do(t, "GET", u, ""); status != 400 {
+		t.Fatalf("poll after upgrade: %d", status)
+	}
+}
+
+func TestUpgradeTimeoutKeepsPolling(t *testing.T) {
+	ts := startServer(t, &Options{UpgradeTimeout: 50 * time.Millisecond}, true)
+	op := handshake(t, ts)
+	ws := dialWS(t, ts, "sid="+op.SID)
+	_ = ws.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if _, _, err := ws.ReadMessage(); err == nil {
+		t.Fatal("probe websocket not closed after the upgrade timeout")
+	}
+	u := ts.url("transport=polling&sid=" + op.SID)
+	do(t, "POST", u, "4still")
+	if _, _, b := do(t, "GET", u, ""); b != "4still" {
+		t.Fatalf("polling after failed upgrade: %q", b)
+	}
+}
+
+func TestCORSAndCookie(t *testing.T) {
+	ts := startServer(t, &Options{
+		CORS:   &CORSOptions{Origins: []string{"https://example.com"}, Credentials: true},
+		Cookie: &http.Cookie{Name: "io", HttpOnly: true, SameSite: http.SameSiteLaxMode},
+		InitialHeaders: func(h http.Header, r *http.Request) {
+			h.Set("X-Initial", "yes")
+		},
+	}, false)
+	status, hdr, _ := do(t, "OPTIONS", ts.url("transport=polling"), "", "Origin", "https://example.com", "Access-Control-Request-Headers", "x-token")
+	if status != 204 || hdr.Get("Access-Control-Allow-Origin") != "https://example.com" ||
+		hdr.Get("Access-Control-Allow-Credentials") != "true" || hdr.Get("Access-Control-Allow-Headers") != "x-token" {
+		t.Fatalf("preflight %d %v", status, hdr)
+	}
+	status, hdr, body := do(t, "GET", ts.url("transport=polling"), "", "Origin", "https://example.com")
+	if status != 200 || hdr.Get("Access-Control-Allow-Origin") != "https://example.com" || hdr.Get("X-Initial") != "yes" {
+		t.Fatalf("handshake %d %v", status, hdr)
+	}
+	var op openPacket
+	_ = json.Unmarshal([]byte(body[1:]), &op)
+	if c := hdr.Get("Set-Cookie"); !strings.HasPrefix(c, "io="+op.SID) || !strings.Contains(c, "HttpOnly") {
+		t.Fatalf("Set-Cookie %q", c)
+	}
+	u := "ws" + strings.TrimPrefix(ts.url("transport=websocket"), "http")
+	_, res, err := websocket.DefaultDialer.Dial(u, http.Header{"Origin": {"https://evil.example"}})
+	if err == nil || res == nil || res.StatusCode != 400 {
+		t.Fatalf("cross-origin websocket accepted: %v", err)
+	}
+}
+
+func TestPollingCompression(t *testing.T) {
+	ts := startServer(t, nil, true)
+	op := handshake(t, ts)
+	u := ts.url("transport=polling&sid=" + op.SID)
+	big := strings.Repeat("abcdefgh", 300)
+	do(t, "POST", u, "4"+big)
+	<-ts.rec.msgs
+	status, hdr, body := do(t, "GET", u, "", "Accept-Encoding", "gzip")
+	if status != 200 || hdr.Get("Content-Encoding") != "gzip" {
+		t.Fatalf("%d %v", status, hdr)
+	}
+	zr, err := gzip.NewReader(strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, _ := io.ReadAll(zr)
+	if string(plain) != "4"+big {
+		t.Fatalf("decompressed %d bytes", len(plain))
+	}
+}
+
+func TestQueueOverflowDisconnects(t *testing.T) {
+	ts := startServer(t, &Options{MaxQueueBytes: 1000}, false)
+	op := handshake(t, ts)
+	c := <-ts.rec.conns
+	if c.ID() != op.SID {
+		t.Fatalf("conn %s, handshake %s", c.ID(), op.SID)
+	}
+	var err error
+	for i := 0; i < 100 && err == nil; i++ {
+		err = c.Send([]byte(strings.Repeat("x", 100)), false, false)
+	}
+	if !errors.Is(err, ErrQueueOverflow) {
+		t.Fatalf("err = %v", err)
+	}
+	if r := <-ts.rec.closed; r != ReasonQueueOverflow {
+		t.Fatalf("reason %q", r)
+	}
+}
+
+func TestVolatileDroppedWhenBehind(t *testing.T) {
+	ts := startServer(t, &Options{MaxQueueBytes: 1000}, false)
+	op := handshake(t, ts)
+	c := <-ts.rec.conns
+	for i := 0; i < 50; i++ {
+		if err := c.Send([]byte(strings.Repeat("v", 50)), false, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.Send([]byte("reliable"), false, false); err != nil {
+		t.Fatalf("reliable send after volatile burst: %v", err)
+	}
+	_, _, body := do(t, "GET", ts.url("transport=polling&sid="+op.SID), "")
+	records := strings.Split(body, "\x1e")
+	if n := len(records); n >= 50 || records[n-1] != "4reliable" {
+		t.Fatalf("%d records, last %q", n, records[n-1])
+	}
+}
+
+func TestShutdownFlushes(t *testing.T) {
+	ts := startServer(t, nil, false)
+	op := handshake(t, ts)
+	c := <-ts.rec.conns
+	_ = c.Send([]byte("bye"), false, false)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); _ = ts.eng.Shutdown(t.Context()) }()
+	_, _, body := do(t, "GET", ts.url("transport=polling&sid="+op.SID), "")
+	if body != "4bye\x1e1" {
+		t.Fatalf("poll after shutdown = %q", body)
+	}
+	wg.Wait()
+	if r := <-ts.rec.closed; r != ReasonForcedServerClose {
+		t.Fatalf("reason %q", r)
+	}
+	if status, _, _ := do(t, "GET", ts.url("transport=polling"), ""); status != http.StatusServiceUnavailable {
+		t.Fatalf("handshake after shutdown: %d", status)
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met in 5s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
