@@ -147,7 +147,9 @@ func (ns *Namespace) FetchSockets(ctx context.Context) ([]*RemoteSocket, error) 
 }
 
 // SocketsJoin makes every socket join rooms.
-func (ns *Namespace) SocketsJoin(rooms ...string) error { return newBroadcast(ns).SocketsJoin(rooms...) }
+func (ns *Namespace) SocketsJoin(rooms ...string) error {
+	return newBroadcast(ns).SocketsJoin(rooms...)
+}
 
 // SocketsLeave makes every socket leave rooms.
 func (ns *Namespace) SocketsLeave(rooms ...string) error {

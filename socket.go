@@ -57,7 +57,9 @@ type listener struct {
 
 type anyListener struct{ fn func(*Event) }
 
-type outListener struct{ fn func(event string, args []any) }
+type outListener struct {
+	fn func(event string, args []any)
+}
 
 type pendingAck struct {
 	fn    func(Args, error)

@@ -171,7 +171,7 @@ func (a *InMemory) BroadcastWithAck(pkt *parser.Packet, opts Options, onClientCo
 		return nil
 	}
 	a.host.Deliver(ids, EncodeFrames(pkt), DeliverOptions{
-		Volatile: opts.Flags.Volatile,
+		Volatile:   opts.Flags.Volatile,
 		AckID:      pkt.ID,
 		OnAck:      func(_ string, args Args) { onAck(args) },
 		AckTimeout: opts.Flags.Timeout,

@@ -198,7 +198,13 @@ func TestPollingOverlapClosesSession(t *testing.T) {
 		_, _, body := do(t, "GET", u, "")
 		first <- body
 	}()
-	waitFor(t, func() bool { c := <-ts.rec.conns; ts.rec.conns <- c; c.mu.Lock(); defer c.mu.Unlock(); return c.polling })
+	waitFor(t, func() bool {
+		c := <-ts.rec.conns
+		ts.rec.conns <- c
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.polling
+	})
 	status, _, body := do(t, "GET", u, "")
 	if status != 400 || !strings.Contains(body, `"code":3`) {
 		t.Fatalf("overlapping GET: %d %s", status, body)
