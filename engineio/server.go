@@ -36,7 +36,7 @@ type Server struct {
 
 	// wg tracks every goroutine the server starts (WebSocket writers, close
 	// notifications) so Close/Shutdown can wait for them.
-	wg sync.WaitGroup
+	wg tracker
 }
 
 // NewServer returns a server that calls onConnect for every new connection,
@@ -125,6 +125,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
+		s.wg.Add(1)
+		defer s.wg.Done()
 		c.serveUpgrade(w, r)
 	case c.initialTransport != TransportPolling:
 		writeError(w, CodeBadRequest, "")
@@ -185,6 +187,8 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request, transport str
 			_ = ws.Close()
 			return
 		}
+		s.wg.Add(1)
+		defer s.wg.Done()
 		c.attachWebSocket(ws)
 		c.readLoop(ws)
 		return
