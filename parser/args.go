@@ -35,7 +35,11 @@ const maxArgDepth = maxNesting - 1
 // Socket.IO peer, not into a web page, and JSON.stringify in the reference
 // does not escape them either.
 func EncodeArgs(args []any) (data []byte, attachments [][]byte, err error) {
-	e := argEncoder{buf: make([]byte, 0, estimateArgs(args))}
+	size, binaries := estimateArgs(args)
+	e := argEncoder{buf: make([]byte, 0, size)}
+	if binaries > 0 {
+		e.attachments = make([][]byte, 0, binaries)
+	}
 	e.buf = append(e.buf, '[')
 	for i, a := range args {
 		if i > 0 {
@@ -49,9 +53,10 @@ func EncodeArgs(args []any) (data []byte, attachments [][]byte, err error) {
 	return e.buf, e.attachments, nil
 }
 
-// estimateArgs guesses the output size so that typical events are encoded
-// with a single allocation.
-func estimateArgs(args []any) int {
+// estimateArgs guesses the output size, and counts the top-level
+// attachments, so that typical events are encoded with a single allocation
+// for the payload and one for the attachment list.
+func estimateArgs(args []any) (size, binaries int) {
 	n := 2
 	for _, a := range args {
 		switch v := a.(type) {
@@ -61,11 +66,12 @@ func estimateArgs(args []any) int {
 			n += len(v) + 1
 		case []byte:
 			n += len(`{"_placeholder":true,"num":}`) + 3
+			binaries++
 		default:
 			n += 24
 		}
 	}
-	return n
+	return n, binaries
 }
 
 type argEncoder struct {

@@ -40,7 +40,7 @@ func TestEncodeArgs(t *testing.T) {
 		{"named byte slice is base64", []any{blob{1, 2, 3}}, `["AQID"]`, nil},
 		{"slow path html", []any{map[string]string{"h": "<&>"}}, `[{"h":"<&>"}]`, nil},
 		{"time", []any{time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)}, `["2024-01-02T03:04:05Z"]`, nil},
-		{"exponent", []any{1e-7, 1e21, 123456789.0, -0.0}, `[1e-7,1e+21,123456789,-0]`, nil},
+		{"exponent", []any{1e-7, 1e21, 123456789.0, math.Copysign(0, -1)}, `[1e-7,1e+21,123456789,-0]`, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -105,7 +105,11 @@ func placeholders(raw []byte, count int) ([]hole, error) {
 // attachments that are unused or referenced several times; a placeholder
 // whose num is out of range is an error.
 //
-// Malformed JSON and bad placeholders yield errors wrapping ErrInvalidPacket.
+// Malformed JSON and bad placeholders yield errors wrapping ErrInvalidPacket,
+// and so do values encoding/json cannot hold (a number beyond the float64
+// range such as 1e400, which JavaScript reads as Infinity); the latter also
+// match *json.UnmarshalTypeError. Decode such payloads with Unmarshal into a
+// json.Number or json.RawMessage instead.
 func Reconstruct(raw json.RawMessage, attachments [][]byte) (any, error) {
 	var holes []hole
 	if len(attachments) > 0 {

@@ -164,6 +164,15 @@ func decodeText(msg []byte, maxAttachments int) (*Packet, error) {
 		} else {
 			i = len(msg)
 		}
+		for _, b := range raw {
+			// Stricter than the reference: a control character in a
+			// namespace is never legitimate, and the server echoes the
+			// name back (CONNECT_ERROR), where a record separator (0x1e)
+			// would split a long-polling payload.
+			if b < 0x20 || b == 0x7f {
+				return nil, invalidf("control character in namespace")
+			}
+		}
 		if len(raw) > 1 { // "/" itself keeps the constant and saves an allocation
 			nsp = string(raw)
 		}
@@ -240,6 +249,12 @@ func checkPacket(t PacketType, hasID bool, payload []byte, count int) error {
 	}
 
 	s := scanner{data: payload, collect: t.isBinary()}
+	if s.collect {
+		// A valid packet has exactly count placeholders, so size the list
+		// once rather than growing it; the payload length bounds the
+		// allocation, however high MaxAttachments is set.
+		s.holes = make([]hole, 0, min(count, len(payload)/len(`{"_placeholder":true,"num":0}`)))
+	}
 	if err := s.whole(); err != nil {
 		return err
 	}

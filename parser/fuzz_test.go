@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -28,6 +29,7 @@ func addDecoderSeeds(f *testing.F) {
 			f.Add([]byte(tc.in), []byte{1, 2, 3}, uint8(1))
 		}
 	}
+	f.Add([]byte(`2["a",1e700]`), []byte(nil), uint8(0))
 }
 
 // FuzzDecoder feeds one text message, then the binary messages described by
@@ -117,6 +119,9 @@ func checkInvariants(t *testing.T, p *Packet) {
 			t.Fatal("ack without id")
 		}
 		v, err := Reconstruct(p.Data, p.Attachments)
+		if errors.As(err, new(*json.UnmarshalTypeError)) {
+			return // a number beyond float64, valid JSON that encoding/json cannot hold
+		}
 		if err != nil {
 			t.Fatalf("Reconstruct of an accepted packet: %v", err)
 		}
@@ -187,7 +192,7 @@ func FuzzReconstruct(f *testing.F) {
 		if err == nil && len(atts) > 0 && countBytes(v) > len(s.holes) {
 			t.Fatalf("more attachments resolved than placeholders found")
 		}
-		if len(atts) == 0 && valid && err != nil {
+		if len(atts) == 0 && valid && err != nil && !errors.As(err, new(*json.UnmarshalTypeError)) {
 			t.Fatalf("Reconstruct without attachments rejected valid JSON: %v", err)
 		}
 

@@ -19,6 +19,8 @@ var invalidTexts = []struct {
 	{"negative type", `-1`},
 	{"space before type", ` 2["a"]`},
 	{"engine.io prefix left on", `42["a"]x`},
+	{"record separator in namespace", "0/a\x1e4x,"},
+	{"control character in namespace", "2/a\nb,[\"a\"]"},
 
 	{"binary without count", `5["a",` + ph0 + `]`},
 	{"binary count without dash", `51["a",` + ph0 + `]`},

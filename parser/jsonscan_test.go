@@ -30,16 +30,15 @@ func TestScannerMatchesJSONValid(t *testing.T) {
 
 func TestScannerNestingLimit(t *testing.T) {
 	for _, depth := range []int{maxNesting - 1, maxNesting, maxNesting + 1} {
-		for _, open := range []string{"[", `{"k":`} {
-			end := "]"
-			if open != "[" {
-				end = "}"
+		for _, kind := range []string{"array", "object"} {
+			in := []byte(strings.Repeat("[", depth) + strings.Repeat("]", depth))
+			if kind == "object" {
+				in = []byte(strings.Repeat(`{"k":`, depth-1) + "{}" + strings.Repeat("}", depth-1))
 			}
-			in := []byte(strings.Repeat(open, depth) + strings.Repeat(end, depth))
 			s := scanner{data: in}
 			got := s.whole() == nil
 			if want := json.Valid(in); got != want || got != (depth <= maxNesting) {
-				t.Errorf("depth %d of %q: scanner %v, json.Valid %v", depth, open, got, want)
+				t.Errorf("%s depth %d: scanner %v, json.Valid %v", kind, depth, got, want)
 			}
 		}
 	}

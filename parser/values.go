@@ -17,7 +17,8 @@ type Args struct {
 func (a Args) Len() int { return len(a.Raw) }
 
 // Decode decodes argument i into v, as encoding/json does; a binary
-// placeholder decodes into a []byte (also inside structs and maps).
+// placeholder decodes into a []byte variable or field (inside a
+// map[string]any it stays a base64 string: use Value for generic data).
 func (a Args) Decode(i int, v any) error {
 	if i < 0 || i >= len(a.Raw) {
 		return fmt.Errorf("parser: argument %d out of range (have %d)", i, len(a.Raw))
