@@ -89,7 +89,8 @@ type Message struct {
 
 // Send queues one message. See SendMessages.
 func (c *Conn) Send(data []byte, binary bool, volatile bool) error {
-	return c.push([]queue.Item{{Kind: byte(PacketMessage), Binary: binary, Volatile: volatile, Data: data}}, volatile)
+	items := [1]queue.Item{{Kind: byte(PacketMessage), Binary: binary, Volatile: volatile, Data: data}}
+	return c.push(items[:], volatile)
 }
 
 // SendMessages queues msgs as one unit: nothing else is queued between
@@ -97,9 +98,12 @@ func (c *Conn) Send(data []byte, binary bool, volatile bool) error {
 // is behind. A non-volatile unit that overflows the queue closes the
 // connection with ReasonQueueOverflow and returns queue.ErrFull's error.
 func (c *Conn) SendMessages(msgs []Message, volatile bool) error {
-	items := make([]queue.Item, len(msgs))
-	for i, m := range msgs {
-		items[i] = queue.Item{Kind: byte(PacketMessage), Binary: m.Binary, Volatile: volatile, Data: m.Data}
+	// A broadcast calls this once per target: build the items on the stack
+	// for the common sizes so fan-out does not allocate per target.
+	var buf [4]queue.Item
+	items := buf[:0]
+	for _, m := range msgs {
+		items = append(items, queue.Item{Kind: byte(PacketMessage), Binary: m.Binary, Volatile: volatile, Data: m.Data})
 	}
 	return c.push(items, volatile)
 }

@@ -139,7 +139,7 @@ func writeItem(ws *websocket.Conn, it queue.Item) error {
 	if err != nil {
 		return err
 	}
-	_, _ = w.Write([]byte{'0' + it.Kind})
+	_, _ = w.Write(typeDigits[it.Kind%byte(len(typeDigits)) : it.Kind%byte(len(typeDigits))+1])
 	_, _ = w.Write(it.Data)
 	return w.Close()
 }
@@ -228,3 +228,7 @@ func (c *Conn) abortUpgrade(ws *websocket.Conn) {
 		_ = ws.Close()
 	}
 }
+
+// typeDigits holds the packet type characters, sliced per write so that
+// writing a type prefix does not allocate.
+var typeDigits = []byte("0123456")

@@ -1,0 +1,98 @@
+package socketio
+
+import (
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// BenchmarkBroadcastFanout measures one broadcast to N connected WebSocket
+// clients on loopback: encode once, queue to every socket, and the
+// writers' frames. Each op waits until every client has read the packet,
+// so ns/op is the end-to-end cost of one fan-out (clients share the CPU).
+func BenchmarkBroadcastFanout(b *testing.B) {
+	for _, n := range []int{100, 1000} {
+		b.Run(itoa(n)+"-sockets", func(b *testing.B) { benchFanout(b, n) })
+	}
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	var buf [20]byte
+	i := len(buf)
+	for n > 0 {
+		i--
+		buf[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return string(buf[i:])
+}
+
+func benchFanout(b *testing.B, n int) {
+	srv := NewServer(nil)
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	defer srv.Close()
+	url := "ws" + strings.TrimPrefix(ts.URL, "http") + "/socket.io/?EIO=4&transport=websocket"
+
+	var received, target atomic.Int64
+	reached := make(chan struct{}, 1)
+	var wg sync.WaitGroup
+	conns := make([]*websocket.Conn, 0, n)
+	joined := make(chan struct{}, n)
+	srv.OnConnection(func(*Socket) { joined <- struct{}{} })
+	for i := 0; i < n; i++ {
+		ws, _, err := websocket.DefaultDialer.Dial(url, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		conns = append(conns, ws)
+		if _, _, err := ws.ReadMessage(); err != nil { // open packet
+			b.Fatal(err)
+		}
+		_ = ws.WriteMessage(websocket.TextMessage, []byte("40"))
+		if _, _, err := ws.ReadMessage(); err != nil { // CONNECT answer
+			b.Fatal(err)
+		}
+		<-joined
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				if _, _, err := ws.ReadMessage(); err != nil {
+					return
+				}
+				if received.Add(1) == target.Load() {
+					reached <- struct{}{}
+				}
+			}
+		}()
+	}
+	payload := map[string]any{"user": "bench", "text": "hello, everyone", "ts": 1732700000000}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		target.Store(int64((i + 1) * n))
+		if err := srv.Emit("message", payload); err != nil {
+			b.Fatal(err)
+		}
+		select {
+		case <-reached:
+		case <-time.After(10 * time.Second):
+			b.Fatalf("only %d of %d deliveries arrived", received.Load(), (i+1)*n)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/delivery")
+	for _, ws := range conns {
+		_ = ws.Close()
+	}
+	wg.Wait()
+}
