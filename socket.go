@@ -37,17 +37,16 @@ type Socket struct {
 	client    *client
 	handshake Handshake
 
-	mu            sync.Mutex // guards below; never held while calling user code
-	connected     bool
-	closing       bool
-	listeners     map[string][]*listener
-	anyListeners  []*anyListener
-	outListeners  []*outListener
-	onDisconnect  []func(Reason)
-	onDiscoing    []func(Reason)
-	acks          map[uint64]*pendingAck
-	data          map[string]any
-	nextListenerK uint64
+	mu           sync.Mutex // guards below; never held while calling user code
+	connected    bool
+	closing      bool
+	listeners    map[string][]*listener
+	anyListeners []*anyListener
+	outListeners []*outListener
+	onDisconnect []func(Reason)
+	onDiscoing   []func(Reason)
+	acks         map[uint64]*pendingAck
+	data         map[string]any
 }
 
 type listener struct {

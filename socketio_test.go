@@ -416,7 +416,7 @@ func TestDisconnectReasons(t *testing.T) {
 	}
 
 	c.connect("/")
-	s = recvWithin(t, socks)
+	recvWithin(t, socks)
 	_ = c.ws.Close()
 	recvWithin(t, events)
 	if d := recvWithin(t, events); d.reason != ReasonTransportClose {

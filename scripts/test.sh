@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Runs every test of the repository: formatting, vet, staticcheck, the unit,
+# end-to-end and interop tests under the race detector, and a short run of
+# every fuzz target. The interop tests need Node.js (npm packages are
+# installed here from the committed lockfiles), Debian's python3-socketio and
+# Chromium: .ci/run installs those on a fresh machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+FUZZTIME=${FUZZTIME:-10s}
+
+echo "== npm ci (official Socket.IO client and server, browser driver)"
+for dir in interop/node interop/browser; do
+  if [ -f "$dir/package-lock.json" ]; then
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+done
+
+echo "== gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go'))
+if [ -n "$unformatted" ]; then
+  echo "gofmt would change:"; echo "$unformatted"; exit 1
+fi
+
+echo "== go vet"
+go vet ./...
+
+echo "== staticcheck"
+go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+
+echo "== go test -race"
+go test -race -count=1 -timeout 15m ./...
+
+echo "== benchmarks (one iteration each: they must run, timings are not checked)"
+go test -run '^$' -bench . -benchtime 1x ./...
+
+echo "== fuzz ($FUZZTIME per target)"
+for pkg in $(go list ./...); do
+  dir=$(go list -f '{{.Dir}}' "$pkg")
+  for target in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go 2>/dev/null | sed 's/^func //' | sort -u); do
+    echo "-- $pkg $target"
+    go test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" "$pkg"
+  done
+done
+echo "== all tests passed"
