@@ -1,13 +1,16 @@
 package main
 
-// page loads the official client from the server's CDN-free copy is not
-// available here, so it uses the jsDelivr build a browser can reach; for a
-// closed network serve node_modules/socket.io-client/dist yourself.
+// cdnClient is where the page loads the official client from when the
+// server has no copy to serve (see the -client flag); on a closed network,
+// `npm install socket.io-client` beside the server and it is served itself.
+const cdnClient = "https://cdn.jsdelivr.net/npm/socket.io-client@4/dist/socket.io.min.js"
+
+// page is the chat page; CLIENT_SRC becomes the client's address.
 const page = `<!doctype html>
 <title>chat</title>
 <ul id="messages"></ul>
 <form id="form"><input id="input" autocomplete="off"><button>Send</button></form>
-<script src="https://cdn.jsdelivr.net/npm/socket.io-client@4/dist/socket.io.min.js"></script>
+<script src="CLIENT_SRC"></script>
 <script>
   const socket = io();
   const form = document.getElementById('form'), input = document.getElementById('input');
