@@ -119,12 +119,18 @@ func (b BroadcastOperator) EmitWithAck(ctx context.Context, event string, args .
 		}
 		wantServers += n
 	}
+	_, hasDeadline := ctx.Deadline()
 	for _, ns := range nss {
 		pkt, err := eventPacket(ns.name, event, args)
 		if err != nil {
 			return nil, err
 		}
 		pkt.ID, pkt.HasID = ns.nextAckID(), true
+		if !hasDeadline {
+			// Without a deadline no timer forgets the sockets' pending
+			// acks; forget them when this call returns.
+			defer ns.forgetAck(pkt.ID)
+		}
 		err = ns.adapter.BroadcastWithAck(&pkt, opts,
 			func(n int) {
 				mu.Lock()

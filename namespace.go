@@ -77,6 +77,14 @@ func (ns *Namespace) Socket(id string) (*Socket, bool) {
 
 func (ns *Namespace) nextAckID() uint64 { return ns.ackIDs.Add(1) - 1 }
 
+// forgetAck drops the pending acknowledgement id from every local socket
+// (ack ids are unique per namespace).
+func (ns *Namespace) forgetAck(id uint64) {
+	for _, s := range ns.Sockets() {
+		s.dropAck(id)
+	}
+}
+
 func (ns *Namespace) remove(s *Socket) {
 	ns.mu.Lock()
 	if ns.sockets[s.id] == s {

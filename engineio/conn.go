@@ -272,12 +272,11 @@ func (c *Conn) close(reason string, flush bool) {
 	}
 	if transport == TransportPolling && flush {
 		// Stay reachable so the client's next poll collects the rest and
-		// the close packet; bounded so a vanished client is forgotten.
-		if n, _ := c.q.Len(); n > 0 {
-			time.AfterFunc(c.srv.cfg.PingTimeout, func() { c.srv.remove(c) })
-		} else {
-			c.srv.remove(c)
-		}
+		// the close packet, even when nothing else is queued (a client
+		// between two polls would otherwise get "Session ID unknown"
+		// instead of the close); bounded so a vanished client is
+		// forgotten. servePoll removes the session once it wrote the close.
+		time.AfterFunc(c.srv.cfg.PingTimeout, func() { c.srv.remove(c) })
 	} else {
 		c.srv.remove(c)
 	}

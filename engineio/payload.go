@@ -145,7 +145,9 @@ func decodeBinaryRecord(enc []byte) (Packet, error) {
 	if bytes.IndexByte(enc, '\n') >= 0 || bytes.IndexByte(enc, '\r') >= 0 {
 		return Packet{}, fmt.Errorf("%w: line break in base64 data", ErrInvalidPacket)
 	}
-	data, err := payloadBase64.AppendDecode(nil, enc)
+	// Never nil: an empty message is []byte{}, as on WebSocket, so that
+	// the layers above see the same value whichever transport carried it.
+	data, err := payloadBase64.AppendDecode(make([]byte, 0, payloadBase64.DecodedLen(len(enc))), enc)
 	if err != nil {
 		return Packet{}, fmt.Errorf("%w: bad base64 data: %w", ErrInvalidPacket, err)
 	}

@@ -60,15 +60,17 @@ func (c *Conn) servePoll(w http.ResponseWriter, r *http.Request) {
 		c.mu.Unlock()
 
 		if closed {
-			more, _ := c.q.Len()
-			trailer := PacketClose
-			if flush && more > 0 {
-				trailer = PacketNoop // the next poll collects the rest
+			if len(batch) > 0 {
+				// The close packet goes alone in a later response, as the
+				// reference server sends it: the official client tears the
+				// connection down on "1" before it has handed the
+				// preceding messages of the same payload to the socket
+				// layer, so a DISCONNECT in front of it would be lost.
+				c.writePayload(w, r, batch, trailerNone)
+				return
 			}
-			c.writePayload(w, r, batch, trailer)
-			if trailer == PacketClose {
-				c.srv.remove(c)
-			}
+			c.writePayload(w, r, nil, PacketClose)
+			c.srv.remove(c)
 			return
 		}
 		if len(batch) > 0 {

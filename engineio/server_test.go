@@ -485,9 +485,12 @@ func TestShutdownFlushes(t *testing.T) {
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); _ = ts.eng.Shutdown(t.Context()) }()
-	_, _, body := do(t, "GET", ts.url("transport=polling&sid="+op.SID), "")
-	if body != "4bye\x1e1" {
+	u := ts.url("transport=polling&sid=" + op.SID)
+	if _, _, body := do(t, "GET", u, ""); body != "4bye" {
 		t.Fatalf("poll after shutdown = %q", body)
+	}
+	if _, _, body := do(t, "GET", u, ""); body != "1" {
+		t.Fatalf("next poll = %q, want the close packet alone", body)
 	}
 	wg.Wait()
 	if r := <-ts.rec.closed; r != ReasonForcedServerClose {
