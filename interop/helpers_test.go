@@ -349,9 +349,6 @@ func wantEqual[T any](t testing.TB, what string, got, want T) {
 	}
 }
 
-// bin is how client_common.js prints a Node Buffer.
-func bin(hex string) map[string]any { return map[string]any{"$bin": hex, "$type": "Buffer"} }
-
 // recorder collects observations from server handlers (which run on other
 // goroutines) for the test goroutine.
 type recorder struct {
