@@ -511,3 +511,24 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+func TestWriteTimeoutDisconnects(t *testing.T) {
+	ts := startServer(t, &Options{MaxQueueBytes: 64 << 20, WriteTimeout: 100 * time.Millisecond}, false)
+	ws := dialWS(t, ts, "") // never reads after this
+	c := <-ts.rec.conns
+	chunk := []byte(strings.Repeat("x", 256<<10))
+	for i := 0; i < 160; i++ { // 40 MiB: more than loopback socket buffers hold
+		if err := c.Send(chunk, false, false); err != nil {
+			break
+		}
+	}
+	select {
+	case r := <-ts.rec.closed:
+		if r != ReasonWriteTimeout {
+			t.Fatalf("reason %q", r)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a client that does not read was not disconnected")
+	}
+	_ = ws.Close()
+}
