@@ -532,3 +532,25 @@ func TestWriteTimeoutDisconnects(t *testing.T) {
 	}
 	_ = ws.Close()
 }
+
+func TestPerMessageDeflate(t *testing.T) {
+	ts := startServer(t, &Options{PerMessageDeflate: true}, true)
+	d := websocket.Dialer{EnableCompression: true}
+	u := "ws" + strings.TrimPrefix(ts.url("transport=websocket"), "http")
+	ws, res, err := d.Dial(u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	if ext := res.Header.Get("Sec-Websocket-Extensions"); !strings.Contains(ext, "permessage-deflate") {
+		t.Fatalf("extension not negotiated: %q", ext)
+	}
+	readText(t, ws)
+	for _, n := range []int{10, 5000} {
+		msg := "4" + strings.Repeat("z", n)
+		_ = ws.WriteMessage(websocket.TextMessage, []byte(msg))
+		if got := readText(t, ws); got != msg {
+			t.Fatalf("echo of %d bytes differs", n)
+		}
+	}
+}

@@ -131,7 +131,14 @@ func (c *Conn) writeLoop(ws *websocket.Conn) {
 	}
 }
 
+// compressThreshold is the smallest message compressed when
+// permessage-deflate was negotiated (Node: perMessageDeflate.threshold):
+// below it deflate costs more CPU than it saves bytes.
+const compressThreshold = 1024
+
 func writeItem(ws *websocket.Conn, it queue.Item) error {
+	// Without a negotiated extension gorilla ignores this call.
+	ws.EnableWriteCompression(len(it.Data) >= compressThreshold)
 	if it.Binary {
 		return ws.WriteMessage(websocket.BinaryMessage, it.Data)
 	}
