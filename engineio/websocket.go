@@ -111,6 +111,10 @@ func (c *Conn) writeLoop(ws *websocket.Conn) {
 					var ne net.Error
 					if errors.As(err, &ne) && ne.Timeout() {
 						reason = ReasonWriteTimeout
+					} else if errors.Is(err, websocket.ErrCloseSent) {
+						// The reader answered the client's close frame
+						// a moment ago: the client closed, it did not fail.
+						reason = ReasonTransportClose
 					}
 					c.close(reason, false)
 					_ = ws.Close()

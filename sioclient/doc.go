@@ -1,0 +1,48 @@
+// Package sioclient is a Socket.IO v4 client (protocol v5 over Engine.IO
+// v4) for Go programs: services, bots, load generators, tests and tools.
+// It talks to any Socket.IO v4 server, the Node.js reference server and
+// this module's server alike, and behaves as the reference JavaScript
+// client (socket.io-client v4) does where this documentation is silent.
+//
+//	s, err := sioclient.New("http://localhost:3000/chat", nil)
+//	if err != nil { ... }
+//	s.OnConnect(func() { log.Print("connected as ", s.ID()) })
+//	s.On("chat message", func(e *sioclient.Event) {
+//		var text string
+//		_ = e.Decode(0, &text)
+//		log.Print(text)
+//	})
+//	s.Connect()
+//	_ = s.Emit("chat message", "hello")
+//
+// # Managers and sockets
+//
+// A Manager owns one Engine.IO connection (long-polling upgraded to
+// WebSocket by default) and multiplexes a Socket per namespace over it.
+// Dial and New share one manager between the namespaces of a server, as
+// io() does in JavaScript; NewManager and Manager.Socket give explicit
+// control, and Options.ForceNew a connection of one's own.
+//
+// # Reconnection and buffering
+//
+// When the connection is lost ("transport close", "transport error",
+// "ping timeout" — a server silent for longer than its pingInterval plus
+// pingTimeout), the manager reconnects with exponential backoff and
+// jitter (Options.ReconnectionDelay, ReconnectionDelayMax,
+// RandomizationFactor, ReconnectionAttempts) and every active socket joins
+// its namespace again, calling its AuthFunc anew. Emits made meanwhile are
+// buffered per socket, up to Options.MaxBufferBytes, and sent in order on
+// reconnection; volatile emits are dropped. A socket the server
+// disconnects ("io server disconnect") or refuses does not reconnect.
+//
+// # Concurrency
+//
+// Every method of Manager, Socket and Event is safe for concurrent use.
+// The callbacks of a manager — event handlers, catch-all handlers,
+// AckFuncs, OnConnect, OnConnectError, OnDisconnect and the manager's
+// hooks — run one at a time, in the order the events happened, on a
+// goroutine the manager starts when there is work (an idle manager has
+// none). So the handlers of one socket never run concurrently, and an
+// event handler never races its socket's disconnect handler. Handlers must
+// not block: see Socket for the details.
+package sioclient
