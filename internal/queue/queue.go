@@ -71,27 +71,8 @@ func New(maxBytes int) *Queue {
 // Push appends it. It never blocks. A volatile item that does not fit under
 // the soft mark is dropped and Push returns nil (dropping is its contract).
 func (q *Queue) Push(it Item) error {
-	size := it.Size()
-	q.mu.Lock()
-	if q.closed {
-		q.mu.Unlock()
-		return ErrClosed
-	}
-	if it.Volatile && q.bytes+size > q.softMark {
-		q.dropped++
-		q.mu.Unlock()
-		return nil
-	}
-	if q.bytes+size > q.maxBytes && q.n > 0 {
-		// An item larger than the whole queue is still accepted into an
-		// empty queue: the payload limit, not the queue, bounds one message.
-		q.mu.Unlock()
-		return ErrFull
-	}
-	q.pushLocked(it, size)
-	q.mu.Unlock()
-	q.signal()
-	return nil
+	one := [1]Item{it}
+	return q.PushAll(one[:], it.Volatile)
 }
 
 // PushAll appends items atomically: no other Push lands between them (a
