@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 FUZZTIME=${FUZZTIME:-10s}
 
 echo "== npm ci (official Socket.IO client and server, browser driver)"
-for dir in interop/node interop/browser; do
+for dir in interop/node interop/browser bench/node; do
   if [ -f "$dir/package-lock.json" ]; then
     (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
   fi
@@ -27,6 +27,9 @@ go vet ./...
 
 echo "== staticcheck"
 go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+
+echo "== bench module (its own go.mod): vet, staticcheck, build"
+(cd bench && go vet ./... && go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./... && go build ./...)
 
 echo "== go test -race"
 go test -race -count=1 -timeout 15m ./...

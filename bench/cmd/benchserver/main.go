@@ -1,0 +1,90 @@
+// Command benchserver is the Go side of the benchmark contract
+// (bench/README.md), written the way an application would use the
+// library: namespace "/", event "echo" acknowledged with its own
+// arguments, event "broadcast" emitted with its arguments to every socket
+// of "/".
+//
+//	benchserver -addr 127.0.0.1:3001 [-debug 127.0.0.1:6061] [-args value|raw]
+//
+// -debug serves net/http/pprof and /debug/memstats (runtime figures as
+// JSON) on a second listener, for the profiles in BENCHMARKS.md.
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log"
+	"log/slog"
+	"net/http"
+	_ "net/http/pprof" // registered on http.DefaultServeMux, served only on -debug
+	"os"
+	"runtime"
+
+	socketio "github.com/switchboard-go/socketio"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:3001", "listen address")
+	debug := flag.String("debug", "", "pprof and /debug/memstats listen address (empty: off)")
+	argsMode := flag.String("args", "value", "how handlers pass arguments on: value (decode to Go values and encode again, as Node does) or raw (relay the JSON text)")
+	flag.Parse()
+
+	srv := socketio.NewServer(&socketio.Options{
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	})
+	args := func(e *socketio.Event) []any { return e.Values() }
+	if *argsMode == "raw" {
+		args = func(e *socketio.Event) []any {
+			out := make([]any, len(e.Raw))
+			for i, r := range e.Raw {
+				out[i] = r
+			}
+			return out
+		}
+	}
+	srv.OnConnection(func(s *socketio.Socket) {
+		s.On("echo", func(e *socketio.Event) {
+			_ = e.Ack(args(e)...)
+		})
+		s.On("broadcast", func(e *socketio.Event) {
+			_ = srv.Emit("broadcast", args(e)...)
+		})
+	})
+
+	if *debug != "" {
+		http.HandleFunc("/debug/memstats", serveMemStats)
+		go func() { log.Fatal(http.ListenAndServe(*debug, nil)) }()
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/socket.io/", srv)
+	fmt.Printf("benchserver listening on %s pid %d GOMAXPROCS %d\n", *addr, os.Getpid(), runtime.GOMAXPROCS(0))
+	log.Fatal(http.ListenAndServe(*addr, mux))
+}
+
+// serveMemStats answers the runtime figures that explain memory per
+// connection: goroutines, heap and stack in use, and what the runtime holds
+// from the OS.
+func serveMemStats(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Query().Get("gc") == "1" {
+		runtime.GC()
+	}
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"goroutines":     runtime.NumGoroutine(),
+		"heap_alloc":     m.HeapAlloc,
+		"heap_inuse":     m.HeapInuse,
+		"heap_idle":      m.HeapIdle,
+		"heap_released":  m.HeapReleased,
+		"heap_objects":   m.HeapObjects,
+		"stack_inuse":    m.StackInuse,
+		"sys":            m.Sys,
+		"next_gc":        m.NextGC,
+		"num_gc":         m.NumGC,
+		"total_alloc":    m.TotalAlloc,
+		"mallocs":        m.Mallocs,
+		"gc_cpu_percent": 100 * m.GCCPUFraction,
+	})
+}
