@@ -188,6 +188,7 @@ func (h nsHost) Deliver(ids []string, frames []adapter.Frame, opts adapter.Deliv
 	for i, f := range frames {
 		msgs[i] = engineio.Message{Data: f.Data, Binary: f.Binary}
 	}
+	prepared := engineio.Prepare(msgs) // framed once for every target
 	ns := h.ns
 	ns.mu.RLock()
 	defer ns.mu.RUnlock()
@@ -204,7 +205,7 @@ func (h nsHost) Deliver(ids []string, frames []adapter.Frame, opts adapter.Deliv
 				}
 			}, opts.AckTimeout)
 		}
-		_ = s.client.conn.SendMessages(msgs, opts.Volatile)
+		_ = s.client.conn.SendPrepared(prepared, opts.Volatile)
 	}
 }
 

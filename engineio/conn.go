@@ -2,6 +2,7 @@ package engineio
 
 import (
 	"errors"
+	"sync/atomic"
 	"net/http"
 	"strconv"
 	"sync"
@@ -46,6 +47,13 @@ type Conn struct {
 	hbTimer      *time.Timer
 	hbGen        uint64
 	awaitingPong bool
+
+	// WebSocket writer state (wswrite.go): the active WebSocket once the
+	// session is on it, whether a writer goroutine runs, and whether
+	// permessage-deflate was negotiated (written before wsActive is set).
+	wsActive  atomic.Pointer[websocket.Conn]
+	writing   atomic.Bool
+	wsDeflate bool
 }
 
 func newConn(s *Server, id string, r *http.Request, transport string) *Conn {
@@ -118,6 +126,7 @@ func (c *Conn) push(items []queue.Item, volatile bool) error {
 	}
 	switch err := c.q.PushAll(items, volatile); err {
 	case nil:
+		c.kick()
 		return nil
 	case queue.ErrFull:
 		c.srv.cfg.Logger.Debug("engineio: closing slow client", "sid", c.id, "reason", ReasonQueueOverflow)
@@ -138,7 +147,9 @@ func (c *Conn) writable() bool {
 }
 
 func (c *Conn) pushControl(t PacketType, data []byte) {
-	_ = c.q.PushControl(queue.Item{Kind: byte(t), Data: data})
+	if c.q.PushControl(queue.Item{Kind: byte(t), Data: data}) == nil {
+		c.kick()
+	}
 }
 
 func (c *Conn) sendOpen() {
@@ -267,8 +278,12 @@ func (c *Conn) close(reason string, flush bool) {
 		_ = probe.Close()
 	}
 	if ws != nil && !flush {
-		// Unblocks the reader at once; the writer sees closedCh and stops.
+		// Unblocks the reader at once; a running writer fails or sees the
+		// session closed and stops.
 		_ = ws.NetConn().Close()
+	}
+	if flush {
+		c.kick() // a writer flushes the queue and sends the close frame
 	}
 	if transport == TransportPolling && flush {
 		// Stay reachable so the client's next poll collects the rest and

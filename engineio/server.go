@@ -189,7 +189,7 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request, transport str
 		}
 		s.wg.Add(1)
 		defer s.wg.Done()
-		c.attachWebSocket(ws)
+		c.attachWebSocket(ws, r)
 		c.readLoop(ws)
 		return
 	}

@@ -5,20 +5,20 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gorilla/websocket"
-
-	"github.com/switchboard-go/socketio/internal/queue"
 )
 
 // WebSocket transport: the request goroutine that accepted the connection
-// becomes its reader (decode and dispatch inline), and one writer goroutine
-// drains the session queue in batches. A text frame is one packet
-// "<type><data>"; a binary frame is a binary message.
+// becomes its reader (decode and dispatch inline); a writer goroutine,
+// started when there is something to write and gone when the queue is
+// empty (wswrite.go), drains the session queue in batches. A text frame is
+// one packet "<type><data>"; a binary frame is a binary message.
 
 // attachWebSocket makes ws the session's transport and starts its writer.
-func (c *Conn) attachWebSocket(ws *websocket.Conn) {
+func (c *Conn) attachWebSocket(ws *websocket.Conn, r *http.Request) {
 	ws.SetReadLimit(int64(c.srv.cfg.MaxPayload))
 	c.mu.Lock()
 	c.transport = TransportWebSocket
@@ -32,9 +32,9 @@ func (c *Conn) attachWebSocket(ws *websocket.Conn) {
 		_ = ws.Close()
 		return
 	}
-	c.srv.wg.Add(1)
-	go c.writeLoop(ws)
-	c.q.Signal()
+	c.wsDeflate = c.srv.cfg.PerMessageDeflate && offersDeflate(r.Header.Get("Sec-Websocket-Extensions"))
+	c.wsActive.Store(ws)
+	c.kick()
 }
 
 // readLoop reads ws until it fails or the session ends.
@@ -80,79 +80,6 @@ func (c *Conn) closeTransport(ws *websocket.Conn, reason string) {
 		c.close(reason, false)
 	}
 	_ = ws.Close()
-}
-
-// writeBatchBytes caps one batch so a connection with a deep queue does not
-// hold its write deadline for too long in one go.
-const writeBatchBytes = 256 << 10
-
-func (c *Conn) writeLoop(ws *websocket.Conn) {
-	defer c.srv.wg.Done()
-	timeout := c.srv.cfg.WriteTimeout
-	var batch []queue.Item
-	for {
-		select {
-		case <-c.q.Ready():
-		case <-c.closedCh:
-		}
-		c.mu.Lock()
-		closed, flush := c.closed, c.flushOnClose
-		c.mu.Unlock()
-		if closed && !flush {
-			_ = ws.Close()
-			return
-		}
-		batch = c.q.Drain(batch[:0], writeBatchBytes)
-		if len(batch) > 0 {
-			_ = ws.SetWriteDeadline(time.Now().Add(timeout))
-			for _, it := range batch {
-				if err := writeItem(ws, it); err != nil {
-					reason := ReasonTransportError
-					var ne net.Error
-					if errors.As(err, &ne) && ne.Timeout() {
-						reason = ReasonWriteTimeout
-					} else if errors.Is(err, websocket.ErrCloseSent) {
-						// The reader answered the client's close frame
-						// a moment ago: the client closed, it did not fail.
-						reason = ReasonTransportClose
-					}
-					c.close(reason, false)
-					_ = ws.Close()
-					return
-				}
-			}
-			clear(batch)
-		}
-		if closed {
-			if n, _ := c.q.Len(); n > 0 {
-				continue
-			}
-			deadline := time.Now().Add(time.Second)
-			_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), deadline)
-			_ = ws.Close()
-			return
-		}
-	}
-}
-
-// compressThreshold is the smallest message compressed when
-// permessage-deflate was negotiated (Node: perMessageDeflate.threshold):
-// below it deflate costs more CPU than it saves bytes.
-const compressThreshold = 1024
-
-func writeItem(ws *websocket.Conn, it queue.Item) error {
-	// Without a negotiated extension gorilla ignores this call.
-	ws.EnableWriteCompression(len(it.Data) >= compressThreshold)
-	if it.Binary {
-		return ws.WriteMessage(websocket.BinaryMessage, it.Data)
-	}
-	w, err := ws.NextWriter(websocket.TextMessage)
-	if err != nil {
-		return err
-	}
-	_, _ = w.Write(typeDigits[it.Kind%byte(len(typeDigits)) : it.Kind%byte(len(typeDigits))+1])
-	_, _ = w.Write(it.Data)
-	return w.Close()
 }
 
 // serveUpgrade runs the upgrade of a polling session: the client probes the
@@ -214,7 +141,7 @@ func (c *Conn) serveUpgrade(w http.ResponseWriter, r *http.Request) {
 			}
 		case err == nil && p.Type == PacketUpgrade && probed:
 			timer.Stop()
-			c.attachWebSocket(ws)
+			c.attachWebSocket(ws, r)
 			c.readLoop(ws)
 			return
 		case err == nil && p.Type == PacketNoop:
@@ -240,6 +167,4 @@ func (c *Conn) abortUpgrade(ws *websocket.Conn) {
 	}
 }
 
-// typeDigits holds the packet type characters, sliced per write so that
-// writing a type prefix does not allocate.
-var typeDigits = []byte("0123456")
+func offersDeflate(ext string) bool { return strings.Contains(ext, "permessage-deflate") }

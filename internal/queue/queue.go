@@ -20,6 +20,9 @@ type Item struct {
 	Binary   bool   // binary message (WebSocket binary frame, "b" record in polling)
 	Volatile bool   // may be dropped rather than queued when the client is slow
 	Data     []byte // payload without the packet type
+	// Frame, when set, is the complete WebSocket frame of this message,
+	// built once for a broadcast and shared by every target.
+	Frame []byte
 }
 
 // Size is the number of bytes the item is charged for.

@@ -1,0 +1,256 @@
+package engineio
+
+import (
+	"errors"
+	"net"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/switchboard-go/socketio/internal/queue"
+)
+
+// The server's WebSocket write path.
+//
+// A writer goroutine exists only while the session has something to
+// write: kick starts one when the queue becomes non-empty, and it exits
+// once the queue is empty, so an idle connection holds no writer stack.
+//
+// The writer frames a whole drained batch itself and hands it to the
+// kernel in one writev: server frames are unmasked, so a frame is a short
+// header followed by the payload, and a broadcast's frames are built once
+// (Prepare) and shared by every target. Only messages that permessage-deflate
+// should compress go through gorilla's writer. Raw writes and gorilla's
+// control frames (the reader's close and pong answers) never interleave
+// within a frame: each is a single write on the connection, and the
+// kernel socket's write lock keeps writes whole.
+
+// writeBatchBytes caps one batch so a connection with a deep queue does not
+// hold its write deadline for too long in one go.
+const writeBatchBytes = 256 << 10
+
+// compressThreshold is the smallest message compressed when
+// permessage-deflate was negotiated (Node: perMessageDeflate.threshold):
+// below it deflate costs more CPU than it saves bytes.
+const compressThreshold = 1024
+
+// typeDigits holds the packet type characters, sliced per write so that
+// writing a type prefix does not allocate.
+var typeDigits = []byte("0123456")
+
+func typeDigit(kind byte) []byte {
+	k := kind % byte(len(typeDigits))
+	return typeDigits[k : k+1]
+}
+
+const (
+	opText   = 0x1
+	opBinary = 0x2
+	finBit   = 0x80
+)
+
+// appendFrameHeader appends an unmasked, final WebSocket frame header for a
+// payload of n bytes (RFC 6455 §5.2).
+func appendFrameHeader(dst []byte, opcode byte, n int) []byte {
+	dst = append(dst, finBit|opcode)
+	switch {
+	case n < 126:
+		return append(dst, byte(n))
+	case n <= 0xffff:
+		return append(dst, 126, byte(n>>8), byte(n))
+	default:
+		return append(dst, 127, byte(n>>56), byte(n>>48), byte(n>>40), byte(n>>32), byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+	}
+}
+
+// appendFrame appends the whole frame of a queued message.
+func appendFrame(dst []byte, it queue.Item) []byte {
+	if it.Binary {
+		dst = appendFrameHeader(dst, opBinary, len(it.Data))
+		return append(dst, it.Data...)
+	}
+	dst = appendFrameHeader(dst, opText, 1+len(it.Data))
+	dst = append(dst, typeDigit(it.Kind)...)
+	return append(dst, it.Data...)
+}
+
+// Prepared is a unit of messages encoded once to be sent to many
+// connections: a broadcast. Its WebSocket frames are built once and shared
+// by every target; polling targets use the messages themselves. It is
+// immutable and safe for concurrent use.
+type Prepared struct {
+	items []queue.Item
+}
+
+// Prepare encodes msgs (one Socket.IO packet: its text and attachments)
+// for SendPrepared.
+func Prepare(msgs []Message) *Prepared {
+	p := &Prepared{items: make([]queue.Item, len(msgs))}
+	for i, m := range msgs {
+		it := queue.Item{Kind: byte(PacketMessage), Binary: m.Binary, Data: m.Data}
+		it.Frame = appendFrame(make([]byte, 0, len(m.Data)+11), it)
+		p.items[i] = it
+	}
+	return p
+}
+
+// SendPrepared queues p as SendMessages would, sharing its bytes.
+func (c *Conn) SendPrepared(p *Prepared, volatile bool) error {
+	var buf [4]queue.Item
+	items := append(buf[:0], p.items...)
+	for i := range items {
+		items[i].Volatile = volatile
+	}
+	return c.push(items, volatile)
+}
+
+// kick starts the writer if the session is on WebSocket and none runs.
+func (c *Conn) kick() {
+	ws := c.wsActive.Load()
+	if ws == nil {
+		return
+	}
+	if c.writing.CompareAndSwap(false, true) {
+		c.srv.wg.Add(1)
+		go c.writeLoop(ws)
+	}
+}
+
+type writeScratch struct {
+	batch []queue.Item
+	bufs  net.Buffers
+	hdr   []byte
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(writeScratch) }}
+
+func (c *Conn) writeLoop(ws *websocket.Conn) {
+	defer c.srv.wg.Done()
+	sc := scratchPool.Get().(*writeScratch)
+	defer func() {
+		clear(sc.batch)
+		clear(sc.bufs)
+		sc.batch, sc.bufs, sc.hdr = sc.batch[:0], sc.bufs[:0], sc.hdr[:0]
+		scratchPool.Put(sc)
+	}()
+	for {
+		c.mu.Lock()
+		closed, flush := c.closed, c.flushOnClose
+		c.mu.Unlock()
+		if closed && !flush {
+			_ = ws.Close() // close() already shut the connection; this frees gorilla's side
+			return
+		}
+		sc.batch = c.q.Drain(sc.batch[:0], writeBatchBytes)
+		if len(sc.batch) > 0 {
+			if err := c.writeBatch(ws, sc); err != nil {
+				c.close(writeErrorReason(err), false)
+				_ = ws.Close()
+				return
+			}
+			clear(sc.batch)
+			continue
+		}
+		if closed { // flushed: say goodbye
+			deadline := time.Now().Add(time.Second)
+			_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), deadline)
+			_ = ws.Close()
+			return
+		}
+		// Idle: let the goroutine go. A push that raced with this check
+		// either sees writing==false and starts a writer, or is seen by
+		// the re-check below.
+		c.writing.Store(false)
+		if n, _ := c.q.Len(); n == 0 && !c.isClosed() {
+			return
+		}
+		if !c.writing.CompareAndSwap(false, true) {
+			return // a pusher started another writer
+		}
+	}
+}
+
+// writeBatch writes sc.batch: raw frames gathered into one writev, with
+// messages to compress going through gorilla's deflate writer in order.
+func (c *Conn) writeBatch(ws *websocket.Conn, sc *writeScratch) error {
+	nc := ws.NetConn()
+	deadline := time.Now().Add(c.srv.cfg.WriteTimeout)
+	if err := nc.SetWriteDeadline(deadline); err != nil {
+		return err
+	}
+	sc.bufs, sc.hdr = sc.bufs[:0], sc.hdr[:0]
+	if need := 11 * len(sc.batch); cap(sc.hdr) < need {
+		sc.hdr = make([]byte, 0, need)
+	}
+	flush := func() error {
+		if len(sc.bufs) == 0 {
+			return nil
+		}
+		bufs := sc.bufs // WriteTo consumes its receiver; keep ours for reuse
+		_, err := bufs.WriteTo(nc)
+		clear(sc.bufs)
+		sc.bufs, sc.hdr = sc.bufs[:0], sc.hdr[:0]
+		return err
+	}
+	for _, it := range sc.batch {
+		if c.wsDeflate && len(it.Data) >= compressThreshold {
+			if err := flush(); err != nil {
+				return err
+			}
+			_ = ws.SetWriteDeadline(deadline)
+			if err := writeItem(ws, it); err != nil {
+				return err
+			}
+			continue
+		}
+		if it.Frame != nil {
+			sc.bufs = append(sc.bufs, it.Frame)
+			continue
+		}
+		start := len(sc.hdr)
+		if it.Binary {
+			sc.hdr = appendFrameHeader(sc.hdr, opBinary, len(it.Data))
+		} else {
+			sc.hdr = appendFrameHeader(sc.hdr, opText, 1+len(it.Data))
+			sc.hdr = append(sc.hdr, typeDigit(it.Kind)...)
+		}
+		sc.bufs = append(sc.bufs, sc.hdr[start:len(sc.hdr):len(sc.hdr)])
+		if len(it.Data) > 0 {
+			sc.bufs = append(sc.bufs, it.Data)
+		}
+	}
+	return flush()
+}
+
+// writeItem writes one message through gorilla's writer (compressed when
+// permessage-deflate was negotiated); the client's writer uses it for all
+// its messages, since client frames must be masked.
+func writeItem(ws *websocket.Conn, it queue.Item) error {
+	// Without a negotiated extension gorilla ignores this call.
+	ws.EnableWriteCompression(len(it.Data) >= compressThreshold)
+	if it.Binary {
+		return ws.WriteMessage(websocket.BinaryMessage, it.Data)
+	}
+	w, err := ws.NextWriter(websocket.TextMessage)
+	if err != nil {
+		return err
+	}
+	_, _ = w.Write(typeDigit(it.Kind))
+	_, _ = w.Write(it.Data)
+	return w.Close()
+}
+
+// writeErrorReason names why a write failed: the client stopped reading
+// (timeout), or it went away, which is a close rather than a failure.
+func writeErrorReason(err error) string {
+	var ne net.Error
+	switch {
+	case errors.As(err, &ne) && ne.Timeout():
+		return ReasonWriteTimeout
+	case errors.Is(err, websocket.ErrCloseSent), errors.Is(err, syscall.EPIPE), errors.Is(err, syscall.ECONNRESET), errors.Is(err, net.ErrClosed):
+		return ReasonTransportClose
+	}
+	return ReasonTransportError
+}
