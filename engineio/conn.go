@@ -2,10 +2,10 @@ package engineio
 
 import (
 	"errors"
-	"sync/atomic"
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
