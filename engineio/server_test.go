@@ -554,3 +554,92 @@ func TestPerMessageDeflate(t *testing.T) {
 		}
 	}
 }
+
+// The server frames WebSocket messages itself (wswrite.go): every length
+// class of RFC 6455 must round-trip, text and binary, in one batch.
+func TestWebSocketFrameLengths(t *testing.T) {
+	for _, deflate := range []bool{false, true} {
+		t.Run(map[bool]string{false: "raw", true: "deflate"}[deflate], func(t *testing.T) {
+			ts := startServer(t, &Options{PerMessageDeflate: deflate}, false)
+			d := websocket.Dialer{EnableCompression: deflate}
+			ws, _, err := d.Dial("ws"+strings.TrimPrefix(ts.url("transport=websocket"), "http"), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ws.Close()
+			readText(t, ws)
+			c := <-ts.rec.conns
+			sizes := []int{0, 1, 124, 125, 126, 127, 1023, 1024, 65534, 65535, 65536, 70000}
+			var msgs []Message
+			for _, n := range sizes {
+				data := bytes.Repeat([]byte{byte('a' + n%26)}, n)
+				msgs = append(msgs, Message{Data: data}, Message{Data: data, Binary: true})
+			}
+			if err := c.SendMessages(msgs, false); err != nil { // one unit: one batch
+				t.Fatal(err)
+			}
+			for _, m := range msgs {
+				_ = ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+				mt, data, err := ws.ReadMessage()
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := m.Data
+				if mt == websocket.TextMessage {
+					if m.Binary || len(data) == 0 || data[0] != '4' {
+						t.Fatalf("text frame %q for %d-byte message (binary %v)", data[:min(len(data), 8)], len(m.Data), m.Binary)
+					}
+					data = data[1:]
+				} else if !m.Binary {
+					t.Fatalf("binary frame for a text message")
+				}
+				if !bytes.Equal(data, want) {
+					t.Fatalf("%d-byte message came back as %d bytes", len(want), len(data))
+				}
+			}
+		})
+	}
+}
+
+// A prepared unit (a broadcast) reaches WebSocket and polling sessions
+// alike, with the same bytes.
+func TestSendPrepared(t *testing.T) {
+	ts := startServer(t, nil, false)
+	ws := dialWS(t, ts, "")
+	readText(t, ws)
+	wsConn := <-ts.rec.conns
+	op := handshake(t, ts)
+	pollConn := <-ts.rec.conns
+	p := Prepare([]Message{{Data: []byte(`51-["file",{"_placeholder":true,"num":0}]`)}, {Data: []byte{0xde, 0xad}, Binary: true}})
+	for _, c := range []*Conn{wsConn, pollConn, wsConn} {
+		if err := c.SendPrepared(p, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < 2; i++ {
+		if got := readText(t, ws); got != `451-["file",{"_placeholder":true,"num":0}]` {
+			t.Fatalf("text %q", got)
+		}
+		if mt, data, err := ws.ReadMessage(); err != nil || mt != websocket.BinaryMessage || !bytes.Equal(data, []byte{0xde, 0xad}) {
+			t.Fatalf("binary %v %v %v", mt, data, err)
+		}
+	}
+	_, _, body := do(t, "GET", ts.url("transport=polling&sid="+op.SID), "")
+	if body != "451-[\"file\",{\"_placeholder\":true,\"num\":0}]\x1eb3q0=" {
+		t.Fatalf("poll %q", body)
+	}
+}
+
+// An idle WebSocket session holds no writer goroutine.
+func TestIdleWebSocketHasNoWriter(t *testing.T) {
+	ts := startServer(t, nil, true)
+	ws := dialWS(t, ts, "")
+	readText(t, ws)
+	c := <-ts.rec.conns
+	waitFor(t, func() bool { return !c.writing.Load() })
+	_ = ws.WriteMessage(websocket.TextMessage, []byte("4x"))
+	if got := readText(t, ws); got != "4x" {
+		t.Fatalf("echo %q", got)
+	}
+	waitFor(t, func() bool { return !c.writing.Load() })
+}
