@@ -387,10 +387,12 @@ func (s *Socket) sendAck(id uint64, args []any) error {
 
 // Join adds the socket to rooms.
 func (s *Socket) Join(rooms ...string) {
+	// Held across AddAll so a concurrent disconnect (which marks the
+	// socket closing, then removes it from every room) cannot slip in
+	// between the check and the join and leave it in a room for good.
 	s.mu.Lock()
-	ok := s.connected && !s.closing
-	s.mu.Unlock()
-	if ok {
+	defer s.mu.Unlock()
+	if s.connected && !s.closing {
 		s.ns.adapter.AddAll(s.id, rooms)
 	}
 }

@@ -33,6 +33,11 @@ var _ Factory = NewInMemory
 func (a *InMemory) AddAll(id string, rooms []string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	a.addLocked(id, rooms)
+}
+
+// requires a.mu held for writing
+func (a *InMemory) addLocked(id string, rooms []string) {
 	mine := a.sids[id]
 	if mine == nil {
 		mine = make(map[string]struct{}, len(rooms))
@@ -114,6 +119,11 @@ func (a *InMemory) Rooms() []string {
 func (a *InMemory) targets(opts Options) []string {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
+	return a.targetsLocked(opts)
+}
+
+// requires a.mu held (for reading at least)
+func (a *InMemory) targetsLocked(opts Options) []string {
 	excluded := func(id string) bool {
 		for _, r := range opts.Except {
 			if _, ok := a.rooms[r][id]; ok {
@@ -141,8 +151,12 @@ func (a *InMemory) targets(opts Options) []string {
 		}
 		return out
 	}
-	seen := make(map[string]struct{})
-	var out []string
+	n := 0
+	for _, r := range opts.Rooms {
+		n += len(a.rooms[r])
+	}
+	seen := make(map[string]struct{}, n)
+	out := make([]string, 0, n)
 	for _, r := range opts.Rooms {
 		for id := range a.rooms[r] {
 			if _, dup := seen[id]; dup || excluded(id) {
@@ -192,18 +206,22 @@ func (a *InMemory) FetchSockets(_ context.Context, opts Options) ([]SocketDetail
 	return out, nil
 }
 
+// AddSockets selects the targets and adds them under one write lock: a
+// socket removed by DelAll (disconnected) between the two steps would
+// otherwise be added back to the index, for good.
 func (a *InMemory) AddSockets(opts Options, rooms []string) error {
-	for _, id := range a.targets(opts) {
-		a.AddAll(id, rooms)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, id := range a.targetsLocked(opts) {
+		a.addLocked(id, rooms)
 	}
 	return nil
 }
 
 func (a *InMemory) DelSockets(opts Options, rooms []string) error {
-	ids := a.targets(opts)
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	for _, id := range ids {
+	for _, id := range a.targetsLocked(opts) {
 		for _, r := range rooms {
 			a.delLocked(id, r)
 		}

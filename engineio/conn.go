@@ -1,6 +1,7 @@
 package engineio
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -57,7 +58,11 @@ type Conn struct {
 }
 
 func newConn(s *Server, id string, r *http.Request, transport string) *Conn {
-	req := r.Clone(r.Context())
+	// A shallow copy: it shares the header map and URL with r rather than
+	// duplicating them for every connection (r itself stays alive as long
+	// as a WebSocket's reader runs inside ServeHTTP). Its context is not
+	// the request's, which ends when the handshake response is written.
+	req := r.WithContext(context.Background())
 	req.Body = http.NoBody
 	return &Conn{
 		srv:              s,
@@ -76,7 +81,7 @@ func newConn(s *Server, id string, r *http.Request, transport string) *Conn {
 func (c *Conn) ID() string { return c.id }
 
 // Request returns the handshake request (headers, query, remote address,
-// URL). Its body is empty; do not modify it.
+// URL). Its body is empty and its context never ends; do not modify it.
 func (c *Conn) Request() *http.Request { return c.req }
 
 // Created returns when the handshake happened.

@@ -1,0 +1,74 @@
+package adapter_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/switchboard-go/socketio/adapter"
+	"github.com/switchboard-go/socketio/adapter/adaptertest"
+	"github.com/switchboard-go/socketio/internal/leakcheck"
+	"github.com/switchboard-go/socketio/parser"
+)
+
+func TestMain(m *testing.M) { leakcheck.Main(m) }
+
+func TestInMemory(t *testing.T) {
+	adaptertest.Run(t, adaptertest.Single(adapter.NewInMemory))
+}
+
+// countHost is a Host that only counts deliveries, so that the benchmark
+// measures the adapter.
+type countHost struct{ n int }
+
+func (h *countHost) Name() string { return "/" }
+func (h *countHost) Deliver(ids []string, _ []adapter.Frame, _ adapter.DeliverOptions) {
+	h.n += len(ids)
+}
+func (h *countHost) SocketDetails(string) (adapter.SocketDetails, bool) {
+	return adapter.SocketDetails{}, false
+}
+func (h *countHost) DisconnectSocket(string, bool) {}
+
+// BenchmarkInMemoryBroadcast measures targeting and encoding of one
+// broadcast among 1,000 sockets spread over 10 rooms (each socket is in
+// its own room and one of the ten).
+func BenchmarkInMemoryBroadcast(b *testing.B) {
+	const sockets, rooms = 1000, 10
+	h := &countHost{}
+	a := adapter.NewInMemory(h)
+	for i := range sockets {
+		id := fmt.Sprintf("socket-%04d", i)
+		a.AddAll(id, []string{id, fmt.Sprintf("room-%d", i%rooms)})
+	}
+	data, _, err := parser.EncodeArgs([]any{"message", "hello, world", 42})
+	if err != nil {
+		b.Fatal(err)
+	}
+	pkt := &parser.Packet{Type: parser.Event, Namespace: "/", Data: data}
+	for _, bc := range []struct {
+		name string
+		opts adapter.Options
+		want int
+	}{
+		{"All", adapter.Options{}, sockets},
+		{"AllExceptOne", adapter.Options{Except: []string{"socket-0000"}}, sockets - 1},
+		{"OneRoom", adapter.Options{Rooms: []string{"room-3"}}, sockets / rooms},
+		{"ThreeRooms", adapter.Options{Rooms: []string{"room-1", "room-2", "room-3"}}, 3 * sockets / rooms},
+		{"RoomExceptRoom", adapter.Options{Rooms: []string{"room-1", "room-2"}, Except: []string{"room-2"}}, sockets / rooms},
+		{"OneSocket", adapter.Options{Rooms: []string{"socket-0500"}}, 1},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			h.n = 0
+			for b.Loop() {
+				if err := a.Broadcast(pkt, bc.opts); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if h.n%bc.want != 0 || h.n == 0 {
+				b.Fatalf("delivered %d, not a multiple of %d", h.n, bc.want)
+			}
+			b.ReportMetric(float64(bc.want), "targets/op")
+		})
+	}
+}
