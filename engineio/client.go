@@ -465,7 +465,7 @@ func (c *ClientConn) SendMessages(msgs []Message, volatile bool) error {
 		items[i] = queue.Item{Kind: byte(PacketMessage), Binary: m.Binary, Volatile: volatile, Data: m.Data}
 	}
 	switch err := c.q.PushAll(items, volatile); err {
-	case nil:
+	case nil, queue.ErrDropped: // dropping is the volatile contract
 		return nil
 	case queue.ErrFull:
 		return ErrQueueOverflow

@@ -127,14 +127,19 @@ var ErrQueueOverflow = errors.New("engineio: outbound queue overflow")
 
 func (c *Conn) push(items []queue.Item, volatile bool) error {
 	if volatile && !c.writable() {
+		c.srv.stats.volatileDropped.Add(1)
 		return nil
 	}
 	switch err := c.q.PushAll(items, volatile); err {
 	case nil:
 		c.kick()
 		return nil
+	case queue.ErrDropped:
+		c.srv.stats.volatileDropped.Add(1)
+		return nil
 	case queue.ErrFull:
-		c.srv.cfg.Logger.Debug("engineio: closing slow client", "sid", c.id, "reason", ReasonQueueOverflow)
+		c.srv.stats.queueOverflows.Add(1)
+		c.srv.cfg.Logger.Info("engineio: disconnecting a client that does not keep up", "sid", c.id, "reason", ReasonQueueOverflow)
 		go c.close(ReasonQueueOverflow, false)
 		return ErrQueueOverflow
 	default:

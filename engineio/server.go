@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -37,6 +38,32 @@ type Server struct {
 	// wg tracks every goroutine the server starts (WebSocket writers, close
 	// notifications) so Close/Shutdown can wait for them.
 	wg tracker
+
+	stats counters
+}
+
+type counters struct {
+	handshakes, queueOverflows, writeTimeouts, volatileDropped atomic.Uint64
+}
+
+// Stats are counters of a server's life, for metrics and logs.
+type Stats struct {
+	Connections     int    // open now
+	Handshakes      uint64 // connections accepted since start
+	QueueOverflows  uint64 // clients disconnected with ReasonQueueOverflow
+	WriteTimeouts   uint64 // clients disconnected with ReasonWriteTimeout
+	VolatileDropped uint64 // volatile messages dropped for clients that were behind
+}
+
+// Stats returns the server's counters.
+func (s *Server) Stats() Stats {
+	return Stats{
+		Connections:     s.Count(),
+		Handshakes:      s.stats.handshakes.Load(),
+		QueueOverflows:  s.stats.queueOverflows.Load(),
+		WriteTimeouts:   s.stats.writeTimeouts.Load(),
+		VolatileDropped: s.stats.volatileDropped.Load(),
+	}
 }
 
 // NewServer returns a server that calls onConnect for every new connection,
@@ -164,6 +191,7 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request, transport str
 		return
 	}
 	c := newConn(s, newSID(), r, transport)
+	s.stats.handshakes.Add(1)
 
 	h := w.Header()
 	if cfg.InitialHeaders != nil {

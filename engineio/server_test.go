@@ -456,6 +456,9 @@ func TestQueueOverflowDisconnects(t *testing.T) {
 	if r := <-ts.rec.closed; r != ReasonQueueOverflow {
 		t.Fatalf("reason %q", r)
 	}
+	if st := ts.eng.Stats(); st.QueueOverflows != 1 || st.Handshakes != 1 {
+		t.Fatalf("stats %+v", st)
+	}
 }
 
 func TestVolatileDroppedWhenBehind(t *testing.T) {
@@ -469,6 +472,9 @@ func TestVolatileDroppedWhenBehind(t *testing.T) {
 	}
 	if err := c.Send([]byte("reliable"), false, false); err != nil {
 		t.Fatalf("reliable send after volatile burst: %v", err)
+	}
+	if st := ts.eng.Stats(); st.VolatileDropped == 0 || st.VolatileDropped >= 50 {
+		t.Fatalf("stats %+v", st)
 	}
 	_, _, body := do(t, "GET", ts.url("transport=polling&sid="+op.SID), "")
 	records := strings.Split(body, "\x1e")
@@ -526,6 +532,9 @@ func TestWriteTimeoutDisconnects(t *testing.T) {
 	case r := <-ts.rec.closed:
 		if r != ReasonWriteTimeout {
 			t.Fatalf("reason %q", r)
+		}
+		if st := ts.eng.Stats(); st.WriteTimeouts != 1 {
+			t.Fatalf("stats %+v", st)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("a client that does not read was not disconnected")

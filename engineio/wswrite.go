@@ -146,7 +146,12 @@ func (c *Conn) writeLoop(ws *websocket.Conn) {
 		sc.batch = c.q.Drain(sc.batch[:0], writeBatchBytes)
 		if len(sc.batch) > 0 {
 			if err := c.writeBatch(ws, sc); err != nil {
-				c.close(writeErrorReason(err), false)
+				reason := writeErrorReason(err)
+				if reason == ReasonWriteTimeout {
+					c.srv.stats.writeTimeouts.Add(1)
+					c.srv.cfg.Logger.Info("engineio: disconnecting a client that does not read", "sid", c.id, "reason", reason)
+				}
+				c.close(reason, false)
 				_ = ws.Close()
 				return
 			}

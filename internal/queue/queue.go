@@ -36,6 +36,9 @@ var (
 	ErrFull = errors.New("queue: full")
 	// ErrClosed means the queue was closed; the item was discarded.
 	ErrClosed = errors.New("queue: closed")
+	// ErrDropped means a volatile item was dropped because the queue is
+	// past its soft mark: the volatile contract, not a failure.
+	ErrDropped = errors.New("queue: volatile item dropped")
 )
 
 // Queue is a FIFO of Items bounded by MaxBytes. The zero value is not
@@ -72,7 +75,7 @@ func New(maxBytes int) *Queue {
 }
 
 // Push appends it. It never blocks. A volatile item that does not fit under
-// the soft mark is dropped and Push returns nil (dropping is its contract).
+// the soft mark is dropped and Push returns ErrDropped.
 func (q *Queue) Push(it Item) error {
 	one := [1]Item{it}
 	return q.PushAll(one[:], it.Volatile)
@@ -94,7 +97,7 @@ func (q *Queue) PushAll(items []Item, volatile bool) error {
 	if volatile && q.bytes+size > q.softMark {
 		q.dropped++
 		q.mu.Unlock()
-		return nil
+		return ErrDropped
 	}
 	if q.bytes+size > q.maxBytes && q.n > 0 {
 		q.mu.Unlock()
