@@ -87,8 +87,6 @@ func newSocket(ns *Namespace, c *client, auth json.RawMessage) *Socket {
 			Query:   r.URL.Query(),
 			Auth:    auth,
 		},
-		listeners: make(map[string][]*listener),
-		acks:      make(map[uint64]*pendingAck),
 	}
 }
 
@@ -142,6 +140,9 @@ func (s *Socket) dataCopy() map[string]any {
 // order registered.
 func (s *Socket) On(event string, fn func(*Event)) {
 	s.mu.Lock()
+	if s.listeners == nil { // allocated on first use: idle sockets are many
+		s.listeners = make(map[string][]*listener)
+	}
 	s.listeners[event] = append(s.listeners[event], &listener{fn: fn})
 	s.mu.Unlock()
 }
@@ -149,6 +150,9 @@ func (s *Socket) On(event string, fn func(*Event)) {
 // Once registers fn for the next occurrence of event only.
 func (s *Socket) Once(event string, fn func(*Event)) {
 	s.mu.Lock()
+	if s.listeners == nil {
+		s.listeners = make(map[string][]*listener)
+	}
 	s.listeners[event] = append(s.listeners[event], &listener{fn: fn, once: true})
 	s.mu.Unlock()
 }
@@ -337,6 +341,9 @@ func eventPacket(nsp, event string, args []any) (parser.Packet, error) {
 func (s *Socket) registerAck(id uint64, fn func(Args, error), timeout time.Duration) {
 	p := &pendingAck{fn: fn}
 	s.mu.Lock()
+	if s.acks == nil {
+		s.acks = make(map[uint64]*pendingAck)
+	}
 	s.acks[id] = p
 	if timeout > 0 {
 		p.timer = time.AfterFunc(timeout, func() {
@@ -461,7 +468,7 @@ func (s *Socket) onClose(reason Reason) {
 	s.mu.Lock()
 	s.connected = false
 	acks := s.acks
-	s.acks = make(map[uint64]*pendingAck)
+	s.acks = nil
 	disc := s.onDisconnect
 	s.mu.Unlock()
 	for _, p := range acks {
