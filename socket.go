@@ -11,6 +11,7 @@ import (
 
 	"github.com/switchboard-go/socketio/adapter"
 	"github.com/switchboard-go/socketio/engineio"
+	"github.com/switchboard-go/socketio/internal/listeners"
 	"github.com/switchboard-go/socketio/parser"
 )
 
@@ -37,24 +38,17 @@ type Socket struct {
 	client    *client
 	handshake Handshake
 
+	handlers listeners.Registry[*Event] // safe for concurrent use on its own
+
 	mu           sync.Mutex // guards below; never held while calling user code
 	connected    bool
 	closing      bool
-	listeners    map[string][]*listener
-	anyListeners []*anyListener
 	outListeners []*outListener
 	onDisconnect []func(Reason)
 	onDiscoing   []func(Reason)
 	acks         map[uint64]*pendingAck
 	data         map[string]any
 }
-
-type listener struct {
-	fn   func(*Event)
-	once bool
-}
-
-type anyListener struct{ fn func(*Event) }
 
 type outListener struct {
 	fn func(event string, args []any)
@@ -138,46 +132,20 @@ func (s *Socket) dataCopy() map[string]any {
 
 // On registers fn for event. Several handlers of one event run in the
 // order registered.
-func (s *Socket) On(event string, fn func(*Event)) {
-	s.mu.Lock()
-	if s.listeners == nil { // allocated on first use: idle sockets are many
-		s.listeners = make(map[string][]*listener)
-	}
-	s.listeners[event] = append(s.listeners[event], &listener{fn: fn})
-	s.mu.Unlock()
-}
+func (s *Socket) On(event string, fn func(*Event)) { s.handlers.On(event, fn) }
 
 // Once registers fn for the next occurrence of event only.
-func (s *Socket) Once(event string, fn func(*Event)) {
-	s.mu.Lock()
-	if s.listeners == nil {
-		s.listeners = make(map[string][]*listener)
-	}
-	s.listeners[event] = append(s.listeners[event], &listener{fn: fn, once: true})
-	s.mu.Unlock()
-}
+func (s *Socket) Once(event string, fn func(*Event)) { s.handlers.Once(event, fn) }
 
 // Off removes every handler of event.
-func (s *Socket) Off(event string) {
-	s.mu.Lock()
-	delete(s.listeners, event)
-	s.mu.Unlock()
-}
+func (s *Socket) Off(event string) { s.handlers.Off(event) }
 
 // OnAny registers a catch-all handler, called for every incoming event
 // before the event's own handlers.
-func (s *Socket) OnAny(fn func(*Event)) {
-	s.mu.Lock()
-	s.anyListeners = append(s.anyListeners, &anyListener{fn: fn})
-	s.mu.Unlock()
-}
+func (s *Socket) OnAny(fn func(*Event)) { s.handlers.OnAny(fn) }
 
 // OffAny removes every catch-all handler.
-func (s *Socket) OffAny() {
-	s.mu.Lock()
-	s.anyListeners = nil
-	s.mu.Unlock()
-}
+func (s *Socket) OffAny() { s.handlers.OffAny() }
 
 // OnAnyOutgoing registers a handler called for every event the socket
 // emits (not for broadcasts), before it is sent.
@@ -518,33 +486,13 @@ func (s *Socket) onEvent(p *parser.Packet) {
 		hasAck: p.HasID,
 	}
 	s.mu.Lock()
-	if !s.connected || s.closing {
-		s.mu.Unlock()
+	ok := s.connected && !s.closing
+	s.mu.Unlock()
+	if !ok {
 		return
 	}
-	anys := s.anyListeners
-	ls := s.listeners[name]
-	if len(ls) > 0 {
-		kept := ls[:0:0]
-		for _, l := range ls {
-			if !l.once {
-				kept = append(kept, l)
-			}
-		}
-		if len(kept) != len(ls) {
-			if len(kept) == 0 {
-				delete(s.listeners, name)
-			} else {
-				s.listeners[name] = kept
-			}
-		}
-	}
-	s.mu.Unlock()
-	for _, l := range anys {
-		s.safely(func() { l.fn(e) })
-	}
-	for _, l := range ls {
-		s.safely(func() { l.fn(e) })
+	for _, fn := range s.handlers.Take(name) {
+		s.safely(func() { fn(e) })
 	}
 }
 

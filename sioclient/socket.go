@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/switchboard-go/socketio/internal/listeners"
 	"github.com/switchboard-go/socketio/parser"
 )
 
@@ -38,6 +39,8 @@ type Socket struct {
 	auth     any
 	authFunc func() (any, error)
 
+	handlers listeners.Registry[*Event] // safe for concurrent use on its own
+
 	mu           sync.Mutex // guards below; never held while calling user code
 	connected    bool
 	gen          uint64 // the manager connection the socket joined
@@ -46,16 +49,9 @@ type Socket struct {
 	acks         map[uint64]*pendingAck
 	buf          []outPacket // emits waiting for a connection
 	bufBytes     int
-	listeners    map[string][]*listener
-	anyListeners []func(*Event)
 	onConnect    []func()
 	onConnectErr []func(*ConnectError)
 	onDisconnect []func(reason string)
-}
-
-type listener struct {
-	fn   func(*Event)
-	once bool
 }
 
 // outPacket is a buffered emit; size is what it counts against
@@ -67,10 +63,9 @@ type outPacket struct {
 
 func newSocket(m *Manager, nsp string, opts *SocketOptions) *Socket {
 	s := &Socket{
-		m:         m,
-		nsp:       nsp,
-		acks:      make(map[uint64]*pendingAck),
-		listeners: make(map[string][]*listener),
+		m:    m,
+		nsp:  nsp,
+		acks: make(map[uint64]*pendingAck),
 	}
 	if opts != nil {
 		s.auth, s.authFunc = opts.Auth, opts.AuthFunc
@@ -140,40 +135,20 @@ func (s *Socket) Close() error {
 
 // On registers fn for event. Several handlers of one event run in the
 // order registered.
-func (s *Socket) On(event string, fn func(*Event)) {
-	s.mu.Lock()
-	s.listeners[event] = append(s.listeners[event], &listener{fn: fn})
-	s.mu.Unlock()
-}
+func (s *Socket) On(event string, fn func(*Event)) { s.handlers.On(event, fn) }
 
 // Once registers fn for the next occurrence of event only.
-func (s *Socket) Once(event string, fn func(*Event)) {
-	s.mu.Lock()
-	s.listeners[event] = append(s.listeners[event], &listener{fn: fn, once: true})
-	s.mu.Unlock()
-}
+func (s *Socket) Once(event string, fn func(*Event)) { s.handlers.Once(event, fn) }
 
 // Off removes every handler of event.
-func (s *Socket) Off(event string) {
-	s.mu.Lock()
-	delete(s.listeners, event)
-	s.mu.Unlock()
-}
+func (s *Socket) Off(event string) { s.handlers.Off(event) }
 
 // OnAny registers a catch-all handler, called for every incoming event
 // before the event's own handlers.
-func (s *Socket) OnAny(fn func(*Event)) {
-	s.mu.Lock()
-	s.anyListeners = append(s.anyListeners, fn)
-	s.mu.Unlock()
-}
+func (s *Socket) OnAny(fn func(*Event)) { s.handlers.OnAny(fn) }
 
 // OffAny removes every catch-all handler.
-func (s *Socket) OffAny() {
-	s.mu.Lock()
-	s.anyListeners = nil
-	s.mu.Unlock()
-}
+func (s *Socket) OffAny() { s.handlers.OffAny() }
 
 // OnConnect registers fn, called each time the socket connects (after a
 // reconnection too), once the buffered emits have been sent.
@@ -437,29 +412,7 @@ func (s *Socket) onEvent(gen uint64, p *parser.Packet, abort <-chan struct{}) {
 
 // dispatch runs the handlers of e, on the executor.
 func (s *Socket) dispatch(e *Event) {
-	s.mu.Lock()
-	anys := s.anyListeners
-	ls := s.listeners[e.Name]
-	if len(ls) > 0 {
-		kept := ls[:0:0]
-		for _, l := range ls {
-			if !l.once {
-				kept = append(kept, l)
-			}
-		}
-		if len(kept) != len(ls) {
-			if len(kept) == 0 {
-				delete(s.listeners, e.Name)
-			} else {
-				s.listeners[e.Name] = kept
-			}
-		}
-	}
-	s.mu.Unlock()
-	for _, fn := range anys {
+	for _, fn := range s.handlers.Take(e.Name) {
 		s.m.exec.safely(func() { fn(e) })
-	}
-	for _, l := range ls {
-		s.m.exec.safely(func() { l.fn(e) })
 	}
 }
