@@ -25,12 +25,16 @@ trap '[ -n "$PID" ] && kill "$PID" 2>/dev/null; rm -rf "$BIN"' EXIT
 go build -o "$BIN/" ./cmd/siobench ./cmd/bareserver ./cmd/nbioserver
 PORT=3300
 
+# in_use PORT: something already listens there (e.g. MariaDB on 3306).
+in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
 run() { # label scenario-args... -- server command...
   local label=$1; shift
   local args=()
   while [ "$1" != -- ]; do args+=("$1"); shift; done
   shift
   PORT=$((PORT + 1))
+  while in_use "$PORT"; do PORT=$((PORT + 1)); done
   taskset -c 0 "$@" -addr "127.0.0.1:$PORT" >/dev/null 2>&1 &
   PID=$!
   for _ in $(seq 100); do
@@ -38,6 +42,9 @@ run() { # label scenario-args... -- server command...
     sleep 0.1
   done
   sleep 0.5
+  if ! kill -0 "$PID" 2>/dev/null; then
+    echo "server $label exited on start (port $PORT)" >&2; exit 1
+  fi
   taskset -c 1 "$BIN/siobench" -addr "127.0.0.1:$PORT" -pid "$PID" -server-cpus 0 -label "$label" \
     -out "$OUT/experiments.jsonl" "${args[@]}" | grep -v '^{'
   kill "$PID"; wait "$PID" 2>/dev/null || true; PID=

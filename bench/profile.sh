@@ -2,13 +2,14 @@
 # Profiles the Go benchmark server (pinned to CPU 0, siobench on CPU 1):
 #   - idle memory: N idle connections, runtime figures before and after a
 #     forced GC, a heap profile, goroutine stacks;
-#   - CPU and allocations under the broadcast flood and the echo loop.
+#   - CPU and allocations under the broadcast flood, a light broadcast load
+#     (50 msg/s to 1,000 receivers) and the echo loop.
 #
 #   bench/profile.sh [-o DIR] [-n CONNS]
 #
-# Writes DIR/{idle,broadcast,echo}.* (pprof files, memstats JSON and
+# Writes DIR/{idle,broadcast,broadcast50,echo}.* (pprof files, memstats JSON and
 # `go tool pprof -top` text). Default DIR: bench/results/<date>/profiles.
-# Takes about two minutes.
+# Takes about three minutes.
 set -euo pipefail
 cd "$(dirname "$0")"
 OUT="$PWD/results/$(date -u +%F)/profiles"
@@ -75,6 +76,8 @@ profile() { # name seconds siobench-args...
 }
 echo "== broadcast flood, 1000 receivers"
 profile broadcast 10 -scenario broadcast -receivers 1000 -rates "" -warmup 1s -max-phase 14s
+echo "== broadcast at 50 msg/s, 1000 receivers (light load: one frame per connection per write)"
+profile broadcast50 10 -scenario broadcast -receivers 1000 -rates 50 -step 16s -max-phase 0 -warmup 1s
 echo "== echo, 50 clients"
 profile echo 10 -scenario echo -c 50 -warmup 1s -duration 14s
 echo "profiles in $OUT"

@@ -75,10 +75,15 @@ stop_server() {
   fi
 }
 
+# in_use PORT: something already listens on 127.0.0.1:PORT.
+in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
 # start_server KIND CPUS: starts a fresh server (pinned when CPUS is set).
 start_server() {
   local kind=$1 cpus=$2
   PORT=$((PORT + 1))
+  # skip ports already taken by something else (server or its -debug port)
+  while in_use "$PORT" || in_use "$((PORT + 1000))"; do PORT=$((PORT + 1)); done
   local pin=()
   [ -n "$cpus" ] && pin=(taskset -c "$cpus")
   case "$kind" in
@@ -90,6 +95,10 @@ start_server() {
   for _ in $(seq 100); do
     if [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/socket.io/?EIO=4&transport=polling")" != 000 ]; then
       sleep 0.5
+      if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+        echo "server $kind exited on start (port $PORT)" >&2
+        exit 1
+      fi
       return 0
     fi
     sleep 0.1
@@ -130,4 +139,4 @@ for rep in $(seq "$REPS"); do
   done
 done
 echo "== done in $(( $(date +%s) - start ))s; plotting" | tee -a "$LOG"
-"$BIN/benchplot" -in "$RAW" -out "$OUT" | tee -a "$LOG"
+"$BIN/benchplot" -in "$RAW" -out "$OUT" -receivers "$RECEIVERS" | tee -a "$LOG"

@@ -170,8 +170,9 @@ func plots(m metrics, labels []string, recs []record, dir string, mainN int) err
 			return err
 		}
 	}
-	// 4. Broadcast p99 vs publish rate.
-	{
+	// 4. Broadcast p99 vs publish rate (when the results hold a rate
+	// sweep of mainN receivers: a log axis without data cannot be drawn).
+	if hasSweep(m, labels) {
 		p := plot.New()
 		p.Title.Text = fmt.Sprintf("Broadcast delivery latency p99, %d receivers", mainN)
 		p.X.Label.Text = "published messages/s"
@@ -228,4 +229,14 @@ func plots(m metrics, labels []string, recs []record, dir string, mainN int) err
 		}
 	}
 	return nil
+}
+
+// hasSweep reports whether any label has swept broadcast rates.
+func hasSweep(m metrics, labels []string) bool {
+	for _, l := range labels {
+		if len(sweepRates(m, l)) > 0 {
+			return true
+		}
+	}
+	return false
 }

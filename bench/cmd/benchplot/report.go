@@ -97,8 +97,10 @@ func report(m metrics, labels []string, recs []record, mainN int) string {
 	target("CPU µs per broadcast delivery @50 msg/s vs bare server", med("go-1core", "us_per_delivery@50"), med("bare-1core", "us_per_delivery@50"), "≤ 1.10", le(1.10))
 	target("CPU µs per broadcast delivery, max phase, vs bare server", med("go-1core", fmt.Sprintf("max_us_per_delivery@%d", mainN)), med("bare-1core", fmt.Sprintf("max_us_per_delivery@%d", mainN)), "≤ 1.10", le(1.10))
 	target("CPU µs per echo ack", med("go-1core", "us_per_ack"), med("node-1core", "us_per_ack"), "≤ 0.8", le(0.8))
-	nodeSat := int(med("node-1core", "saturation_rate"))
-	at := nodeSat
+	at := 0
+	if s := med("node-1core", "saturation_rate"); !math.IsNaN(s) {
+		at = int(s)
+	}
 	note := ""
 	if at == 0 {
 		if rs := sweepRates(m, "node-1core"); len(rs) > 0 {
