@@ -55,6 +55,9 @@ type Conn struct {
 	wsActive  atomic.Pointer[websocket.Conn]
 	writing   atomic.Bool
 	wsDeflate bool
+	// writeDeadline is the write deadline last set on the WebSocket; only
+	// the writer that holds writing touches it.
+	writeDeadline time.Time
 }
 
 func newConn(s *Server, id string, r *http.Request, transport string) *Conn {

@@ -181,10 +181,18 @@ func (c *Conn) writeLoop(ws *websocket.Conn) {
 // messages to compress going through gorilla's deflate writer in order.
 func (c *Conn) writeBatch(ws *websocket.Conn, sc *writeScratch) error {
 	nc := ws.NetConn()
-	deadline := time.Now().Add(c.srv.cfg.WriteTimeout)
-	if err := nc.SetWriteDeadline(deadline); err != nil {
-		return err
+	// Refreshing the deadline costs a timer update per batch; a batch
+	// only needs at least half of WriteTimeout left, so the deadline is
+	// moved once per half period under steady traffic.
+	timeout := c.srv.cfg.WriteTimeout
+	now := time.Now()
+	if c.writeDeadline.Sub(now) < timeout/2 {
+		c.writeDeadline = now.Add(timeout)
+		if err := nc.SetWriteDeadline(c.writeDeadline); err != nil {
+			return err
+		}
 	}
+	deadline := c.writeDeadline
 	sc.bufs, sc.hdr = sc.bufs[:0], sc.hdr[:0]
 	if need := 11 * len(sc.batch); cap(sc.hdr) < need {
 		sc.hdr = make([]byte, 0, need)
