@@ -1,6 +1,4 @@
-// Package engineio implements the server side of the Engine.IO v4 protocol.
-//
-// This file and payload.go hold the wire codec. It is pure: no I/O, no
+// The wire codec (this file and payload.go). It is pure: no I/O, no
 // goroutines, no shared state, so every function is safe for concurrent use.
 //
 // An Engine.IO packet is a type digit ('0'..'6') optionally followed by data.
@@ -19,6 +17,7 @@
 //
 // The codec does not look inside Data: the JSON handshake carried by an open
 // packet, for instance, is built and parsed by the caller.
+
 package engineio
 
 import (

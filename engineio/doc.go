@@ -1,0 +1,23 @@
+// Package engineio implements Engine.IO v4, the transport layer under
+// Socket.IO: server and client side in one package, as a WebSocket library
+// offers Accept and Dial.
+//
+// The server ([Server], an http.Handler) answers handshakes, HTTP
+// long-polling (GET drains, POST delivers), WebSocket connections and the
+// upgrade from polling to WebSocket; it pings every PingInterval and closes
+// a session whose pong is late. Each session ([Conn]) owns a byte-bounded
+// outbound queue that survives the upgrade: sends never block, volatile
+// messages are dropped when the client is behind, and a client whose queue
+// overflows or that stops reading is disconnected with a named reason
+// (ReasonQueueOverflow, ReasonWriteTimeout). Messages reach the layer
+// above through a [Handler], one at a time per connection. Malformed
+// requests get the protocol's error answers (HTTP status and
+// {"code","message"} body); malformed packets close only their session.
+//
+// The client ([Dial], [ClientConn]) connects over polling, WebSocket, or
+// polling upgraded to WebSocket, answers the server's pings and notices a
+// silent server.
+//
+// The codec ([AppendText], [DecodeText], [AppendPayload], [DecodePayload])
+// is pure and safe for concurrent use.
+package engineio
