@@ -43,6 +43,7 @@ type Conn struct {
 	polling      bool // a GET is pending
 	posting      bool // a POST is being read
 	closed       bool
+	counted      bool // included in Server.Count
 	flushOnClose bool
 	reason       string
 	hbTimer      *time.Timer
@@ -203,9 +204,13 @@ func (c *Conn) start() bool {
 		c.close(ReasonForcedServerClose, false)
 		return false
 	}
-	if !c.isClosed() {
+	c.mu.Lock()
+	if !c.closed {
 		s.sessions[c.id] = c
+		c.counted = true
+		s.open.Add(1)
 	}
+	c.mu.Unlock()
 	s.mu.Unlock()
 	c.scheduleHeartbeat(s.cfg.PingInterval, false)
 	return true
@@ -279,6 +284,9 @@ func (c *Conn) close(reason string, flush bool) {
 	c.closed = true
 	c.flushOnClose = flush
 	c.reason = reason
+	if c.counted {
+		c.srv.open.Add(-1)
+	}
 	ws, probe, transport := c.ws, c.probe, c.transport
 	if c.hbTimer != nil {
 		c.hbTimer.Stop()

@@ -40,6 +40,7 @@ type Server struct {
 	wg tracker
 
 	stats counters
+	open  atomic.Int64 // sessions started and not yet closed
 }
 
 type counters struct {
@@ -97,11 +98,10 @@ var writeBufferPool sync.Pool
 func (s *Server) Options() Options { return s.cfg.Options }
 
 // Count returns the number of open connections.
-func (s *Server) Count() int {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return len(s.sessions)
-}
+//
+// A session closed gracefully on long-polling stays reachable until the
+// client's next poll collects the close packet, but no longer counts.
+func (s *Server) Count() int { return int(s.open.Load()) }
 
 // ServeHTTP answers Engine.IO requests: handshakes, polls, posts and
 // WebSocket upgrades.

@@ -491,6 +491,8 @@ func TestShutdownFlushes(t *testing.T) {
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); _ = ts.eng.Shutdown(t.Context()) }()
+	// Closed, though still reachable for the last poll: no longer counted.
+	waitFor(t, func() bool { return ts.eng.Count() == 0 })
 	u := ts.url("transport=polling&sid=" + op.SID)
 	if _, _, body := do(t, "GET", u, ""); body != "4bye" {
 		t.Fatalf("poll after shutdown = %q", body)
