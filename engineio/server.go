@@ -80,9 +80,12 @@ func NewServer(opts *Options, onConnect func(*Conn) Handler) *Server {
 	s.upgrader = websocket.Upgrader{
 		HandshakeTimeout:  cfg.UpgradeTimeout,
 		EnableCompression: cfg.PerMessageDeflate,
-		// Buffers: reading reuses the buffer net/http already allocated for
-		// the hijacked connection; writing borrows from a pool, so an idle
-		// connection holds no write buffer.
+		// Buffers: a small read buffer of its own rather than net/http's
+		// 4 KiB one (messages of any size still read, in more than one
+		// read when larger); writes are framed by the engine itself
+		// (wswrite.go) and gorilla's writer, used for compressed messages
+		// only, borrows from a pool: an idle connection holds 1 KiB.
+		ReadBufferSize:  1024,
 		WriteBufferPool: &writeBufferPool,
 		CheckOrigin:     cfg.originAllowed,
 		Error: func(w http.ResponseWriter, r *http.Request, status int, reason error) {
@@ -152,8 +155,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
-		s.wg.Add(1)
-		defer s.wg.Done()
 		c.serveUpgrade(w, r)
 	case c.initialTransport != TransportPolling:
 		writeError(w, CodeBadRequest, "")
@@ -215,10 +216,16 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request, transport str
 			_ = ws.Close()
 			return
 		}
+		c.attachWebSocket(ws, r.Header.Get("Sec-Websocket-Extensions"))
+		// Read on a goroutine of its own and let ServeHTTP return: net/http
+		// then frees the request's response writer and buffers, and the
+		// new goroutine starts with a small stack. Both stay with every
+		// idle connection otherwise.
 		s.wg.Add(1)
-		defer s.wg.Done()
-		c.attachWebSocket(ws, r)
-		c.readLoop(ws)
+		go func() {
+			defer s.wg.Done()
+			c.readLoop(ws)
+		}()
 		return
 	}
 	c.sendOpen()

@@ -18,7 +18,7 @@ import (
 // one packet "<type><data>"; a binary frame is a binary message.
 
 // attachWebSocket makes ws the session's transport and starts its writer.
-func (c *Conn) attachWebSocket(ws *websocket.Conn, r *http.Request) {
+func (c *Conn) attachWebSocket(ws *websocket.Conn, extensions string) {
 	ws.SetReadLimit(int64(c.srv.cfg.MaxPayload))
 	c.mu.Lock()
 	c.transport = TransportWebSocket
@@ -32,7 +32,7 @@ func (c *Conn) attachWebSocket(ws *websocket.Conn, r *http.Request) {
 		_ = ws.Close()
 		return
 	}
-	c.wsDeflate = c.srv.cfg.PerMessageDeflate && offersDeflate(r.Header.Get("Sec-Websocket-Extensions"))
+	c.wsDeflate = c.srv.cfg.PerMessageDeflate && offersDeflate(extensions)
 	c.wsActive.Store(ws)
 	c.kick()
 }
@@ -110,6 +110,18 @@ func (c *Conn) serveUpgrade(w http.ResponseWriter, r *http.Request) {
 	}
 	c.probe = ws
 	c.mu.Unlock()
+	// As for a WebSocket handshake, reading continues on a goroutine of
+	// its own so that ServeHTTP returns and net/http's buffers go.
+	c.srv.wg.Add(1)
+	go func() {
+		defer c.srv.wg.Done()
+		c.probeThenRead(ws, r.Header.Get("Sec-Websocket-Extensions"))
+	}()
+}
+
+// probeThenRead runs the probe exchange on ws and, once the client sends
+// the upgrade packet, makes it the session's transport and reads it.
+func (c *Conn) probeThenRead(ws *websocket.Conn, extensions string) {
 	// The probe must finish within UpgradeTimeout, else the WebSocket is
 	// dropped and the session carries on over polling.
 	timer := time.AfterFunc(c.srv.cfg.UpgradeTimeout, func() { _ = ws.Close() })
@@ -141,7 +153,7 @@ func (c *Conn) serveUpgrade(w http.ResponseWriter, r *http.Request) {
 			}
 		case err == nil && p.Type == PacketUpgrade && probed:
 			timer.Stop()
-			c.attachWebSocket(ws, r)
+			c.attachWebSocket(ws, extensions)
 			c.readLoop(ws)
 			return
 		case err == nil && p.Type == PacketNoop:
