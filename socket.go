@@ -271,7 +271,7 @@ func (s *Socket) emit(event string, args []any, volatile bool, timeout time.Dura
 	outs := s.outListeners
 	s.mu.Unlock()
 	for _, l := range outs {
-		l.fn(event, args)
+		s.safely(func() { l.fn(event, args) })
 	}
 	pkt, err := eventPacket(s.ns.name, event, args)
 	if err != nil {
@@ -316,7 +316,7 @@ func (s *Socket) registerAck(id uint64, fn func(Args, error), timeout time.Durat
 	if timeout > 0 {
 		p.timer = time.AfterFunc(timeout, func() {
 			if s.takeAck(id) != nil {
-				fn(Args{}, ErrTimeout)
+				s.safely(func() { fn(Args{}, ErrTimeout) })
 			}
 		})
 	}

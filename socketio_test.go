@@ -654,3 +654,24 @@ func jsonUnmarshal(raw []byte, v any) error {
 	}
 	return json.Unmarshal(raw, v)
 }
+
+func TestAckTimeoutPanicContained(t *testing.T) {
+	srv, url := newTestServer(t, nil)
+	after := make(chan error, 1)
+	srv.OnConnection(func(s *Socket) {
+		_ = s.Timeout(20*time.Millisecond).Emit("q", AckFunc(func(Args, error) { panic("ack callback bug") }))
+		go func() {
+			time.Sleep(100 * time.Millisecond)
+			after <- s.Emit("still alive")
+		}()
+	})
+	c := dialRaw(t, url)
+	c.connect("/")
+	c.recv() // "q"
+	if err := recvWithin(t, after); err != nil {
+		t.Fatal(err)
+	}
+	if p := c.recv(); p != `2["still alive"]` {
+		t.Fatalf("got %q", p)
+	}
+}
