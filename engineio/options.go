@@ -50,8 +50,10 @@ type Options struct {
 	// of it is used. Node has no such bound.
 	MaxQueueBytes int
 
-	// WriteTimeout bounds one WebSocket write batch; default 10s. A client
-	// that does not read in time is disconnected with "write timeout".
+	// WriteTimeout bounds how long a WebSocket write may block; default
+	// 10s. The deadline is moved forward once per half period, so a write
+	// that makes no progress fails after between WriteTimeout/2 and
+	// WriteTimeout, and the client is disconnected with "write timeout".
 	WriteTimeout time.Duration
 
 	// PerMessageDeflate enables WebSocket permessage-deflate; default off
