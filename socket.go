@@ -491,7 +491,11 @@ func (s *Socket) onEvent(p *parser.Packet) {
 	if !ok {
 		return
 	}
-	for _, fn := range s.handlers.Take(name) {
+	anys, named := s.handlers.Take(name)
+	for _, fn := range anys {
+		s.safely(func() { fn(e) })
+	}
+	for _, fn := range named {
 		s.safely(func() { fn(e) })
 	}
 }

@@ -121,6 +121,7 @@ func (c *Conn) kick() {
 type writeScratch struct {
 	batch []queue.Item
 	bufs  net.Buffers
+	wv    net.Buffers // what writev consumes
 	hdr   []byte
 }
 
@@ -197,19 +198,9 @@ func (c *Conn) writeBatch(ws *websocket.Conn, sc *writeScratch) error {
 	if need := 11 * len(sc.batch); cap(sc.hdr) < need {
 		sc.hdr = make([]byte, 0, need)
 	}
-	flush := func() error {
-		if len(sc.bufs) == 0 {
-			return nil
-		}
-		bufs := sc.bufs // WriteTo consumes its receiver; keep ours for reuse
-		_, err := bufs.WriteTo(nc)
-		clear(sc.bufs)
-		sc.bufs, sc.hdr = sc.bufs[:0], sc.hdr[:0]
-		return err
-	}
 	for _, it := range sc.batch {
 		if c.wsDeflate && len(it.Data) >= compressThreshold {
-			if err := flush(); err != nil {
+			if err := sc.flush(nc); err != nil {
 				return err
 			}
 			_ = ws.SetWriteDeadline(deadline)
@@ -234,7 +225,22 @@ func (c *Conn) writeBatch(ws *websocket.Conn, sc *writeScratch) error {
 			sc.bufs = append(sc.bufs, it.Data)
 		}
 	}
-	return flush()
+	return sc.flush(nc)
+}
+
+// flush writes the gathered frames with one writev.
+func (sc *writeScratch) flush(nc net.Conn) error {
+	if len(sc.bufs) == 0 {
+		return nil
+	}
+	// WriteTo consumes its receiver: hand it a copy of the slice header,
+	// kept in the scratch so that taking its address allocates nothing.
+	sc.wv = sc.bufs
+	_, err := sc.wv.WriteTo(nc)
+	sc.wv = nil
+	clear(sc.bufs)
+	sc.bufs, sc.hdr = sc.bufs[:0], sc.hdr[:0]
+	return err
 }
 
 // writeItem writes one message through gorilla's writer (compressed when

@@ -412,7 +412,11 @@ func (s *Socket) onEvent(gen uint64, p *parser.Packet, abort <-chan struct{}) {
 
 // dispatch runs the handlers of e, on the executor.
 func (s *Socket) dispatch(e *Event) {
-	for _, fn := range s.handlers.Take(e.Name) {
+	anys, named := s.handlers.Take(e.Name)
+	for _, fn := range anys {
+		s.m.exec.safely(func() { fn(e) })
+	}
+	for _, fn := range named {
 		s.m.exec.safely(func() { fn(e) })
 	}
 }

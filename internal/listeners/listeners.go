@@ -6,15 +6,20 @@ package listeners
 import "sync"
 
 // Registry is safe for concurrent use. The zero value is ready.
+//
+// Handler lists are copied on write and never changed in place, so Take
+// can hand them out without copying: dispatching an event allocates
+// nothing unless a once-handler has to be removed.
 type Registry[E any] struct {
 	mu     sync.Mutex
-	byName map[string][]entry[E] // allocated on first use: idle sockets are many
+	byName map[string]*list[E] // allocated on first use: idle sockets are many
 	any    []func(E)
 }
 
-type entry[E any] struct {
-	fn   func(E)
-	once bool
+type list[E any] struct {
+	fns  []func(E)
+	once []bool // parallel to fns
+	nOne int    // how many once-handlers fns holds
 }
 
 // On adds fn for name; handlers of one name run in the order added.
@@ -27,9 +32,21 @@ func (r *Registry[E]) add(name string, fn func(E), once bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.byName == nil {
-		r.byName = make(map[string][]entry[E])
+		r.byName = make(map[string]*list[E])
 	}
-	r.byName[name] = append(r.byName[name], entry[E]{fn: fn, once: once})
+	old := r.byName[name]
+	l := &list[E]{}
+	if old != nil {
+		l.fns = append(make([]func(E), 0, len(old.fns)+1), old.fns...)
+		l.once = append(make([]bool, 0, len(old.once)+1), old.once...)
+		l.nOne = old.nOne
+	}
+	l.fns = append(l.fns, fn)
+	l.once = append(l.once, once)
+	if once {
+		l.nOne++
+	}
+	r.byName[name] = l
 }
 
 // Off removes every handler of name.
@@ -43,7 +60,7 @@ func (r *Registry[E]) Off(name string) {
 func (r *Registry[E]) OnAny(fn func(E)) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.any = append(r.any, fn)
+	r.any = append(r.any[:len(r.any):len(r.any)], fn) // copy on write
 }
 
 // OffAny removes every catch-all handler.
@@ -54,27 +71,29 @@ func (r *Registry[E]) OffAny() {
 }
 
 // Take returns the handlers one event called name runs — the catch-all
-// handlers first, then the event's own — and forgets the once-handlers
-// among them. The caller runs them without any lock held.
-func (r *Registry[E]) Take(name string) []func(E) {
+// handlers, then the event's own, in that order — and forgets the
+// once-handlers among them. The slices are shared and must not be
+// modified; the caller runs them without any lock held.
+func (r *Registry[E]) Take(name string) (catchAll, named []func(E)) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	named := r.byName[name]
-	out := make([]func(E), 0, len(r.any)+len(named))
-	out = append(out, r.any...)
-	kept := named[:0:0]
-	for _, e := range named {
-		out = append(out, e.fn)
-		if !e.once {
-			kept = append(kept, e)
+	l := r.byName[name]
+	if l == nil {
+		return r.any, nil
+	}
+	if l.nOne > 0 {
+		kept := &list[E]{}
+		for i, fn := range l.fns {
+			if !l.once[i] {
+				kept.fns = append(kept.fns, fn)
+				kept.once = append(kept.once, false)
+			}
+		}
+		if len(kept.fns) == 0 {
+			delete(r.byName, name)
+		} else {
+			r.byName[name] = kept
 		}
 	}
-	switch {
-	case len(kept) == len(named):
-	case len(kept) == 0:
-		delete(r.byName, name)
-	default:
-		r.byName[name] = kept
-	}
-	return out
+	return r.any, l.fns
 }
