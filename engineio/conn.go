@@ -44,6 +44,7 @@ type Conn struct {
 	posting      bool // a POST is being read
 	closed       bool
 	counted      bool // included in Server.Count
+	lingering    bool // closed on polling, waiting for the poll that collects the close
 	flushOnClose bool
 	reason       string
 	hbTimer      *time.Timer
@@ -275,7 +276,7 @@ func (c *Conn) close(reason string, flush bool) {
 			if ws != nil {
 				_ = ws.NetConn().Close()
 			}
-			c.srv.remove(c)
+			c.endLinger()
 			return
 		}
 		c.mu.Unlock()
@@ -311,8 +312,14 @@ func (c *Conn) close(reason string, flush bool) {
 		// the close packet, even when nothing else is queued (a client
 		// between two polls would otherwise get "Session ID unknown"
 		// instead of the close); bounded so a vanished client is
-		// forgotten. servePoll removes the session once it wrote the close.
-		time.AfterFunc(c.srv.cfg.PingTimeout, func() { c.srv.remove(c) })
+		// forgotten. servePoll ends the linger once it wrote the close.
+		// The linger is tracked, so a graceful Shutdown waits until the
+		// client has heard the close.
+		c.mu.Lock()
+		c.lingering = true
+		c.mu.Unlock()
+		c.srv.wg.Add(1)
+		time.AfterFunc(c.srv.cfg.PingTimeout, c.endLinger)
 	} else {
 		c.srv.remove(c)
 	}
@@ -329,6 +336,19 @@ func (c *Conn) close(reason string, flush bool) {
 			h.OnClose(c, reason)
 		}
 	}()
+}
+
+// endLinger forgets a session that stayed reachable after a graceful
+// close on long-polling; it is idempotent.
+func (c *Conn) endLinger() {
+	c.mu.Lock()
+	was := c.lingering
+	c.lingering = false
+	c.mu.Unlock()
+	c.srv.remove(c)
+	if was {
+		c.srv.wg.Done()
+	}
 }
 
 // CloseWithReason closes the connection at once, dropping what is queued,

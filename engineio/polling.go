@@ -70,7 +70,7 @@ func (c *Conn) servePoll(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			c.writePayload(w, r, nil, PacketClose)
-			c.srv.remove(c)
+			c.endLinger()
 			return
 		}
 		if len(batch) > 0 {
