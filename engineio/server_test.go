@@ -490,12 +490,18 @@ func TestShutdownFlushes(t *testing.T) {
 	_ = c.Send([]byte("bye"), false, false)
 	var wg sync.WaitGroup
 	wg.Add(1)
-	go func() { defer wg.Done(); _ = ts.eng.Shutdown(t.Context()) }()
+	returned := make(chan struct{})
+	go func() { defer wg.Done(); _ = ts.eng.Shutdown(t.Context()); close(returned) }()
 	// Closed, though still reachable for the last poll: no longer counted.
 	waitFor(t, func() bool { return ts.eng.Count() == 0 })
 	u := ts.url("transport=polling&sid=" + op.SID)
 	if _, _, body := do(t, "GET", u, ""); body != "4bye" {
 		t.Fatalf("poll after shutdown = %q", body)
+	}
+	select {
+	case <-returned:
+		t.Fatal("Shutdown returned before the client collected the close packet")
+	case <-time.After(50 * time.Millisecond):
 	}
 	if _, _, body := do(t, "GET", u, ""); body != "1" {
 		t.Fatalf("next poll = %q, want the close packet alone", body)
