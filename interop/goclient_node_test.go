@@ -176,6 +176,22 @@ func (n *gcNode) linesOf(from int, ev string) []map[string]any {
 	return out
 }
 
+// gcConnectMain starts the Node server and connects a Go socket to its
+// main namespace; the manager is closed when the test ends.
+func gcConnectMain(t *testing.T, mode string) (*gcNode, *sioclient.Socket, *gcSocket) {
+	t.Helper()
+	node := gcStartNode(t, "server_main.js")
+	s, err := sioclient.New(node.URL(), gcOptions(mode))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Manager().Close() })
+	g := gcWatch(s)
+	s.Connect()
+	gcRecv(t, g.connect, "connect")
+	return node, s, g
+}
+
 func gcOptions(mode string) *sioclient.Options {
 	o := &sioclient.Options{
 		ReconnectionDelay:    50 * time.Millisecond,
@@ -370,15 +386,7 @@ func TestGoClientNodeServer(t *testing.T) {
 func TestGoClientNodeServerDisconnect(t *testing.T) {
 	t.Parallel()
 	eachMode(t, func(t *testing.T, mode string) {
-		node := gcStartNode(t, "server_main.js")
-		s, err := sioclient.New(node.URL(), gcOptions(mode))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Manager().Close()
-		g := gcWatch(s)
-		s.Connect()
-		gcRecv(t, g.connect, "connect")
+		node, s, g := gcConnectMain(t, mode)
 		if _, ok := node.waitLine(0, 5*time.Second, func(m map[string]any) bool { return m["ev"] == "connection" }); !ok {
 			t.Fatal("the server did not report the connection")
 		}
@@ -481,15 +489,7 @@ func TestGoClientNodeRestart(t *testing.T) {
 func TestGoClientNodeFrozenServer(t *testing.T) {
 	t.Parallel()
 	eachMode(t, func(t *testing.T, mode string) {
-		node := gcStartNode(t, "server_main.js")
-		s, err := sioclient.New(node.URL(), gcOptions(mode))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Manager().Close()
-		g := gcWatch(s)
-		s.Connect()
-		gcRecv(t, g.connect, "connect")
+		node, s, g := gcConnectMain(t, mode)
 		gcWaitTransport(t, s.Manager(), wantTransport(mode))
 		attempts := make(chan error, 16)
 		s.Manager().OnReconnectError(func(err error) { attempts <- err })
