@@ -2,8 +2,9 @@
 // blocking the producer, with a named policy for what happens when it fills.
 //
 // Producers (broadcasters, handlers, the heartbeat) call Push from any
-// goroutine; one consumer (a WebSocket writer goroutine or a pending
-// long-polling GET) calls Drain after Ready fires. The queue lives with the
+// goroutine; one consumer at a time drains it: a pending long-polling GET
+// (or a client's writer) waits for Ready, while the server's WebSocket
+// writer is started by the pusher itself. The queue lives with the
 // Engine.IO session, not with a transport, so items survive an upgrade from
 // long-polling to WebSocket.
 package queue
