@@ -99,7 +99,7 @@ func startEchoServer(t *testing.T, opts *Options) (*Server, *echoServer, string)
 		o = *opts
 	}
 	o.Logger = slog.New(slog.DiscardHandler)
-	srv := NewServer(&o, func(*Conn) Handler { return h })
+	srv := NewServer(testOptions(&o), func(*Conn) Handler { return h })
 	ts := httptest.NewServer(srv)
 	t.Cleanup(func() {
 		_ = srv.Close()

@@ -36,8 +36,8 @@ type Conn struct {
 	mu           sync.Mutex // guards the fields below; never held while calling the handler
 	handler      Handler
 	transport    string
-	ws           *websocket.Conn // the active WebSocket, once on that transport
-	probe        *websocket.Conn // a WebSocket being probed for upgrade
+	ws           wsTransport // the active WebSocket, once on that transport
+	probe        wsTransport // a WebSocket being probed for upgrade
 	upgrading    bool
 	probeDone    bool
 	polling      bool // a GET is pending
@@ -51,12 +51,14 @@ type Conn struct {
 	hbGen        uint64
 	awaitingPong bool
 
-	// WebSocket writer state (wswrite.go): the active WebSocket once the
-	// session is on it, whether a writer goroutine runs, and whether
-	// permessage-deflate was negotiated (written before wsActive is set).
-	wsActive  atomic.Pointer[websocket.Conn]
-	writing   atomic.Bool
-	wsDeflate bool
+	// WebSocket writer state (wswrite.go, wspoll.go): the active
+	// WebSocket once the session is on it (one of the two, by kind),
+	// whether a writer holds the queue, and whether permessage-deflate was
+	// negotiated (written before wsActive is set).
+	wsActive   atomic.Pointer[websocket.Conn]
+	pollActive atomic.Pointer[pollWS]
+	writing    atomic.Bool
+	wsDeflate  bool
 	// writeDeadline is the write deadline last set on the WebSocket; only
 	// the writer that holds writing touches it.
 	writeDeadline time.Time
@@ -108,7 +110,7 @@ type Message struct {
 // Send queues one message. See SendMessages.
 func (c *Conn) Send(data []byte, binary bool, volatile bool) error {
 	items := [1]queue.Item{{Kind: byte(PacketMessage), Binary: binary, Volatile: volatile, Data: data}}
-	return c.push(items[:], volatile)
+	return c.push(items[:], volatile, true)
 }
 
 // SendMessages queues msgs as one unit: nothing else is queued between
@@ -123,21 +125,23 @@ func (c *Conn) SendMessages(msgs []Message, volatile bool) error {
 	for _, m := range msgs {
 		items = append(items, queue.Item{Kind: byte(PacketMessage), Binary: m.Binary, Volatile: volatile, Data: m.Data})
 	}
-	return c.push(items, volatile)
+	return c.push(items, volatile, true)
 }
 
 // ErrQueueOverflow is returned by Send when the client's queue is full; the
 // connection is being closed.
 var ErrQueueOverflow = errors.New("engineio: outbound queue overflow")
 
-func (c *Conn) push(items []queue.Item, volatile bool) error {
+// push queues items; inline says they are for this connection alone (not
+// a broadcast), so the caller may write them itself (see kick).
+func (c *Conn) push(items []queue.Item, volatile, inline bool) error {
 	if volatile && !c.writable() {
 		c.srv.stats.volatileDropped.Add(1)
 		return nil
 	}
 	switch err := c.q.PushAll(items, volatile); err {
 	case nil:
-		c.kick()
+		c.kick(inline)
 		return nil
 	case queue.ErrDropped:
 		c.srv.stats.volatileDropped.Add(1)
@@ -163,7 +167,7 @@ func (c *Conn) writable() bool {
 
 func (c *Conn) pushControl(t PacketType, data []byte) {
 	if c.q.PushControl(queue.Item{Kind: byte(t), Data: data}) == nil {
-		c.kick()
+		c.kick(true)
 	}
 }
 
@@ -274,7 +278,7 @@ func (c *Conn) close(reason string, flush bool) {
 			ws := c.ws
 			c.mu.Unlock()
 			if ws != nil {
-				_ = ws.NetConn().Close()
+				ws.abort()
 			}
 			c.endLinger()
 			return
@@ -297,15 +301,15 @@ func (c *Conn) close(reason string, flush bool) {
 	c.q.Close()
 	close(c.closedCh)
 	if probe != nil {
-		_ = probe.Close()
+		probe.abort()
 	}
 	if ws != nil && !flush {
 		// Unblocks the reader at once; a running writer fails or sees the
 		// session closed and stops.
-		_ = ws.NetConn().Close()
+		ws.abort()
 	}
 	if flush {
-		c.kick() // a writer flushes the queue and sends the close frame
+		c.kick(true) // a writer flushes the queue and sends the close frame
 	}
 	if transport == TransportPolling && flush {
 		// Stay reachable so the client's next poll collects the rest and

@@ -56,6 +56,13 @@ type Options struct {
 	// WriteTimeout, and the client is disconnected with "write timeout".
 	WriteTimeout time.Duration
 
+	// DisablePoller keeps a reader goroutine for every WebSocket
+	// connection. By default, on Linux, a WebSocket on plain TCP without
+	// permessage-deflate is handed to an epoll poller after the handshake
+	// and holds no goroutine while idle (about a third of the memory);
+	// TLS and compressed connections always have a reader goroutine.
+	DisablePoller bool
+
 	// PerMessageDeflate enables WebSocket permessage-deflate; default off
 	// (Node: perMessageDeflate, default false).
 	PerMessageDeflate bool

@@ -49,7 +49,7 @@ func (c *Conn) servePoll(w http.ResponseWriter, r *http.Request) {
 		c.mu.Lock()
 		if c.transport != TransportPolling {
 			c.mu.Unlock()
-			c.kick() // anything queued meanwhile goes out on the WebSocket
+			c.kick(false) // anything queued meanwhile goes out on the WebSocket
 			c.writePayload(w, r, nil, PacketNoop)
 			return
 		}

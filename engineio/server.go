@@ -35,9 +35,12 @@ type Server struct {
 	sessions map[string]*Conn
 	closed   bool
 
-	// wg tracks every goroutine the server starts (WebSocket writers, close
-	// notifications) so Close/Shutdown can wait for them.
+	// wg tracks every goroutine the server starts (WebSocket readers,
+	// writers, dispatchers and flushers, close notifications) and every
+	// connection parked in the poller, so Close/Shutdown can wait for them.
 	wg tracker
+
+	flushers flushers // write connections made ready by broadcasts
 
 	stats counters
 	open  atomic.Int64 // sessions started and not yet closed
@@ -77,6 +80,7 @@ func NewServer(opts *Options, onConnect func(*Conn) Handler) *Server {
 		onConnect: onConnect,
 		sessions:  make(map[string]*Conn),
 	}
+	s.flushers.wg = &s.wg
 	s.upgrader = websocket.Upgrader{
 		HandshakeTimeout:  cfg.UpgradeTimeout,
 		EnableCompression: cfg.PerMessageDeflate,
@@ -216,16 +220,7 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request, transport str
 			_ = ws.Close()
 			return
 		}
-		c.attachWebSocket(ws, r.Header.Get("Sec-Websocket-Extensions"))
-		// Read on a goroutine of its own and let ServeHTTP return: net/http
-		// then frees the request's response writer and buffers, and the
-		// new goroutine starts with a small stack. Both stay with every
-		// idle connection otherwise.
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			c.readLoop(ws)
-		}()
+		c.serveWebSocket(ws, r, false)
 		return
 	}
 	c.sendOpen()

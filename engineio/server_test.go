@@ -51,7 +51,7 @@ type testServer struct {
 func startServer(t *testing.T, opts *Options, echo bool) *testServer {
 	t.Helper()
 	rec := newRecorder(echo)
-	eng := NewServer(opts, func(c *Conn) Handler {
+	eng := NewServer(testOptions(opts), func(c *Conn) Handler {
 		rec.conns <- c
 		return rec
 	})

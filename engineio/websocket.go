@@ -11,38 +11,94 @@ import (
 	"github.com/gorilla/websocket"
 )
 
-// WebSocket transport: the request goroutine that accepted the connection
-// becomes its reader (decode and dispatch inline); a writer goroutine,
-// started when there is something to write and gone when the queue is
-// empty (wswrite.go), drains the session queue in batches. A text frame is
-// one packet "<type><data>"; a binary frame is a binary message.
+// WebSocket transport. Where it can, a new WebSocket moves to the poller
+// (wspoll.go). Otherwise a goroutine of its own reads it (decode and
+// dispatch inline), and a writer goroutine, started when there is
+// something to write and gone when the queue is empty (wswrite.go), drains
+// the session queue in batches. A text frame is one packet
+// "<type><data>"; a binary frame is a binary message.
 
-// attachWebSocket makes ws the session's transport and starts its writer.
-func (c *Conn) attachWebSocket(ws *websocket.Conn, extensions string) {
-	ws.SetReadLimit(int64(c.srv.cfg.MaxPayload))
+// wsTransport is a WebSocket as the session holds it.
+type wsTransport interface {
+	// abort closes the connection at once, dropping what is unsent.
+	abort()
+}
+
+// gorillaWS is a WebSocket read by a goroutine of its own.
+type gorillaWS struct{ conn *websocket.Conn }
+
+func (g *gorillaWS) abort() { _ = g.conn.NetConn().Close() }
+
+// attach makes t the session's transport and starts writing to it.
+func (c *Conn) attach(t wsTransport, extensions string) {
 	c.mu.Lock()
 	c.transport = TransportWebSocket
-	c.ws = ws
+	c.ws = t
 	c.upgrading = false
 	c.probeDone = false
 	c.probe = nil
 	closed := c.closed
 	c.mu.Unlock()
 	if closed {
-		_ = ws.Close()
+		t.abort()
 		return
 	}
-	c.wsDeflate = c.srv.cfg.PerMessageDeflate && offersDeflate(extensions)
-	c.wsActive.Store(ws)
-	c.kick()
+	switch t := t.(type) {
+	case *gorillaWS:
+		t.conn.SetReadLimit(int64(c.srv.cfg.MaxPayload))
+		c.wsDeflate = c.srv.cfg.PerMessageDeflate && offersDeflate(extensions)
+		c.wsActive.Store(t.conn)
+	case *pollWS:
+		c.pollActive.Store(t)
+	}
+	c.kick(false)
 }
 
-// readLoop reads ws until it fails or the session ends.
-func (c *Conn) readLoop(ws *websocket.Conn) {
+// serveWebSocket takes over a WebSocket just upgraded from r: as the
+// session's transport, or as the probe of an upgrade.
+func (c *Conn) serveWebSocket(ws *websocket.Conn, r *http.Request, probing bool) {
+	extensions := r.Header.Get("Sec-Websocket-Extensions")
+	if tc, ok := c.srv.pollable(ws, extensions); ok {
+		if _, ok := c.startPoll(tc, probing); ok {
+			return
+		}
+	}
+	g := &gorillaWS{conn: ws}
+	ws.SetReadLimit(int64(c.srv.cfg.MaxPayload))
+	if probing {
+		c.mu.Lock()
+		if c.closed {
+			c.mu.Unlock()
+			_ = ws.Close()
+			return
+		}
+		c.probe = g
+		c.mu.Unlock()
+	} else {
+		c.attach(g, extensions)
+	}
+	// Read on a goroutine of its own and let ServeHTTP return: net/http
+	// then frees the request's response writer and buffers, and the new
+	// goroutine starts with a small stack. Both stay with every idle
+	// connection otherwise.
+	c.srv.wg.Add(1)
+	go func() {
+		defer c.srv.wg.Done()
+		if probing {
+			c.probeThenRead(g, extensions)
+		} else {
+			c.readLoop(g)
+		}
+	}()
+}
+
+// readLoop reads g until it fails or the session ends.
+func (c *Conn) readLoop(g *gorillaWS) {
+	ws := g.conn
 	for {
 		mt, data, err := ws.ReadMessage()
 		if err != nil {
-			c.closeTransport(ws, readErrorReason(err))
+			c.closeTransport(g, readErrorReason(err))
 			return
 		}
 		var p Packet
@@ -72,14 +128,14 @@ func readErrorReason(err error) string {
 
 // closeTransport ends the session because its WebSocket failed; a probe
 // failing does not concern the session.
-func (c *Conn) closeTransport(ws *websocket.Conn, reason string) {
+func (c *Conn) closeTransport(g *gorillaWS, reason string) {
 	c.mu.Lock()
-	active := c.ws == ws
+	active := c.ws == wsTransport(g)
 	c.mu.Unlock()
 	if active {
 		c.close(reason, false)
 	}
-	_ = ws.Close()
+	_ = g.conn.Close()
 }
 
 // serveUpgrade runs the upgrade of a polling session: the client probes the
@@ -101,27 +157,13 @@ func (c *Conn) serveUpgrade(w http.ResponseWriter, r *http.Request) {
 		c.abortUpgrade(nil)
 		return
 	}
-	ws.SetReadLimit(int64(c.srv.cfg.MaxPayload))
-	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
-		_ = ws.Close()
-		return
-	}
-	c.probe = ws
-	c.mu.Unlock()
-	// As for a WebSocket handshake, reading continues on a goroutine of
-	// its own so that ServeHTTP returns and net/http's buffers go.
-	c.srv.wg.Add(1)
-	go func() {
-		defer c.srv.wg.Done()
-		c.probeThenRead(ws, r.Header.Get("Sec-Websocket-Extensions"))
-	}()
+	c.serveWebSocket(ws, r, true)
 }
 
 // probeThenRead runs the probe exchange on ws and, once the client sends
 // the upgrade packet, makes it the session's transport and reads it.
-func (c *Conn) probeThenRead(ws *websocket.Conn, extensions string) {
+func (c *Conn) probeThenRead(g *gorillaWS, extensions string) {
+	ws := g.conn
 	// The probe must finish within UpgradeTimeout, else the WebSocket is
 	// dropped and the session carries on over polling.
 	timer := time.AfterFunc(c.srv.cfg.UpgradeTimeout, func() { _ = ws.Close() })
@@ -130,7 +172,7 @@ func (c *Conn) probeThenRead(ws *websocket.Conn, extensions string) {
 		mt, data, err := ws.ReadMessage()
 		if err != nil || mt != websocket.TextMessage {
 			timer.Stop()
-			c.abortUpgrade(ws)
+			c.abortUpgrade(g)
 			return
 		}
 		p, err := DecodeText(data)
@@ -139,7 +181,7 @@ func (c *Conn) probeThenRead(ws *websocket.Conn, extensions string) {
 			_ = ws.SetWriteDeadline(time.Now().Add(c.srv.cfg.WriteTimeout))
 			if ws.WriteMessage(websocket.TextMessage, []byte("3probe")) != nil {
 				timer.Stop()
-				c.abortUpgrade(ws)
+				c.abortUpgrade(g)
 				return
 			}
 			_ = ws.SetWriteDeadline(time.Time{})
@@ -153,29 +195,39 @@ func (c *Conn) probeThenRead(ws *websocket.Conn, extensions string) {
 			}
 		case err == nil && p.Type == PacketUpgrade && probed:
 			timer.Stop()
-			c.attachWebSocket(ws, extensions)
-			c.readLoop(ws)
+			c.attach(g, extensions)
+			c.readLoop(g)
 			return
 		case err == nil && p.Type == PacketNoop:
 			// Harmless; some clients send it while upgrading.
 		default:
 			timer.Stop()
-			c.abortUpgrade(ws)
+			c.abortUpgrade(g)
 			return
 		}
 	}
 }
 
-func (c *Conn) abortUpgrade(ws *websocket.Conn) {
+// abortUpgrade drops the probe t (nil when the upgrade failed before a
+// WebSocket existed); the session carries on over polling.
+func (c *Conn) abortUpgrade(t wsTransport) {
 	c.mu.Lock()
+	if t != nil && c.probe != t {
+		// Not the probe (any more): it became the transport, or the
+		// session dropped it already.
+		active := c.ws == t
+		c.mu.Unlock()
+		if !active {
+			t.abort()
+		}
+		return
+	}
 	c.upgrading = false
 	c.probeDone = false
-	if c.probe == ws {
-		c.probe = nil
-	}
+	c.probe = nil
 	c.mu.Unlock()
-	if ws != nil {
-		_ = ws.Close()
+	if t != nil {
+		t.abort()
 	}
 }
 

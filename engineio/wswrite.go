@@ -9,6 +9,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/switchboard-go/socketio/internal/netpoll"
 	"github.com/switchboard-go/socketio/internal/queue"
 )
 
@@ -103,11 +104,18 @@ func (c *Conn) SendPrepared(p *Prepared, volatile bool) error {
 	for i := range items {
 		items[i].Volatile = volatile
 	}
-	return c.push(items, volatile)
+	return c.push(items, volatile, false)
 }
 
-// kick starts the writer if the session is on WebSocket and none runs.
-func (c *Conn) kick() {
+// kick makes sure the queue gets written once the session is on
+// WebSocket. inline says the caller queued for this connection alone and
+// may write itself (event-driven connections only: their writes never
+// block); a broadcast passes false and leaves the writing to flushers.
+func (c *Conn) kick(inline bool) {
+	if pw := c.pollActive.Load(); pw != nil {
+		pw.kick(inline)
+		return
+	}
 	ws := c.wsActive.Load()
 	if ws == nil {
 		return
@@ -123,6 +131,39 @@ type writeScratch struct {
 	bufs  net.Buffers
 	wv    net.Buffers // what writev consumes
 	hdr   []byte
+	poll  netpoll.Scratch
+}
+
+// frameBatch gathers the frames of sc.batch in sc.bufs: shared frames as
+// they are, other messages as a header (in sc.hdr) and their data.
+func (sc *writeScratch) frameBatch() {
+	sc.bufs, sc.hdr = sc.bufs[:0], sc.hdr[:0]
+	// Headers are at most 10 bytes and a type digit: sized up front, hdr
+	// never moves while bufs point into it.
+	if need := 11 * len(sc.batch); cap(sc.hdr) < need {
+		sc.hdr = make([]byte, 0, need)
+	}
+	for _, it := range sc.batch {
+		sc.appendItem(it)
+	}
+}
+
+func (sc *writeScratch) appendItem(it queue.Item) {
+	if it.Frame != nil {
+		sc.bufs = append(sc.bufs, it.Frame)
+		return
+	}
+	start := len(sc.hdr)
+	if it.Binary {
+		sc.hdr = appendFrameHeader(sc.hdr, opBinary, len(it.Data))
+	} else {
+		sc.hdr = appendFrameHeader(sc.hdr, opText, 1+len(it.Data))
+		sc.hdr = append(sc.hdr, typeDigit(it.Kind)...)
+	}
+	sc.bufs = append(sc.bufs, sc.hdr[start:len(sc.hdr):len(sc.hdr)])
+	if len(it.Data) > 0 {
+		sc.bufs = append(sc.bufs, it.Data)
+	}
 }
 
 var scratchPool = sync.Pool{New: func() any { return new(writeScratch) }}
@@ -194,12 +235,16 @@ func (c *Conn) writeBatch(ws *websocket.Conn, sc *writeScratch) error {
 		}
 	}
 	deadline := c.writeDeadline
+	if !c.wsDeflate {
+		sc.frameBatch()
+		return sc.flush(nc)
+	}
 	sc.bufs, sc.hdr = sc.bufs[:0], sc.hdr[:0]
 	if need := 11 * len(sc.batch); cap(sc.hdr) < need {
 		sc.hdr = make([]byte, 0, need)
 	}
 	for _, it := range sc.batch {
-		if c.wsDeflate && len(it.Data) >= compressThreshold {
+		if len(it.Data) >= compressThreshold {
 			if err := sc.flush(nc); err != nil {
 				return err
 			}
@@ -209,21 +254,7 @@ func (c *Conn) writeBatch(ws *websocket.Conn, sc *writeScratch) error {
 			}
 			continue
 		}
-		if it.Frame != nil {
-			sc.bufs = append(sc.bufs, it.Frame)
-			continue
-		}
-		start := len(sc.hdr)
-		if it.Binary {
-			sc.hdr = appendFrameHeader(sc.hdr, opBinary, len(it.Data))
-		} else {
-			sc.hdr = appendFrameHeader(sc.hdr, opText, 1+len(it.Data))
-			sc.hdr = append(sc.hdr, typeDigit(it.Kind)...)
-		}
-		sc.bufs = append(sc.bufs, sc.hdr[start:len(sc.hdr):len(sc.hdr)])
-		if len(it.Data) > 0 {
-			sc.bufs = append(sc.bufs, it.Data)
-		}
+		sc.appendItem(it)
 	}
 	return sc.flush(nc)
 }

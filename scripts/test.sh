@@ -33,6 +33,9 @@ echo "== bench module (its own go.mod): vet, staticcheck, build"
 
 echo "== go test -race"
 go test -race -count=1 -timeout 15m ./...
+# The engine again with a reader goroutine per WebSocket (the path TLS and
+# compressed connections take), instead of the epoll poller.
+go test -race -count=1 -timeout 5m ./engineio -args -nopoller
 
 echo "== benchmarks (one iteration each: they must run, timings are not checked)"
 go test -run '^$' -bench . -benchtime 1x ./...

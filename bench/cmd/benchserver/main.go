@@ -4,7 +4,7 @@
 // arguments, event "broadcast" emitted with its arguments to every socket
 // of "/".
 //
-//	benchserver -addr 127.0.0.1:3001 [-debug 127.0.0.1:6061] [-args value|raw]
+//	benchserver -addr 127.0.0.1:3001 [-debug 127.0.0.1:6061] [-args value|raw] [-nopoller]
 //
 // -debug serves net/http/pprof and /debug/memstats (runtime figures as
 // JSON) on a second listener, for the profiles in BENCHMARKS.md.
@@ -22,15 +22,18 @@ import (
 	"runtime"
 
 	socketio "github.com/switchboard-go/socketio"
+	"github.com/switchboard-go/socketio/engineio"
 )
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:3001", "listen address")
 	debug := flag.String("debug", "", "pprof and /debug/memstats listen address (empty: off)")
 	argsMode := flag.String("args", "value", "how handlers pass arguments on: value (decode to Go values and encode again, as Node does) or raw (relay the JSON text)")
+	noPoller := flag.Bool("nopoller", false, "keep a reader goroutine per WebSocket (engineio.Options.DisablePoller), for comparison")
 	flag.Parse()
 
 	srv := socketio.NewServer(&socketio.Options{
+		Engine: engineio.Options{DisablePoller: *noPoller},
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	args := func(e *socketio.Event) []any { return e.Values() }

@@ -1,0 +1,299 @@
+package engineio
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/switchboard-go/socketio/internal/netpoll"
+)
+
+// noPoller runs the package's tests with a reader goroutine per WebSocket
+// (Options.DisablePoller): scripts/test.sh runs the package both ways.
+var noPoller = flag.Bool("nopoller", false, "run every server with Options.DisablePoller")
+
+// testOptions applies -nopoller to the options of a test server.
+func testOptions(opts *Options) *Options {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if *noPoller {
+		o.DisablePoller = true
+	}
+	return &o
+}
+
+func pollerExpected() bool { return netpoll.Supported && !*noPoller }
+
+func transportOf(c *Conn) wsTransport {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ws
+}
+
+func TestPollerTakesPlainWebSockets(t *testing.T) {
+	if !netpoll.Supported {
+		t.Skip("no poller on this platform")
+	}
+	cases := []struct {
+		name     string
+		opts     Options
+		deflate  bool
+		wantPoll bool
+	}{
+		{"default", Options{}, false, true},
+		{"disabled", Options{DisablePoller: true}, false, false},
+		{"deflate negotiated", Options{PerMessageDeflate: true}, true, false},
+		{"deflate offered, not enabled", Options{}, true, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := tc.opts
+			ts := startServerRaw(t, &opts, true)
+			d := websocket.Dialer{EnableCompression: tc.deflate}
+			ws, _, err := d.Dial(strings.Replace(ts.url("transport=websocket"), "http", "ws", 1), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ws.Close()
+			readText(t, ws)
+			c := <-ts.rec.conns
+			_, isPoll := transportOf(c).(*pollWS)
+			if isPoll != tc.wantPoll {
+				t.Fatalf("transport %T, want poller %v", transportOf(c), tc.wantPoll)
+			}
+			_ = ws.WriteMessage(websocket.TextMessage, []byte("4ok"))
+			if got := readText(t, ws); got != "4ok" {
+				t.Fatalf("echo %q", got)
+			}
+		})
+	}
+}
+
+// startServerRaw is startServer without -nopoller applied.
+func startServerRaw(t *testing.T, opts *Options, echo bool) *testServer {
+	saved := *noPoller
+	*noPoller = false
+	defer func() { *noPoller = saved }()
+	return startServer(t, opts, echo)
+}
+
+// countStacks counts goroutines whose stack mentions any of frags.
+func countStacks(frags ...string) int {
+	buf := make([]byte, 8<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	n := 0
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		for _, f := range frags {
+			if strings.Contains(g, f) {
+				n++
+				break
+			}
+		}
+	}
+	return n
+}
+
+func TestIdleWebSocketsHoldNoGoroutine(t *testing.T) {
+	ts := startServer(t, nil, true)
+	const n = 20
+	ts.rec.closed = make(chan string, n) // Close reports every connection
+	for i := 0; i < n; i++ {
+		ws := dialWS(t, ts, "")
+		readText(t, ws)
+		<-ts.rec.conns
+		_ = ws.WriteMessage(websocket.TextMessage, []byte("4x"))
+		if got := readText(t, ws); got != "4x" {
+			t.Fatalf("echo %q", got)
+		}
+		<-ts.rec.msgs
+	}
+	perConn := []string{"engineio.(*Conn).readLoop", "engineio.(*pollWS).dispatchLoop", "engineio.(*Conn).writeLoop", "engineio.(*flushers).loop"}
+	want := 0
+	if !pollerExpected() {
+		want = n // one reader each
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		got := countStacks(perConn...)
+		if got == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines for %d idle connections, want %d", got, n, want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestWebSocketProtocolErrors(t *testing.T) {
+	cases := []struct {
+		name      string
+		frame     []byte // raw bytes the client writes after the open packet
+		wantCode  int
+		pollOnly  bool // the goroutine path (gorilla) does not check this
+		wantClose string
+	}{
+		{"unmasked frame", []byte{0x81, 0x02, '4', 'x'}, closeProtocolError, false, ReasonTransportError},
+		{"reserved bit", maskedFrame(0xC1, []byte("4x")), closeProtocolError, false, ReasonTransportError},
+		{"unknown opcode", maskedFrame(0x83, []byte("4x")), closeProtocolError, false, ReasonTransportError},
+		{"invalid UTF-8", maskedFrame(0x81, []byte{'4', 0xff, 0xfe}), closeInvalidPayload, true, ReasonTransportError},
+		{"close 4000", maskedFrame(0x88, []byte{0x0f, 0xa0}), 4000, false, ReasonTransportClose},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.pollOnly && !pollerExpected() {
+				t.Skip("checked by the poller's parser only")
+			}
+			ts := startServer(t, nil, true)
+			ws := dialWS(t, ts, "")
+			readText(t, ws)
+			if _, err := ws.NetConn().Write(tc.frame); err != nil {
+				t.Fatal(err)
+			}
+			_ = ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+			_, _, err := ws.ReadMessage()
+			var ce *websocket.CloseError
+			if !errors.As(err, &ce) || ce.Code != tc.wantCode {
+				t.Fatalf("read error %v, want close %d", err, tc.wantCode)
+			}
+			select {
+			case r := <-ts.rec.closed:
+				if r != tc.wantClose {
+					t.Fatalf("reason %q, want %q", r, tc.wantClose)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("session not closed")
+			}
+		})
+	}
+}
+
+// maskedFrame builds a client frame with first byte b0 and a fixed key.
+func maskedFrame(b0 byte, payload []byte) []byte {
+	key := [4]byte{1, 2, 3, 4}
+	f := []byte{b0, 0x80 | byte(len(payload))}
+	f = append(f, key[:]...)
+	for i, b := range payload {
+		f = append(f, b^key[i%4])
+	}
+	return f
+}
+
+func TestWebSocketPingFrameAnswered(t *testing.T) {
+	ts := startServer(t, nil, true)
+	ws := dialWS(t, ts, "")
+	readText(t, ws)
+	pongs := make(chan string, 1)
+	ws.SetPongHandler(func(s string) error { pongs <- s; return nil })
+	if err := ws.WriteControl(websocket.PingMessage, []byte("hello"), time.Now().Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	_ = ws.WriteMessage(websocket.TextMessage, []byte("4after"))
+	if got := readText(t, ws); got != "4after" {
+		t.Fatalf("echo %q", got)
+	}
+	select {
+	case s := <-pongs:
+		if s != "hello" {
+			t.Fatalf("pong %q", s)
+		}
+	default:
+		t.Fatal("no pong before the echo")
+	}
+}
+
+// blockingRecorder holds every message until released.
+type blockingRecorder struct {
+	*recorder
+	release chan struct{}
+}
+
+func (b *blockingRecorder) OnMessage(c *Conn, data []byte, binary bool) {
+	<-b.release
+	b.recorder.OnMessage(c, data, binary)
+}
+
+func TestPollerInboundBackpressure(t *testing.T) {
+	if !pollerExpected() {
+		t.Skip("poller only")
+	}
+	rec := newRecorder(false)
+	rec.msgs = make(chan Message, 4096)
+	br := &blockingRecorder{recorder: rec, release: make(chan struct{})}
+	eng := NewServer(testOptions(nil), func(c *Conn) Handler { rec.conns <- c; return br })
+	ts := &testServer{eng: eng, rec: rec}
+	ts.Server = httptest.NewServer(eng)
+	t.Cleanup(func() {
+		_ = eng.Close()
+		ts.Server.Close()
+	})
+	ws := dialWS(t, ts, "")
+	readText(t, ws)
+	c := <-rec.conns
+	pw := transportOf(c).(*pollWS)
+	const n = 3000 // 3 MB: past inboundLimit
+	payload := strings.Repeat("x", 1000)
+	go func() {
+		for i := 0; i < n; i++ {
+			if ws.WriteMessage(websocket.TextMessage, []byte(fmt.Sprintf("4%05d%s", i, payload))) != nil {
+				return
+			}
+		}
+	}()
+	waitFor(t, func() bool {
+		pw.inMu.Lock()
+		defer pw.inMu.Unlock()
+		return pw.paused
+	})
+	pw.inMu.Lock()
+	held := pw.inBytes
+	pw.inMu.Unlock()
+	// Pausing takes effect after the read that crossed the limit.
+	if held > inboundLimit+readChunk {
+		t.Fatalf("%d bytes held while paused", held)
+	}
+	close(br.release)
+	for i := 0; i < n; i++ {
+		select {
+		case m := <-rec.msgs:
+			if want := fmt.Sprintf("%05d", i); string(m.Data[:5]) != want {
+				t.Fatalf("message %d is %q", i, m.Data[:5])
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("message %d did not arrive", i)
+		}
+	}
+	waitFor(t, func() bool {
+		pw.inMu.Lock()
+		defer pw.inMu.Unlock()
+		return !pw.paused && !pw.dispatching
+	})
+	_ = ws.Close()
+}
+
+// readChunk bounds what one read of the poller adds (its buffer size).
+const readChunk = 64 << 10
+
+func TestWebSocketEmptyBinaryIsNotNil(t *testing.T) {
+	ts := startServer(t, nil, false)
+	ws := dialWS(t, ts, "")
+	readText(t, ws)
+	_ = ws.WriteMessage(websocket.BinaryMessage, nil)
+	select {
+	case m := <-ts.rec.msgs:
+		if !m.Binary || m.Data == nil || len(m.Data) != 0 {
+			t.Fatalf("got %+v, want an empty non-nil binary message", m)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no message")
+	}
+}

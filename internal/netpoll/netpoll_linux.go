@@ -1,0 +1,439 @@
+//go:build linux
+
+package netpoll
+
+import (
+	"errors"
+	"net"
+	"runtime"
+	"sync"
+	"syscall"
+	"unsafe"
+)
+
+// Supported reports whether this platform has a poller.
+const Supported = true
+
+// numPollers spreads connections over a few epoll instances so that reads
+// of different connections can run on different cores.
+var numPollers = min(runtime.GOMAXPROCS(0), 4)
+
+var (
+	pollersOnce sync.Once
+	pollers     []*poller
+	pollersErr  error
+)
+
+func pick(fd int) (*poller, error) {
+	pollersOnce.Do(func() {
+		for range numPollers {
+			p, err := newPoller()
+			if err != nil {
+				pollersErr = err
+				return
+			}
+			pollers = append(pollers, p)
+		}
+	})
+	if pollersErr != nil {
+		return nil, pollersErr
+	}
+	return pollers[fd%len(pollers)], nil
+}
+
+// readBufferSize is the poller's shared read buffer: one read drains up
+// to this much of one connection before the next connection's turn.
+const readBufferSize = 64 << 10
+
+// poller is one epoll instance. Its goroutine runs only while at least
+// one descriptor is registered, so an idle process holds none.
+type poller struct {
+	epfd int
+
+	mu      sync.Mutex
+	descs   map[int32]*Desc // registered descriptors by fd
+	running bool
+	buf     []byte // read buffer, owned by the running loop
+}
+
+func newPoller() (*poller, error) {
+	epfd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, err
+	}
+	return &poller{epfd: epfd, descs: make(map[int32]*Desc)}, nil
+}
+
+// Desc is a connection taken over by a poller.
+type Desc struct {
+	p *poller
+	h Handler
+
+	// mu guards fd against closing while a write uses it: the poller
+	// closes the descriptor (and the kernel may hand its number to a new
+	// connection) only under mu, and writes check fd under mu.
+	mu       sync.Mutex
+	fd       int // -1 once closed
+	events   uint32
+	started  bool // registered with epoll
+	shutdown bool
+}
+
+// Take moves the TCP connection nc towards a poller: the descriptor is
+// duplicated and nc is closed, which removes it from Go's own poller
+// without ending the connection. Nothing is read until Start. On error nc
+// is left untouched.
+func Take(nc *net.TCPConn) (*Desc, error) {
+	rc, err := nc.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	fd := -1
+	var dupErr error
+	if err := rc.Control(func(s uintptr) {
+		r, _, e := syscall.Syscall(syscall.SYS_FCNTL, s, syscall.F_DUPFD_CLOEXEC, 0)
+		if e != 0 {
+			dupErr = e
+			return
+		}
+		fd = int(r)
+	}); err != nil {
+		return nil, err
+	}
+	if dupErr != nil {
+		return nil, dupErr
+	}
+	// Go's descriptor was non-blocking and the duplicate shares its open
+	// file description; set it again in case that ever changes.
+	if err := syscall.SetNonblock(fd, true); err != nil {
+		_ = syscall.Close(fd)
+		return nil, err
+	}
+	p, err := pick(fd)
+	if err != nil {
+		_ = syscall.Close(fd)
+		return nil, err
+	}
+	_ = nc.Close()
+	return &Desc{p: p, fd: fd, events: syscall.EPOLLIN | syscall.EPOLLRDHUP}, nil
+}
+
+// Start watches d for input and calls h on the poller's goroutine from now
+// on. Call it once, soon after Take: until then only Start can close the
+// descriptor. On error the connection is closed (except for a second call)
+// and h is not called.
+func (d *Desc) Start(h Handler) error {
+	p := d.p
+	p.mu.Lock()
+	d.mu.Lock()
+	if d.started {
+		d.mu.Unlock()
+		p.mu.Unlock()
+		return errStarted
+	}
+	d.h = h
+	fd := d.fd
+	if fd < 0 {
+		d.mu.Unlock()
+		p.mu.Unlock()
+		return ErrClosed
+	}
+	// Writes may have asked for EPOLLOUT before Start: register what is
+	// wanted now.
+	ev := syscall.EpollEvent{Events: d.events, Fd: int32(fd)}
+	err := syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_ADD, fd, &ev)
+	if err == nil && d.shutdown {
+		_ = syscall.Shutdown(fd, syscall.SHUT_RDWR)
+	}
+	if err != nil {
+		_ = syscall.Close(fd)
+		d.fd = -1
+	} else {
+		d.started = true
+	}
+	d.mu.Unlock()
+	if err != nil {
+		p.mu.Unlock()
+		return err
+	}
+	p.descs[int32(fd)] = d
+	start := !p.running
+	p.running = true
+	p.mu.Unlock()
+	if start {
+		go p.loop()
+	}
+	return nil
+}
+
+// Handler receives a descriptor's events, one at a time, on its poller's
+// goroutine. It must not block: hand work that may block to another
+// goroutine.
+type Handler interface {
+	// OnData gets bytes read from the connection; b is the poller's
+	// buffer, valid only during the call (it may be modified).
+	OnData(b []byte)
+	// OnWritable is called once after WaitWritable when the connection
+	// can take more bytes.
+	OnWritable()
+	// OnClose is called once, after the descriptor was closed: the peer
+	// closed or reset the connection, or Shutdown was called. err is nil
+	// for an orderly end.
+	OnClose(err error)
+}
+
+// ErrClosed is returned by writes on a closed descriptor.
+var ErrClosed = net.ErrClosed
+
+// ErrWouldBlock means the kernel's send buffer is full: call
+// WaitWritable and resume after OnWritable.
+var ErrWouldBlock = syscall.EAGAIN
+
+func (d *Desc) modify(events uint32) {
+	// Called with d.mu held.
+	if d.fd < 0 || d.events == events {
+		return
+	}
+	d.events = events
+	if !d.started {
+		return // Start registers d.events
+	}
+	ev := syscall.EpollEvent{Events: events, Fd: int32(d.fd)}
+	_ = syscall.EpollCtl(d.p.epfd, syscall.EPOLL_CTL_MOD, d.fd, &ev)
+}
+
+// WaitWritable asks for one OnWritable call once the send buffer has
+// room again.
+func (d *Desc) WaitWritable() {
+	d.mu.Lock()
+	d.modify(d.events | syscall.EPOLLOUT)
+	d.mu.Unlock()
+}
+
+// PauseReads stops (true) or resumes (false) reading: a paused
+// connection's input stays in the kernel, so a client that sends faster
+// than it is served meets TCP backpressure. Once the peer has hung up,
+// the rest of its input is read anyway, so that the connection can end.
+func (d *Desc) PauseReads(pause bool) {
+	d.mu.Lock()
+	ev := d.events | syscall.EPOLLIN
+	if pause {
+		ev &^= syscall.EPOLLIN
+	}
+	d.modify(ev)
+	d.mu.Unlock()
+}
+
+// Shutdown ends the connection in both directions; the poller then
+// closes the descriptor and calls OnClose. Idempotent and safe to call
+// from any goroutine.
+func (d *Desc) Shutdown() {
+	d.mu.Lock()
+	if d.fd >= 0 && !d.shutdown {
+		d.shutdown = true
+		if !d.started {
+			d.mu.Unlock()
+			return // Start shuts it down
+		}
+		if err := syscall.Shutdown(d.fd, syscall.SHUT_RDWR); err != nil {
+			// Not connected any more: the poller has seen or will see the
+			// hang-up; make sure it wakes even with reads paused.
+			d.modify(d.events | syscall.EPOLLIN)
+		}
+	}
+	d.mu.Unlock()
+}
+
+// Scratch is a writer's reusable space for Writev.
+type Scratch struct{ iov []syscall.Iovec }
+
+// maxIovecs is the kernel's IOV_MAX.
+const maxIovecs = 1024
+
+// Writev writes bufs with as few writev calls as it takes, without
+// blocking. It returns how many bytes were written; with a short count the
+// error is ErrWouldBlock (the rest must wait for OnWritable) or the
+// connection's failure (ErrClosed once the descriptor is closed).
+// sc is scratch space, reused between calls by one writer.
+func (d *Desc) Writev(bufs [][]byte, sc *Scratch) (int, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.fd < 0 {
+		return 0, ErrClosed
+	}
+	iov := sc.iov
+	defer func() { clear(iov[:cap(iov)]); sc.iov = iov[:0] }()
+	total := 0
+	for len(bufs) > 0 {
+		iov = iov[:0]
+		want := 0
+		for _, b := range bufs {
+			if len(iov) == maxIovecs {
+				break
+			}
+			if len(b) == 0 {
+				continue
+			}
+			v := syscall.Iovec{Base: &b[0]}
+			v.SetLen(len(b))
+			iov = append(iov, v)
+			want += len(b)
+		}
+		if len(iov) == 0 {
+			break
+		}
+		r, _, e := syscall.Syscall(syscall.SYS_WRITEV, uintptr(d.fd), uintptr(unsafe.Pointer(&iov[0])), uintptr(len(iov)))
+		runtime.KeepAlive(bufs)
+		if e == syscall.EINTR {
+			continue
+		}
+		if e != 0 {
+			return total, e
+		}
+		n := int(r)
+		total += n
+		if n < want {
+			return total, ErrWouldBlock
+		}
+		// Skip the buffers written.
+		for n > 0 || (len(bufs) > 0 && len(bufs[0]) == 0) {
+			if len(bufs[0]) <= n {
+				n -= len(bufs[0])
+				bufs = bufs[1:]
+				continue
+			}
+			break
+		}
+	}
+	return total, nil
+}
+
+func (p *poller) loop() {
+	if p.buf == nil {
+		p.buf = make([]byte, readBufferSize)
+	}
+	events := make([]syscall.EpollEvent, 128)
+	ready := make([]*Desc, 0, 128)
+	for {
+		n, err := syscall.EpollWait(p.epfd, events, -1)
+		if err != nil {
+			if err == syscall.EINTR {
+				continue
+			}
+			// An epoll descriptor does not fail once created; if it did,
+			// dropping every connection beats spinning.
+			p.failAll(err)
+			return
+		}
+		ready = ready[:0]
+		p.mu.Lock()
+		for i := range n {
+			ready = append(ready, p.descs[events[i].Fd])
+		}
+		p.mu.Unlock()
+		for i, d := range ready {
+			if d != nil {
+				p.handle(d, events[i].Events)
+			}
+		}
+		clear(ready)
+		p.mu.Lock()
+		if len(p.descs) == 0 {
+			p.running = false
+			p.mu.Unlock()
+			return
+		}
+		p.mu.Unlock()
+	}
+}
+
+func (p *poller) handle(d *Desc, ev uint32) {
+	if ev&syscall.EPOLLOUT != 0 {
+		d.mu.Lock()
+		d.modify(d.events &^ syscall.EPOLLOUT)
+		d.mu.Unlock()
+		d.h.OnWritable()
+	}
+	if ev&(syscall.EPOLLIN|syscall.EPOLLRDHUP|syscall.EPOLLHUP|syscall.EPOLLERR) == 0 {
+		return
+	}
+	d.mu.Lock()
+	fd := d.fd
+	d.mu.Unlock()
+	if fd < 0 {
+		return
+	}
+	// Only this goroutine reads or closes fd, so it stays valid here.
+	for {
+		n, err := syscall.Read(fd, p.buf)
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err == syscall.EAGAIN:
+			if ev&(syscall.EPOLLHUP|syscall.EPOLLERR) != 0 {
+				p.close(d, errConnReset)
+			}
+			return
+		case err != nil:
+			p.close(d, err)
+			return
+		case n == 0:
+			p.close(d, nil)
+			return
+		}
+		d.h.OnData(p.buf[:n])
+		// Level-triggered: whatever is left is reported by the next wait,
+		// after the other ready connections had their turn.
+		return
+	}
+}
+
+var (
+	errConnReset = errors.New("netpoll: connection reset")
+	errStarted   = errors.New("netpoll: Start called twice")
+)
+
+// close removes d and closes its descriptor, then tells its handler. The
+// table entry goes before the descriptor is closed: once it is, the kernel
+// may give its number to a new connection, whose Start must not be undone.
+func (p *poller) close(d *Desc, err error) {
+	p.mu.Lock()
+	d.mu.Lock()
+	fd := d.fd
+	if fd < 0 {
+		d.mu.Unlock()
+		p.mu.Unlock()
+		return
+	}
+	_ = syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_DEL, fd, nil)
+	if p.descs[int32(fd)] == d {
+		delete(p.descs, int32(fd))
+	}
+	_ = syscall.Close(fd)
+	d.fd = -1
+	d.mu.Unlock()
+	p.mu.Unlock()
+	d.h.OnClose(err)
+}
+
+func (p *poller) failAll(err error) {
+	p.mu.Lock()
+	all := make([]*Desc, 0, len(p.descs))
+	for _, d := range p.descs {
+		all = append(all, d)
+	}
+	p.mu.Unlock()
+	for _, d := range all {
+		p.close(d, err)
+	}
+	p.mu.Lock()
+	p.running = false
+	restart := len(p.descs) > 0
+	if restart {
+		p.running = true
+	}
+	p.mu.Unlock()
+	if restart {
+		go p.loop()
+	}
+}
