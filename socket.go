@@ -66,6 +66,10 @@ func newSocket(ns *Namespace, c *client, auth json.RawMessage) *Socket {
 		addr = host
 	}
 	created := c.conn.Created()
+	uri := r.RequestURI // the request line's own string, already kept
+	if uri == "" {
+		uri = r.URL.RequestURI()
+	}
 	return &Socket{
 		id:     newID(),
 		ns:     ns,
@@ -77,7 +81,7 @@ func newSocket(ns *Namespace, c *client, auth json.RawMessage) *Socket {
 			Address: addr,
 			XDomain: r.Header.Get("Origin") != "",
 			Secure:  r.TLS != nil,
-			URL:     r.URL.RequestURI(),
+			URL:     uri,
 			Query:   r.URL.Query(),
 			Auth:    auth,
 		},

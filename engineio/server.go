@@ -40,7 +40,8 @@ type Server struct {
 	// connection parked in the poller, so Close/Shutdown can wait for them.
 	wg tracker
 
-	flushers flushers // write connections made ready by broadcasts
+	flushers    flushers    // write connections made ready by broadcasts
+	dispatchers dispatchers // run the inbound packets of polled connections
 
 	stats counters
 	open  atomic.Int64 // sessions started and not yet closed
@@ -81,6 +82,7 @@ func NewServer(opts *Options, onConnect func(*Conn) Handler) *Server {
 		sessions:  make(map[string]*Conn),
 	}
 	s.flushers.wg = &s.wg
+	s.dispatchers.wg = &s.wg
 	s.upgrader = websocket.Upgrader{
 		HandshakeTimeout:  cfg.UpgradeTimeout,
 		EnableCompression: cfg.PerMessageDeflate,
@@ -261,6 +263,7 @@ func (s *Server) remove(c *Conn) {
 // Idempotent.
 func (s *Server) Close() error {
 	s.closeAll(false)
+	s.dispatchers.stop()
 	s.wg.Wait()
 	return nil
 }
@@ -270,6 +273,7 @@ func (s *Server) Close() error {
 // it closes whatever is left at once.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.closeAll(true)
+	s.dispatchers.stop()
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()
 	select {

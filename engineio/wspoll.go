@@ -26,9 +26,11 @@ import (
 //   - Reading: the poller reads into its own buffer and feeds the bytes to
 //     the connection's frame parser (wsframe.go), which keeps nothing
 //     between messages. Complete packets go to the connection's inbound
-//     list; a dispatcher goroutine, started when the list becomes
-//     non-empty and gone once it is empty, hands them to the session in
-//     order, so a slow handler delays only its own connection. Past
+//     list; a dispatcher, taken when the list becomes non-empty and given
+//     back once it is empty, hands them to the session in order, so a
+//     slow handler delays only its own connection. Dispatchers are
+//     goroutines kept for a while once idle (dispatch.go): a fresh
+//     goroutine per message would grow its stack again for every one. Past
 //     inboundLimit bytes waiting, the poller stops reading the connection
 //     and TCP pushes back on the client.
 //   - Writing: writes never block. A message sent to one connection (an
@@ -279,13 +281,13 @@ func (pw *pollWS) enqueue(p Packet) {
 	}
 	pw.inMu.Unlock()
 	if start {
-		pw.c.srv.wg.Add(1)
-		go pw.dispatchLoop()
+		pw.c.srv.dispatchers.run(pw)
 	}
 }
 
-func (pw *pollWS) dispatchLoop() {
-	defer pw.c.srv.wg.Done()
+// dispatchAll hands the inbound packets to the session until none is
+// left; it runs on a dispatcher (one per connection at a time).
+func (pw *pollWS) dispatchAll() {
 	var batch []Packet
 	for {
 		pw.inMu.Lock()

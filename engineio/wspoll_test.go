@@ -116,7 +116,7 @@ func TestIdleWebSocketsHoldNoGoroutine(t *testing.T) {
 		}
 		<-ts.rec.msgs
 	}
-	perConn := []string{"engineio.(*Conn).readLoop", "engineio.(*pollWS).dispatchLoop", "engineio.(*Conn).writeLoop", "engineio.(*flushers).loop"}
+	perConn := []string{"engineio.(*Conn).readLoop", "engineio.(*dispatchers).loop", "engineio.(*Conn).writeLoop", "engineio.(*flushers).loop"}
 	want := 0
 	if !pollerExpected() {
 		want = n // one reader each

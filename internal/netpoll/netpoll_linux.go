@@ -5,6 +5,7 @@ package netpoll
 import (
 	"errors"
 	"net"
+	"os"
 	"runtime"
 	"sync"
 	"syscall"
@@ -49,6 +50,8 @@ const readBufferSize = 64 << 10
 // one descriptor is registered, so an idle process holds none.
 type poller struct {
 	epfd int
+	file *os.File        // epfd, kept open for the life of the process
+	rc   syscall.RawConn // waits for epfd to be readable in Go's poller
 
 	mu      sync.Mutex
 	descs   map[int32]*Desc // registered descriptors by fd
@@ -61,7 +64,23 @@ func newPoller() (*poller, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &poller{epfd: epfd, descs: make(map[int32]*Desc)}, nil
+	// The epoll descriptor is itself watched by Go's runtime poller (an
+	// epoll instance is readable while it has events): the loop parks like
+	// any goroutine waiting for the network instead of blocking a thread
+	// in epoll_wait. A thread blocked in a system call keeps its P until
+	// the runtime's monitor takes it back, up to milliseconds later, and
+	// with GOMAXPROCS=1 every goroutine the loop woke would wait for that.
+	if err := syscall.SetNonblock(epfd, true); err != nil {
+		_ = syscall.Close(epfd)
+		return nil, err
+	}
+	f := os.NewFile(uintptr(epfd), "netpoll")
+	rc, err := f.SyscallConn()
+	if err != nil {
+		_ = f.Close()
+		return nil, err
+	}
+	return &poller{epfd: epfd, file: f, rc: rc, descs: make(map[int32]*Desc)}, nil
 }
 
 // Desc is a connection taken over by a poller.
@@ -314,16 +333,27 @@ func (p *poller) loop() {
 	}
 	events := make([]syscall.EpollEvent, 128)
 	ready := make([]*Desc, 0, 128)
-	for {
-		n, err := syscall.EpollWait(p.epfd, events, -1)
+	var waitErr error
+	stop := false
+	// serve takes what is ready without blocking; false parks the loop
+	// until Go's poller reports epfd readable.
+	serve := func(uintptr) bool {
+		n, err := syscall.EpollWait(p.epfd, events, 0)
 		if err != nil {
 			if err == syscall.EINTR {
-				continue
+				return false
 			}
-			// An epoll descriptor does not fail once created; if it did,
-			// dropping every connection beats spinning.
-			p.failAll(err)
-			return
+			waitErr = err
+			return true
+		}
+		if n == 0 {
+			p.mu.Lock()
+			if len(p.descs) == 0 {
+				p.running = false
+				stop = true
+			}
+			p.mu.Unlock()
+			return stop
 		}
 		ready = ready[:0]
 		p.mu.Lock()
@@ -337,13 +367,25 @@ func (p *poller) loop() {
 			}
 		}
 		clear(ready)
-		p.mu.Lock()
-		if len(p.descs) == 0 {
-			p.running = false
-			p.mu.Unlock()
+		return true
+	}
+	for {
+		err := p.rc.Read(serve)
+		if err == nil {
+			err = waitErr
+		}
+		if err != nil {
+			// An epoll descriptor does not fail once created; if it did,
+			// dropping every connection beats spinning.
+			p.failAll(err)
 			return
 		}
-		p.mu.Unlock()
+		if stop {
+			return
+		}
+		// Let the goroutines the handlers woke (dispatchers, flushers)
+		// run before the next round, as Go's own poller would.
+		runtime.Gosched()
 	}
 }
 

@@ -1,0 +1,109 @@
+package engineio
+
+import (
+	"sync"
+	"time"
+)
+
+// dispatchers runs the inbound packets of event-driven connections
+// (wspoll.go) on goroutines that outlive one message: handlers decode
+// JSON and call user code, which grows a goroutine's stack to several
+// KiB, and a goroutine per message would pay for that growth (copying
+// the stack) every time. A connection with packets takes an idle
+// dispatcher or starts a new one, so a handler that blocks never holds up
+// another connection; a dispatcher idle for dispatcherIdle exits, and a
+// closed server keeps none.
+type dispatchers struct {
+	wg *tracker
+
+	mu      sync.Mutex
+	idle    []*dispatcher // parked, most recently parked last
+	stopped bool
+}
+
+type dispatcher struct {
+	work chan *pollWS // capacity 1: a hand-off never blocks
+}
+
+// dispatcherIdle is how long an idle dispatcher waits for work.
+const dispatcherIdle = 2 * time.Second
+
+// run has pw's packets dispatched.
+func (ds *dispatchers) run(pw *pollWS) {
+	ds.mu.Lock()
+	if n := len(ds.idle); n > 0 {
+		d := ds.idle[n-1]
+		ds.idle[n-1] = nil
+		ds.idle = ds.idle[:n-1]
+		ds.mu.Unlock()
+		d.work <- pw
+		return
+	}
+	ds.mu.Unlock()
+	ds.wg.Add(1)
+	go ds.loop(pw)
+}
+
+func (ds *dispatchers) loop(pw *pollWS) {
+	defer ds.wg.Done()
+	d := &dispatcher{work: make(chan *pollWS, 1)}
+	var timer *time.Timer
+	for {
+		pw.dispatchAll()
+		ds.mu.Lock()
+		if ds.stopped {
+			ds.mu.Unlock()
+			return
+		}
+		ds.idle = append(ds.idle, d)
+		ds.mu.Unlock()
+		if timer == nil {
+			timer = time.NewTimer(dispatcherIdle)
+		} else {
+			timer.Reset(dispatcherIdle)
+		}
+		select {
+		case next, ok := <-d.work:
+			timer.Stop()
+			if !ok {
+				return // stopped
+			}
+			pw = next
+			continue
+		case <-timer.C:
+		}
+		// Timed out, unless run took this dispatcher meanwhile: then its
+		// work is on the way.
+		ds.mu.Lock()
+		found := false
+		for i, x := range ds.idle {
+			if x == d {
+				ds.idle = append(ds.idle[:i], ds.idle[i+1:]...)
+				found = true
+				break
+			}
+		}
+		ds.mu.Unlock()
+		if found {
+			return
+		}
+		next, ok := <-d.work
+		if !ok {
+			return
+		}
+		pw = next
+	}
+}
+
+// stop lets idle dispatchers go and keeps none from now on; work arriving
+// later gets a goroutine that exits when done.
+func (ds *dispatchers) stop() {
+	ds.mu.Lock()
+	ds.stopped = true
+	idle := ds.idle
+	ds.idle = nil
+	ds.mu.Unlock()
+	for _, d := range idle {
+		close(d.work)
+	}
+}
