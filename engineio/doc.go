@@ -14,6 +14,14 @@
 // requests get the protocol's error answers (HTTP status and
 // {"code","message"} body); malformed packets close only their session.
 //
+// WebSocket connections on plain TCP leave Go's goroutine-per-connection
+// model after the handshake (Linux; Options.DisablePoller turns it off):
+// an epoll poller reads them, a pool of dispatchers runs their packets,
+// sends to one connection are written by the sender without blocking and
+// broadcasts by a few flusher goroutines, so an idle connection holds no
+// goroutine and no buffer. TLS and permessage-deflate connections keep a
+// reader goroutine and an on-demand writer goroutine.
+//
 // The client ([Dial], [ClientConn]) connects over polling, WebSocket, or
 // polling upgraded to WebSocket, answers the server's pings and notices a
 // silent server.

@@ -186,13 +186,7 @@ func (c *Conn) probeThenRead(g *gorillaWS, extensions string) {
 			}
 			_ = ws.SetWriteDeadline(time.Time{})
 			probed = true
-			c.mu.Lock()
-			c.probeDone = true
-			c.mu.Unlock()
-			select {
-			case c.pollWake <- struct{}{}:
-			default:
-			}
+			c.probeSucceeded()
 		case err == nil && p.Type == PacketUpgrade && probed:
 			timer.Stop()
 			c.attach(g, extensions)
@@ -205,6 +199,18 @@ func (c *Conn) probeThenRead(g *gorillaWS, extensions string) {
 			c.abortUpgrade(g)
 			return
 		}
+	}
+}
+
+// probeSucceeded releases the pending poll (with a noop) once the probe
+// was answered, so the client can send the upgrade packet.
+func (c *Conn) probeSucceeded() {
+	c.mu.Lock()
+	c.probeDone = true
+	c.mu.Unlock()
+	select {
+	case c.pollWake <- struct{}{}:
+	default:
 	}
 }
 

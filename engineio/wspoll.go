@@ -238,13 +238,7 @@ func (pw *pollWS) onProbePacket(p Packet) error {
 			return errStopReading
 		}
 		pw.probed = true
-		c.mu.Lock()
-		c.probeDone = true
-		c.mu.Unlock()
-		select {
-		case c.pollWake <- struct{}{}:
-		default:
-		}
+		c.probeSucceeded()
 	case p.Type == PacketUpgrade && pw.probed:
 		pw.timer.Stop()
 		pw.probing = false
@@ -363,13 +357,8 @@ func (pw *pollWS) kick(inline bool) {
 // waits for room (OnWritable resumes) or once it is finished.
 func (pw *pollWS) flush() {
 	c := pw.c
-	sc := scratchPool.Get().(*writeScratch)
-	defer func() {
-		clear(sc.batch)
-		clear(sc.bufs)
-		sc.batch, sc.bufs, sc.hdr = sc.batch[:0], sc.bufs[:0], sc.hdr[:0]
-		scratchPool.Put(sc)
-	}()
+	sc := getScratch()
+	defer putScratch(sc)
 	for {
 		c.mu.Lock()
 		closed, flushing := c.closed, c.flushOnClose
@@ -549,10 +538,17 @@ func (f *flushers) loop() {
 		n := copy(f.ready, f.ready[k:])
 		clear(f.ready[n:])
 		f.ready = f.ready[:n]
+		more := n > 0
 		f.mu.Unlock()
 		for i, pw := range mine {
 			pw.flush()
 			mine[i] = nil
+		}
+		if more {
+			// A long round: let clients' input in (see netpoll.PollNow),
+			// and the dispatchers it wakes run, before going on.
+			netpoll.PollNow()
+			runtime.Gosched()
 		}
 	}
 }

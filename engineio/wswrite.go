@@ -168,15 +168,20 @@ func (sc *writeScratch) appendItem(it queue.Item) {
 
 var scratchPool = sync.Pool{New: func() any { return new(writeScratch) }}
 
+func getScratch() *writeScratch { return scratchPool.Get().(*writeScratch) }
+
+// putScratch returns sc to the pool without references to sent data.
+func putScratch(sc *writeScratch) {
+	clear(sc.batch)
+	clear(sc.bufs)
+	sc.batch, sc.bufs, sc.hdr = sc.batch[:0], sc.bufs[:0], sc.hdr[:0]
+	scratchPool.Put(sc)
+}
+
 func (c *Conn) writeLoop(ws *websocket.Conn) {
 	defer c.srv.wg.Done()
-	sc := scratchPool.Get().(*writeScratch)
-	defer func() {
-		clear(sc.batch)
-		clear(sc.bufs)
-		sc.batch, sc.bufs, sc.hdr = sc.batch[:0], sc.bufs[:0], sc.hdr[:0]
-		scratchPool.Put(sc)
-	}()
+	sc := getScratch()
+	defer putScratch(sc)
 	for {
 		c.mu.Lock()
 		closed, flush := c.closed, c.flushOnClose

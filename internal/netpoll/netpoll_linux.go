@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"unsafe"
 )
@@ -23,6 +24,9 @@ var (
 	pollersOnce sync.Once
 	pollers     []*poller
 	pollersErr  error
+	// started holds pollers once they exist, for PollNow, which must not
+	// create them.
+	started atomic.Pointer[[]*poller]
 )
 
 func pick(fd int) (*poller, error) {
@@ -35,6 +39,7 @@ func pick(fd int) (*poller, error) {
 			}
 			pollers = append(pollers, p)
 		}
+		started.Store(&pollers)
 	})
 	if pollersErr != nil {
 		return nil, pollersErr
@@ -56,7 +61,14 @@ type poller struct {
 	mu      sync.Mutex
 	descs   map[int32]*Desc // registered descriptors by fd
 	running bool
-	buf     []byte // read buffer, owned by the running loop
+
+	// serveMu is held while events are handled, by the loop or PollNow;
+	// the buffers below belong to its holder.
+	serveMu sync.Mutex
+	buf     []byte // read buffer
+	events  []syscall.EpollEvent
+	ready   []*Desc
+	wakeFd  int // an eventfd in the epoll set: makes the loop look again
 }
 
 func newPoller() (*poller, error) {
@@ -74,13 +86,25 @@ func newPoller() (*poller, error) {
 		_ = syscall.Close(epfd)
 		return nil, err
 	}
+	wake, _, errno := syscall.Syscall(syscall.SYS_EVENTFD2, 0, syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+	if errno != 0 {
+		_ = syscall.Close(epfd)
+		return nil, errno
+	}
+	ev := syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: int32(wake)}
+	if err := syscall.EpollCtl(epfd, syscall.EPOLL_CTL_ADD, int(wake), &ev); err != nil {
+		_ = syscall.Close(int(wake))
+		_ = syscall.Close(epfd)
+		return nil, err
+	}
 	f := os.NewFile(uintptr(epfd), "netpoll")
 	rc, err := f.SyscallConn()
 	if err != nil {
 		_ = f.Close()
+		_ = syscall.Close(int(wake))
 		return nil, err
 	}
-	return &poller{epfd: epfd, file: f, rc: rc, descs: make(map[int32]*Desc)}, nil
+	return &poller{epfd: epfd, file: f, rc: rc, wakeFd: int(wake), descs: make(map[int32]*Desc)}, nil
 }
 
 // Desc is a connection taken over by a poller.
@@ -328,17 +352,14 @@ func (d *Desc) Writev(bufs [][]byte, sc *Scratch) (int, error) {
 }
 
 func (p *poller) loop() {
-	if p.buf == nil {
-		p.buf = make([]byte, readBufferSize)
-	}
-	events := make([]syscall.EpollEvent, 128)
-	ready := make([]*Desc, 0, 128)
-	var waitErr error
 	stop := false
+	var waitErr error
 	// serve takes what is ready without blocking; false parks the loop
 	// until Go's poller reports epfd readable.
 	serve := func(uintptr) bool {
-		n, err := syscall.EpollWait(p.epfd, events, 0)
+		p.serveMu.Lock()
+		n, err := p.serveReady()
+		p.serveMu.Unlock()
 		if err != nil {
 			if err == syscall.EINTR {
 				return false
@@ -355,18 +376,6 @@ func (p *poller) loop() {
 			p.mu.Unlock()
 			return stop
 		}
-		ready = ready[:0]
-		p.mu.Lock()
-		for i := range n {
-			ready = append(ready, p.descs[events[i].Fd])
-		}
-		p.mu.Unlock()
-		for i, d := range ready {
-			if d != nil {
-				p.handle(d, events[i].Events)
-			}
-		}
-		clear(ready)
 		return true
 	}
 	for {
@@ -386,6 +395,71 @@ func (p *poller) loop() {
 		// Let the goroutines the handlers woke (dispatchers, flushers)
 		// run before the next round, as Go's own poller would.
 		runtime.Gosched()
+	}
+}
+
+// serveReady handles the events ready now, without waiting, and returns
+// how many there were. Called with serveMu held, which makes handlers run
+// one at a time whichever goroutine serves.
+func (p *poller) serveReady() (int, error) {
+	if p.buf == nil {
+		p.buf = make([]byte, readBufferSize)
+		p.events = make([]syscall.EpollEvent, 128)
+	}
+	n, err := syscall.EpollWait(p.epfd, p.events, 0)
+	if err != nil || n == 0 {
+		return 0, err
+	}
+	ready := p.ready[:0]
+	p.mu.Lock()
+	for i := range n {
+		ready = append(ready, p.descs[p.events[i].Fd])
+	}
+	p.mu.Unlock()
+	for i, d := range ready {
+		switch {
+		case d != nil:
+			p.handle(d, p.events[i].Events)
+		case int(p.events[i].Fd) == p.wakeFd:
+			var b [8]byte
+			_, _ = syscall.Read(p.wakeFd, b[:])
+		}
+	}
+	clear(ready)
+	p.ready = ready[:0]
+	return n, nil
+}
+
+// PollNow serves what every poller has ready, on the calling goroutine,
+// unless a poller's own goroutine is at it. A goroutine that keeps the
+// CPU for long (a flusher writing to thousands of connections) calls it
+// now and then: Go's runtime looks for network input only when it runs
+// out of work or every 10 ms, and input read meanwhile (a client's next
+// message) is what lets the writes that follow be batched.
+func PollNow() {
+	ps := started.Load()
+	if ps == nil {
+		return
+	}
+	for _, p := range *ps {
+		if !p.serveMu.TryLock() {
+			continue
+		}
+		n, _ := p.serveReady()
+		p.serveMu.Unlock()
+		if n == 0 {
+			continue
+		}
+		// The loop goroutine stops only when it finds no descriptor; if
+		// the connections served here were the last ones, wake it so it
+		// sees that.
+		p.mu.Lock()
+		empty := len(p.descs) == 0 && p.running
+		p.mu.Unlock()
+		if empty {
+			one := [8]byte{1}
+			_, _ = syscall.Write(p.wakeFd, one[:])
+		}
 	}
 }
 

@@ -38,3 +38,6 @@ func (d *Desc) Writev(bufs [][]byte, sc *Scratch) (int, error) { return 0, ErrCl
 
 // Scratch is a writer's reusable space for Writev.
 type Scratch struct{}
+
+// PollNow does nothing on this platform.
+func PollNow() {}
