@@ -14,8 +14,8 @@ type InMemory struct {
 	host Host
 
 	mu    sync.RWMutex
-	rooms map[string]map[string]struct{}
-	sids  map[string]map[string]struct{}
+	rooms map[string]set // room → its sockets; no empty sets
+	sids  map[string]set // every socket → its rooms
 }
 
 // NewInMemory returns the in-memory adapter for host. It has the Factory
@@ -23,8 +23,8 @@ type InMemory struct {
 func NewInMemory(host Host) Adapter {
 	return &InMemory{
 		host:  host,
-		rooms: make(map[string]map[string]struct{}),
-		sids:  make(map[string]map[string]struct{}),
+		rooms: make(map[string]set),
+		sids:  make(map[string]set),
 	}
 }
 
@@ -39,19 +39,14 @@ func (a *InMemory) AddAll(id string, rooms []string) {
 // requires a.mu held for writing
 func (a *InMemory) addLocked(id string, rooms []string) {
 	mine := a.sids[id]
-	if mine == nil {
-		mine = make(map[string]struct{}, len(rooms))
-		a.sids[id] = mine
-	}
 	for _, r := range rooms {
-		mine[r] = struct{}{}
-		members := a.rooms[r]
-		if members == nil {
-			members = make(map[string]struct{})
+		if mine.add(r) {
+			members := a.rooms[r]
+			members.add(id)
 			a.rooms[r] = members
 		}
-		members[id] = struct{}{}
 	}
+	a.sids[id] = mine
 }
 
 func (a *InMemory) Del(id, room string) {
@@ -62,27 +57,33 @@ func (a *InMemory) Del(id, room string) {
 
 // requires a.mu held for writing
 func (a *InMemory) delLocked(id, room string) {
-	if members := a.rooms[room]; members != nil {
-		delete(members, id)
-		if len(members) == 0 {
-			delete(a.rooms, room)
-		}
+	a.leaveLocked(id, room)
+	if mine, ok := a.sids[id]; ok {
+		mine.del(room)
+		a.sids[id] = mine
 	}
-	if mine := a.sids[id]; mine != nil {
-		delete(mine, room)
+}
+
+// leaveLocked removes id from room's members only.
+// requires a.mu held for writing
+func (a *InMemory) leaveLocked(id, room string) {
+	members, ok := a.rooms[room]
+	if !ok || !members.contains(id) {
+		return
+	}
+	members.del(id)
+	if members.len() == 0 {
+		delete(a.rooms, room)
+	} else {
+		a.rooms[room] = members
 	}
 }
 
 func (a *InMemory) DelAll(id string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	for r := range a.sids[id] {
-		if members := a.rooms[r]; members != nil {
-			delete(members, id)
-			if len(members) == 0 {
-				delete(a.rooms, r)
-			}
-		}
+	for r := range a.sids[id].all {
+		a.leaveLocked(id, r)
 	}
 	delete(a.sids, id)
 }
@@ -94,8 +95,8 @@ func (a *InMemory) SocketRooms(id string) []string {
 	if !ok {
 		return nil
 	}
-	out := make([]string, 0, len(mine))
-	for r := range mine {
+	out := make([]string, 0, mine.len())
+	for r := range mine.all {
 		out = append(out, r)
 	}
 	return out
@@ -126,7 +127,7 @@ func (a *InMemory) targets(opts Options) []string {
 func (a *InMemory) targetsLocked(opts Options) []string {
 	excluded := func(id string) bool {
 		for _, r := range opts.Except {
-			if _, ok := a.rooms[r][id]; ok {
+			if a.rooms[r].contains(id) {
 				return true
 			}
 		}
@@ -143,8 +144,8 @@ func (a *InMemory) targetsLocked(opts Options) []string {
 	}
 	if len(opts.Rooms) == 1 {
 		members := a.rooms[opts.Rooms[0]]
-		out := make([]string, 0, len(members))
-		for id := range members {
+		out := make([]string, 0, members.len())
+		for id := range members.all {
 			if !excluded(id) {
 				out = append(out, id)
 			}
@@ -153,12 +154,12 @@ func (a *InMemory) targetsLocked(opts Options) []string {
 	}
 	n := 0
 	for _, r := range opts.Rooms {
-		n += len(a.rooms[r])
+		n += a.rooms[r].len()
 	}
 	seen := make(map[string]struct{}, n)
 	out := make([]string, 0, n)
 	for _, r := range opts.Rooms {
-		for id := range a.rooms[r] {
+		for id := range a.rooms[r].all {
 			if _, dup := seen[id]; dup || excluded(id) {
 				continue
 			}

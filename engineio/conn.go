@@ -31,7 +31,7 @@ type Conn struct {
 	dispatchMu sync.Mutex
 
 	closedCh chan struct{} // closed by close()
-	pollWake chan struct{} // wakes a pending GET (upgrade probe done)
+	pollWake chan struct{} // wakes a pending GET (upgrade probe done); nil for WebSocket-only sessions
 
 	mu           sync.Mutex // guards the fields below; never held while calling the handler
 	handler      Handler
@@ -71,6 +71,12 @@ func newConn(s *Server, id string, r *http.Request, transport string) *Conn {
 	// the request's, which ends when the handshake response is written.
 	req := r.WithContext(context.Background())
 	req.Body = http.NoBody
+	var pollWake chan struct{}
+	if transport == TransportPolling {
+		// Only a session that starts on polling can upgrade; a nil
+		// channel (WebSocket from the start) is never waited on.
+		pollWake = make(chan struct{}, 1)
+	}
 	return &Conn{
 		srv:              s,
 		id:               id,
@@ -80,7 +86,7 @@ func newConn(s *Server, id string, r *http.Request, transport string) *Conn {
 		created:          timeNow(),
 		q:                queue.New(s.cfg.MaxQueueBytes),
 		closedCh:         make(chan struct{}),
-		pollWake:         make(chan struct{}, 1),
+		pollWake:         pollWake,
 	}
 }
 

@@ -67,11 +67,11 @@ func New(maxBytes int) *Queue {
 	if maxBytes <= 0 {
 		maxBytes = 1 << 20
 	}
+	// The ring and the ready channel are made on first use: an idle
+	// WebSocket connection, which never waits on Ready, holds neither.
 	return &Queue{
-		items:    make([]Item, 4),
 		maxBytes: maxBytes,
 		softMark: maxBytes / 4,
-		ready:    make(chan struct{}, 1),
 	}
 }
 
@@ -107,8 +107,9 @@ func (q *Queue) PushAll(items []Item, volatile bool) error {
 	for _, it := range items {
 		q.pushLocked(it, it.Size())
 	}
+	ready := q.ready
 	q.mu.Unlock()
-	q.signal()
+	notify(ready)
 	return nil
 }
 
@@ -121,15 +122,16 @@ func (q *Queue) PushControl(it Item) error {
 		return ErrClosed
 	}
 	q.pushLocked(it, it.Size())
+	ready := q.ready
 	q.mu.Unlock()
-	q.signal()
+	notify(ready)
 	return nil
 }
 
 // requires q.mu
 func (q *Queue) pushLocked(it Item, size int) {
 	if q.n == len(q.items) {
-		grown := make([]Item, 2*len(q.items))
+		grown := make([]Item, max(4, 2*len(q.items)))
 		for i := 0; i < q.n; i++ {
 			grown[i] = q.items[(q.head+i)%len(q.items)]
 		}
@@ -146,14 +148,32 @@ func (q *Queue) pushLocked(it Item, size int) {
 func (q *Queue) Signal() { q.signal() }
 
 func (q *Queue) signal() {
+	q.mu.Lock()
+	ready := q.ready
+	q.mu.Unlock()
+	notify(ready)
+}
+
+// notify leaves a token in ready (nil: nobody has asked for Ready yet).
+func notify(ready chan struct{}) {
 	select {
-	case q.ready <- struct{}{}:
+	case ready <- struct{}{}:
 	default:
 	}
 }
 
 // Ready fires when items may be available or the queue was closed.
-func (q *Queue) Ready() <-chan struct{} { return q.ready }
+func (q *Queue) Ready() <-chan struct{} {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.ready == nil {
+		// Born with a token: a push that came before the channel existed
+		// signalled nobody, so the first wait must re-check the queue.
+		q.ready = make(chan struct{}, 1)
+		q.ready <- struct{}{}
+	}
+	return q.ready
+}
 
 // Drain moves queued items into dst (appending) until about maxBytes bytes
 // are taken (at least one item is always taken when any is queued) and
@@ -175,15 +195,16 @@ func (q *Queue) Drain(dst []Item, maxBytes int) []Item {
 		taken += size
 	}
 	more := q.n > 0
-	// Shrink a ring that grew for a burst so an idle connection does not
-	// keep a large backing array alive.
-	if q.n == 0 && len(q.items) > 64 {
-		q.items = make([]Item, 4)
+	// An empty queue gives its ring back: an idle connection keeps none,
+	// and one that grew for a burst does not keep a large one.
+	if q.n == 0 {
+		q.items = nil
 		q.head = 0
 	}
+	ready := q.ready
 	q.mu.Unlock()
 	if more {
-		q.signal()
+		notify(ready)
 	}
 	return dst
 }
@@ -207,8 +228,9 @@ func (q *Queue) Dropped() uint64 {
 func (q *Queue) Close() {
 	q.mu.Lock()
 	q.closed = true
+	ready := q.ready
 	q.mu.Unlock()
-	q.signal()
+	notify(ready)
 }
 
 // Closed reports whether Close was called.

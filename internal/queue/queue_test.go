@@ -115,6 +115,7 @@ func TestPushAllIsAtomic(t *testing.T) {
 
 func TestCloseAndReady(t *testing.T) {
 	q := New(100)
+	<-q.Ready() // made on first use with one token: the first wait re-checks
 	select {
 	case <-q.Ready():
 		t.Fatal("ready before anything happened")
