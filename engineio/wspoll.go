@@ -299,19 +299,17 @@ func (pw *pollWS) dispatchAll() {
 		pw.inBytes = 0
 		pw.inMu.Unlock()
 		for i, p := range batch {
+			finished := false
 			if p.Type == packetEnd {
 				pw.end()
-				clear(batch)
-				pw.inMu.Lock()
-				pw.in = nil
-				pw.dispatching = false
-				pw.inMu.Unlock()
-				return
+				finished = true
+			} else if pw.c.dispatch(p) {
+				pw.d.Shutdown() // the session is over: stop reading
+				finished = true
 			}
-			if pw.c.dispatch(p) {
-				// The session is over: drop the rest, and stop reading.
+			if finished {
+				// Drop whatever came after.
 				clear(batch)
-				pw.d.Shutdown()
 				pw.inMu.Lock()
 				pw.in = nil
 				pw.dispatching = false
@@ -496,7 +494,8 @@ func (pw *pollWS) armStallCheck(after time.Duration) {
 // work.
 type flushers struct {
 	mu      sync.Mutex
-	ready   []*pollWS
+	ready   []*pollWS // ready[head:] wait for a flusher
+	head    int
 	running int
 	wg      *tracker
 }
@@ -508,7 +507,7 @@ const flushGrab = 64
 func (f *flushers) add(pw *pollWS) {
 	f.mu.Lock()
 	f.ready = append(f.ready, pw)
-	start := f.running == 0 || (f.running < runtime.GOMAXPROCS(0) && len(f.ready) > flushGrab)
+	start := f.running == 0 || (f.running < runtime.GOMAXPROCS(0) && len(f.ready)-f.head > flushGrab)
 	if start {
 		f.running++
 	}
@@ -524,7 +523,8 @@ func (f *flushers) loop() {
 	var mine []*pollWS
 	for {
 		f.mu.Lock()
-		if len(f.ready) == 0 {
+		if f.head == len(f.ready) {
+			f.ready, f.head = f.ready[:0], 0
 			f.running--
 			if f.running == 0 {
 				// Let an idle server keep no list.
@@ -533,12 +533,12 @@ func (f *flushers) loop() {
 			f.mu.Unlock()
 			return
 		}
-		k := min(len(f.ready), flushGrab)
-		mine = append(mine[:0], f.ready[:k]...)
-		n := copy(f.ready, f.ready[k:])
-		clear(f.ready[n:])
-		f.ready = f.ready[:n]
-		more := n > 0
+		k := min(len(f.ready)-f.head, flushGrab)
+		grab := f.ready[f.head : f.head+k]
+		mine = append(mine[:0], grab...)
+		clear(grab)
+		f.head += k
+		more := f.head < len(f.ready)
 		f.mu.Unlock()
 		for i, pw := range mine {
 			pw.flush()
