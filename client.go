@@ -2,6 +2,7 @@ package socketio
 
 import (
 	"encoding/json"
+	"slices"
 	"sync"
 	"time"
 
@@ -17,13 +18,16 @@ type client struct {
 	conn *engineio.Conn
 	dec  parser.Decoder // used only by OnMessage, which the engine serializes
 
-	mu           sync.Mutex
-	sockets      map[string]*Socket // by namespace name
-	connectTimer *time.Timer
+	mu sync.Mutex
+	// sockets holds one socket per joined namespace, searched linearly: a
+	// client joins one or a few, and a map would cost each connection
+	// about 200 bytes more.
+	sockets      []*Socket
+	connectTimer *time.Timer // nil once a namespace is joined
 }
 
 func newClient(srv *Server, conn *engineio.Conn) *client {
-	c := &client{srv: srv, conn: conn, sockets: make(map[string]*Socket)}
+	c := &client{srv: srv, conn: conn}
 	c.dec.MaxAttachments = srv.maxAttachments
 	// A client that never joins a namespace is dropped (Node:
 	// connectTimeout).
@@ -62,7 +66,7 @@ func (c *client) OnMessage(_ *engineio.Conn, data []byte, binary bool) {
 		return
 	}
 	c.mu.Lock()
-	s := c.sockets[pkt.Namespace]
+	s := c.socketLocked(pkt.Namespace)
 	c.mu.Unlock()
 	if s != nil {
 		s.onPacket(pkt)
@@ -71,12 +75,9 @@ func (c *client) OnMessage(_ *engineio.Conn, data []byte, binary bool) {
 
 // OnClose implements engineio.Handler.
 func (c *client) OnClose(_ *engineio.Conn, reason string) {
-	c.connectTimer.Stop()
 	c.mu.Lock()
-	socks := make([]*Socket, 0, len(c.sockets))
-	for _, s := range c.sockets {
-		socks = append(socks, s)
-	}
+	c.stopConnectTimerLocked()
+	socks := slices.Clone(c.sockets)
 	c.mu.Unlock()
 	for _, s := range socks {
 		s.onClose(Reason(reason))
@@ -87,7 +88,7 @@ func (c *client) OnClose(_ *engineio.Conn, reason string) {
 func (c *client) connect(pkt *parser.Packet) {
 	name := pkt.Namespace
 	c.mu.Lock()
-	_, dup := c.sockets[name]
+	dup := c.socketLocked(name) != nil
 	c.mu.Unlock()
 	if dup {
 		// Already connected to it: the reference client never does this;
@@ -123,9 +124,9 @@ func (c *client) connect(pkt *parser.Packet) {
 	ns.sockets[s.id] = s
 	ns.mu.Unlock()
 	c.mu.Lock()
-	c.sockets[name] = s
+	c.sockets = append(c.sockets, s)
+	c.stopConnectTimerLocked()
 	c.mu.Unlock()
-	c.connectTimer.Stop()
 	s.mu.Lock()
 	s.connected = true
 	s.mu.Unlock()
@@ -175,10 +176,29 @@ func (c *client) writePacket(p *parser.Packet, volatile bool) error {
 
 func (c *client) remove(s *Socket) {
 	c.mu.Lock()
-	if c.sockets[s.ns.name] == s {
-		delete(c.sockets, s.ns.name)
+	if i := slices.Index(c.sockets, s); i >= 0 {
+		c.sockets = slices.Delete(c.sockets, i, i+1)
 	}
 	c.mu.Unlock()
+}
+
+// socketLocked returns the socket of namespace name, or nil. c.mu is held.
+func (c *client) socketLocked(name string) *Socket {
+	for _, s := range c.sockets {
+		if s.ns.name == name {
+			return s
+		}
+	}
+	return nil
+}
+
+// stopConnectTimerLocked drops the connect timeout, which applies only
+// until the first namespace is joined. c.mu is held.
+func (c *client) stopConnectTimerLocked() {
+	if c.connectTimer != nil {
+		c.connectTimer.Stop()
+		c.connectTimer = nil // a stopped timer still holds its memory
+	}
 }
 
 // disconnectAll disconnects every namespace socket, then closes the
@@ -186,10 +206,7 @@ func (c *client) remove(s *Socket) {
 // client._disconnect).
 func (c *client) disconnectAll() {
 	c.mu.Lock()
-	socks := make([]*Socket, 0, len(c.sockets))
-	for _, s := range c.sockets {
-		socks = append(socks, s)
-	}
+	socks := slices.Clone(c.sockets)
 	c.mu.Unlock()
 	for _, s := range socks {
 		s.Disconnect(false)

@@ -33,10 +33,10 @@ type Handshake = adapter.Handshake
 // from a handler deadlocks until its context ends: use an AckFunc there.
 // Disconnect handlers run on the goroutine that caused the disconnection.
 type Socket struct {
-	id        string
-	ns        *Namespace
-	client    *client
-	handshake Handshake
+	id     string
+	ns     *Namespace
+	client *client
+	auth   json.RawMessage // the CONNECT packet's payload
 
 	handlers listeners.Registry[*Event] // safe for concurrent use on its own
 
@@ -60,32 +60,7 @@ type pendingAck struct {
 }
 
 func newSocket(ns *Namespace, c *client, auth json.RawMessage) *Socket {
-	r := c.conn.Request()
-	addr := r.RemoteAddr
-	if host, _, err := net.SplitHostPort(addr); err == nil {
-		addr = host
-	}
-	created := c.conn.Created()
-	uri := r.RequestURI // the request line's own string, already kept
-	if uri == "" {
-		uri = r.URL.RequestURI()
-	}
-	return &Socket{
-		id:     newID(),
-		ns:     ns,
-		client: c,
-		handshake: Handshake{
-			Headers: r.Header,
-			Time:    created,
-			Issued:  created.UnixMilli(),
-			Address: addr,
-			XDomain: r.Header.Get("Origin") != "",
-			Secure:  r.TLS != nil,
-			URL:     uri,
-			Query:   r.URL.Query(),
-			Auth:    auth,
-		},
-	}
+	return &Socket{id: newID(), ns: ns, client: c, auth: auth}
 }
 
 // ID returns the socket id, distinct from the Engine.IO session id; every
@@ -95,8 +70,30 @@ func (s *Socket) ID() string { return s.id }
 // Namespace returns the socket's namespace.
 func (s *Socket) Namespace() *Namespace { return s.ns }
 
-// Handshake returns the connection's handshake details.
-func (s *Socket) Handshake() Handshake { return s.handshake }
+// Handshake returns the connection's handshake details. Each call builds
+// them anew (headers and query included) from what the connection kept of
+// its handshake request: a server holds thousands of sockets that mostly
+// never ask, so none of them keeps a parsed copy. Keep the result rather
+// than calling Handshake in a loop.
+func (s *Socket) Handshake() Handshake {
+	r := s.client.conn.Request()
+	addr := r.RemoteAddr
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		addr = host
+	}
+	created := s.client.conn.Created()
+	return Handshake{
+		Headers: r.Header,
+		Time:    created,
+		Issued:  created.UnixMilli(),
+		Address: addr,
+		XDomain: r.Header.Get("Origin") != "",
+		Secure:  r.TLS != nil,
+		URL:     r.RequestURI,
+		Query:   r.URL.Query(),
+		Auth:    s.auth,
+	}
+}
 
 // Conn returns the underlying Engine.IO connection, shared by every
 // namespace socket of the client.
@@ -516,7 +513,7 @@ func (s *Socket) safely(fn func()) {
 }
 
 func (s *Socket) details() adapter.SocketDetails {
-	d := adapter.SocketDetails{ID: s.id, Handshake: s.handshake, Rooms: s.Rooms()}
+	d := adapter.SocketDetails{ID: s.id, Handshake: s.Handshake(), Rooms: s.Rooms()}
 	if m := s.dataCopy(); m != nil {
 		d.Data = m
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"net/http/httptest"
 	"regexp"
 	"slices"
@@ -634,6 +635,12 @@ func TestShutdownTellsSockets(t *testing.T) {
 	})
 	c := dialRaw(t, url)
 	c.connect("/")
+	// The CONNECT answer is written before OnConnection runs; "welcome"
+	// says the disconnect handler is registered.
+	if p := c.recv(); p != `2["welcome"]` {
+		t.Fatalf("got %q", p)
+	}
+	_ = srv.Emit("bye")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(ctx); err != nil {
@@ -642,7 +649,7 @@ func TestShutdownTellsSockets(t *testing.T) {
 	if r := recvWithin(t, reasons); r != ReasonServerShuttingDown {
 		t.Fatalf("reason %q", r)
 	}
-	if p := c.recv(); p != `2["welcome"]` {
+	if p := c.recv(); p != `2["bye"]` {
 		t.Fatalf("queued packet lost: %q", p)
 	}
 	c.expectClosed()
@@ -673,5 +680,45 @@ func TestAckTimeoutPanicContained(t *testing.T) {
 	}
 	if p := c.recv(); p != `2["still alive"]` {
 		t.Fatalf("got %q", p)
+	}
+}
+
+// Handshake is rebuilt from what the connection kept of its handshake
+// request: every field must still describe that request.
+func TestHandshakeDetails(t *testing.T) {
+	srv, url := newTestServer(t, nil)
+	got := make(chan Handshake, 1)
+	srv.OnConnection(func(s *Socket) { got <- s.Handshake() })
+	hdr := http.Header{"Origin": {"http://example.test"}, "X-Token": {"t0k"}, "X-Multi": {"a", "b"}}
+	ws, _, err := websocket.DefaultDialer.Dial(url+"&room=lobby&v=1&v=2", hdr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	c := &rawClient{t: t, ws: ws}
+	if open := c.frame(); !strings.HasPrefix(open, "0{") {
+		t.Fatalf("open packet %q", open)
+	}
+	before := time.Now()
+	c.send(`0{"token":"x"}`)
+	hs := recvWithin(t, got)
+	if hs.Query.Get("room") != "lobby" || !slices.Equal(hs.Query["v"], []string{"1", "2"}) ||
+		hs.Query.Get("EIO") != "4" || hs.Query.Get("transport") != "websocket" {
+		t.Errorf("query %v", hs.Query)
+	}
+	if hs.Headers.Get("X-Token") != "t0k" || !slices.Equal(hs.Headers["X-Multi"], []string{"a", "b"}) || !hs.XDomain || hs.Secure {
+		t.Errorf("headers %v xdomain %v secure %v", hs.Headers, hs.XDomain, hs.Secure)
+	}
+	if hs.Address != "127.0.0.1" {
+		t.Errorf("address %q", hs.Address)
+	}
+	if hs.URL != "/socket.io/?EIO=4&transport=websocket&room=lobby&v=1&v=2" {
+		t.Errorf("url %q", hs.URL)
+	}
+	if hs.Time.After(before) || hs.Issued != hs.Time.UnixMilli() || time.Since(hs.Time) > time.Minute {
+		t.Errorf("time %v issued %d", hs.Time, hs.Issued)
+	}
+	if string(hs.Auth) != `{"token":"x"}` {
+		t.Errorf("auth %s", hs.Auth)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -659,4 +660,41 @@ func TestIdleWebSocketHasNoWriter(t *testing.T) {
 		t.Fatalf("echo %q", got)
 	}
 	waitFor(t, func() bool { return !c.writing.Load() })
+}
+
+// Request rebuilds the handshake request from what the session kept, for
+// both transports, and each call returns a request of its own.
+func TestConnRequest(t *testing.T) {
+	ts := startServer(t, nil, false)
+	status, _, body := do(t, "GET", ts.url("transport=polling&name=ann"), "", "X-Token", "t0k", "X-Multi", "a")
+	if status != 200 || !strings.HasPrefix(body, "0{") {
+		t.Fatalf("handshake: %d %q", status, body)
+	}
+	dialWS(t, ts, "name=bob")
+	for _, want := range []struct{ name, transport string }{{"ann", "polling"}, {"bob", "websocket"}} {
+		var c *Conn
+		select {
+		case c = <-ts.rec.conns:
+		case <-time.After(5 * time.Second):
+			t.Fatal("no connection")
+		}
+		r := c.Request()
+		if r.Method != "GET" || r.URL.Path != "/socket.io/" || r.URL.Query().Get("name") != want.name ||
+			r.URL.Query().Get("transport") != want.transport || r.RequestURI != r.URL.RequestURI() {
+			t.Errorf("%s: %s %v (%q)", want.name, r.Method, r.URL, r.RequestURI)
+		}
+		if want.name == "ann" && r.Header.Get("X-Token") != "t0k" {
+			t.Errorf("headers %v", r.Header)
+		}
+		if !strings.HasPrefix(r.RemoteAddr, "127.0.0.1:") || r.Host != strings.TrimPrefix(ts.URL, "http://") ||
+			r.ProtoMajor != 1 || r.TLS != nil || r.Context().Err() != nil {
+			t.Errorf("%s: remote %q host %q proto %d", want.name, r.RemoteAddr, r.Host, r.ProtoMajor)
+		}
+		if n, _ := r.Body.Read(make([]byte, 1)); n != 0 {
+			t.Error("body not empty")
+		}
+		if again := c.Request(); again == r || again.URL == r.URL || fmt.Sprint(again.Header) != fmt.Sprint(r.Header) {
+			t.Error("Request returned a shared request")
+		}
+	}
 }

@@ -3,23 +3,31 @@
 // run once) and catch-all handlers.
 package listeners
 
-import "sync"
+import (
+	"slices"
+	"sync"
+)
 
 // Registry is safe for concurrent use. The zero value is ready.
 //
 // Handler lists are copied on write and never changed in place, so Take
 // can hand them out without copying: dispatching an event allocates
 // nothing unless a once-handler has to be removed.
+//
+// Names are kept in a slice searched linearly, not a map: a server holds a
+// registry per connected socket, most sockets have a handful of event
+// names, and a map costs several hundred bytes per socket where the slice
+// costs 64 bytes per name (see BENCHMARKS.md, memory per connection).
 type Registry[E any] struct {
-	mu     sync.Mutex
-	byName map[string]*list[E] // allocated on first use: idle sockets are many
-	any    []func(E)
+	mu    sync.Mutex
+	named []entry[E]
+	any   []func(E)
 }
 
-type list[E any] struct {
-	fns  []func(E)
-	once []bool // parallel to fns
-	nOne int    // how many once-handlers fns holds
+type entry[E any] struct {
+	name string
+	fns  []func(E) // never changed in place once stored: Take hands it out
+	once []bool    // parallel to fns; nil while the name has no once-handler
 }
 
 // On adds fn for name; handlers of one name run in the order added.
@@ -28,32 +36,46 @@ func (r *Registry[E]) On(name string, fn func(E)) { r.add(name, fn, false) }
 // Once adds fn for the next event called name only.
 func (r *Registry[E]) Once(name string, fn func(E)) { r.add(name, fn, true) }
 
+// find returns the index of name's entry, or -1. r.mu must be held.
+func (r *Registry[E]) find(name string) int {
+	for i := range r.named {
+		if r.named[i].name == name {
+			return i
+		}
+	}
+	return -1
+}
+
 func (r *Registry[E]) add(name string, fn func(E), once bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.byName == nil {
-		r.byName = make(map[string]*list[E])
+	i := r.find(name)
+	if i < 0 {
+		e := entry[E]{name: name, fns: []func(E){fn}}
+		if once {
+			e.once = []bool{true}
+		}
+		r.named = append(r.named, e)
+		return
 	}
-	old := r.byName[name]
-	l := &list[E]{}
-	if old != nil {
-		l.fns = append(make([]func(E), 0, len(old.fns)+1), old.fns...)
-		l.once = append(make([]bool, 0, len(old.once)+1), old.once...)
-		l.nOne = old.nOne
+	e := &r.named[i]
+	n := len(e.fns)
+	fns := append(make([]func(E), 0, n+1), e.fns...)
+	e.fns = append(fns, fn)
+	if once || e.once != nil {
+		flags := make([]bool, n, n+1)
+		copy(flags, e.once) // a nil e.once leaves the earlier handlers persistent
+		e.once = append(flags, once)
 	}
-	l.fns = append(l.fns, fn)
-	l.once = append(l.once, once)
-	if once {
-		l.nOne++
-	}
-	r.byName[name] = l
 }
 
 // Off removes every handler of name.
 func (r *Registry[E]) Off(name string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	delete(r.byName, name)
+	if i := r.find(name); i >= 0 {
+		r.named = slices.Delete(r.named, i, i+1)
+	}
 }
 
 // OnAny adds a catch-all handler.
@@ -77,23 +99,24 @@ func (r *Registry[E]) OffAny() {
 func (r *Registry[E]) Take(name string) (catchAll, named []func(E)) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	l := r.byName[name]
-	if l == nil {
+	i := r.find(name)
+	if i < 0 {
 		return r.any, nil
 	}
-	if l.nOne > 0 {
-		kept := &list[E]{}
-		for i, fn := range l.fns {
-			if !l.once[i] {
-				kept.fns = append(kept.fns, fn)
-				kept.once = append(kept.once, false)
+	e := &r.named[i]
+	fns := e.fns
+	if e.once != nil {
+		var kept []func(E)
+		for j, fn := range e.fns {
+			if !e.once[j] {
+				kept = append(kept, fn)
 			}
 		}
-		if len(kept.fns) == 0 {
-			delete(r.byName, name)
+		if len(kept) == 0 {
+			r.named = slices.Delete(r.named, i, i+1)
 		} else {
-			r.byName[name] = kept
+			e.fns, e.once = kept, nil
 		}
 	}
-	return r.any, l.fns
+	return r.any, fns
 }

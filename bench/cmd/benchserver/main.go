@@ -30,7 +30,11 @@ func main() {
 	debug := flag.String("debug", "", "pprof and /debug/memstats listen address (empty: off)")
 	argsMode := flag.String("args", "value", "how handlers pass arguments on: value (decode to Go values and encode again, as Node does) or raw (relay the JSON text)")
 	noPoller := flag.Bool("nopoller", false, "keep a reader goroutine per WebSocket (engineio.Options.DisablePoller), for comparison")
+	memProfileRate := flag.Int("memprofilerate", 0, "runtime.MemProfileRate (0: the default; 1 records every allocation, for exact heap profiles)")
 	flag.Parse()
+	if *memProfileRate > 0 {
+		runtime.MemProfileRate = *memProfileRate
+	}
 
 	srv := socketio.NewServer(&socketio.Options{
 		Engine: engineio.Options{DisablePoller: *noPoller},
