@@ -114,10 +114,8 @@ func (c *client) connect(pkt *parser.Packet) {
 			return
 		}
 	}
-	select {
-	case <-c.conn.Done():
+	if c.conn.Closed() {
 		return // the connection ended while middleware ran
-	default:
 	}
 
 	ns.mu.Lock()

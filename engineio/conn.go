@@ -31,7 +31,7 @@ type Conn struct {
 	// dispatchMu serializes calls into the handler (messages and close).
 	dispatchMu sync.Mutex
 
-	closedCh chan struct{} // closed by close()
+	closedCh chan struct{} // made by the first Done call (most sessions never make one), closed by close()
 	pollWake chan struct{} // wakes a pending GET (upgrade probe done); nil for WebSocket-only sessions
 
 	mu           sync.Mutex // guards the fields below; never held while calling the handler
@@ -80,7 +80,6 @@ func newConn(s *Server, id string, r *http.Request, transport string) *Conn {
 		transport:        transport,
 		created:          timeNow(),
 		q:                queue.New(s.cfg.MaxQueueBytes),
-		closedCh:         make(chan struct{}),
 		pollWake:         pollWake,
 	}
 }
@@ -338,7 +337,32 @@ func (c *Conn) Close() error {
 }
 
 // Done is closed when the connection is closed.
-func (c *Conn) Done() <-chan struct{} { return c.closedCh }
+func (c *Conn) Done() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closedCh == nil {
+		if c.closed {
+			return closedChan
+		}
+		c.closedCh = make(chan struct{})
+	}
+	return c.closedCh
+}
+
+// closedChan is what Done returns for a session closed before anyone asked.
+var closedChan = func() chan struct{} {
+	ch := make(chan struct{})
+	close(ch)
+	return ch
+}()
+
+// Closed reports whether the connection is closed (or closing: queued
+// messages may still be flushed).
+func (c *Conn) Closed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
+}
 
 // close ends the session once. With flush, what is already queued is still
 // delivered (new sends are refused) before the transport closes.
@@ -365,14 +389,16 @@ func (c *Conn) close(reason string, flush bool) {
 	if c.counted {
 		c.srv.open.Add(-1)
 	}
-	ws, probe, transport := c.ws, c.probe, c.transport
+	ws, probe, transport, done := c.ws, c.probe, c.transport, c.closedCh
 	if c.hbTimer != nil {
 		c.hbTimer.Stop()
 	}
 	c.mu.Unlock()
 
 	c.q.Close()
-	close(c.closedCh)
+	if done != nil {
+		close(done)
+	}
 	if probe != nil {
 		probe.abort()
 	}

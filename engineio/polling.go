@@ -86,7 +86,7 @@ func (c *Conn) servePoll(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-c.q.Ready():
 		case <-c.pollWake:
-		case <-c.closedCh:
+		case <-c.Done():
 		case <-r.Context().Done():
 			return
 		}

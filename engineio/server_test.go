@@ -698,3 +698,40 @@ func TestConnRequest(t *testing.T) {
 		}
 	}
 }
+
+// Done's channel is made on demand: asked before or after the close, it is
+// closed by then, and Closed agrees.
+func TestConnDoneAndClosed(t *testing.T) {
+	ts := startServer(t, nil, false)
+	dialWS(t, ts, "")
+	dialWS(t, ts, "")
+	var early, late *Conn
+	for _, p := range []**Conn{&early, &late} {
+		select {
+		case *p = <-ts.rec.conns:
+		case <-time.After(5 * time.Second):
+			t.Fatal("no connection")
+		}
+	}
+	done := early.Done()
+	if early.Closed() || late.Closed() {
+		t.Fatal("closed too early")
+	}
+	select {
+	case <-done:
+		t.Fatal("Done closed while open")
+	default:
+	}
+	_ = early.Close()
+	_ = late.Close()
+	for _, ch := range []<-chan struct{}{done, late.Done()} {
+		select {
+		case <-ch:
+		case <-time.After(5 * time.Second):
+			t.Fatal("Done not closed")
+		}
+	}
+	if !early.Closed() || !late.Closed() {
+		t.Fatal("Closed false after Close")
+	}
+}
