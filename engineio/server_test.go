@@ -735,3 +735,58 @@ func TestConnDoneAndClosed(t *testing.T) {
 		t.Fatal("Closed false after Close")
 	}
 }
+
+// A client's WebSocket ping must not shorten the server's write deadline:
+// a message sent well after the pong still goes out (both WebSocket
+// paths; gorilla's default pong handler left a one-second deadline).
+func TestClientPingKeepsWriting(t *testing.T) {
+	ts := startServer(t, &Options{WriteTimeout: 10 * time.Second}, false)
+	ws := dialWS(t, ts, "")
+	var c *Conn
+	select {
+	case c = <-ts.rec.conns:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no connection")
+	}
+	pong := make(chan string, 1)
+	ws.SetPongHandler(func(data string) error { pong <- data; return nil })
+	if err := ws.WriteControl(websocket.PingMessage, []byte("hi"), time.Now().Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan string, 4)
+	go func() {
+		for {
+			_, data, err := ws.ReadMessage() // runs the pong handler too
+			if err != nil {
+				close(got)
+				return
+			}
+			got <- string(data)
+		}
+	}()
+	select {
+	case p := <-pong:
+		if p != "hi" {
+			t.Fatalf("pong %q", p)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no pong")
+	}
+	time.Sleep(1200 * time.Millisecond)
+	if err := c.Send([]byte("later"), false, false); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		select {
+		case m, ok := <-got:
+			if !ok {
+				t.Fatal("connection closed before the message")
+			}
+			if m == "4later" {
+				return
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("message not delivered")
+		}
+	}
+}

@@ -65,6 +65,20 @@ func (c *Conn) serveWebSocket(ws *websocket.Conn, r *http.Request, probing bool)
 	}
 	g := &gorillaWS{conn: ws}
 	ws.SetReadLimit(int64(c.srv.cfg.MaxPayload))
+	// Gorilla's own ping handler answers with a write deadline one second
+	// ahead, which stays on the connection: the writer keeps its own
+	// deadline (writeBatch refreshes it only every half WriteTimeout), so
+	// a data write more than a second after a client's ping would fail
+	// with a timeout. Answer with WriteTimeout instead: never earlier
+	// than the deadline the writer set.
+	ws.SetPingHandler(func(data string) error {
+		err := ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(c.srv.cfg.WriteTimeout))
+		var ne net.Error
+		if err == websocket.ErrCloseSent || errors.As(err, &ne) {
+			return nil // as gorilla's handler: the reader sees the failure next
+		}
+		return err
+	})
 	if probing {
 		c.mu.Lock()
 		if c.closed {

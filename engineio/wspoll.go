@@ -41,7 +41,10 @@ import (
 //     so that a fast broadcaster gets its messages batched. When the
 //     kernel's send buffer is full, the unwritten rest waits for the
 //     poller to report room; a connection that takes nothing for
-//     WriteTimeout is closed with "write timeout".
+//     WriteTimeout is closed with "write timeout". The control frames the
+//     server answers the client with (pongs, close frames) take the same
+//     writer role, so they go out between two frames, never inside one
+//     (sendControl).
 //
 // Connections that cannot be polled (TLS, other platforms, compression)
 // keep a reader goroutine and an on-demand writer goroutine (websocket.go,
@@ -51,31 +54,51 @@ import (
 // dispatcher before the poller stops reading the connection.
 const inboundLimit = 1 << 20
 
+// pollWS is one WebSocket on the poller. Every idle connection holds one:
+// its fields are ordered so that it fits the allocator's 192-byte class
+// (small fields share words); mind that when adding any.
 type pollWS struct {
 	c *Conn
 	d *netpoll.Desc
 
 	// Poller goroutine only.
 	fp      frameParser
+	timer   *time.Timer
 	done    bool // stop parsing: the connection is finished
 	probing bool // a probe for an upgrade, not yet the session's transport
 	probed  bool // the probe exchange is done, waiting for the upgrade packet
-	timer   *time.Timer
 
-	// Inbound packets, from the poller to the dispatcher.
+	// Inbound packets, from the poller to the dispatcher; inMu also
+	// guards ctlWait.
+	dispatching bool
+	paused      bool
 	inMu        sync.Mutex
 	in          []Packet
 	inBytes     int
-	dispatching bool
-	paused      bool
 	endReason   string // why the connection ended, once it did
 
-	// Writer state, owned by whoever holds c.writing.
+	// Control frames (a pong, a close frame, or both in that order) that
+	// wait for the writer to reach a frame boundary; see sendControl.
+	// Made only when a frame has to wait, dropped once taken.
+	ctlWait *[]byte
+
+	// Writer state, owned by whoever holds c.writing (by the poller
+	// goroutine while probing).
 	stalled []byte // accepted from the queue, not yet taken by the kernel
 
-	stalledSince atomic.Int64 // unix nanoseconds; 0 when not stalled
-	stallTimer   atomic.Bool  // a write-timeout check is pending
+	stalledSince atomic.Int64  // unix nanoseconds; 0 when not stalled
+	stallTimer   atomic.Bool   // a write-timeout check is pending
+	ctl          atomic.Uint32 // ctlWaiting, ctlClosing; changed under inMu
 }
+
+// Bits of pollWS.ctl. They are read without the lock, so that a writer
+// checks for control frames with one atomic load per batch.
+const (
+	ctlWaiting = 1 << iota // ctlWait holds frames for the writer
+	// A close frame was handed to the writer: nothing else is sent from
+	// then on, and once it is out the writer shuts the connection down.
+	ctlClosing
+)
 
 // pollable reports whether ws can move to the poller.
 func (s *Server) pollable(ws *websocket.Conn, extensions string) (*net.TCPConn, bool) {
@@ -135,7 +158,7 @@ func (pw *pollWS) OnData(b []byte) {
 	pw.done = true
 	var ce *wsCloseError
 	if errors.As(err, &ce) {
-		pw.writeNow(appendCloseFrame(nil, ce.Code, ce.Text))
+		pw.sendControl(appendCloseFrame(nil, ce.Code, ce.Text), true)
 		pw.c.srv.cfg.Logger.Debug("engineio: WebSocket protocol error", "sid", pw.c.id, "err", err)
 		pw.fail(ReasonTransportError)
 		return
@@ -179,23 +202,24 @@ func (pw *pollWS) end() {
 	c.mu.Lock()
 	active := c.ws == wsTransport(pw)
 	c.mu.Unlock()
+	// A close frame on its way (the answer to the client's, or ours after
+	// a protocol error) may wait behind a stalled write: the session then
+	// closes as with a flush, and the writer shuts the connection down
+	// once the frame is out (the write timeout, if it never is; a forced
+	// close overrides the flush). Anything else ends the connection now.
+	closing := pw.ctl.Load()&ctlClosing != 0
 	if active {
-		c.close(reason, false)
+		c.close(reason, closing)
 	}
-	pw.d.Shutdown()
+	if !closing || !active {
+		pw.d.Shutdown()
+	}
 }
 
 func (pw *pollWS) onFrame(op byte, payload []byte) error {
 	switch op {
 	case opPing:
-		if pw.probing {
-			pw.writeNow(appendControlFrame(nil, opPong, payload))
-			return nil
-		}
-		frame := appendControlFrame(nil, opPong, payload)
-		if pw.c.q.PushControl(queue.Item{Kind: byte(PacketNoop), Frame: frame}) == nil {
-			pw.c.kick(true)
-		}
+		pw.sendControl(appendControlFrame(nil, opPong, payload), false)
 		return nil
 	case opPong:
 		return nil
@@ -206,7 +230,7 @@ func (pw *pollWS) onFrame(op byte, payload []byte) error {
 		if len(payload) >= 2 {
 			code = int(payload[0])<<8 | int(payload[1])
 		}
-		pw.writeNow(appendCloseFrame(nil, code, ""))
+		pw.sendControl(appendCloseFrame(nil, code, ""), true)
 		pw.fail(ReasonTransportClose)
 		return errStopReading
 	}
@@ -233,7 +257,15 @@ func (pw *pollWS) onProbePacket(p Packet) error {
 	c := pw.c
 	switch {
 	case p.Type == PacketPing && string(p.Data) == "probe" && !p.Binary:
-		if !pw.writeNow(appendFrame(nil, queue.Item{Kind: byte(PacketPong), Data: []byte("probe")})) {
+		// The answer goes out as the rest of a stalled write would. A
+		// probe that still has bytes unwritten (a few pongs at most) is
+		// one the client does not read: dropped, as a failed write is.
+		if len(pw.stalled) > 0 {
+			c.abortUpgrade(pw)
+			return errStopReading
+		}
+		pw.stalled = appendFrame(nil, queue.Item{Kind: byte(PacketPong), Data: []byte("probe")})
+		if !pw.writeProbe() {
 			c.abortUpgrade(pw)
 			return errStopReading
 		}
@@ -242,6 +274,17 @@ func (pw *pollWS) onProbePacket(p Packet) error {
 	case p.Type == PacketUpgrade && pw.probed:
 		pw.timer.Stop()
 		pw.probing = false
+		if len(pw.stalled) > 0 {
+			// The probe still waits for room (for OnWritable, which runs
+			// on this goroutine): the session's writer role takes its
+			// bytes over, so that they go out before any data. No writer
+			// holds the role while the session is on polling.
+			if !c.writing.CompareAndSwap(false, true) {
+				c.abortUpgrade(pw)
+				return errStopReading
+			}
+			pw.writeFailed(netpoll.ErrWouldBlock) // under the write timeout from now on
+		}
 		c.attach(pw, "")
 	case p.Type == PacketNoop:
 		// Harmless; some clients send it while upgrading.
@@ -252,14 +295,123 @@ func (pw *pollWS) onProbePacket(p Packet) error {
 	return nil
 }
 
-// writeNow writes a short frame directly, outside the session's queue:
-// the probe's answers and close frames. It reports whether the kernel took
-// all of it (a fresh or idle connection always has room for a few bytes).
-func (pw *pollWS) writeNow(frame []byte) bool {
+// sendControl sends a control frame (isClose: a close frame); the poller
+// goroutine calls it to answer the client's pings and to close. A control
+// frame may only go between two frames: written while a data frame is
+// half out, it would corrupt the stream. So it goes through the
+// writer role (c.writing) like data: at once when no writer holds it,
+// else it waits in ctlWait and the writer sends it before its next data
+// frame, once what stalled is out. What waits is bounded: a newer ping's
+// pong replaces a waiting one (RFC 6455 §5.5.3), and after a close frame
+// nothing is sent at all, so a client that pings without reading cannot
+// grow it.
+func (pw *pollWS) sendControl(frame []byte, isClose bool) {
+	if pw.probing {
+		// Until it becomes the transport, a probe carries no data and
+		// only this goroutine writes to it.
+		if pw.holdControl(frame, isClose) && !pw.writeProbe() {
+			pw.fail(ReasonTransportError)
+		}
+		return
+	}
+	if pw.c.writing.CompareAndSwap(false, true) {
+		// No writer, so nothing stalled (a stalled writer keeps the
+		// role) and no frame half out: flush writes the frame first,
+		// as it does the rest of a stalled write, then carries on as the
+		// writer and gives the role back as it always does, so that
+		// what was queued meanwhile is not left behind.
+		if pw.admitControl(isClose) {
+			pw.stalled = frame
+		}
+		pw.flush()
+		return
+	}
+	// A writer is at it, or the connection waits for room. Kick as a push
+	// does: the writer may have given the role up since it last looked.
+	if pw.holdControl(frame, isClose) {
+		pw.kick(true)
+	}
+}
+
+// admitControl reports whether a control frame may still be sent by the
+// writer, who calls it; nothing may follow a close frame.
+func (pw *pollWS) admitControl(isClose bool) bool {
+	pw.inMu.Lock()
+	defer pw.inMu.Unlock()
+	if pw.ctl.Load()&ctlClosing != 0 {
+		return false
+	}
+	if isClose {
+		pw.ctl.Or(ctlClosing)
+	}
+	return true
+}
+
+// holdControl leaves frame in ctlWait for the writer. It reports false
+// when a close frame went before, which nothing may follow.
+func (pw *pollWS) holdControl(frame []byte, isClose bool) bool {
+	pw.inMu.Lock()
+	defer pw.inMu.Unlock()
+	ctl := pw.ctl.Load()
+	if ctl&ctlClosing != 0 {
+		return false
+	}
+	if pw.ctlWait == nil {
+		pw.ctlWait = new([]byte)
+	}
+	w := pw.ctlWait
+	switch {
+	case isClose && ctl&ctlWaiting != 0:
+		*w = append(*w, frame...) // after the waiting pong
+		pw.ctl.Or(ctlClosing)
+	case isClose:
+		*w = frame
+		pw.ctl.Or(ctlWaiting | ctlClosing)
+	default:
+		// A waiting pong is all ctlWait can hold here: it answered an
+		// older ping.
+		*w = frame
+		pw.ctl.Or(ctlWaiting)
+	}
+	return true
+}
+
+// takeControl hands the waiting control frames to the writer, who holds
+// the role.
+func (pw *pollWS) takeControl() []byte {
+	pw.inMu.Lock()
+	w := pw.ctlWait
+	pw.ctlWait = nil
+	pw.ctl.And(^uint32(ctlWaiting))
+	pw.inMu.Unlock()
+	return *w
+}
+
+// writeProbe writes what a probe has to send: the rest of a stalled write,
+// then the control frames waiting, on the poller goroutine. A full send
+// buffer waits for OnWritable (the upgrade timeout bounds the wait); it
+// reports false when the write failed.
+func (pw *pollWS) writeProbe() bool {
 	var sc netpoll.Scratch
-	bufs := [1][]byte{frame}
-	n, err := pw.d.Writev(bufs[:], &sc)
-	return err == nil && n == len(frame)
+	for {
+		if len(pw.stalled) > 0 {
+			bufs := [1][]byte{pw.stalled}
+			n, err := pw.d.Writev(bufs[:], &sc)
+			pw.stalled = pw.stalled[n:]
+			if errors.Is(err, netpoll.ErrWouldBlock) {
+				pw.d.WaitWritable()
+				return true
+			}
+			if err != nil {
+				return false
+			}
+			pw.stalled = nil
+		}
+		if pw.ctl.Load()&ctlWaiting == 0 {
+			return true
+		}
+		pw.stalled = pw.takeControl()
+	}
 }
 
 // enqueue hands p to the dispatcher, starting one if none runs.
@@ -334,8 +486,16 @@ func (pw *pollWS) OnClose(err error) {
 	pw.fail(reason)
 }
 
-// OnWritable resumes a stalled writer on a flusher.
-func (pw *pollWS) OnWritable() { pw.c.srv.flushers.add(pw) }
+// OnWritable resumes a stalled writer on a flusher, or a probe here.
+func (pw *pollWS) OnWritable() {
+	if pw.probing {
+		if !pw.writeProbe() {
+			pw.fail(ReasonTransportError)
+		}
+		return
+	}
+	pw.c.srv.flushers.add(pw)
+}
 
 // kick makes sure the queue gets written: by this goroutine when inline
 // (a message to this one connection), else by a flusher (a broadcast).
@@ -380,6 +540,18 @@ func (pw *pollWS) flush() {
 			pw.stalled = nil
 			pw.stalledSince.Store(0)
 		}
+		// At a frame boundary: control frames that waited go before the
+		// next data frame, and nothing goes after a close frame.
+		if ctl := pw.ctl.Load(); ctl != 0 {
+			if ctl&ctlWaiting != 0 {
+				pw.stalled = pw.takeControl()
+				continue
+			}
+			// Closing, with nothing waiting or stalled: the close frame
+			// is out.
+			pw.d.Shutdown()
+			return
+		}
 		sc.batch = c.q.Drain(sc.batch[:0], writeBatchBytes)
 		if len(sc.batch) > 0 {
 			sc.frameBatch()
@@ -397,15 +569,17 @@ func (pw *pollWS) flush() {
 			sc.bufs, sc.hdr = sc.bufs[:0], sc.hdr[:0]
 			continue
 		}
-		if closed { // flushed: say goodbye
-			pw.writeNow(appendCloseFrame(nil, closeNormal, ""))
-			pw.d.Shutdown()
-			return
+		if closed { // flushed: say goodbye, unless a close frame went already
+			if pw.admitControl(true) {
+				pw.stalled = appendCloseFrame(nil, closeNormal, "")
+			}
+			continue
 		}
-		// Idle: release the writer role, then re-check for a push that
-		// raced with the drain (it saw writing==true and left it to us).
+		// Idle: release the writer role, then re-check for a push or a
+		// control frame that raced with the drain (it saw writing==true
+		// and left it to us).
 		c.writing.Store(false)
-		if n, _ := c.q.Len(); n == 0 && !c.isClosed() {
+		if n, _ := c.q.Len(); n == 0 && !c.isClosed() && pw.ctl.Load()&ctlWaiting == 0 {
 			return
 		}
 		if !c.writing.CompareAndSwap(false, true) {
