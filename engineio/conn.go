@@ -47,6 +47,7 @@ type Conn struct {
 	counted      bool // included in Server.Count
 	lingering    bool // closed on polling, waiting for the poll that collects the close
 	flushOnClose bool
+	wsEnded      bool // the session's WebSocket (c.ws) has closed
 	reason       string
 	hbTimer      *time.Timer
 	hbGen        uint64
@@ -407,6 +408,18 @@ func (c *Conn) close(reason string, flush bool) {
 		// session closed and stops.
 		ws.abort()
 	}
+	if ws != nil && flush {
+		// The WebSocket may have ended already, or end at any moment
+		// (its end takes the session out of the set: endWS), so check
+		// after adding: one of the two sees the other.
+		c.srv.setDraining(c, true)
+		c.mu.Lock()
+		ended := c.wsEnded
+		c.mu.Unlock()
+		if ended {
+			c.srv.setDraining(c, false)
+		}
+	}
 	if flush {
 		c.kick(true) // a writer flushes the queue and sends the close frame
 	}
@@ -439,6 +452,21 @@ func (c *Conn) close(reason string, flush bool) {
 			h.OnClose(c, reason)
 		}
 	}()
+}
+
+// endWS runs when the WebSocket t has closed (a probe's included). If t
+// carried the session, a flush into it is over: the session leaves the
+// draining set.
+func (c *Conn) endWS(t wsTransport) {
+	c.mu.Lock()
+	active := c.ws == t
+	if active {
+		c.wsEnded = true
+	}
+	c.mu.Unlock()
+	if active {
+		c.srv.setDraining(c, false)
+	}
 }
 
 // endLinger forgets a session that stayed reachable after a graceful

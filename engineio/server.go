@@ -33,6 +33,11 @@ type Server struct {
 
 	mu       sync.RWMutex
 	sessions map[string]*Conn
+	// draining holds sessions closed with a flush whose WebSocket still
+	// writes what was queued: no longer reachable by id, but Close and an
+	// expired Shutdown must still be able to cut them off (a client that
+	// stopped reading would otherwise hold them for WriteTimeout).
+	draining map[*Conn]struct{}
 	closed   bool
 
 	// wg tracks every goroutine the server starts (WebSocket readers,
@@ -80,6 +85,7 @@ func NewServer(opts *Options, onConnect func(*Conn) Handler) *Server {
 		cfg:       cfg,
 		onConnect: onConnect,
 		sessions:  make(map[string]*Conn),
+		draining:  make(map[*Conn]struct{}),
 	}
 	s.flushers.wg = &s.wg
 	s.dispatchers.wg = &s.wg
@@ -250,6 +256,17 @@ type nopHandler struct{}
 func (nopHandler) OnMessage(*Conn, []byte, bool) {}
 func (nopHandler) OnClose(*Conn, string)         {}
 
+// setDraining adds c to the draining set or takes it out; see draining.
+func (s *Server) setDraining(c *Conn, on bool) {
+	s.mu.Lock()
+	if on {
+		s.draining[c] = struct{}{}
+	} else {
+		delete(s.draining, c)
+	}
+	s.mu.Unlock()
+}
+
 func (s *Server) remove(c *Conn) {
 	s.mu.Lock()
 	if s.sessions[c.id] == c {
@@ -289,9 +306,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) closeAll(flush bool) {
 	s.mu.Lock()
 	s.closed = true
-	conns := make([]*Conn, 0, len(s.sessions))
+	conns := make([]*Conn, 0, len(s.sessions)+len(s.draining))
 	for _, c := range s.sessions {
 		conns = append(conns, c)
+	}
+	for c := range s.draining {
+		conns = append(conns, c) // closed already: a forced close aborts the flush
 	}
 	s.mu.Unlock()
 	for _, c := range conns {

@@ -98,6 +98,7 @@ func (c *Conn) serveWebSocket(ws *websocket.Conn, r *http.Request, probing bool)
 	c.srv.wg.Add(1)
 	go func() {
 		defer c.srv.wg.Done()
+		defer c.endWS(g) // the reader ends once the connection is closed
 		if probing {
 			c.probeThenRead(g, extensions)
 		} else {

@@ -476,6 +476,7 @@ func (pw *pollWS) dispatchAll() {
 // OnClose runs once the poller closed the descriptor.
 func (pw *pollWS) OnClose(err error) {
 	defer pw.c.srv.wg.Done()
+	defer pw.c.endWS(pw)
 	if pw.timer != nil {
 		pw.timer.Stop()
 	}
