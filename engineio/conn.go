@@ -271,10 +271,16 @@ func (c *Conn) sendOpen() {
 // is set before the session is findable, so no request sees it unset. It
 // reports false when the server closed meanwhile.
 func (c *Conn) start() bool {
+	// Under dispatchMu, like every call into the handler: the factory may
+	// hand c to another goroutine that closes it before the handler is
+	// stored, and the close notification (which takes dispatchMu) must
+	// then wait for the handler instead of finding none.
+	c.dispatchMu.Lock()
 	h := c.srv.handlerFor(c)
 	c.mu.Lock()
 	c.handler = h
 	c.mu.Unlock()
+	c.dispatchMu.Unlock()
 	s := c.srv
 	s.mu.Lock()
 	if s.closed {
@@ -391,6 +397,7 @@ func (c *Conn) close(reason string, flush bool) {
 		c.srv.open.Add(-1)
 	}
 	ws, probe, transport, done := c.ws, c.probe, c.transport, c.closedCh
+	published := c.counted // findable by id: a poll may still come for it
 	if c.hbTimer != nil {
 		c.hbTimer.Stop()
 	}
@@ -423,7 +430,7 @@ func (c *Conn) close(reason string, flush bool) {
 	if flush {
 		c.kick(true) // a writer flushes the queue and sends the close frame
 	}
-	if transport == TransportPolling && flush {
+	if transport == TransportPolling && flush && published {
 		// Stay reachable so the client's next poll collects the rest and
 		// the close packet, even when nothing else is queued (a client
 		// between two polls would otherwise get "Session ID unknown"

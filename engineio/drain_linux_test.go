@@ -32,12 +32,7 @@ func TestCloseCutsOffDrainingSession(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ws.Close() // never read: the server's writes stall
-	var c *Conn
-	select {
-	case c = <-ts.rec.conns:
-	case <-time.After(5 * time.Second):
-		t.Fatal("no connection")
-	}
+	c := ts.nextConn(t)
 	big := make([]byte, 64<<10)
 	for range 400 { // 25 MiB, far more than the socket buffers hold
 		if err := c.Send(big, true, false); err != nil {
@@ -60,12 +55,7 @@ func TestDrainingSetEmptiesAfterFlush(t *testing.T) {
 	ts := startServer(t, nil, false)
 	for range 5 {
 		ws := dialWS(t, ts, "")
-		var c *Conn
-		select {
-		case c = <-ts.rec.conns:
-		case <-time.After(5 * time.Second):
-			t.Fatal("no connection")
-		}
+		c := ts.nextConn(t)
 		_ = c.Send([]byte("bye"), false, false)
 		_ = c.Close()
 		for {

@@ -64,6 +64,18 @@ func startServer(t *testing.T, opts *Options, echo bool) *testServer {
 	return &testServer{Server: ts, eng: eng, rec: rec}
 }
 
+// nextConn returns the next session the server accepted.
+func (ts *testServer) nextConn(t *testing.T) *Conn {
+	t.Helper()
+	select {
+	case c := <-ts.rec.conns:
+		return c
+	case <-time.After(5 * time.Second):
+		t.Fatal("no connection")
+		return nil
+	}
+}
+
 func (ts *testServer) url(query string) string {
 	return ts.URL + "/socket.io/?EIO=4&" + query
 }
@@ -672,12 +684,7 @@ func TestConnRequest(t *testing.T) {
 	}
 	dialWS(t, ts, "name=bob")
 	for _, want := range []struct{ name, transport string }{{"ann", "polling"}, {"bob", "websocket"}} {
-		var c *Conn
-		select {
-		case c = <-ts.rec.conns:
-		case <-time.After(5 * time.Second):
-			t.Fatal("no connection")
-		}
+		c := ts.nextConn(t)
 		r := c.Request()
 		if r.Method != "GET" || r.URL.Path != "/socket.io/" || r.URL.Query().Get("name") != want.name ||
 			r.URL.Query().Get("transport") != want.transport || r.RequestURI != r.URL.RequestURI() {
@@ -705,14 +712,7 @@ func TestConnDoneAndClosed(t *testing.T) {
 	ts := startServer(t, nil, false)
 	dialWS(t, ts, "")
 	dialWS(t, ts, "")
-	var early, late *Conn
-	for _, p := range []**Conn{&early, &late} {
-		select {
-		case *p = <-ts.rec.conns:
-		case <-time.After(5 * time.Second):
-			t.Fatal("no connection")
-		}
-	}
+	early, late := ts.nextConn(t), ts.nextConn(t)
 	done := early.Done()
 	if early.Closed() || late.Closed() {
 		t.Fatal("closed too early")
@@ -742,12 +742,7 @@ func TestConnDoneAndClosed(t *testing.T) {
 func TestClientPingKeepsWriting(t *testing.T) {
 	ts := startServer(t, &Options{WriteTimeout: 10 * time.Second}, false)
 	ws := dialWS(t, ts, "")
-	var c *Conn
-	select {
-	case c = <-ts.rec.conns:
-	case <-time.After(5 * time.Second):
-		t.Fatal("no connection")
-	}
+	c := ts.nextConn(t)
 	pong := make(chan string, 1)
 	ws.SetPongHandler(func(data string) error { pong <- data; return nil })
 	if err := ws.WriteControl(websocket.PingMessage, []byte("hi"), time.Now().Add(time.Second)); err != nil {
@@ -788,5 +783,31 @@ func TestClientPingKeepsWriting(t *testing.T) {
 		case <-time.After(5 * time.Second):
 			t.Fatal("message not delivered")
 		}
+	}
+}
+
+// A session closed while its handler is still being made (the factory
+// handed it to another goroutine) still reports the close to the handler
+// the factory returns.
+func TestCloseDuringHandlerFactory(t *testing.T) {
+	rec := newRecorder(false)
+	eng := NewServer(testOptions(nil), func(c *Conn) Handler {
+		closed := make(chan struct{})
+		go func() { _ = c.Close(); close(closed) }()
+		<-closed
+		time.Sleep(50 * time.Millisecond) // the close notification had time to run
+		return rec
+	})
+	ts := httptest.NewServer(eng)
+	defer ts.Close()
+	defer eng.Close()
+	_, _, _ = do(t, "GET", ts.URL+"/socket.io/?EIO=4&transport=polling", "")
+	select {
+	case r := <-rec.closed:
+		if r != ReasonForcedClose {
+			t.Fatalf("reason %q", r)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the handler never heard of the close")
 	}
 }
