@@ -41,9 +41,16 @@ func main() {
 	period := flag.Duration("period", 3*time.Second, "measuring period of each mode")
 	reps := flag.Int("reps", 3, "alternations of the two modes")
 	reader := flag.String("reader", "", "internal: run as the reader, connecting to this address")
+	checkEAGAIN := flag.Bool("check-eagain", false, "only check that a send to a full non-blocking socket completes at once with EAGAIN instead of waiting for room")
 	flag.Parse()
 	if *reader != "" {
 		runReader(*reader, *n)
+		return
+	}
+	if *checkEAGAIN {
+		if err := runCheckEAGAIN(); err != nil {
+			log.Fatal(err)
+		}
 		return
 	}
 	if err := runWriter(*n, *rate, *period, *reps); err != nil {
@@ -148,6 +155,62 @@ func runWriter(n, rate int, period time.Duration, reps int) error {
 	s, u := median(results["syscall"]), median(results["uring"])
 	sc, uc := median(results["syscall-core"]), median(results["uring-core"])
 	fmt.Printf("n=%d rate=%d/s: median µs per delivery: process: write(2) %.2f, io_uring %.2f (%.2f×); CPU 0: %.2f, %.2f (%.2f×)\n", n, rate, s, u, u/s, sc, uc, uc/sc)
+	return nil
+}
+
+// runCheckEAGAIN fills a connection whose peer never reads, then sends
+// once more through io_uring: the library's stall path (wait for EPOLLOUT)
+// can take over only if that completes at once with EAGAIN.
+func runCheckEAGAIN() error {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	peer, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		return err
+	}
+	defer peer.Close() // never read
+	c, err := ln.Accept()
+	if err != nil {
+		return err
+	}
+	f, err := c.(*net.TCPConn).File()
+	_ = c.Close()
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fd := int(f.Fd())
+	if err := syscall.SetNonblock(fd, true); err != nil {
+		return err
+	}
+	buf := make([]byte, 64<<10)
+	filled := 0
+	for {
+		n, err := syscall.Write(fd, buf)
+		if err == syscall.EAGAIN {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		filled += n
+	}
+	r, err := newRing(8)
+	if err != nil {
+		return fmt.Errorf("io_uring: %w", err)
+	}
+	start := time.Now()
+	res, err := r.send(fd, buf[:64])
+	if err != nil {
+		return err
+	}
+	fmt.Printf("after %d bytes filled the socket: io_uring send completed with %d (%v) in %v\n", filled, res, syscall.Errno(-res), time.Since(start))
+	if res != -int32(syscall.EAGAIN) {
+		return errors.New("expected EAGAIN")
+	}
 	return nil
 }
 
@@ -314,6 +377,24 @@ func newRing(entries uint32) (*ring, error) {
 		cqes:    unsafe.Slice((*cqe)(at(p.cqOff.cqes)), p.cqEntries),
 		entries: p.sqEntries,
 	}, nil
+}
+
+// send sends buf on fd once and returns the completion's result.
+func (r *ring) send(fd int, buf []byte) (int32, error) {
+	tail := atomic.LoadUint32(r.sqTail)
+	idx := tail & r.sqMask
+	r.sqes[idx] = sqe{opcode: opSend, fd: int32(fd), addr: uint64(uintptr(unsafe.Pointer(&buf[0]))), len: uint32(len(buf)), msgFlags: syscall.MSG_DONTWAIT | syscall.MSG_NOSIGNAL}
+	r.sqArray[idx] = idx
+	atomic.StoreUint32(r.sqTail, tail+1)
+	if _, _, e := syscall.Syscall6(sysIOURingEnter, uintptr(r.fd), 1, 1, enterGetEvents, 0, 0); e != 0 {
+		return 0, e
+	}
+	head := atomic.LoadUint32(r.cqHead)
+	for head == atomic.LoadUint32(r.cqTail) {
+	}
+	res := r.cqes[head&r.cqMask].res
+	atomic.StoreUint32(r.cqHead, head+1)
+	return res, nil
 }
 
 // sendAll sends buf on every fd, as many per io_uring_enter as the ring
