@@ -557,17 +557,9 @@ func (pw *pollWS) flush() {
 		if len(sc.batch) > 0 {
 			sc.frameBatch()
 			n, err := pw.d.Writev(sc.bufs, &sc.poll)
-			if err != nil {
-				if errors.Is(err, netpoll.ErrWouldBlock) {
-					pw.stalled = copyRest(sc.bufs, n)
-				}
-				clear(sc.batch)
-				pw.writeFailed(err)
+			if pw.afterWrite(sc, n, err) {
 				return
 			}
-			clear(sc.batch)
-			clear(sc.bufs)
-			sc.bufs, sc.hdr = sc.bufs[:0], sc.hdr[:0]
 			continue
 		}
 		if closed { // flushed: say goodbye, unless a close frame went already
@@ -587,6 +579,84 @@ func (pw *pollWS) flush() {
 			return
 		}
 	}
+}
+
+// afterWrite handles the result of writing sc's framed batch and resets
+// sc; it reports whether the writer stops: stalled (it keeps the role
+// until OnWritable) or failed.
+func (pw *pollWS) afterWrite(sc *writeScratch, n int, err error) bool {
+	if err != nil {
+		if errors.Is(err, netpoll.ErrWouldBlock) {
+			pw.stalled = copyRest(sc.bufs, n)
+		}
+		clear(sc.batch)
+		pw.writeFailed(err)
+		return true
+	}
+	clear(sc.batch)
+	clear(sc.bufs)
+	sc.bufs, sc.hdr = sc.bufs[:0], sc.hdr[:0]
+	return false
+}
+
+// prepareRound drains and frames what pw's queue holds, for a flusher's
+// batched round, when the writer is in its plain state: open, nothing
+// stalled, no control frame waiting. Otherwise (or with nothing queued)
+// it reports false and pw takes the usual path (flush).
+func (pw *pollWS) prepareRound() (*writeScratch, bool) {
+	if len(pw.stalled) > 0 || pw.ctl.Load() != 0 || pw.c.isClosed() {
+		return nil, false
+	}
+	sc := getScratch()
+	sc.batch = pw.c.q.Drain(sc.batch[:0], writeBatchBytes)
+	if len(sc.batch) == 0 {
+		putScratch(sc)
+		return nil, false
+	}
+	sc.frameBatch()
+	return sc, true
+}
+
+// flushRound writes a flusher's grab with one system call for every
+// connection's first write (netpoll.Ring). At light load that is each
+// connection's only write, and the round costs about half the CPU of a
+// writev per connection (BENCHMARKS.md, bench/cmd/uringexp). Whatever
+// follows (more queued meanwhile, a stall, releasing the writer role) is
+// flush's, as it is for connections not in the plain state.
+func (rd *round) flush(pws []*pollWS) {
+	ws, scs, who := rd.ws[:0], rd.scs[:0], rd.who[:0]
+	for _, pw := range pws {
+		sc, ok := pw.prepareRound()
+		if !ok {
+			pw.flush()
+			continue
+		}
+		ws = append(ws, netpoll.Write{D: pw.d, Bufs: sc.bufs})
+		scs = append(scs, sc)
+		who = append(who, pw)
+	}
+	if len(ws) > 0 {
+		rd.ring.Writev(ws)
+	}
+	for i, pw := range who {
+		stop := pw.afterWrite(scs[i], ws[i].N, ws[i].Err)
+		putScratch(scs[i])
+		if !stop {
+			pw.flush()
+		}
+	}
+	clear(ws)
+	clear(scs)
+	clear(who)
+	rd.ws, rd.scs, rd.who = ws[:0], scs[:0], who[:0]
+}
+
+// round is a flusher goroutine's batch state, reused between its grabs.
+type round struct {
+	ring *netpoll.Ring // nil: io_uring unavailable, a writev per connection
+	ws   []netpoll.Write
+	scs  []*writeScratch
+	who  []*pollWS
 }
 
 // copyRest returns the bytes of bufs after the first n, in a buffer of
@@ -696,6 +766,10 @@ func (f *flushers) add(pw *pollWS) {
 func (f *flushers) loop() {
 	defer f.wg.Done()
 	var mine []*pollWS
+	rd := round{ring: netpoll.AcquireRing()}
+	if rd.ring != nil {
+		defer netpoll.ReleaseRing(rd.ring)
+	}
 	for {
 		f.mu.Lock()
 		if f.head == len(f.ready) {
@@ -715,10 +789,14 @@ func (f *flushers) loop() {
 		f.head += k
 		more := f.head < len(f.ready)
 		f.mu.Unlock()
-		for i, pw := range mine {
-			pw.flush()
-			mine[i] = nil
+		if rd.ring != nil {
+			rd.flush(mine)
+		} else {
+			for _, pw := range mine {
+				pw.flush()
+			}
 		}
+		clear(mine)
 		if more {
 			// A long round: let clients' input in (see netpoll.PollNow),
 			// and the dispatchers it wakes run, before going on.

@@ -20,8 +20,16 @@ import (
 // (Options.DisablePoller): scripts/test.sh runs the package both ways.
 var noPoller = flag.Bool("nopoller", false, "run every server with Options.DisablePoller")
 
-// testOptions applies -nopoller to the options of a test server.
+// noRings makes the flushers write connection by connection instead of a
+// round per io_uring submission: scripts/test.sh runs the package that way
+// too, which is the path of machines that refuse io_uring.
+var noRings = flag.Bool("norings", false, "write broadcast rounds without io_uring (netpoll.SetRings(false))")
+
+// testOptions applies -nopoller and -norings to a test server.
 func testOptions(opts *Options) *Options {
+	if *noRings {
+		netpoll.SetRings(false)
+	}
 	var o Options
 	if opts != nil {
 		o = *opts

@@ -36,6 +36,9 @@ go test -race -count=1 -timeout 15m ./...
 # The engine again with a reader goroutine per WebSocket (the path TLS and
 # compressed connections take), instead of the epoll poller.
 go test -race -count=1 -timeout 5m ./engineio -args -nopoller
+# And with the poller but without io_uring for broadcast rounds (the path
+# of machines that refuse io_uring).
+go test -race -count=1 -timeout 5m ./engineio -args -norings
 
 echo "== benchmarks (one iteration each: they must run, timings are not checked)"
 go test -run '^$' -bench . -benchtime 1x ./...

@@ -1,0 +1,177 @@
+//go:build linux && (amd64 || arm64)
+
+package netpoll
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func acquireRing(t *testing.T) *Ring {
+	t.Helper()
+	r := AcquireRing()
+	if r == nil {
+		t.Skip("io_uring unavailable here")
+	}
+	t.Cleanup(func() { ReleaseRing(r) })
+	return r
+}
+
+// A batch writes each descriptor's buffers, in order and whole, to many
+// connections at once, more than a ring holds, with empty buffers and
+// descriptors with nothing to write mixed in.
+func TestRingWritevMany(t *testing.T) {
+	r := acquireRing(t)
+	ln := listen(t)
+	const n = 150 // more than ringEntries: several submissions
+	clients := make([]*net.TCPConn, n)
+	ws := make([]Write, n)
+	want := make([][]byte, n)
+	for i := range n {
+		client, srv := pair(t, ln)
+		clients[i] = client
+		d := take(t, srv, newRecorder())
+		var bufs [][]byte
+		for j := range i % 5 { // connection 0, 5, 10... gets nothing
+			b := bytes.Repeat([]byte{byte('a' + j)}, 1+i*j)
+			bufs = append(bufs, b, nil)
+			want[i] = append(want[i], b...)
+		}
+		ws[i] = Write{D: d, Bufs: bufs}
+	}
+	r.Writev(ws)
+	for i, w := range ws {
+		if w.Err != nil || w.N != len(want[i]) {
+			t.Fatalf("write %d: n %d of %d, err %v", i, w.N, len(want[i]), w.Err)
+		}
+		got := make([]byte, len(want[i]))
+		_ = clients[i].SetReadDeadline(time.Now().Add(waitTimeout))
+		if _, err := io.ReadFull(clients[i], got); err != nil || !bytes.Equal(got, want[i]) {
+			t.Fatalf("connection %d read %q (%v), want %q", i, got, err, want[i])
+		}
+	}
+}
+
+// A full socket: the write completes at once with what the kernel took
+// and ErrWouldBlock (the caller waits for OnWritable), and a closed
+// descriptor gives ErrClosed, without holding up the others.
+func TestRingWritevFullAndClosed(t *testing.T) {
+	r := acquireRing(t)
+	ln := listen(t)
+	_, srvFull := pair(t, ln)
+	dFull := take(t, srvFull, newRecorder())
+	_, srvClosed := pair(t, ln)
+	rc := newRecorder()
+	dClosed := take(t, srvClosed, rc)
+	okClient, srvOK := pair(t, ln)
+	dOK := take(t, srvOK, newRecorder())
+
+	dClosed.Shutdown()
+	rc.waitClosed(t)
+
+	big := make([]byte, 1<<20)
+	var sc Scratch
+	for { // fill the socket the first connection's peer never reads
+		if _, err := dFull.Writev([][]byte{big}, &sc); errors.Is(err, ErrWouldBlock) {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+	}
+	ws := []Write{
+		{D: dFull, Bufs: [][]byte{big}},
+		{D: dClosed, Bufs: [][]byte{[]byte("x")}},
+		{D: dOK, Bufs: [][]byte{[]byte("hello "), []byte("world")}},
+	}
+	start := time.Now()
+	r.Writev(ws)
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("the batch waited %v for a full socket", d)
+	}
+	if !errors.Is(ws[0].Err, ErrWouldBlock) || ws[0].N >= len(big) {
+		t.Errorf("full socket: n %d, err %v", ws[0].N, ws[0].Err)
+	}
+	if !errors.Is(ws[1].Err, ErrClosed) {
+		t.Errorf("closed descriptor: err %v", ws[1].Err)
+	}
+	if ws[2].Err != nil || ws[2].N != 11 {
+		t.Errorf("healthy connection: n %d, err %v", ws[2].N, ws[2].Err)
+	}
+	got := make([]byte, 11)
+	_ = okClient.SetReadDeadline(time.Now().Add(waitTimeout))
+	if _, err := io.ReadFull(okClient, got); err != nil || string(got) != "hello world" {
+		t.Errorf("read %q, %v", got, err)
+	}
+}
+
+// A peer that reset the connection: the error comes back like writev's.
+func TestRingWritevReset(t *testing.T) {
+	r := acquireRing(t)
+	ln := listen(t)
+	client, srv := pair(t, ln)
+	d := take(t, srv, newRecorder())
+	_ = client.SetLinger(0)
+	client.Close() // RST
+	var err error
+	for range 50 { // the first write after the reset may still succeed
+		ws := []Write{{D: d, Bufs: [][]byte{[]byte("ping")}}}
+		r.Writev(ws)
+		if err = ws[0].Err; err != nil {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !errors.Is(err, syscall.EPIPE) && !errors.Is(err, syscall.ECONNRESET) && !errors.Is(err, ErrClosed) {
+		t.Fatalf("err %v, want EPIPE, ECONNRESET or ErrClosed", err)
+	}
+}
+
+// More buffers than one sendmsg takes go through Desc.Writev, whole.
+func TestRingWritevManyBuffers(t *testing.T) {
+	r := acquireRing(t)
+	ln := listen(t)
+	client, srv := pair(t, ln)
+	d := take(t, srv, newRecorder())
+	var bufs [][]byte
+	var want []byte
+	for i := range maxIovecs + 500 {
+		b := []byte{byte(i)}
+		bufs = append(bufs, b)
+		want = append(want, b...)
+	}
+	ws := []Write{{D: d, Bufs: bufs}}
+	r.Writev(ws)
+	if ws[0].Err != nil || ws[0].N != len(want) {
+		t.Fatalf("n %d of %d, err %v", ws[0].N, len(want), ws[0].Err)
+	}
+	got := make([]byte, len(want))
+	_ = client.SetReadDeadline(time.Now().Add(waitTimeout))
+	if _, err := io.ReadFull(client, got); err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("read mismatch: %v", err)
+	}
+}
+
+// Rings are reused, and SetRings(false) turns them off for the process.
+func TestRingPool(t *testing.T) {
+	r := AcquireRing()
+	if r == nil {
+		t.Skip("io_uring unavailable here")
+	}
+	ReleaseRing(r)
+	if again := AcquireRing(); again != r {
+		t.Error("a released ring was not reused")
+		ReleaseRing(again)
+	} else {
+		ReleaseRing(again)
+	}
+	SetRings(false)
+	defer SetRings(true)
+	if AcquireRing() != nil {
+		t.Fatal("a ring while rings are off")
+	}
+}
