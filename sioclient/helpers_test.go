@@ -306,7 +306,18 @@ func (p *proxy) pipe(dst, src net.Conn) {
 			}
 		}
 		if err != nil {
-			return // EOF or closed: the deferred closes end the other direction too
+			// EOF or closed: the deferred closes end the other direction
+			// too, but not while frozen: a silent network delivers no
+			// close either (else the server's own ping timeout would
+			// reach the client as a transport close, racing the client's
+			// heartbeat that TestSilentServerPingTimeout checks).
+			p.mu.Lock()
+			frozen, thaw := p.frozen, p.thaw
+			p.mu.Unlock()
+			if frozen {
+				<-thaw
+			}
+			return
 		}
 	}
 }
