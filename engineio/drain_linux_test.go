@@ -64,11 +64,7 @@ func TestDrainingSetEmptiesAfterFlush(t *testing.T) {
 			}
 		}
 		ws.Close()
-		select {
-		case <-ts.rec.closed:
-		case <-time.After(5 * time.Second):
-			t.Fatal("no close")
-		}
+		ts.closeReason(t)
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for {

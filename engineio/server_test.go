@@ -76,6 +76,19 @@ func (ts *testServer) nextConn(t *testing.T) *Conn {
 	}
 }
 
+// closeReason returns the reason of the next session close the handler
+// heard.
+func (ts *testServer) closeReason(t *testing.T) string {
+	t.Helper()
+	select {
+	case r := <-ts.rec.closed:
+		return r
+	case <-time.After(5 * time.Second):
+		t.Fatal("session not closed")
+		return ""
+	}
+}
+
 func (ts *testServer) url(query string) string {
 	return ts.URL + "/socket.io/?EIO=4&" + query
 }

@@ -361,13 +361,8 @@ func TestCloseWhileStalled(t *testing.T) {
 	out = append(out, maskedFrame(0x80|opClose, []byte{0x0f, 0xa1, 'b', 'y', 'e'})...) // 4001
 	ws.write(t, out)
 	waitMessage(t, ts, "marker")
-	select {
-	case r := <-ts.rec.closed:
-		if r != ReasonTransportClose {
-			t.Fatalf("reason %q", r)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("session not closed")
+	if r := ts.closeReason(t); r != ReasonTransportClose {
+		t.Fatalf("reason %q", r)
 	}
 
 	msgs, ctl := ws.readStream(t)
@@ -390,13 +385,8 @@ func TestProtocolErrorWhileStalled(t *testing.T) {
 	ts, ws, _, sent := stalledConn(t)
 	ws.nibble(t)
 	ws.write(t, []byte{0x81, 0x02, '4', 'x'})
-	select {
-	case r := <-ts.rec.closed:
-		if r != ReasonTransportError {
-			t.Fatalf("reason %q", r)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("session not closed")
+	if r := ts.closeReason(t); r != ReasonTransportError {
+		t.Fatalf("reason %q", r)
 	}
 	msgs, ctl := ws.readStream(t)
 	t.Logf("%d of %d messages before the close", msgs, sent)

@@ -328,7 +328,7 @@ func (r *Ring) writeChunk(ws []Write) {
 	}
 	runtime.KeepAlive(ws)
 	runtime.KeepAlive(iov)
-	clear(iov[:cap(iov)])
+	clear(iov) // only what this chunk used: the arena keeps its size
 	clear(msgs)
 	var sc Scratch
 	for _, i := range slow {
