@@ -770,6 +770,14 @@ func (f *flushers) loop() {
 	if rd.ring != nil {
 		defer netpoll.ReleaseRing(rd.ring)
 	}
+	// Before the first grab, let the input that is already waiting in (the
+	// publisher's next messages, read by PollNow, and the dispatchers they
+	// wake): what they queue goes out in this round's writes rather than
+	// in a round of its own. In a flood to 100 receivers this took the
+	// CPU per delivery from 2.12 to 1.44 µs (BENCHMARKS.md); at light load
+	// there is nothing waiting and it costs one epoll_wait per round.
+	netpoll.PollNow()
+	runtime.Gosched()
 	for {
 		f.mu.Lock()
 		if f.head == len(f.ready) {
