@@ -84,7 +84,8 @@ type Host interface {
 	// Name is the namespace name, e.g. "/" or "/chat".
 	Name() string
 	// Deliver queues the encoded packet to each local socket in ids that
-	// still exists. It must not block.
+	// still exists. It must not block, and must not keep ids after it
+	// returns: adapters reuse the list.
 	Deliver(ids []string, frames []Frame, opts DeliverOptions)
 	// SocketDetails describes a local socket.
 	SocketDetails(id string) (SocketDetails, bool)

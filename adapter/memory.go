@@ -2,6 +2,7 @@ package adapter
 
 import (
 	"context"
+	"slices"
 	"sync"
 
 	"github.com/switchboard-go/socketio/parser"
@@ -120,11 +121,43 @@ func (a *InMemory) Rooms() []string {
 func (a *InMemory) targets(opts Options) []string {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
-	return a.targetsLocked(opts)
+	return a.targetsLocked(nil, opts)
 }
 
-// requires a.mu held (for reading at least)
-func (a *InMemory) targetsLocked(opts Options) []string {
+// idLists recycles the target lists of broadcasts: Host.Deliver does not
+// keep the list, and a fresh one per broadcast (16 KiB for 1,000 sockets)
+// was a quarter of the bytes a light broadcast load allocated, and so of
+// its garbage collections (BENCHMARKS.md).
+var idLists sync.Pool // of *[]string
+
+// broadcastTargets is targets for a delivery: the list comes from idLists
+// and goes back with putTargets once Deliver has returned.
+func (a *InMemory) broadcastTargets(opts Options) *[]string {
+	p, _ := idLists.Get().(*[]string)
+	if p == nil {
+		p = new([]string)
+	}
+	a.mu.RLock()
+	*p = a.targetsLocked((*p)[:0], opts)
+	a.mu.RUnlock()
+	return p
+}
+
+// maxPooledTargets bounds the lists kept for reuse (64 KiB of headers).
+const maxPooledTargets = 4096
+
+func putTargets(p *[]string) {
+	if cap(*p) > maxPooledTargets {
+		return
+	}
+	clear(*p)
+	*p = (*p)[:0]
+	idLists.Put(p)
+}
+
+// targetsLocked appends the local sockets opts selects to out (which may
+// be nil). It requires a.mu held, for reading at least.
+func (a *InMemory) targetsLocked(out []string, opts Options) []string {
 	excluded := func(id string) bool {
 		for _, r := range opts.Except {
 			if a.rooms[r].contains(id) {
@@ -134,7 +167,7 @@ func (a *InMemory) targetsLocked(opts Options) []string {
 		return false
 	}
 	if len(opts.Rooms) == 0 {
-		out := make([]string, 0, len(a.sids))
+		out = slices.Grow(out, len(a.sids))
 		for id := range a.sids {
 			if !excluded(id) {
 				out = append(out, id)
@@ -144,7 +177,7 @@ func (a *InMemory) targetsLocked(opts Options) []string {
 	}
 	if len(opts.Rooms) == 1 {
 		members := a.rooms[opts.Rooms[0]]
-		out := make([]string, 0, members.len())
+		out = slices.Grow(out, members.len())
 		for id := range members.all {
 			if !excluded(id) {
 				out = append(out, id)
@@ -157,7 +190,7 @@ func (a *InMemory) targetsLocked(opts Options) []string {
 		n += a.rooms[r].len()
 	}
 	seen := make(map[string]struct{}, n)
-	out := make([]string, 0, n)
+	out = slices.Grow(out, n)
 	for _, r := range opts.Rooms {
 		for id := range a.rooms[r].all {
 			if _, dup := seen[id]; dup || excluded(id) {
@@ -171,21 +204,23 @@ func (a *InMemory) targetsLocked(opts Options) []string {
 }
 
 func (a *InMemory) Broadcast(pkt *parser.Packet, opts Options) error {
-	ids := a.targets(opts)
-	if len(ids) == 0 {
+	ids := a.broadcastTargets(opts)
+	defer putTargets(ids)
+	if len(*ids) == 0 {
 		return nil
 	}
-	a.host.Deliver(ids, EncodeFrames(pkt), DeliverOptions{Volatile: opts.Flags.Volatile})
+	a.host.Deliver(*ids, EncodeFrames(pkt), DeliverOptions{Volatile: opts.Flags.Volatile})
 	return nil
 }
 
 func (a *InMemory) BroadcastWithAck(pkt *parser.Packet, opts Options, onClientCount func(int), onAck func(Args)) error {
-	ids := a.targets(opts)
-	onClientCount(len(ids))
-	if len(ids) == 0 {
+	ids := a.broadcastTargets(opts)
+	defer putTargets(ids)
+	onClientCount(len(*ids))
+	if len(*ids) == 0 {
 		return nil
 	}
-	a.host.Deliver(ids, EncodeFrames(pkt), DeliverOptions{
+	a.host.Deliver(*ids, EncodeFrames(pkt), DeliverOptions{
 		Volatile:   opts.Flags.Volatile,
 		AckID:      pkt.ID,
 		OnAck:      func(_ string, args Args) { onAck(args) },
@@ -213,7 +248,7 @@ func (a *InMemory) FetchSockets(_ context.Context, opts Options) ([]SocketDetail
 func (a *InMemory) AddSockets(opts Options, rooms []string) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	for _, id := range a.targetsLocked(opts) {
+	for _, id := range a.targetsLocked(nil, opts) {
 		a.addLocked(id, rooms)
 	}
 	return nil
@@ -222,7 +257,7 @@ func (a *InMemory) AddSockets(opts Options, rooms []string) error {
 func (a *InMemory) DelSockets(opts Options, rooms []string) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	for _, id := range a.targetsLocked(opts) {
+	for _, id := range a.targetsLocked(nil, opts) {
 		for _, r := range rooms {
 			a.delLocked(id, r)
 		}

@@ -37,6 +37,12 @@ type Ring struct {
 	// until the batch completes.
 	iov  []syscall.Iovec
 	msgs []ringMsghdr
+	// Also per batch, reused so that a round allocates nothing: the
+	// descriptors locked, the writes too large for one sendmsg, and the
+	// scratch of their Desc.Writev.
+	locked []*Desc
+	slow   []int
+	sc     Scratch
 }
 
 // ringMsghdr is struct msghdr on 64-bit Linux (syscall.Msghdr's length
@@ -264,8 +270,8 @@ func (r *Ring) writeChunk(ws []Write) {
 		r.msgs = make([]ringMsghdr, len(ws))
 	}
 	iov, msgs := r.iov[:0], r.msgs[:len(ws)]
-	var locked []*Desc
-	var slow []int // writes too large for one sendmsg: Desc.Writev after the batch
+	locked := r.locked[:0]
+	slow := r.slow[:0] // writes too large for one sendmsg: Desc.Writev after the batch
 	tail := atomic.LoadUint32(r.sqTail)
 	queued := uint32(0)
 	for i := range ws {
@@ -330,9 +336,10 @@ func (r *Ring) writeChunk(ws []Write) {
 	runtime.KeepAlive(iov)
 	clear(iov) // only what this chunk used: the arena keeps its size
 	clear(msgs)
-	var sc Scratch
+	clear(locked)
+	r.locked, r.slow = locked[:0], slow[:0]
 	for _, i := range slow {
-		ws[i].N, ws[i].Err = ws[i].D.Writev(ws[i].Bufs, &sc)
+		ws[i].N, ws[i].Err = ws[i].D.Writev(ws[i].Bufs, &r.sc)
 	}
 }
 
