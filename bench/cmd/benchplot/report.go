@@ -118,5 +118,61 @@ func report(m metrics, labels []string, recs []record, mainN int) string {
 		}
 	}
 	fmt.Fprintf(&b, "| messages lost below saturation (Go, all runs) | %.0f | | | 0 | %s |\n", lost, map[bool]string{true: "yes", false: "no"}[lost == 0])
+	perRepetition(&b, recs, mainN)
 	return b.String()
+}
+
+// perRepetition renders the two light-load targets for each repetition on
+// its own: the medians above can pair a fast Node step of one repetition
+// with a slow Go step of another, and the p99 target in particular
+// depends on where each repetition's Node run hit its cliff.
+func perRepetition(b *strings.Builder, recs []record, mainN int) {
+	sweeps := map[string][]record{} // label → its sweeps, in run order
+	for _, r := range recs {
+		if r.Scenario == "broadcast" && r.Receivers == mainN && len(r.Steps) > 0 {
+			sweeps[r.Label] = append(sweeps[r.Label], r)
+		}
+	}
+	goRuns, nodeRuns := sweeps["go-1core"], sweeps["node-1core"]
+	n := min(len(goRuns), len(nodeRuns))
+	if n == 0 {
+		return
+	}
+	at := func(r record, rate int) *step {
+		for i := range r.Steps {
+			if r.Steps[i].Rate == rate {
+				return &r.Steps[i]
+			}
+		}
+		return nil
+	}
+	ratio := func(a, b float64) string {
+		if a <= 0 || b <= 0 {
+			return "–"
+		}
+		return fmt.Sprintf("%.2f", a/b)
+	}
+	fmt.Fprintf(b, "\n### Per repetition (%d receivers, Go and Node on one core)\n\n", mainN)
+	fmt.Fprintf(b, "| repetition | Node's highest sustainable rate | p99 ms there, Go / Node | ratio (goal ≤ 0.25) | core CPU per delivery, Go ÷ Node, @30 / @40 / @50 msg/s (goal ≤ 0.65) |\n|---|---|---|---|---|\n")
+	for i := range n {
+		g, nd := goRuns[i], nodeRuns[i]
+		sat, p99s, p99r := "–", "–", "–"
+		if nd.SaturationRate > 0 {
+			sat = fmt.Sprintf("%d msg/s", nd.SaturationRate)
+			if gs, ns := at(g, nd.SaturationRate), at(nd, nd.SaturationRate); gs != nil && ns != nil {
+				p99s = fmt.Sprintf("%s / %s", num(gs.Latency.P99), num(ns.Latency.P99))
+				p99r = ratio(gs.Latency.P99, ns.Latency.P99)
+			}
+		}
+		var cpu []string
+		for _, rate := range []int{30, 40, 50} {
+			gs, ns := at(g, rate), at(nd, rate)
+			if gs == nil || ns == nil {
+				cpu = append(cpu, "–")
+				continue
+			}
+			cpu = append(cpu, ratio(gs.CoreCPUUs, ns.CoreCPUUs))
+		}
+		fmt.Fprintf(b, "| %d | %s | %s | %s | %s |\n", i+1, sat, p99s, p99r, strings.Join(cpu, " / "))
+	}
 }
