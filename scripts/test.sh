@@ -32,8 +32,8 @@ go vet ./...
 echo "== staticcheck"
 go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
-echo "== bench module (its own go.mod): vet, staticcheck, build"
-(cd bench && go vet ./... && go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./... && go build ./...)
+echo "== bench module (its own go.mod): vet, staticcheck, build, tests"
+(cd bench && go vet ./... && go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./... && go build ./... && go test -count=1 ./...)
 
 echo "== go test -race"
 go test -race -count=1 -timeout 15m ./...
