@@ -67,25 +67,27 @@ func startServer(t *testing.T, opts *Options, echo bool) *testServer {
 // nextConn returns the next session the server accepted.
 func (ts *testServer) nextConn(t *testing.T) *Conn {
 	t.Helper()
-	select {
-	case c := <-ts.rec.conns:
-		return c
-	case <-time.After(5 * time.Second):
-		t.Fatal("no connection")
-		return nil
-	}
+	return receive(t, ts.rec.conns, "no connection")
 }
 
 // closeReason returns the reason of the next session close the handler
 // heard.
 func (ts *testServer) closeReason(t *testing.T) string {
 	t.Helper()
+	return receive(t, ts.rec.closed, "session not closed")
+}
+
+// receive returns the next value from ch, failing the test with missing
+// after 5 s.
+func receive[T any](t *testing.T, ch <-chan T, missing string) T {
+	t.Helper()
 	select {
-	case r := <-ts.rec.closed:
-		return r
+	case v := <-ch:
+		return v
 	case <-time.After(5 * time.Second):
-		t.Fatal("session not closed")
-		return ""
+		t.Fatal(missing)
+		var zero T
+		return zero
 	}
 }
 
