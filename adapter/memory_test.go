@@ -3,6 +3,7 @@ package adapter_test
 import (
 	"fmt"
 	"runtime"
+	"runtime/debug"
 	"testing"
 
 	"github.com/switchboard-go/socketio/adapter"
@@ -76,8 +77,16 @@ func BenchmarkInMemoryBroadcast(b *testing.B) {
 
 // A broadcast's target list is recycled (Host.Deliver does not keep it):
 // at 50 broadcasts a second to 1,000 sockets, a fresh 16 KiB list each
-// time was a quarter of what the server allocated. The bound leaves room
-// for the race detector, which makes sync.Pool drop a share of its items.
+// time was a quarter of what the server allocated.
+//
+// Two things empty a sync.Pool besides a missing Put: a garbage collection
+// (the pool keeps its items for one more cycle only) and, under the race
+// detector, dropped Puts. The loop runs with the collector off, so only the
+// second remains. Without the race detector a broadcast allocates under
+// 200 bytes, against 16 KiB with no reuse. With it, a quarter of the Puts
+// are dropped and a list costs twice as much: 8.3 KiB a broadcast over
+// 2,000 (7.5-9.0 KiB in 20 runs) against 32 KiB with no reuse, so the
+// bound there is 12 KiB.
 func TestInMemoryBroadcastReusesTargets(t *testing.T) {
 	const sockets = 1000
 	h := &countHost{}
@@ -90,9 +99,10 @@ func TestInMemoryBroadcastReusesTargets(t *testing.T) {
 		t.Fatal(err)
 	}
 	pkt := &parser.Packet{Type: parser.Event, Namespace: "/", Data: data}
-	const runs = 200
+	const runs = 2000
 	var before, after runtime.MemStats
 	runtime.GC()
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
 	runtime.ReadMemStats(&before)
 	for range runs {
 		if err := a.Broadcast(pkt, adapter.Options{}); err != nil {
@@ -103,7 +113,11 @@ func TestInMemoryBroadcastReusesTargets(t *testing.T) {
 	if h.n != runs*sockets {
 		t.Fatalf("delivered %d, want %d", h.n, runs*sockets)
 	}
-	if per := (after.TotalAlloc - before.TotalAlloc) / runs; per > 8<<10 {
-		t.Errorf("a broadcast to %d sockets allocated %d bytes, want the target list reused (a new one is %d)", sockets, per, sockets*16)
+	limit := uint64(1 << 10)
+	if raceEnabled {
+		limit = 12 << 10
+	}
+	if per := (after.TotalAlloc - before.TotalAlloc) / runs; per > limit {
+		t.Errorf("a broadcast to %d sockets allocated %d bytes, want the target list reused (a new one is at least %d)", sockets, per, sockets*16)
 	}
 }
