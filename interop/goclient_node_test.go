@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/switchboard-go/socketio/sioclient"
+	"github.com/switchboard-go/socketio/socketiotest"
 )
 
 // gcNode is a running Node.js server script.
@@ -46,10 +47,7 @@ type gcNode struct {
 func gcStartNode(t *testing.T, script string) *gcNode {
 	t.Helper()
 	requireNode(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln := socketiotest.Listen(t, "")
 	port := ln.Addr().(*net.TCPAddr).Port
 	_ = ln.Close()
 	n := &gcNode{t: t, script: script, port: port, news: make(chan struct{}, 1)}
@@ -188,7 +186,7 @@ func gcConnectMain(t *testing.T, mode string) (*gcNode, *sioclient.Socket, *gcSo
 	t.Cleanup(func() { s.Manager().Close() })
 	g := gcWatch(s)
 	s.Connect()
-	gcRecv(t, g.connect, "connect")
+	socketiotest.Receive(t, g.life.Connected, "connect")
 	return node, s, g
 }
 
@@ -197,7 +195,7 @@ func gcOptions(mode string) *sioclient.Options {
 		ReconnectionDelay:    50 * time.Millisecond,
 		ReconnectionDelayMax: 200 * time.Millisecond,
 		Timeout:              time.Second,
-		Logger:               quietLogger(),
+		Logger:               socketiotest.Logger(),
 	}
 	switch mode {
 	case modePolling:
@@ -208,58 +206,21 @@ func gcOptions(mode string) *sioclient.Options {
 	return o
 }
 
-func gcRecv[T any](t *testing.T, ch <-chan T, what string) T {
-	t.Helper()
-	select {
-	case v := <-ch:
-		return v
-	case <-time.After(10 * time.Second):
-		t.Fatalf("timed out waiting for %s", what)
-		var zero T
-		return zero
-	}
-}
-
 // gcSocket is a socket with its lifecycle and its "welcome" events on
 // channels.
 type gcSocket struct {
 	*sioclient.Socket
-	connect    chan string
-	connectErr chan *sioclient.ConnectError
-	disconnect chan string
-	welcome    chan map[string]any
+	life    *socketiotest.Lifecycle
+	welcome chan map[string]any
 }
 
 func gcWatch(s *sioclient.Socket) *gcSocket {
-	g := &gcSocket{
-		Socket:     s,
-		connect:    make(chan string, 16),
-		connectErr: make(chan *sioclient.ConnectError, 16),
-		disconnect: make(chan string, 16),
-		welcome:    make(chan map[string]any, 16),
-	}
-	s.OnConnect(func() { g.connect <- s.ID() })
-	s.OnConnectError(func(err *sioclient.ConnectError) { g.connectErr <- err })
-	s.OnDisconnect(func(reason string) { g.disconnect <- reason })
+	g := &gcSocket{Socket: s, life: socketiotest.Watch(s), welcome: make(chan map[string]any, 16)}
 	s.On("welcome", func(e *sioclient.Event) {
 		m, _ := e.Value(0).(map[string]any)
 		g.welcome <- m
 	})
 	return g
-}
-
-func gcWaitTransport(t *testing.T, m *sioclient.Manager, want string) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if c := m.Engine(); c != nil && c.Transport() == want {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the connection never reached %s", want)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 // Namespaces multiplexed on one connection, auth (static and func), a
@@ -282,8 +243,8 @@ func TestGoClientNodeServer(t *testing.T) {
 		engines := map[string]any{}
 		for _, s := range []*gcSocket{root, chat, admin} {
 			s.Connect()
-			gcRecv(t, s.connect, "connect "+s.Namespace())
-			w := gcRecv(t, s.welcome, "welcome "+s.Namespace())
+			socketiotest.Receive(t, s.life.Connected, "connect "+s.Namespace())
+			w := socketiotest.Receive(t, s.welcome, "welcome "+s.Namespace())
 			engines[s.Namespace()] = w["engine"]
 			if w["id"] != s.ID() || w["nsp"] != s.Namespace() {
 				t.Errorf("welcome %v for socket %s of %s", w, s.ID(), s.Namespace())
@@ -307,7 +268,7 @@ func TestGoClientNodeServer(t *testing.T) {
 		defer bad.Manager().Close()
 		badw := gcWatch(bad)
 		bad.Connect()
-		ce := gcRecv(t, badw.connectErr, "connect_error")
+		ce := socketiotest.Receive(t, badw.life.ConnectErrors, "connect_error")
 		if ce.Message != "unauthorized" || !ce.FromServer() {
 			t.Errorf("connect error %+v", ce)
 		}
@@ -340,10 +301,10 @@ func TestGoClientNodeServer(t *testing.T) {
 			}
 			acked <- a.Values()
 		}))
-		if got := gcRecv(t, acked, "binary ack"); !reflect.DeepEqual(got, []any{[]byte{4, 3, 2, 1}}) {
+		if got := socketiotest.Receive(t, acked, "binary ack"); !reflect.DeepEqual(got, []any{[]byte{4, 3, 2, 1}}) {
 			t.Errorf("binary ack %#v", got)
 		}
-		if got := gcRecv(t, binEvents, "binary event"); !reflect.DeepEqual(got, map[string]any{"reversed": []byte{4, 3, 2, 1}, "len": 4.0}) {
+		if got := socketiotest.Receive(t, binEvents, "binary event"); !reflect.DeepEqual(got, map[string]any{"reversed": []byte{4, 3, 2, 1}, "len": 4.0}) {
 			t.Errorf("binary event %#v", got)
 		}
 
@@ -360,18 +321,18 @@ func TestGoClientNodeServer(t *testing.T) {
 		})
 		admin.On("answer", func(e *sioclient.Event) { answers <- e.Values() })
 		_ = admin.Emit("ask", 21)
-		if got := gcRecv(t, answers, "answer"); !reflect.DeepEqual(got, []any{42.0, []byte{1, 2, 3, 4}}) {
+		if got := socketiotest.Receive(t, answers, "answer"); !reflect.DeepEqual(got, []any{42.0, []byte{1, 2, 3, 4}}) {
 			t.Errorf("answer %#v", got)
 		}
 
 		// Heartbeat: the server pings every 300ms and drops a client
 		// silent for 400ms more; nothing may drop for a while.
-		gcWaitTransport(t, mgr, wantTransport(mode))
+		socketiotest.WaitTransport(t, mgr, wantTransport(mode))
 		id := mgr.Engine().ID()
 		time.Sleep(1500 * time.Millisecond)
 		for _, s := range []*gcSocket{root, chat, admin} {
 			select {
-			case r := <-s.disconnect:
+			case r := <-s.life.Disconnected:
 				t.Errorf("%s disconnected: %s", s.Namespace(), r)
 			default:
 			}
@@ -392,7 +353,7 @@ func TestGoClientNodeServerDisconnect(t *testing.T) {
 		}
 		mark := node.mark()
 		_ = s.Emit("kick")
-		if r := gcRecv(t, g.disconnect, "disconnect"); r != sioclient.ReasonIOServerDisconnect {
+		if r := socketiotest.Receive(t, g.life.Disconnected, "disconnect"); r != sioclient.ReasonIOServerDisconnect {
 			t.Errorf("reason %q", r)
 		}
 		if _, ok := node.waitLine(mark, 5*time.Second, func(m map[string]any) bool {
@@ -426,14 +387,14 @@ func TestGoClientNodeRestart(t *testing.T) {
 		}}))
 		for _, s := range []*gcSocket{root, admin} {
 			s.Connect()
-			gcRecv(t, s.connect, "connect "+s.Namespace())
-			gcRecv(t, s.welcome, "welcome "+s.Namespace())
+			socketiotest.Receive(t, s.life.Connected, "connect "+s.Namespace())
+			socketiotest.Receive(t, s.welcome, "welcome "+s.Namespace())
 		}
-		gcWaitTransport(t, mgr, wantTransport(mode))
+		socketiotest.WaitTransport(t, mgr, wantTransport(mode))
 
 		node.kill()
 		for _, s := range []*gcSocket{root, admin} {
-			if r := gcRecv(t, s.disconnect, "disconnect"); r != sioclient.ReasonTransportClose && r != sioclient.ReasonTransportError {
+			if r := socketiotest.Receive(t, s.life.Disconnected, "disconnect"); r != sioclient.ReasonTransportClose && r != sioclient.ReasonTransportError {
 				t.Errorf("%s: reason %q", s.Namespace(), r)
 			}
 		}
@@ -457,13 +418,13 @@ func TestGoClientNodeRestart(t *testing.T) {
 		mark := node.mark()
 		node.restart()
 		for _, s := range []*gcSocket{root, admin} {
-			gcRecv(t, s.connect, "reconnect "+s.Namespace())
+			socketiotest.Receive(t, s.life.Connected, "reconnect "+s.Namespace())
 		}
-		w := gcRecv(t, admin.welcome, "welcome after reconnection")
+		w := socketiotest.Receive(t, admin.welcome, "welcome after reconnection")
 		if n, _ := w["auth"].(map[string]any)["n"].(float64); int32(n) != authCalls.Load() || n < 2 {
 			t.Errorf("auth after reconnection %v, AuthFunc called %d times", w["auth"], authCalls.Load())
 		}
-		if got := gcRecv(t, acked, "buffered ack"); !reflect.DeepEqual(got, []any{"noted", "admin"}) {
+		if got := socketiotest.Receive(t, acked, "buffered ack"); !reflect.DeepEqual(got, []any{"noted", "admin"}) {
 			t.Errorf("buffered ack %v", got)
 		}
 		if _, ok := node.waitLine(mark, 5*time.Second, func(m map[string]any) bool {
@@ -480,7 +441,7 @@ func TestGoClientNodeRestart(t *testing.T) {
 		if !reflect.DeepEqual(xs, []any{0.0, 1.0, 2.0}) {
 			t.Errorf("notes after the restart: %v", xs)
 		}
-		gcWaitTransport(t, mgr, wantTransport(mode))
+		socketiotest.WaitTransport(t, mgr, wantTransport(mode))
 	})
 }
 
@@ -490,7 +451,7 @@ func TestGoClientNodeFrozenServer(t *testing.T) {
 	t.Parallel()
 	eachMode(t, func(t *testing.T, mode string) {
 		node, s, g := gcConnectMain(t, mode)
-		gcWaitTransport(t, s.Manager(), wantTransport(mode))
+		socketiotest.WaitTransport(t, s.Manager(), wantTransport(mode))
 		attempts := make(chan error, 16)
 		s.Manager().OnReconnectError(func(err error) { attempts <- err })
 
@@ -502,17 +463,17 @@ func TestGoClientNodeFrozenServer(t *testing.T) {
 			}
 		}()
 		start := time.Now()
-		if r := gcRecv(t, g.disconnect, "disconnect"); r != sioclient.ReasonPingTimeout {
+		if r := socketiotest.Receive(t, g.life.Disconnected, "disconnect"); r != sioclient.ReasonPingTimeout {
 			t.Errorf("reason %q", r)
 		}
 		if d := time.Since(start); d > 3*time.Second {
 			t.Errorf("detected after %v; pingInterval+pingTimeout is 700ms", d)
 		}
-		if err := gcRecv(t, attempts, "a failed attempt while frozen"); !errors.Is(err, context.DeadlineExceeded) {
+		if err := socketiotest.Receive(t, attempts, "a failed attempt while frozen"); !errors.Is(err, context.DeadlineExceeded) {
 			t.Logf("attempt failed with %v", err)
 		}
 		node.signal(syscall.SIGCONT)
 		thawed = true
-		gcRecv(t, g.connect, "reconnect")
+		socketiotest.Receive(t, g.life.Connected, "reconnect")
 	})
 }

@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -26,44 +25,33 @@ import (
 	"time"
 
 	socketio "github.com/switchboard-go/socketio"
+	"github.com/switchboard-go/socketio/socketiotest"
 )
 
-// Transport modes of the matrix: the client uses only long-polling, only
-// WebSocket, or starts on polling and upgrades (the default of every
-// official client).
+// Transport modes of the matrix (socketiotest.Transports): the client uses
+// only long-polling, only WebSocket, or starts on polling and upgrades (the
+// default of every official client). The Node and Python peers take the
+// mode's name as an argument.
 const (
 	modePolling   = "polling"
 	modeWebSocket = "websocket"
 	modeUpgrade   = "upgrade"
 )
 
-var modes = []string{modePolling, modeWebSocket, modeUpgrade}
-
 // eachMode runs fn as parallel subtests, one per transport mode.
 func eachMode(t *testing.T, fn func(t *testing.T, mode string)) {
 	t.Helper()
-	for _, m := range modes {
-		t.Run(m, func(t *testing.T) {
-			t.Parallel()
-			fn(t, m)
-		})
-	}
+	socketiotest.EachTransport(t, func(t *testing.T, tr socketiotest.Transport) { fn(t, tr.Name) })
 }
 
 // wantTransport is the transport a client of mode must end on.
 func wantTransport(mode string) string {
-	if mode == modePolling {
-		return "polling"
+	for _, tr := range socketiotest.Transports() {
+		if tr.Name == mode {
+			return tr.Final
+		}
 	}
-	return "websocket"
-}
-
-// quietLogger discards the server's logs unless -v is given.
-func quietLogger() *slog.Logger {
-	if testing.Verbose() {
-		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	return slog.New(slog.DiscardHandler)
+	panic("unknown transport mode " + mode)
 }
 
 // testServer is a Go Socket.IO server served by httptest on 127.0.0.1.
@@ -91,7 +79,7 @@ func startTestServer(t testing.TB, opts *socketio.Options, ln net.Listener, setu
 		o = *opts
 	}
 	if o.Logger == nil {
-		o.Logger = quietLogger()
+		o.Logger = socketiotest.Logger()
 	}
 	srv := socketio.NewServer(&o)
 	if setup != nil {
@@ -101,11 +89,7 @@ func startTestServer(t testing.TB, opts *socketio.Options, ln net.Listener, setu
 	mux.Handle("/socket.io/", srv)
 	hs := httptest.NewUnstartedServer(mux)
 	if ln == nil {
-		var err error
-		ln, err = net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatalf("listen: %v", err)
-		}
+		ln = socketiotest.Listen(t, "")
 	}
 	_ = hs.Listener.Close()
 	hs.Listener = ln

@@ -9,7 +9,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"slices"
 	"strings"
 	"testing"
@@ -18,6 +17,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	socketio "github.com/switchboard-go/socketio"
+	"github.com/switchboard-go/socketio/socketiotest"
 )
 
 // 7. Disconnect reasons on both sides.
@@ -103,10 +103,7 @@ func TestNodeReconnectAfterRestart(t *testing.T) {
 	t.Parallel()
 	eachMode(t, func(t *testing.T, mode string) {
 		rec := newRecorder()
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
+		ln := socketiotest.Listen(t, "")
 		addr := ln.Addr().String()
 		ts1 := startTestServer(t, nil, ln, func(srv *socketio.Server) {
 			srv.OnConnection(func(s *socketio.Socket) {
@@ -124,17 +121,7 @@ func TestNodeReconnectAfterRestart(t *testing.T) {
 		wantEqual(t, "Shutdown", ts1.Srv.Shutdown(ctx), nil)
 		ts1.HTTP.Close()
 
-		var ln2 net.Listener
-		for range 50 {
-			if ln2, err = net.Listen("tcp", addr); err == nil {
-				break
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-		if err != nil {
-			t.Fatalf("relisten on %s: %v", addr, err)
-		}
-		startTestServer(t, nil, ln2, func(srv *socketio.Server) {
+		startTestServer(t, nil, socketiotest.Listen(t, addr), func(srv *socketio.Server) {
 			srv.OnConnection(func(s *socketio.Socket) {
 				s.On("hello", func(e *socketio.Event) {
 					rec.add("server2 hello", e.Value(0))

@@ -13,6 +13,7 @@ import (
 
 	socketio "github.com/switchboard-go/socketio"
 	"github.com/switchboard-go/socketio/sioclient"
+	"github.com/switchboard-go/socketio/socketiotest"
 )
 
 // echoServer registers the handlers most tests use on namespace ns:
@@ -71,14 +72,14 @@ func onWelcome(s *sioclient.Socket) chan welcome {
 }
 
 func TestEmitAckAndBinary(t *testing.T) {
-	eachMode(t, func(t *testing.T, m mode) {
+	socketiotest.EachTransport(t, func(t *testing.T, m socketiotest.Transport) {
 		srv := startServer(t, "", func(srv *socketio.Server) { echoServer(srv.Of("/")) })
 		var welcomes chan welcome
-		opts := m.options()
+		opts := m.Options()
 		opts.Auth = map[string]any{"token": "abc"}
-		s, _ := connect(t, srv.URL, opts, func(s *sioclient.Socket) { welcomes = onWelcome(s) })
+		s, _ := socketiotest.Connect(t, srv.URL, opts, func(s *sioclient.Socket) { welcomes = onWelcome(s) })
 
-		w := recv(t, welcomes, "welcome")
+		w := socketiotest.Receive(t, welcomes, "welcome")
 		if w.ID != s.ID() || w.Nsp != "/" || string(w.Auth) != `{"token":"abc"}` {
 			t.Errorf("welcome %+v, socket id %q", w, s.ID())
 		}
@@ -108,7 +109,7 @@ func TestEmitAckAndBinary(t *testing.T) {
 			t.Fatal(err)
 		}
 		var got struct{ Bin []byte }
-		if err := recv(t, acked, "ack").Decode(0, &got); err != nil || string(got.Bin) != "nested" {
+		if err := socketiotest.Receive(t, acked, "ack").Decode(0, &got); err != nil || string(got.Bin) != "nested" {
 			t.Errorf("nested binary: %q, %v", got.Bin, err)
 		}
 
@@ -116,7 +117,7 @@ func TestEmitAckAndBinary(t *testing.T) {
 		echoes := make(chan sioclient.Args, 1)
 		s.On("echo", func(e *sioclient.Event) { echoes <- e.Args })
 		_ = s.Emit("echo", []byte{9, 8, 7}, "x")
-		if a := recv(t, echoes, "echo"); !reflect.DeepEqual(a.Values(), []any{[]byte{9, 8, 7}, "x"}) {
+		if a := socketiotest.Receive(t, echoes, "echo"); !reflect.DeepEqual(a.Values(), []any{[]byte{9, 8, 7}, "x"}) {
 			t.Errorf("echo: %#v", a.Values())
 		}
 
@@ -140,21 +141,21 @@ func TestEmitAckAndBinary(t *testing.T) {
 		})
 		s.On("answer", func(e *sioclient.Event) { answers <- e.Values() })
 		_ = s.Emit("ask", 21)
-		if a := recv(t, answers, "answer"); !reflect.DeepEqual(a, []any{42.0, []byte{1, 2, 3, 4}}) {
+		if a := socketiotest.Receive(t, answers, "answer"); !reflect.DeepEqual(a, []any{42.0, []byte{1, 2, 3, 4}}) {
 			t.Errorf("answer: %#v", a)
 		}
-		waitTransport(t, s, m.final)
+		socketiotest.WaitTransport(t, s.Manager(), m.Final)
 	})
 }
 
 func TestNamespacesShareOneConnection(t *testing.T) {
-	eachMode(t, func(t *testing.T, m mode) {
+	socketiotest.EachTransport(t, func(t *testing.T, m socketiotest.Transport) {
 		srv := startServer(t, "", func(srv *socketio.Server) {
 			echoServer(srv.Of("/"))
 			echoServer(srv.Of("/a"))
 			echoServer(srv.Of("/b"))
 		})
-		mgr, err := sioclient.NewManager(srv.URL, m.options())
+		mgr, err := sioclient.NewManager(srv.URL, m.Options())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -165,11 +166,11 @@ func TestNamespacesShareOneConnection(t *testing.T) {
 			if mgr.Socket(nsp, nil) != s {
 				t.Errorf("Socket(%q) twice gave two sockets", nsp)
 			}
-			l := watch(s)
+			l := socketiotest.Watch(s)
 			ws := onWelcome(s)
 			s.Connect()
-			recv(t, l.connect, "connect "+nsp)
-			w := recv(t, ws, "welcome "+nsp)
+			socketiotest.Receive(t, l.Connected, "connect "+nsp)
+			w := socketiotest.Receive(t, ws, "welcome "+nsp)
 			conns[w.Nsp] = w.Conn
 			if string(w.Auth) != fmt.Sprintf(`{"nsp":%q}`, nsp) {
 				t.Errorf("%s auth %s", nsp, w.Auth)
@@ -188,9 +189,9 @@ func TestNamespacesShareOneConnection(t *testing.T) {
 
 		// An unknown namespace is refused; the others are unaffected.
 		bad := mgr.Socket("/nope", nil)
-		l := watch(bad)
+		l := socketiotest.Watch(bad)
 		bad.Connect()
-		if ce := recv(t, l.connectErr, "connect_error"); ce.Message != "Invalid namespace" || !ce.FromServer() {
+		if ce := socketiotest.Receive(t, l.ConnectErrors, "connect_error"); ce.Message != "Invalid namespace" || !ce.FromServer() {
 			t.Errorf("connect error %+v", ce)
 		}
 		if bad.Active() || bad.Connected() {
@@ -207,7 +208,7 @@ func TestDialSharesManagers(t *testing.T) {
 		echoServer(srv.Of("/"))
 		echoServer(srv.Of("/a"))
 	})
-	opts := modes[1].options()
+	opts := socketiotest.WebSocket.Options()
 	a, err := sioclient.Dial(srv.URL+"/a?x=1", opts)
 	if err != nil {
 		t.Fatal(err)
@@ -250,7 +251,7 @@ func TestDialSharesManagers(t *testing.T) {
 }
 
 func TestConnectErrorAndAuthFunc(t *testing.T) {
-	eachMode(t, func(t *testing.T, m mode) {
+	socketiotest.EachTransport(t, func(t *testing.T, m socketiotest.Transport) {
 		srv := startServer(t, "", func(srv *socketio.Server) {
 			priv := srv.Of("/private")
 			priv.Use(func(s *socketio.Socket) error {
@@ -268,80 +269,80 @@ func TestConnectErrorAndAuthFunc(t *testing.T) {
 		})
 
 		// Refused: the message and data of the server, and no retry.
-		opts := m.options()
+		opts := m.Options()
 		opts.Auth = map[string]string{"token": "bad"}
 		s, err := sioclient.New(srv.URL+"/private", opts)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer s.Manager().Close()
-		l := watch(s)
+		l := socketiotest.Watch(s)
 		s.Connect()
-		ce := recv(t, l.connectErr, "connect_error")
+		ce := socketiotest.Receive(t, l.ConnectErrors, "connect_error")
 		if ce.Message != "unauthorized" || string(ce.Data) != `{"code":401}` || !ce.FromServer() {
 			t.Errorf("connect error %+v", ce)
 		}
-		none(t, l.connectErr, 200*time.Millisecond, "retry after a refusal")
+		socketiotest.Nothing(t, l.ConnectErrors, 200*time.Millisecond, "retry after a refusal")
 		if s.Active() {
 			t.Error("refused socket still active")
 		}
 
 		// AuthFunc: called for every connection, so a token can change.
 		var calls atomic.Int32
-		opts = m.options()
+		opts = m.Options()
 		opts.ForceNew = true
 		opts.AuthFunc = func() (any, error) {
 			n := calls.Add(1)
 			return map[string]any{"token": "good", "n": n}, nil
 		}
 		var welcomes chan welcome
-		s2, l2 := connect(t, srv.URL+"/private", opts, func(s *sioclient.Socket) { welcomes = onWelcome(s) })
-		if w := recv(t, welcomes, "welcome"); string(w.Auth) != `{"n":1,"token":"good"}` {
+		s2, l2 := socketiotest.Connect(t, srv.URL+"/private", opts, func(s *sioclient.Socket) { welcomes = onWelcome(s) })
+		if w := socketiotest.Receive(t, welcomes, "welcome"); string(w.Auth) != `{"n":1,"token":"good"}` {
 			t.Errorf("first auth %s", w.Auth)
 		}
 		_ = s2.Emit("drop") // the server cuts the transport: the client reconnects
 		// Over polling, "transport error" when no poll was pending to
 		// carry the close packet (the next one finds the session gone).
-		if r := recv(t, l2.disconnect, "disconnect"); r != sioclient.ReasonTransportClose && r != sioclient.ReasonTransportError {
+		if r := socketiotest.Receive(t, l2.Disconnected, "disconnect"); r != sioclient.ReasonTransportClose && r != sioclient.ReasonTransportError {
 			t.Errorf("disconnect reason %q", r)
 		}
-		recv(t, l2.connect, "reconnect")
-		if w := recv(t, welcomes, "welcome"); string(w.Auth) != `{"n":2,"token":"good"}` {
+		socketiotest.Receive(t, l2.Connected, "reconnect")
+		if w := socketiotest.Receive(t, welcomes, "welcome"); string(w.Auth) != `{"n":2,"token":"good"}` {
 			t.Errorf("auth on reconnection %s", w.Auth)
 		}
 
 		// An AuthFunc error refuses locally.
-		opts = m.options()
+		opts = m.Options()
 		opts.ForceNew = true
 		opts.AuthFunc = func() (any, error) { return nil, errors.New("no token") }
 		s3, _ := sioclient.New(srv.URL+"/private", opts)
 		defer s3.Manager().Close()
-		l3 := watch(s3)
+		l3 := socketiotest.Watch(s3)
 		s3.Connect()
-		if ce := recv(t, l3.connectErr, "connect_error"); ce.Message != "no token" || s3.Active() {
+		if ce := socketiotest.Receive(t, l3.ConnectErrors, "connect_error"); ce.Message != "no token" || s3.Active() {
 			t.Errorf("AuthFunc error: %+v, active %v", ce, s3.Active())
 		}
 	})
 }
 
 func TestServerDisconnectDoesNotReconnect(t *testing.T) {
-	eachMode(t, func(t *testing.T, m mode) {
+	socketiotest.EachTransport(t, func(t *testing.T, m socketiotest.Transport) {
 		var conns atomic.Int32
 		srv := startServer(t, "", func(srv *socketio.Server) {
 			echoServer(srv.Of("/"))
 			srv.OnConnection(func(*socketio.Socket) { conns.Add(1) })
 		})
-		s, l := connect(t, srv.URL, m.options(), nil)
+		s, l := socketiotest.Connect(t, srv.URL, m.Options(), nil)
 		pending := make(chan error, 1)
 		_ = s.Emit("void", sioclient.AckFunc(func(_ sioclient.Args, err error) { pending <- err }))
 		_ = s.Emit("kick")
-		if r := recv(t, l.disconnect, "disconnect"); r != sioclient.ReasonIOServerDisconnect {
+		if r := socketiotest.Receive(t, l.Disconnected, "disconnect"); r != sioclient.ReasonIOServerDisconnect {
 			t.Errorf("reason %q", r)
 		}
-		if err := recv(t, pending, "pending ack"); !errors.Is(err, sioclient.ErrDisconnected) {
+		if err := socketiotest.Receive(t, pending, "pending ack"); !errors.Is(err, sioclient.ErrDisconnected) {
 			t.Errorf("pending ack: %v", err)
 		}
-		none(t, l.connect, 300*time.Millisecond, "reconnection")
+		socketiotest.Nothing(t, l.Connected, 300*time.Millisecond, "reconnection")
 		if s.Active() || s.Connected() || conns.Load() != 1 {
 			t.Errorf("active %v connected %v, %d connections", s.Active(), s.Connected(), conns.Load())
 		}
@@ -350,12 +351,12 @@ func TestServerDisconnectDoesNotReconnect(t *testing.T) {
 		}
 		// Connect starts again.
 		s.Connect()
-		recv(t, l.connect, "connect again")
+		socketiotest.Receive(t, l.Connected, "connect again")
 	})
 }
 
 func TestClientDisconnect(t *testing.T) {
-	eachMode(t, func(t *testing.T, m mode) {
+	socketiotest.EachTransport(t, func(t *testing.T, m socketiotest.Transport) {
 		reasons := make(chan socketio.Reason, 4)
 		srv := startServer(t, "", func(srv *socketio.Server) {
 			for _, ns := range []*socketio.Namespace{srv.Of("/"), srv.Of("/a")} {
@@ -365,24 +366,24 @@ func TestClientDisconnect(t *testing.T) {
 				})
 			}
 		})
-		s, l := connect(t, srv.URL, m.options(), nil)
-		a, la := connect(t, srv.URL+"/a", m.options(), nil)
+		s, l := socketiotest.Connect(t, srv.URL, m.Options(), nil)
+		a, la := socketiotest.Connect(t, srv.URL+"/a", m.Options(), nil)
 		if a.Manager() != s.Manager() {
 			t.Fatal("not multiplexed")
 		}
 		a.Disconnect()
-		if r := recv(t, la.disconnect, "disconnect"); r != sioclient.ReasonIOClientDisconnect {
+		if r := socketiotest.Receive(t, la.Disconnected, "disconnect"); r != sioclient.ReasonIOClientDisconnect {
 			t.Errorf("client reason %q", r)
 		}
-		if r := recv(t, reasons, "server disconnect"); r != socketio.ReasonClientNamespaceDisconnect {
+		if r := socketiotest.Receive(t, reasons, "server disconnect"); r != socketio.ReasonClientNamespaceDisconnect {
 			t.Errorf("server reason %q", r)
 		}
 		if !s.Connected() || s.Manager().Engine() == nil {
 			t.Error("disconnecting /a closed the connection of /")
 		}
 		s.Disconnect()
-		recv(t, l.disconnect, "disconnect /")
-		if r := recv(t, reasons, "server disconnect /"); r != socketio.ReasonClientNamespaceDisconnect && r != socketio.ReasonTransportClose {
+		socketiotest.Receive(t, l.Disconnected, "disconnect /")
+		if r := socketiotest.Receive(t, reasons, "server disconnect /"); r != socketio.ReasonClientNamespaceDisconnect && r != socketio.ReasonTransportClose {
 			t.Errorf("server reason for / %q", r)
 		}
 		if s.Manager().Engine() != nil {
@@ -394,11 +395,11 @@ func TestClientDisconnect(t *testing.T) {
 
 func TestAckTimeoutsAndErrors(t *testing.T) {
 	srv := startServer(t, "", func(srv *socketio.Server) { echoServer(srv.Of("/")) })
-	s, _ := connect(t, srv.URL, modes[0].options(), nil)
+	s, _ := socketiotest.Connect(t, srv.URL, socketiotest.Polling.Options(), nil)
 
 	errs := make(chan error, 1)
 	_ = s.Timeout(50*time.Millisecond).Emit("void", sioclient.AckFunc(func(_ sioclient.Args, err error) { errs <- err }))
-	if err := recv(t, errs, "timeout"); !errors.Is(err, sioclient.ErrTimeout) {
+	if err := socketiotest.Receive(t, errs, "timeout"); !errors.Is(err, sioclient.ErrTimeout) {
 		t.Errorf("Timeout: %v", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
@@ -427,7 +428,7 @@ func TestAckTimeoutsAndErrors(t *testing.T) {
 	noAck := make(chan error, 1)
 	s.Once("echo", func(e *sioclient.Event) { noAck <- e.Ack() })
 	_ = s.Emit("echo", 1)
-	if err := recv(t, noAck, "ack"); !errors.Is(err, sioclient.ErrNoAck) {
+	if err := socketiotest.Receive(t, noAck, "ack"); !errors.Is(err, sioclient.ErrNoAck) {
 		t.Errorf("Ack without ack id: %v", err)
 	}
 }
@@ -449,7 +450,7 @@ func TestHandlersSerializedInOrder(t *testing.T) {
 	var got []int
 	var anys, onces atomic.Int32
 	done := make(chan struct{})
-	s, _ := connect(t, srv.URL, modes[2].options(), func(s *sioclient.Socket) {
+	s, _ := socketiotest.Connect(t, srv.URL, socketiotest.Upgrade.Options(), func(s *sioclient.Socket) {
 		s.OnAny(func(*sioclient.Event) { anys.Add(1) })
 		s.Once("num", func(*sioclient.Event) { onces.Add(1) })
 		s.On("num", func(e *sioclient.Event) {
@@ -465,7 +466,7 @@ func TestHandlersSerializedInOrder(t *testing.T) {
 		s.On("done", func(*sioclient.Event) { close(done) })
 	})
 	_ = s.Emit("go")
-	recv(t, done, "done")
+	socketiotest.Receive(t, done, "done")
 	if maxInFlight.Load() != 1 {
 		t.Errorf("%d handlers ran at once", maxInFlight.Load())
 	}
@@ -482,7 +483,7 @@ func TestHandlersSerializedInOrder(t *testing.T) {
 	done = make(chan struct{})
 	s.On("done", func(*sioclient.Event) { close(done) })
 	_ = s.Emit("go")
-	recv(t, done, "done")
+	socketiotest.Receive(t, done, "done")
 	if len(got) != n || anys.Load() != n+1 {
 		t.Error("handlers ran after Off")
 	}
@@ -491,18 +492,18 @@ func TestHandlersSerializedInOrder(t *testing.T) {
 // A panicking handler is contained: later callbacks still run.
 func TestHandlerPanicContained(t *testing.T) {
 	srv := startServer(t, "", func(srv *socketio.Server) { echoServer(srv.Of("/")) })
-	s, _ := connect(t, srv.URL, modes[1].options(), nil)
+	s, _ := socketiotest.Connect(t, srv.URL, socketiotest.WebSocket.Options(), nil)
 	ok := make(chan bool, 1)
 	s.On("echo", func(*sioclient.Event) { panic("boom") })
 	s.On("echo", func(*sioclient.Event) { ok <- true })
 	_ = s.Emit("echo")
-	recv(t, ok, "the handler after the panic")
+	socketiotest.Receive(t, ok, "the handler after the panic")
 }
 
 // Query and headers reach the server on every transport, the WebSocket
 // handshake of an upgrade included.
 func TestQueryAndHeaders(t *testing.T) {
-	eachMode(t, func(t *testing.T, m mode) {
+	socketiotest.EachTransport(t, func(t *testing.T, m socketiotest.Transport) {
 		type seen struct{ q, h string }
 		got := make(chan seen, 4)
 		srv := startServer(t, "", func(srv *socketio.Server) {
@@ -511,20 +512,20 @@ func TestQueryAndHeaders(t *testing.T) {
 				got <- seen{hs.Query.Get("room") + "," + hs.Query.Get("v"), hs.Headers.Get("X-Token")}
 			})
 		})
-		opts := m.options()
+		opts := m.Options()
 		opts.ExtraHeaders = map[string][]string{"X-Token": {"t0k"}}
 		opts.Query = map[string][]string{"v": {"2"}}
-		s, _ := connect(t, srv.URL+"/?room=ignored-when-Query-is-set", opts, nil)
-		if g := recv(t, got, "handshake"); g.q != ",2" || g.h != "t0k" {
+		s, _ := socketiotest.Connect(t, srv.URL+"/?room=ignored-when-Query-is-set", opts, nil)
+		if g := socketiotest.Receive(t, got, "handshake"); g.q != ",2" || g.h != "t0k" {
 			t.Errorf("query %q, header %q", g.q, g.h)
 		}
-		waitTransport(t, s, m.final)
+		socketiotest.WaitTransport(t, s.Manager(), m.Final)
 
 		// The URL's query when Options.Query is nil.
-		opts = m.options()
+		opts = m.Options()
 		opts.ForceNew = true
-		connect(t, srv.URL+"/?room=lobby&v=1", opts, nil)
-		if g := recv(t, got, "handshake"); g.q != "lobby,1" {
+		socketiotest.Connect(t, srv.URL+"/?room=lobby&v=1", opts, nil)
+		if g := socketiotest.Receive(t, got, "handshake"); g.q != "lobby,1" {
 			t.Errorf("query from the URL %q", g.q)
 		}
 	})
@@ -533,7 +534,7 @@ func TestQueryAndHeaders(t *testing.T) {
 // Many goroutines emitting at once, across the upgrade, under -race.
 func TestConcurrentEmits(t *testing.T) {
 	srv := startServer(t, "", func(srv *socketio.Server) { echoServer(srv.Of("/")) })
-	s, _ := connect(t, srv.URL, modes[2].options(), nil)
+	s, _ := socketiotest.Connect(t, srv.URL, socketiotest.Upgrade.Options(), nil)
 	const workers, each = 8, 50
 	errs := make(chan error, workers)
 	for w := range workers {
@@ -554,9 +555,9 @@ func TestConcurrentEmits(t *testing.T) {
 		}()
 	}
 	for range workers {
-		if err := recv(t, errs, "worker"); err != nil {
+		if err := socketiotest.Receive(t, errs, "worker"); err != nil {
 			t.Error(err)
 		}
 	}
-	waitTransport(t, s, modes[2].final)
+	socketiotest.WaitTransport(t, s.Manager(), socketiotest.Upgrade.Final)
 }

@@ -2,9 +2,7 @@ package sioclient_test
 
 import (
 	"fmt"
-	"log/slog"
 	"net"
-	"net/http/httptest"
 	"os"
 	"runtime"
 	"strings"
@@ -14,7 +12,7 @@ import (
 
 	socketio "github.com/switchboard-go/socketio"
 	"github.com/switchboard-go/socketio/engineio"
-	"github.com/switchboard-go/socketio/sioclient"
+	"github.com/switchboard-go/socketio/socketiotest"
 )
 
 // TestMain fails the run if any client goroutine outlives the tests: every
@@ -59,183 +57,19 @@ func waitNoClientGoroutines(d time.Duration) []string {
 	}
 }
 
-func quiet() *slog.Logger {
-	if testing.Verbose() {
-		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	return slog.New(slog.DiscardHandler)
-}
-
-// mode is one column of the transport matrix.
-type mode struct {
-	name       string
-	transports []string
-	final      string // the transport the connection must end on
-}
-
-var modes = []mode{
-	{"polling", []string{engineio.TransportPolling}, engineio.TransportPolling},
-	{"websocket", []string{engineio.TransportWebSocket}, engineio.TransportWebSocket},
-	{"upgrade", nil, engineio.TransportWebSocket},
-}
-
-// eachMode runs fn as parallel subtests, one per transport mode.
-func eachMode(t *testing.T, fn func(t *testing.T, m mode)) {
-	t.Helper()
-	for _, m := range modes {
-		t.Run(m.name, func(t *testing.T) {
-			t.Parallel()
-			fn(t, m)
-		})
-	}
-}
-
-// options returns client options for m with fast reconnection.
-func (m mode) options() *sioclient.Options {
-	return &sioclient.Options{
-		Transports:           m.transports,
-		ReconnectionDelay:    20 * time.Millisecond,
-		ReconnectionDelayMax: 100 * time.Millisecond,
-		Timeout:              3 * time.Second,
-		Logger:               quiet(),
-	}
-}
-
-// testServer is our Go server on 127.0.0.1, restartable on its address.
-type testServer struct {
-	URL  string
-	Addr string
-	Srv  *socketio.Server
-	hs   *httptest.Server
-	once sync.Once
-}
-
-// startServer starts a server on addr ("" picks a free port) with a fast
-// heartbeat, calling setup before it serves. It is stopped at the end of
-// the test.
-func startServer(t *testing.T, addr string, setup func(*socketio.Server)) *testServer {
+// startServer starts our Go server on addr ("" picks a free loopback
+// port) with a fast heartbeat, calling setup before it serves. It is
+// stopped at the end of the test.
+func startServer(t *testing.T, addr string, setup func(*socketio.Server)) *socketiotest.Server {
 	t.Helper()
 	srv := socketio.NewServer(&socketio.Options{
 		Engine: engineio.Options{PingInterval: 200 * time.Millisecond, PingTimeout: time.Second},
-		Logger: quiet(),
+		Logger: socketiotest.Logger(),
 	})
 	if setup != nil {
 		setup(srv)
 	}
-	if addr == "" {
-		addr = "127.0.0.1:0"
-	}
-	var ln net.Listener
-	var err error
-	for range 50 { // the port of a server just stopped may take a moment
-		if ln, err = net.Listen("tcp", addr); err == nil {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if err != nil {
-		t.Fatalf("listen %s: %v", addr, err)
-	}
-	hs := httptest.NewUnstartedServer(srv)
-	_ = hs.Listener.Close()
-	hs.Listener = ln
-	hs.Start()
-	ts := &testServer{URL: hs.URL, Addr: ln.Addr().String(), Srv: srv, hs: hs}
-	t.Cleanup(ts.Stop)
-	return ts
-}
-
-// Stop stops the server at once, dropping its connections.
-func (ts *testServer) Stop() {
-	ts.once.Do(func() {
-		_ = ts.Srv.Close()
-		ts.hs.CloseClientConnections()
-		ts.hs.Close()
-	})
-}
-
-// recv waits for a value on ch, failing the test after 5s.
-func recv[T any](t *testing.T, ch <-chan T, what string) T {
-	t.Helper()
-	select {
-	case v := <-ch:
-		return v
-	case <-time.After(5 * time.Second):
-		t.Fatalf("timed out waiting for %s", what)
-		var zero T
-		return zero
-	}
-}
-
-// none checks that nothing arrives on ch for d.
-func none[T any](t *testing.T, ch <-chan T, d time.Duration, what string) {
-	t.Helper()
-	select {
-	case v := <-ch:
-		t.Fatalf("unexpected %s: %v", what, v)
-	case <-time.After(d):
-	}
-}
-
-// lifecycle records a socket's connect, connect_error and disconnect
-// callbacks on channels.
-type lifecycle struct {
-	connect    chan string // the socket id
-	connectErr chan *sioclient.ConnectError
-	disconnect chan string
-}
-
-func watch(s *sioclient.Socket) *lifecycle {
-	l := &lifecycle{
-		connect:    make(chan string, 16),
-		connectErr: make(chan *sioclient.ConnectError, 16),
-		disconnect: make(chan string, 16),
-	}
-	s.OnConnect(func() { l.connect <- s.ID() })
-	s.OnConnectError(func(err *sioclient.ConnectError) { l.connectErr <- err })
-	s.OnDisconnect(func(reason string) { l.disconnect <- reason })
-	return l
-}
-
-// connect makes a socket for url (namespace in its path), registers
-// setup's handlers, connects and waits for the connection. The socket's
-// manager is closed at the end of the test.
-func connect(t *testing.T, url string, opts *sioclient.Options, setup func(*sioclient.Socket)) (*sioclient.Socket, *lifecycle) {
-	t.Helper()
-	s, err := sioclient.New(url, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Manager().Close() })
-	l := watch(s)
-	if setup != nil {
-		setup(s)
-	}
-	s.Connect()
-	select {
-	case <-l.connect:
-	case err := <-l.connectErr:
-		t.Fatalf("connect %s: %v", url, err)
-	case <-time.After(5 * time.Second):
-		t.Fatalf("connect %s: timed out", url)
-	}
-	return s, l
-}
-
-// waitTransport waits for the socket's connection to reach transport.
-func waitTransport(t *testing.T, s *sioclient.Socket, transport string) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		c := s.Manager().Engine()
-		if c != nil && c.Transport() == transport {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("connection never reached %s", transport)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	return socketiotest.Start(t, srv, addr)
 }
 
 // proxy is a TCP proxy that can freeze: while frozen it forwards nothing,

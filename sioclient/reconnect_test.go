@@ -14,6 +14,7 @@ import (
 
 	socketio "github.com/switchboard-go/socketio"
 	"github.com/switchboard-go/socketio/sioclient"
+	"github.com/switchboard-go/socketio/socketiotest"
 )
 
 // notes is a server side recorder of "note" events, by namespace.
@@ -65,7 +66,7 @@ func (n *notes) wait(t *testing.T, nsp string, count int) []any {
 // reconnects by itself, every namespace joins again, and what was emitted
 // meanwhile is delivered in order, acks included; volatile emits are not.
 func TestRestartReconnectsAndFlushesBuffer(t *testing.T) {
-	eachMode(t, func(t *testing.T, m mode) {
+	socketiotest.EachTransport(t, func(t *testing.T, m socketiotest.Transport) {
 		first := newNotes()
 		srv := startServer(t, "", func(srv *socketio.Server) {
 			echoServer(srv.Of("/"))
@@ -73,23 +74,23 @@ func TestRestartReconnectsAndFlushesBuffer(t *testing.T) {
 			first.register(srv.Of("/"))
 			first.register(srv.Of("/chat"))
 		})
-		opts := m.options()
+		opts := m.Options()
 		var attempts, reconnects atomic.Int32
-		s, l := connect(t, srv.URL, opts, nil)
-		chat, lc := connect(t, srv.URL+"/chat", opts, nil)
+		s, l := socketiotest.Connect(t, srv.URL, opts, nil)
+		chat, lc := socketiotest.Connect(t, srv.URL+"/chat", opts, nil)
 		mgr := s.Manager()
 		if chat.Manager() != mgr {
 			t.Fatal("not multiplexed")
 		}
 		mgr.OnReconnectAttempt(func(int) { attempts.Add(1) })
 		mgr.OnReconnect(func(int) { reconnects.Add(1) })
-		waitTransport(t, s, m.final)
+		socketiotest.WaitTransport(t, s.Manager(), m.Final)
 		_ = s.Emit("note", "before")
 		first.wait(t, "/", 1)
 
-		srv.Stop()
-		for _, ch := range []chan string{l.disconnect, lc.disconnect} {
-			if r := recv(t, ch, "disconnect"); r != sioclient.ReasonTransportClose && r != sioclient.ReasonTransportError {
+		srv.Close()
+		for _, ch := range []chan string{l.Disconnected, lc.Disconnected} {
+			if r := socketiotest.Receive(t, ch, "disconnect"); r != sioclient.ReasonTransportClose && r != sioclient.ReasonTransportError {
 				t.Errorf("disconnect reason %q", r)
 			}
 		}
@@ -119,13 +120,13 @@ func TestRestartReconnectsAndFlushesBuffer(t *testing.T) {
 			second.register(srv.Of("/"))
 			second.register(srv.Of("/chat"))
 		})
-		recv(t, l.connect, "reconnect /")
-		recv(t, lc.connect, "reconnect /chat")
+		socketiotest.Receive(t, l.Connected, "reconnect /")
+		socketiotest.Receive(t, lc.Connected, "reconnect /chat")
 		want := []any{0.0, 1.0, 2.0, 3.0, 4.0, "with ack"}
 		if got := second.wait(t, "/", len(want)); !reflect.DeepEqual(got, want) {
 			t.Errorf("buffered emits: got %v, want %v", got, want)
 		}
-		if got := recv(t, acks, "buffered ack"); !reflect.DeepEqual(got, []any{"noted", "with ack"}) {
+		if got := socketiotest.Receive(t, acks, "buffered ack"); !reflect.DeepEqual(got, []any{"noted", "with ack"}) {
 			t.Errorf("buffered ack: %v", got)
 		}
 		if got := second.wait(t, "/chat", 1); !reflect.DeepEqual(got, []any{"chat"}) {
@@ -138,23 +139,23 @@ func TestRestartReconnectsAndFlushesBuffer(t *testing.T) {
 		if attempts.Load() < 1 || reconnects.Load() != 1 {
 			t.Errorf("%d attempts, %d reconnects", attempts.Load(), reconnects.Load())
 		}
-		waitTransport(t, s, m.final)
+		socketiotest.WaitTransport(t, s.Manager(), m.Final)
 	})
 }
 
 // A server that falls silent is detected by the heartbeat (its
 // pingInterval + pingTimeout) and the client reconnects once it is back.
 func TestSilentServerPingTimeout(t *testing.T) {
-	eachMode(t, func(t *testing.T, m mode) {
+	socketiotest.EachTransport(t, func(t *testing.T, m socketiotest.Transport) {
 		srv := startServer(t, "", func(srv *socketio.Server) { echoServer(srv.Of("/")) })
 		p := startProxy(t, srv.Addr)
-		opts := m.options()
+		opts := m.Options()
 		opts.Timeout = 500 * time.Millisecond // attempts into the frozen proxy give up fast
-		s, l := connect(t, p.URL(), opts, nil)
-		waitTransport(t, s, m.final)
+		s, l := socketiotest.Connect(t, p.URL(), opts, nil)
+		socketiotest.WaitTransport(t, s.Manager(), m.Final)
 		start := time.Now()
 		p.freeze()
-		if r := recv(t, l.disconnect, "disconnect"); r != sioclient.ReasonPingTimeout {
+		if r := socketiotest.Receive(t, l.Disconnected, "disconnect"); r != sioclient.ReasonPingTimeout {
 			t.Errorf("reason %q", r)
 		}
 		// pingInterval 200ms + pingTimeout 1s, minus the time since the
@@ -164,9 +165,9 @@ func TestSilentServerPingTimeout(t *testing.T) {
 		}
 		errs := make(chan error, 8)
 		s.Manager().OnReconnectError(func(err error) { errs <- err })
-		recv(t, errs, "a failed attempt while frozen")
+		socketiotest.Receive(t, errs, "a failed attempt while frozen")
 		p.unfreeze()
-		recv(t, l.connect, "reconnect")
+		socketiotest.Receive(t, l.Connected, "reconnect")
 	})
 }
 
@@ -177,11 +178,11 @@ func TestReconnectionGivesUp(t *testing.T) {
 	}
 	url := "http://" + ln.Addr().String()
 	_ = ln.Close() // nothing listens there
-	opts := modes[0].options()
+	opts := socketiotest.Polling.Options()
 	opts.ReconnectionAttempts = 2
 	s, _ := sioclient.New(url, opts)
 	defer s.Manager().Close()
-	l := watch(s)
+	l := socketiotest.Watch(s)
 	failed := make(chan struct{}, 1)
 	var attempts []int
 	var mu sync.Mutex
@@ -193,13 +194,13 @@ func TestReconnectionGivesUp(t *testing.T) {
 	s.Manager().OnReconnectFailed(func() { failed <- struct{}{} })
 	s.Connect()
 	for i := range 3 { // the first attempt and two reconnections
-		ce := recv(t, l.connectErr, "connect_error")
+		ce := socketiotest.Receive(t, l.ConnectErrors, "connect_error")
 		if ce.FromServer() || ce.Err == nil {
 			t.Errorf("connect error %d: %+v", i, ce)
 		}
 	}
-	recv(t, failed, "reconnect_failed")
-	none(t, l.connectErr, 200*time.Millisecond, "attempt after giving up")
+	socketiotest.Receive(t, failed, "reconnect_failed")
+	socketiotest.Nothing(t, l.ConnectErrors, 200*time.Millisecond, "attempt after giving up")
 	mu.Lock()
 	if !reflect.DeepEqual(attempts, []int{1, 2}) {
 		t.Errorf("attempts %v", attempts)
@@ -211,7 +212,7 @@ func TestReconnectionGivesUp(t *testing.T) {
 }
 
 func TestBufferLimit(t *testing.T) {
-	opts := modes[0].options()
+	opts := socketiotest.Polling.Options()
 	opts.MaxBufferBytes = 100
 	s, err := sioclient.New("http://127.0.0.1:1", opts) // never connected
 	if err != nil {
@@ -232,7 +233,7 @@ func TestBufferLimit(t *testing.T) {
 	// An ack timeout takes the emit out of the buffer.
 	errs := make(chan error, 1)
 	_ = s.Timeout(10*time.Millisecond).Emit("e", sioclient.AckFunc(func(_ sioclient.Args, err error) { errs <- err }))
-	if err := recv(t, errs, "timeout"); !errors.Is(err, sioclient.ErrTimeout) {
+	if err := socketiotest.Receive(t, errs, "timeout"); !errors.Is(err, sioclient.ErrTimeout) {
 		t.Errorf("buffered ack timeout: %v", err)
 	}
 	if s.Active() || s.Manager().Engine() != nil {
@@ -245,12 +246,12 @@ func TestBufferLimit(t *testing.T) {
 func TestCloseLeavesNoGoroutines(t *testing.T) {
 	srv := startServer(t, "", func(srv *socketio.Server) { echoServer(srv.Of("/")) })
 	before := runtime.NumGoroutine()
-	for _, m := range modes {
-		opts := m.options()
+	for _, m := range socketiotest.Transports() {
+		opts := m.Options()
 		opts.ForceNew = true
-		s, _ := connect(t, srv.URL, opts, nil)
+		s, _ := socketiotest.Connect(t, srv.URL, opts, nil)
 		chat := s.Manager().Socket("/", nil)
-		waitTransport(t, chat, m.final)
+		socketiotest.WaitTransport(t, chat.Manager(), m.Final)
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		_, err := s.EmitWithAck(ctx, "echo", []byte("x"))
 		cancel()
