@@ -232,6 +232,7 @@ func (s *Socket) emit(event string, args []any, volatile bool, timeout time.Dura
 		err := s.m.writePacket(s.gen, &pkt, volatile)
 		switch {
 		case err == nil:
+			s.sentLocked(event, args)
 			return pkt.ID, nil
 		case volatile:
 			s.dropAckLocked(pkt)
@@ -246,7 +247,7 @@ func (s *Socket) emit(event string, args []any, volatile bool, timeout time.Dura
 		s.dropAckLocked(pkt)
 		return 0, ErrBufferFull
 	}
-	s.buf = append(s.buf, outPacket{pkt: pkt, size: size})
+	s.buf = append(s.buf, outPacket{pkt: pkt, size: size, event: event, args: args})
 	s.bufBytes += size
 	if a != nil {
 		a.buffered = true

@@ -23,10 +23,10 @@ import (
 // Volatile emits are dropped instead.
 //
 // Concurrency contract: every method is safe for concurrent use. The
-// callbacks of a socket — event handlers, OnAny, AckFuncs, OnConnect,
-// OnConnectError, OnDisconnect — and those of the other sockets and hooks
-// of its Manager run one at a time, in the order the events happened, on
-// a goroutine of the manager. Handlers must not block: while one runs the
+// callbacks of a socket — event handlers, OnAny, OnAnyOutgoing, AckFuncs,
+// OnConnect, OnConnectError, OnDisconnect — and those of the other
+// sockets and hooks of its Manager run one at a time, in the order the
+// events happened, on a goroutine of the manager. Handlers must not block: while one runs the
 // others wait, and when a backlog builds up the connection stops reading.
 // Long work belongs in a goroutine of its own, which may call Emit,
 // Event.Ack, Disconnect and the other methods at any time. EmitWithAck
@@ -52,6 +52,7 @@ type Socket struct {
 	onConnect    []func()
 	onConnectErr []func(*ConnectError)
 	onDisconnect []func(reason string)
+	onOutgoing   []func(event string, args []any)
 }
 
 // outPacket is a buffered emit; size is what it counts against
@@ -59,6 +60,9 @@ type Socket struct {
 type outPacket struct {
 	pkt  parser.Packet
 	size int
+	// event and args, for the OnAnyOutgoing handlers once it is sent.
+	event string
+	args  []any
 }
 
 func newSocket(m *Manager, nsp string, opts *SocketOptions) *Socket {
@@ -149,6 +153,43 @@ func (s *Socket) OnAny(fn func(*Event)) { s.handlers.OnAny(fn) }
 
 // OffAny removes every catch-all handler.
 func (s *Socket) OffAny() { s.handlers.OffAny() }
+
+// OnAnyOutgoing registers fn, called with the event name and arguments
+// (without an AckFunc) of every emit of this socket when it is sent: at
+// once when the socket is connected, on connection for an emit that was
+// buffered (before OnConnect), never for a volatile emit that was dropped.
+// Like every callback it runs on the manager's callback goroutine, after
+// the Emit call has returned; each emit sent queues one call there, so fn
+// must be cheaper than the emits are frequent (log, count). (Node:
+// socket.onAnyOutgoing.)
+func (s *Socket) OnAnyOutgoing(fn func(event string, args []any)) {
+	s.mu.Lock()
+	s.onOutgoing = append(s.onOutgoing, fn)
+	s.mu.Unlock()
+}
+
+// OffAnyOutgoing removes every OnAnyOutgoing handler.
+func (s *Socket) OffAnyOutgoing() {
+	s.mu.Lock()
+	s.onOutgoing = nil
+	s.mu.Unlock()
+}
+
+// sentLocked tells the OnAnyOutgoing handlers that event was sent. Posting
+// while s.mu is held keeps the calls in the order of the sends.
+//
+// requires s.mu
+func (s *Socket) sentLocked(event string, args []any) {
+	if len(s.onOutgoing) == 0 {
+		return
+	}
+	fns := s.onOutgoing // OnAnyOutgoing appends past len, OffAnyOutgoing replaces: this view stays as it is
+	s.m.exec.post(func() {
+		for _, fn := range fns {
+			s.m.exec.safely(func() { fn(event, args) })
+		}
+	})
+}
 
 // OnConnect registers fn, called each time the socket connects (after a
 // reconnection too), once the buffered emits have been sent.
@@ -298,6 +339,9 @@ func (s *Socket) flushLocked() (dropped []*pendingAck) {
 					dropped = append(dropped, a)
 				}
 			}
+		}
+		if err == nil {
+			s.sentLocked(op.event, op.args)
 		}
 		s.bufBytes -= op.size
 		s.buf[0] = outPacket{}
