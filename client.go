@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/switchboard-go/socketio/adapter"
 	"github.com/switchboard-go/socketio/engineio"
 	"github.com/switchboard-go/socketio/parser"
 )
@@ -104,23 +105,43 @@ func (c *client) connect(pkt *parser.Packet) {
 	if len(pkt.Data) > 0 {
 		auth = append(json.RawMessage(nil), pkt.Data...)
 	}
-	s := newSocket(ns, c, auth)
+	var s *Socket
+	var missed [][]adapter.Frame
+	if ns.sessions != nil {
+		s, missed = c.restore(ns, auth)
+	}
 	mws, conns := ns.handlers()
+	if s == nil {
+		s = newSocket(ns, c, auth)
+		if ns.sessions != nil {
+			s.pid = newID()
+		}
+	} else if !c.srv.recovery.RunMiddlewares {
+		mws = nil
+	}
 	for _, m := range mws {
 		var err error
 		s.safely(func() { err = m(s) })
 		if err != nil {
+			if s.recovered {
+				c.abandonRestore(s)
+			}
 			c.connectError(name, err)
 			return
 		}
 	}
 	if c.conn.Closed() {
+		if s.recovered {
+			c.abandonRestore(s)
+		}
 		return // the connection ended while middleware ran
 	}
 
-	ns.mu.Lock()
-	ns.sockets[s.id] = s
-	ns.mu.Unlock()
+	if !s.recovered {
+		ns.mu.Lock()
+		ns.sockets[s.id] = s
+		ns.mu.Unlock()
+	}
 	c.mu.Lock()
 	c.sockets = append(c.sockets, s)
 	c.stopConnectTimerLocked()
@@ -128,12 +149,14 @@ func (c *client) connect(pkt *parser.Packet) {
 	s.mu.Lock()
 	s.connected = true
 	s.mu.Unlock()
-	ns.adapter.AddAll(s.id, []string{s.id})
-
-	data, _ := json.Marshal(struct {
-		SID string `json:"sid"`
-	}{s.id})
-	_ = c.writePacket(&parser.Packet{Type: parser.Connect, Namespace: name, Data: data}, false)
+	if s.recovered {
+		// Back in its rooms already (RestoreSession did it, with no
+		// broadcast in between); its own id room is among them.
+		s.finishRestore(connectPacket(s), missed)
+	} else {
+		ns.adapter.AddAll(s.id, []string{s.id})
+		_ = c.writePacket(connectPacket(s), false)
+	}
 	for _, fn := range conns {
 		s.safely(func() { fn(s) })
 	}

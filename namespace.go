@@ -20,7 +20,10 @@ type Namespace struct {
 	name    string
 	parent  *ParentNamespace // set for a namespace created from a dynamic pattern
 	adapter adapter.Adapter
-	ackIDs  atomic.Uint64
+	// sessions is the adapter's recovery side; nil when recovery is off
+	// or the adapter has none.
+	sessions adapter.SessionAware
+	ackIDs   atomic.Uint64
 
 	mu          sync.RWMutex
 	sockets     map[string]*Socket
@@ -31,6 +34,13 @@ type Namespace struct {
 func newNamespace(srv *Server, name string, parent *ParentNamespace) *Namespace {
 	ns := &Namespace{srv: srv, name: name, parent: parent, sockets: make(map[string]*Socket)}
 	ns.adapter = srv.adapterFactory(nsHost{ns})
+	if srv.recovery != nil {
+		if sa, ok := ns.adapter.(adapter.SessionAware); ok {
+			ns.sessions = sa
+		} else {
+			srv.logger.Warn("socketio: connection state recovery is on but the adapter keeps no sessions: no socket will be recovered", "namespace", name)
+		}
+	}
 	return ns
 }
 
@@ -183,12 +193,17 @@ type nsHost struct{ ns *Namespace }
 
 func (h nsHost) Name() string { return h.ns.name }
 
-func (h nsHost) Deliver(ids []string, frames []adapter.Frame, opts adapter.DeliverOptions) {
+// prepareFrames frames a packet once for every target.
+func prepareFrames(frames []adapter.Frame) *engineio.Prepared {
 	msgs := make([]engineio.Message, len(frames))
 	for i, f := range frames {
 		msgs[i] = engineio.Message{Data: f.Data, Binary: f.Binary}
 	}
-	prepared := engineio.Prepare(msgs) // framed once for every target
+	return engineio.Prepare(msgs)
+}
+
+func (h nsHost) Deliver(ids []string, frames []adapter.Frame, opts adapter.DeliverOptions) {
+	prepared := prepareFrames(frames)
 	ns := h.ns
 	ns.mu.RLock()
 	defer ns.mu.RUnlock()
@@ -204,6 +219,9 @@ func (h nsHost) Deliver(ids []string, frames []adapter.Frame, opts adapter.Deliv
 					onAck(id, a)
 				}
 			}, opts.AckTimeout)
+		}
+		if s.restoring.Load() && s.hold(prepared, opts.Volatile) {
+			continue
 		}
 		_ = s.client.conn.SendPrepared(prepared, opts.Volatile)
 	}

@@ -46,11 +46,49 @@ type Options struct {
 	MaxAttachments int
 
 	// Adapter makes each namespace's adapter; default
-	// adapter.NewInMemory. A cluster adapter goes here.
+	// adapter.NewInMemory, or adapter.NewInMemoryWithRecovery with
+	// ConnectionStateRecovery. A cluster adapter goes here.
 	Adapter adapter.Factory
+
+	// ConnectionStateRecovery, when set, lets a client whose connection
+	// was lost get its socket back (Node: connectionStateRecovery): see
+	// Recovery.
+	ConnectionStateRecovery *Recovery
 
 	// Logger; default slog.Default().
 	Logger *slog.Logger
+}
+
+// Recovery configures connection state recovery. A socket whose
+// connection is lost for a reason a network can cause ("transport
+// close", "transport error", "ping timeout", "forced close", and a
+// server closing) leaves a session behind. If its client reconnects
+// within MaxDisconnectionDuration, it gets the same socket back: the same
+// ID, rooms and Set values, Socket.Recovered true, and the events it
+// missed, sent just before the CONNECT packet as the reference server does.
+//
+// To tell the server what it missed, a client must know where it
+// stands: with recovery on, every event emitted without an
+// acknowledgement and not volatile carries an offset, a string, as its
+// last argument, and the client sends the last one it received when it
+// reconnects. The official clients and sioclient do this. Events with an
+// acknowledgement and volatile ones are neither logged nor recovered.
+//
+// The adapter keeps the sessions and the packet log: it must implement
+// adapter.SessionAware, as the default in-memory one does when recovery
+// is on. With another adapter recovery never succeeds and the server
+// logs a warning.
+type Recovery struct {
+	// MaxDisconnectionDuration is how long sessions and packets are kept;
+	// default 2 minutes (Node: maxDisconnectionDuration).
+	MaxDisconnectionDuration time.Duration
+	// RunMiddlewares runs the namespace's middleware for a recovered
+	// socket too; default false: a recovered socket skips it (Node:
+	// skipMiddlewares, default true).
+	RunMiddlewares bool
+	// MaxLogBytes bounds the packets the default adapter keeps, by their
+	// encoded size; default 16 MiB. See adapter.RecoveryConfig.
+	MaxLogBytes int
 }
 
 // Server is a Socket.IO server and an http.Handler: mount it at the
@@ -62,6 +100,7 @@ type Server struct {
 	adapterFactory adapter.Factory
 	connectTimeout time.Duration
 	maxAttachments int
+	recovery       *Recovery // nil: off
 	logger         *slog.Logger
 
 	mu      sync.RWMutex
@@ -82,8 +121,22 @@ func NewServer(opts *Options) *Server {
 	if o.MaxAttachments <= 0 {
 		o.MaxAttachments = parser.DefaultMaxAttachments
 	}
+	var recovery *Recovery
+	if o.ConnectionStateRecovery != nil {
+		r := *o.ConnectionStateRecovery
+		if r.MaxDisconnectionDuration <= 0 {
+			r.MaxDisconnectionDuration = 2 * time.Minute
+		}
+		recovery = &r
+	}
 	if o.Adapter == nil {
 		o.Adapter = adapter.NewInMemory
+		if recovery != nil {
+			o.Adapter = adapter.NewInMemoryWithRecovery(adapter.RecoveryConfig{
+				MaxDisconnectionDuration: recovery.MaxDisconnectionDuration,
+				MaxLogBytes:              recovery.MaxLogBytes,
+			})
+		}
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -95,6 +148,7 @@ func NewServer(opts *Options) *Server {
 		adapterFactory: o.Adapter,
 		connectTimeout: o.ConnectTimeout,
 		maxAttachments: o.MaxAttachments,
+		recovery:       recovery,
 		logger:         o.Logger,
 		nsps:           make(map[string]*Namespace),
 	}

@@ -7,6 +7,7 @@ import (
 	"net"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchboard-go/socketio/adapter"
@@ -40,9 +41,18 @@ type Socket struct {
 
 	handlers listeners.Registry[*Event] // safe for concurrent use on its own
 
+	// Connection state recovery (Server Options.ConnectionStateRecovery).
+	pid       string // private session id; "" when recovery is off
+	recovered bool
+	// restoring is set while a recovered socket is a broadcast target but
+	// has not yet sent CONNECT and its missed packets: deliveries wait in
+	// held (under mu) so that they follow those.
+	restoring atomic.Bool
+
 	mu           sync.Mutex // guards below; never held while calling user code
 	connected    bool
 	closing      bool
+	held         *heldPackets // while restoring
 	outListeners []*outListener
 	onDisconnect []func(Reason)
 	onDiscoing   []func(Reason)
@@ -94,6 +104,12 @@ func (s *Socket) Handshake() Handshake {
 		Auth:    s.auth,
 	}
 }
+
+// Recovered reports whether the socket is one its client had before
+// losing its connection, restored by connection state recovery: the same
+// ID, rooms and Set values, with the events it missed sent just before its
+// CONNECT packet (Node: socket.recovered).
+func (s *Socket) Recovered() bool { return s.recovered }
 
 // Conn returns the underlying Engine.IO connection, shared by every
 // namespace socket of the client.
@@ -278,6 +294,12 @@ func (s *Socket) emit(event string, args []any, volatile bool, timeout time.Dura
 	if err != nil {
 		return 0, err
 	}
+	if s.ns.sessions != nil && ack == nil && !volatile {
+		// Through the adapter, to the socket's own room, so that the
+		// event is logged with an offset and recovered if it is lost
+		// with the connection (as the reference server does).
+		return 0, s.ns.adapter.Broadcast(&pkt, adapter.Options{Rooms: []string{s.id}})
+	}
 	if ack != nil {
 		pkt.ID, pkt.HasID = s.ns.nextAckID(), true
 		s.registerAck(pkt.ID, ack, timeout)
@@ -429,6 +451,11 @@ func (s *Socket) onClose(reason Reason) {
 
 	for _, fn := range discoing {
 		s.safely(func() { fn(reason) })
+	}
+	if sessions := s.ns.sessions; sessions != nil && recoverable(reason) {
+		sessions.PersistSession(adapter.Session{
+			SID: s.id, PID: s.pid, Rooms: s.ns.adapter.SocketRooms(s.id), Data: s.dataCopy(),
+		})
 	}
 	s.ns.adapter.DelAll(s.id)
 	s.ns.remove(s)

@@ -17,6 +17,8 @@ type InMemory struct {
 	mu    sync.RWMutex
 	rooms map[string]set // room → its sockets; no empty sets
 	sids  map[string]set // every socket → its rooms
+
+	rec *recoveryLog // nil unless made by NewInMemoryWithRecovery
 }
 
 // NewInMemory returns the in-memory adapter for host. It has the Factory
@@ -131,16 +133,22 @@ func (a *InMemory) targets(opts Options) []string {
 var idLists sync.Pool // of *[]string
 
 // broadcastTargets is targets for a delivery: the list comes from idLists
-// and goes back with putTargets once Deliver has returned.
-func (a *InMemory) broadcastTargets(opts Options) *[]string {
+// and goes back with putTargets once Deliver has returned. With logged
+// set (recovery on), the packet is logged under the same read lock, even
+// when it has no target now, and the frames returned carry its offset.
+func (a *InMemory) broadcastTargets(opts Options, logged *parser.Packet) (*[]string, []Frame) {
 	p, _ := idLists.Get().(*[]string)
 	if p == nil {
 		p = new([]string)
 	}
+	var frames []Frame
 	a.mu.RLock()
 	*p = a.targetsLocked((*p)[:0], opts)
+	if logged != nil {
+		frames = a.rec.log(logged, opts)
+	}
 	a.mu.RUnlock()
-	return p
+	return p, frames
 }
 
 // maxPooledTargets bounds the lists kept for reuse (64 KiB of headers).
@@ -204,17 +212,24 @@ func (a *InMemory) targetsLocked(out []string, opts Options) []string {
 }
 
 func (a *InMemory) Broadcast(pkt *parser.Packet, opts Options) error {
-	ids := a.broadcastTargets(opts)
+	var logged *parser.Packet
+	if a.rec != nil && loggable(pkt, opts) {
+		logged = pkt
+	}
+	ids, frames := a.broadcastTargets(opts, logged)
 	defer putTargets(ids)
 	if len(*ids) == 0 {
 		return nil
 	}
-	a.host.Deliver(*ids, EncodeFrames(pkt), DeliverOptions{Volatile: opts.Flags.Volatile})
+	if frames == nil {
+		frames = EncodeFrames(pkt)
+	}
+	a.host.Deliver(*ids, frames, DeliverOptions{Volatile: opts.Flags.Volatile})
 	return nil
 }
 
 func (a *InMemory) BroadcastWithAck(pkt *parser.Packet, opts Options, onClientCount func(int), onAck func(Args)) error {
-	ids := a.broadcastTargets(opts)
+	ids, _ := a.broadcastTargets(opts, nil)
 	defer putTargets(ids)
 	onClientCount(len(*ids))
 	if len(*ids) == 0 {
@@ -274,4 +289,9 @@ func (a *InMemory) DisconnectSockets(opts Options, close bool) error {
 
 func (a *InMemory) ServerSideEmit(context.Context, []any) error { return nil }
 
-func (a *InMemory) Close() error { return nil }
+func (a *InMemory) Close() error {
+	if a.rec != nil {
+		a.rec.close()
+	}
+	return nil
+}

@@ -18,6 +18,12 @@ func TestInMemory(t *testing.T) {
 	adaptertest.Run(t, adaptertest.Single(adapter.NewInMemory))
 }
 
+// With recovery on, the adapter is the same adapter: offsets appended to
+// events change nothing the suite checks.
+func TestInMemoryWithRecovery(t *testing.T) {
+	adaptertest.Run(t, adaptertest.Single(adapter.NewInMemoryWithRecovery(adapter.RecoveryConfig{})))
+}
+
 // countHost is a Host that only counts deliveries, so that the benchmark
 // measures the adapter.
 type countHost struct{ n int }

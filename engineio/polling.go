@@ -88,6 +88,11 @@ func (c *Conn) servePoll(w http.ResponseWriter, r *http.Request) {
 		case <-c.pollWake:
 		case <-c.Done():
 		case <-r.Context().Done():
+			// The client dropped its pending poll: it is gone (a closed
+			// tab, a lost network), and the reference server ends the
+			// session at once ("poll connection closed prematurely")
+			// rather than after the heartbeat times out.
+			c.close(ReasonTransportError, false)
 			return
 		}
 	}

@@ -3,6 +3,7 @@ package engineio
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -245,6 +246,40 @@ func TestPollingOverlapClosesSession(t *testing.T) {
 	}
 	if status, _, _ := do(t, "GET", u, ""); status != 400 {
 		t.Fatalf("closed session still answers %d", status)
+	}
+}
+
+// A client that drops its pending poll is gone: the session ends at once
+// with "transport error", as in the reference server ("poll connection
+// closed prematurely"), not a heartbeat later.
+func TestDroppedPollEndsSession(t *testing.T) {
+	ts := startServer(t, nil, false) // heartbeat 25 s + 20 s: far beyond the wait
+	op := handshake(t, ts)
+	c := ts.nextConn(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	req, err := http.NewRequestWithContext(ctx, "GET", ts.url("transport=polling&sid="+op.SID), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		res, err := http.DefaultClient.Do(req)
+		if err == nil {
+			res.Body.Close()
+		}
+		done <- err
+	}()
+	waitFor(t, func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.polling
+	})
+	cancel()
+	if err := receive(t, done, "the GET did not end"); err == nil {
+		t.Fatal("the cancelled GET got an answer")
+	}
+	if r := ts.closeReason(t); r != ReasonTransportError {
+		t.Fatalf("reason %q, want %q", r, ReasonTransportError)
 	}
 }
 

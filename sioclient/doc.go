@@ -35,6 +35,23 @@
 // reconnection; volatile emits are dropped. A socket the server
 // disconnects ("io server disconnect") or refuses does not reconnect.
 //
+// # Connection state recovery
+//
+// With a server that has connection state recovery enabled (Node:
+// connectionStateRecovery), a socket that reconnects after losing its
+// connection asks for its session back, as socket.io-client does since
+// 4.6: it sends the private session id the server gave it and the offset
+// of the last event it received, which such a server appends as the last
+// argument of its events (handlers see it there). If the server still
+// has the session, it restores the socket's id, rooms and data, and
+// sends the events the socket missed, which the handlers receive in
+// order before OnConnect; Socket.Recovered then reports true. Otherwise
+// the socket connects as a new one, and the application resynchronizes
+// as after any disconnection. Only a lost connection is recovered: a
+// socket disconnected on purpose (Socket.Disconnect, by the server,
+// Manager.Close) starts a new session when it connects again. Nothing
+// needs configuring on the client.
+//
 // # Concurrency
 //
 // Every method of Manager, Socket and Event is safe for concurrent use.

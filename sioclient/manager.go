@@ -136,7 +136,7 @@ func (m *Manager) Engine() *engineio.ClientConn {
 // Close disconnects every socket of the manager (their OnDisconnect gets
 // "forced close"), closes the connection after flushing it, and stops
 // reconnecting (Node: manager.disconnect()). A socket's Connect opens the
-// manager again.
+// manager again, the socket as a new session (see Socket.Recovered).
 func (m *Manager) Close() error {
 	m.mu.Lock()
 	socks := make([]*Socket, 0, len(m.active))
@@ -146,6 +146,7 @@ func (m *Manager) Close() error {
 	clear(m.active)
 	m.mu.Unlock()
 	for _, s := range socks {
+		s.forgetSession()
 		s.lost(ReasonForcedClose, 0)
 	}
 	m.shutdown(ReasonForcedClose)

@@ -20,7 +20,9 @@ import (
 // is reconnected every time its manager reconnects, and the emits made
 // while it is disconnected are buffered (up to Options.MaxBufferBytes) and
 // sent, in order, once it is connected again, before OnConnect runs.
-// Volatile emits are dropped instead.
+// Volatile emits are dropped instead. When the server has connection
+// state recovery enabled, each reconnection asks for the socket's session
+// back; Recovered tells whether the server restored it.
 //
 // Concurrency contract: every method is safe for concurrent use. The
 // callbacks of a socket — event handlers, OnAny, OnAnyOutgoing, AckFuncs,
@@ -45,6 +47,7 @@ type Socket struct {
 	connected    bool
 	gen          uint64 // the manager connection the socket joined
 	id           string
+	session      session // for connection state recovery; see recovery.go
 	nextAckID    uint64
 	acks         map[uint64]*pendingAck
 	buf          []outPacket // emits waiting for a connection
@@ -117,8 +120,10 @@ func (s *Socket) Connect() {
 // server gets a DISCONNECT packet, OnDisconnect gets "io client
 // disconnect", acknowledgements still awaited fail with ErrDisconnected,
 // and the socket does not reconnect. When it was the manager's last active
-// socket, the connection closes. Connect connects it again.
+// socket, the connection closes. Connect connects it again, as a new
+// session (see Recovered).
 func (s *Socket) Disconnect() {
+	s.forgetSession()
 	s.mu.Lock()
 	was, gen := s.connected, s.gen
 	s.mu.Unlock()
@@ -219,12 +224,19 @@ func (s *Socket) OnDisconnect(fn func(reason string)) {
 }
 
 // sendConnect sends the CONNECT packet on connection gen, with the auth
-// payload of the moment.
+// payload of the moment and the session to recover, if any.
 func (s *Socket) sendConnect(gen uint64) {
 	data, err := s.authPayload()
 	if err != nil {
 		s.refused(&ConnectError{Message: err.Error(), Err: err})
 		return
+	}
+	s.mu.Lock()
+	pid, offset := s.session.pid, s.session.offset
+	s.mu.Unlock()
+	data, ok := withSession(data, pid, offset)
+	if !ok {
+		s.m.cfg.Logger.Debug("sioclient: the auth is not a JSON object: connection state recovery not requested", "namespace", s.nsp)
 	}
 	_ = s.m.writePacket(gen, &parser.Packet{Type: parser.Connect, Namespace: s.nsp, Data: data}, false)
 }
@@ -282,6 +294,7 @@ func (s *Socket) onPacket(gen uint64, p *parser.Packet, abort <-chan struct{}) {
 			a.resolve(&s.m.exec, Args{Raw: raw, Attachments: p.Attachments}, nil, abort)
 		}
 	case parser.Disconnect:
+		s.forgetSession()
 		s.m.deactivate(s)
 		s.lost(ReasonIOServerDisconnect, 0)
 	}
@@ -290,6 +303,7 @@ func (s *Socket) onPacket(gen uint64, p *parser.Packet, abort <-chan struct{}) {
 func (s *Socket) onConnectPacket(gen uint64, p *parser.Packet) {
 	var d struct {
 		SID string `json:"sid"`
+		PID string `json:"pid"` // only from a server with connection state recovery
 	}
 	if json.Unmarshal(p.Data, &d) != nil || d.SID == "" {
 		// A Socket.IO v2 server answers without a sid; v2 and v4 do not
@@ -299,10 +313,20 @@ func (s *Socket) onConnectPacket(gen uint64, p *parser.Packet) {
 	}
 	s.mu.Lock()
 	if s.connected || !s.m.isActive(s) {
+		s.session.dropEarly(gen)
 		s.mu.Unlock()
 		return
 	}
 	s.connected, s.gen, s.id = true, gen, d.SID
+	s.session.joined(d.PID)
+	// As in the reference client: the events received before the CONNECT
+	// (a recovery's missed events), then the buffered emits, then
+	// OnConnect. Posting under s.mu keeps that order against the
+	// OnAnyOutgoing calls that flushLocked posts.
+	for _, e := range s.session.takeEarly(gen) {
+		s.session.received(e)
+		s.m.exec.post(func() { s.dispatch(e) })
+	}
 	dropped := s.flushLocked()
 	s.mu.Unlock()
 	for _, a := range dropped {
@@ -354,6 +378,9 @@ func (s *Socket) flushLocked() (dropped []*pendingAck) {
 }
 
 func (s *Socket) onConnectErrorPacket(p *parser.Packet) {
+	s.mu.Lock()
+	s.session.dropEarly(0)
+	s.mu.Unlock()
 	ce := &ConnectError{}
 	var d struct {
 		Message string          `json:"message"`
@@ -400,6 +427,7 @@ func (s *Socket) postConnectError(ce *ConnectError) {
 // set, it acts only if the socket is connected on that connection.
 func (s *Socket) lost(reason string, gen uint64) {
 	s.mu.Lock()
+	s.session.dropEarly(gen)
 	if !s.connected || (gen != 0 && s.gen != gen) {
 		s.mu.Unlock()
 		return
@@ -445,12 +473,24 @@ func (s *Socket) onEvent(gen uint64, p *parser.Packet, abort <-chan struct{}) {
 	}
 	// Whether to deliver is decided now, on arrival: an event that arrived
 	// while connected is delivered even if the socket disconnects before
-	// its handler runs (the disconnect callback then follows it).
+	// its handler runs (the disconnect callback then follows it). Its
+	// offset counts from then on too, so that a recovery does not replay
+	// what is already on its way to the handlers.
 	s.mu.Lock()
-	ok := s.connected && s.gen == gen
-	s.mu.Unlock()
-	if ok {
+	switch {
+	case s.connected && s.gen == gen:
+		s.session.received(e)
+		s.mu.Unlock()
 		s.m.exec.postInbound(func() { s.dispatch(e) }, abort)
+	case !s.connected && s.m.isActive(s):
+		// Before the CONNECT: the missed events of a recovery.
+		now := s.session.holdEarly(gen, e)
+		s.mu.Unlock()
+		for _, e := range now {
+			s.m.exec.postInbound(func() { s.dispatch(e) }, abort)
+		}
+	default:
+		s.mu.Unlock()
 	}
 }
 

@@ -233,7 +233,7 @@ func (c *cluster) sync(t *testing.T) {
 			for si, w := range want {
 				found := false
 				for _, d := range h.Deliveries() {
-					if len(d.Frames) > 0 && bytes.Equal(d.Frames[0].Data, w) {
+					if len(d.Frames) > 0 && sameFrame(c.adapters[hi], d.Frames[0].Data, w) {
 						found = true
 						break
 					}
@@ -267,6 +267,24 @@ func deliveries(h *Host) []Delivery {
 		}
 	}
 	return out
+}
+
+// sameFrame compares a delivered frame with the one expected. An adapter
+// that keeps a log for connection state recovery (adapter.SessionAware)
+// appends an offset, a string, to the arguments of the events it logs;
+// from such an adapter the frame may carry one.
+func sameFrame(a adapter.Adapter, got, want []byte) bool {
+	if bytes.Equal(got, want) {
+		return true
+	}
+	if _, ok := a.(adapter.SessionAware); !ok || len(want) < 2 || want[len(want)-1] != ']' {
+		return false
+	}
+	rest, ok := bytes.CutPrefix(got, want[:len(want)-1])
+	if !ok || len(rest) < 4 || string(rest[:2]) != `,"` || string(rest[len(rest)-2:]) != `"]` {
+		return false
+	}
+	return !bytes.ContainsAny(rest[2:len(rest)-2], "\"\\")
 }
 
 func isBarrier(d Delivery) bool {
