@@ -15,9 +15,17 @@ import (
 // clients on loopback: encode once, queue to every socket, and the
 // writers' frames. Each op waits until every client has read the packet,
 // so ns/op is the end-to-end cost of one fan-out (clients share the CPU).
+//
+// The "recovery" cases turn connection state recovery on: each broadcast
+// is also logged, with an offset appended, for sockets that are away.
 func BenchmarkBroadcastFanout(b *testing.B) {
 	for _, n := range []int{100, 1000} {
-		b.Run(itoa(n)+"-sockets", func(b *testing.B) { benchFanout(b, n) })
+		b.Run(itoa(n)+"-sockets", func(b *testing.B) { benchFanout(b, n, nil) })
+	}
+	for _, n := range []int{100, 1000} {
+		b.Run(itoa(n)+"-sockets-recovery", func(b *testing.B) {
+			benchFanout(b, n, &Options{ConnectionStateRecovery: &Recovery{}})
+		})
 	}
 }
 
@@ -35,8 +43,8 @@ func itoa(n int) string {
 	return string(buf[i:])
 }
 
-func benchFanout(b *testing.B, n int) {
-	srv := NewServer(nil)
+func benchFanout(b *testing.B, n int, opts *Options) {
+	srv := NewServer(opts)
 	ts := httptest.NewServer(srv)
 	defer ts.Close()
 	defer srv.Close()
