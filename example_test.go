@@ -152,3 +152,20 @@ func jsonDecode(raw []byte, v any) error {
 	}
 	return json.Unmarshal(raw, v)
 }
+
+// Connection state recovery: a client back within two minutes of losing
+// its connection keeps its socket, rooms and data, and gets the messages
+// it missed; only a new socket needs setting up.
+func ExampleRecovery() {
+	srv := socketio.NewServer(&socketio.Options{
+		ConnectionStateRecovery: &socketio.Recovery{MaxDisconnectionDuration: 2 * time.Minute},
+	})
+	srv.OnConnection(func(s *socketio.Socket) {
+		if s.Recovered() {
+			return // rooms and Set values are back; the missed events are on their way
+		}
+		s.Join("lobby")
+		s.Set("joined", time.Now())
+	})
+	http.Handle("/socket.io/", srv)
+}
