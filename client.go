@@ -120,7 +120,7 @@ func (c *client) connect(pkt *parser.Packet) {
 		mws = nil
 	}
 	for _, m := range mws {
-		var err error
+		err := errMiddlewarePanicked // stays if m panics: a failing check refuses
 		s.safely(func() { err = m(s) })
 		if err != nil {
 			if s.recovered {

@@ -54,6 +54,11 @@ var (
 	ErrNoAck = errors.New("socketio: the event did not ask for an acknowledgement")
 )
 
+// errMiddlewarePanicked is the error of a middleware that panicked (the
+// panic is logged): a check that could not finish refuses, it does not
+// let through. Clients see its text in CONNECT_ERROR.
+var errMiddlewarePanicked = errors.New("middleware error")
+
 func isReserved(event string) bool {
 	switch event {
 	case "connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener":

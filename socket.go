@@ -53,6 +53,7 @@ type Socket struct {
 	connected    bool
 	closing      bool
 	held         *heldPackets // while restoring
+	hooks        *socketHooks // nil until Use or OnError
 	outListeners []*outListener
 	onDisconnect []func(Reason)
 	onDiscoing   []func(Reason)
@@ -62,6 +63,13 @@ type Socket struct {
 
 type outListener struct {
 	fn func(event string, args []any)
+}
+
+// socketHooks are the per-socket middleware and error handlers, which few
+// sockets have: kept apart, they cost the others one pointer.
+type socketHooks struct {
+	middleware []func(*Event) error // copied on write
+	onError    []func(error)        // copied on write
 }
 
 type pendingAck struct {
@@ -163,6 +171,68 @@ func (s *Socket) OnAny(fn func(*Event)) { s.handlers.OnAny(fn) }
 
 // OffAny removes every catch-all handler.
 func (s *Socket) OffAny() { s.handlers.OffAny() }
+
+// Use adds a middleware for the events the socket receives (Node:
+// socket.use). Each event goes through the middleware in the order added,
+// after the catch-all handlers (OnAny, as in Node) and before the event's
+// own handlers; a middleware may change e.Args. An error stops the event:
+// its handlers do not run (a once-handler stays registered) and the error
+// goes to the OnError handlers, or is logged at debug level when there is
+// none. An event stopped this way gets no acknowledgement unless the
+// middleware or an OnError handler calls e.Ack. Middleware runs on the
+// socket's dispatch goroutine, like the handlers.
+func (s *Socket) Use(fn func(e *Event) error) {
+	s.mu.Lock()
+	h := s.hooksLocked()
+	h.middleware = append(h.middleware[:len(h.middleware):len(h.middleware)], fn)
+	s.mu.Unlock()
+}
+
+// OnError registers fn, called with the error of a middleware (Use) that
+// stopped an event (Node: the socket's "error" event). A common answer is
+// s.Disconnect(false).
+func (s *Socket) OnError(fn func(err error)) {
+	s.mu.Lock()
+	h := s.hooksLocked()
+	h.onError = append(h.onError[:len(h.onError):len(h.onError)], fn)
+	s.mu.Unlock()
+}
+
+// requires s.mu
+func (s *Socket) hooksLocked() *socketHooks {
+	if s.hooks == nil {
+		s.hooks = &socketHooks{}
+	}
+	return s.hooks
+}
+
+// admit runs the middleware for e and reports whether its handlers run.
+func (s *Socket) admit(e *Event) bool {
+	s.mu.Lock()
+	var mws []func(*Event) error
+	if s.hooks != nil {
+		mws = s.hooks.middleware
+	}
+	s.mu.Unlock()
+	for _, m := range mws {
+		err := errMiddlewarePanicked // stays if m panics: a failing check stops
+		s.safely(func() { err = m(e) })
+		if err == nil {
+			continue
+		}
+		s.mu.Lock()
+		onErr := s.hooks.onError
+		s.mu.Unlock()
+		if len(onErr) == 0 {
+			s.ns.srv.logger.Debug("socketio: socket middleware stopped an event", "nsp", s.ns.name, "socket", s.id, "event", e.Name, "err", err)
+		}
+		for _, fn := range onErr {
+			s.safely(func() { fn(err) })
+		}
+		return false
+	}
+	return true
+}
 
 // OnAnyOutgoing registers a handler called for every event the socket
 // emits (not for broadcasts), before it is sent.
@@ -519,11 +589,13 @@ func (s *Socket) onEvent(p *parser.Packet) {
 	if !ok {
 		return
 	}
-	anys, named := s.handlers.Take(name)
-	for _, fn := range anys {
+	for _, fn := range s.handlers.CatchAll() {
 		s.safely(func() { fn(e) })
 	}
-	for _, fn := range named {
+	if !s.admit(e) {
+		return
+	}
+	for _, fn := range s.handlers.TakeNamed(name) {
 		s.safely(func() { fn(e) })
 	}
 }

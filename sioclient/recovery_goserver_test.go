@@ -17,6 +17,7 @@ import (
 func TestRecoveryWithGoServer(t *testing.T) {
 	socketiotest.EachTransport(t, func(t *testing.T, m socketiotest.Transport) {
 		gone := make(chan string, 4)
+		joined := make(chan bool, 4)
 		var io *socketio.Server
 		srv := socketiotest.Start(t, func() *socketio.Server {
 			io = socketio.NewServer(&socketio.Options{
@@ -28,6 +29,7 @@ func TestRecoveryWithGoServer(t *testing.T) {
 				if !s.Recovered() {
 					s.Join("room")
 				}
+				joined <- s.Recovered()
 				s.OnDisconnect(func(r socketio.Reason) {
 					gone <- string(r)
 					_ = io.To("room").Emit("news", "while away")
@@ -50,6 +52,7 @@ func TestRecoveryWithGoServer(t *testing.T) {
 			s.OnConnect(func() { seen <- "connect" })
 		})
 		socketiotest.Receive(t, seen, "connect")
+		socketiotest.Receive(t, joined, "the server's connection handler") // CONNECT precedes it
 		socketiotest.WaitTransport(t, s.Manager(), m.Final)
 		first := s.ID()
 		_ = io.To("room").Emit("news", "before")

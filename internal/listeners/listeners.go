@@ -99,9 +99,30 @@ func (r *Registry[E]) OffAny() {
 func (r *Registry[E]) Take(name string) (catchAll, named []func(E)) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	return r.any, r.takeNamedLocked(name)
+}
+
+// CatchAll returns the catch-all handlers, for an event that may yet be
+// stopped before its own handlers run (TakeNamed). The slice is shared
+// and must not be modified.
+func (r *Registry[E]) CatchAll() []func(E) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.any
+}
+
+// TakeNamed is Take without the catch-all handlers.
+func (r *Registry[E]) TakeNamed(name string) []func(E) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.takeNamedLocked(name)
+}
+
+// requires r.mu
+func (r *Registry[E]) takeNamedLocked(name string) []func(E) {
 	i := r.find(name)
 	if i < 0 {
-		return r.any, nil
+		return nil
 	}
 	e := &r.named[i]
 	fns := e.fns
@@ -118,5 +139,5 @@ func (r *Registry[E]) Take(name string) (catchAll, named []func(E)) {
 			e.fns, e.once = kept, nil
 		}
 	}
-	return r.any, fns
+	return fns
 }
