@@ -25,6 +25,8 @@ type Namespace struct {
 	sessions adapter.SessionAware
 	ackIDs   atomic.Uint64
 
+	rooms roomEvents // OnRoom
+
 	mu          sync.RWMutex
 	sockets     map[string]*Socket
 	middlewares []Middleware

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"maps"
 	"net"
-	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -602,14 +601,7 @@ func (s *Socket) onEvent(p *parser.Packet) {
 
 // safely runs user code; a panic is logged and contained to this call so
 // it never takes the server down.
-func (s *Socket) safely(fn func()) {
-	defer func() {
-		if r := recover(); r != nil {
-			s.ns.srv.logger.Error("socketio: handler panicked", "nsp", s.ns.name, "socket", s.id, "panic", r, "stack", string(debug.Stack()))
-		}
-	}()
-	fn()
-}
+func (s *Socket) safely(fn func()) { s.ns.safely(s.id, fn) }
 
 func (s *Socket) details() adapter.SocketDetails {
 	d := adapter.SocketDetails{ID: s.id, Handshake: s.Handshake(), Rooms: s.Rooms()}

@@ -151,3 +151,38 @@ func EncodeFrames(pkt *parser.Packet) []Frame {
 	}
 	return frames
 }
+
+// RoomChangeKind names a change of the room index, with the name of the
+// reference adapter's event for it.
+type RoomChangeKind string
+
+const (
+	RoomCreated RoomChangeKind = "create-room" // a room got its first socket
+	RoomDeleted RoomChangeKind = "delete-room" // a room lost its last socket
+	RoomJoined  RoomChangeKind = "join-room"   // a socket joined a room
+	RoomLeft    RoomChangeKind = "leave-room"  // a socket left a room
+)
+
+// RoomChange is one change of the room index. Every socket is in the room
+// named by its own id, so connecting and disconnecting change rooms too.
+type RoomChange struct {
+	Kind RoomChangeKind
+	Room string
+	ID   string // the socket; "" for RoomCreated and RoomDeleted
+}
+
+// RoomObserver is implemented by a Host that wants to hear of changes of
+// the room index (Node: the adapter's create-room, delete-room, join-room
+// and leave-room events). An adapter reports the changes of one
+// operation in the order they happened, after releasing its locks;
+// operations on different goroutines report independently.
+type RoomObserver interface {
+	// ObservingRooms reports whether anyone listens: when nobody does the
+	// adapter does not collect the changes.
+	ObservingRooms() bool
+	// RoomsChanged receives the changes of one operation (a fresh slice
+	// it may keep). It runs without the adapter's locks but possibly under
+	// the caller's (the root package joins a socket under the socket's
+	// lock), so it must not block or call user code.
+	RoomsChanged(changes []RoomChange)
+}

@@ -18,49 +18,85 @@ type InMemory struct {
 	rooms map[string]set // room → its sockets; no empty sets
 	sids  map[string]set // every socket → its rooms
 
-	rec *recoveryLog // nil unless made by NewInMemoryWithRecovery
+	rec      *recoveryLog // nil unless made by NewInMemoryWithRecovery
+	observer RoomObserver // host, when it wants room changes
 }
 
 // NewInMemory returns the in-memory adapter for host. It has the Factory
 // signature.
 func NewInMemory(host Host) Adapter {
-	return &InMemory{
+	a := &InMemory{
 		host:  host,
 		rooms: make(map[string]set),
 		sids:  make(map[string]set),
+	}
+	a.observer, _ = host.(RoomObserver)
+	return a
+}
+
+// changeLog collects the room changes of one operation for the observer;
+// nil, and free, when nobody observes.
+type changeLog []RoomChange
+
+func (c *changeLog) add(kind RoomChangeKind, room, id string) {
+	if c != nil {
+		*c = append(*c, RoomChange{Kind: kind, Room: room, ID: id})
+	}
+}
+
+// observe returns a log for the changes of one operation, or nil.
+func (a *InMemory) observe() *changeLog {
+	if a.observer == nil || !a.observer.ObservingRooms() {
+		return nil
+	}
+	return new(changeLog)
+}
+
+// report hands the changes to the observer; the caller holds no lock.
+func (a *InMemory) report(c *changeLog) {
+	if c != nil && len(*c) > 0 {
+		a.observer.RoomsChanged(*c)
 	}
 }
 
 var _ Factory = NewInMemory
 
 func (a *InMemory) AddAll(id string, rooms []string) {
+	c := a.observe()
 	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.addLocked(id, rooms)
+	a.addLocked(id, rooms, c)
+	a.mu.Unlock()
+	a.report(c)
 }
 
 // requires a.mu held for writing
-func (a *InMemory) addLocked(id string, rooms []string) {
+func (a *InMemory) addLocked(id string, rooms []string, c *changeLog) {
 	mine := a.sids[id]
 	for _, r := range rooms {
 		if mine.add(r) {
-			members := a.rooms[r]
+			members, ok := a.rooms[r]
+			if !ok {
+				c.add(RoomCreated, r, "")
+			}
 			members.add(id)
 			a.rooms[r] = members
+			c.add(RoomJoined, r, id)
 		}
 	}
 	a.sids[id] = mine
 }
 
 func (a *InMemory) Del(id, room string) {
+	c := a.observe()
 	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.delLocked(id, room)
+	a.delLocked(id, room, c)
+	a.mu.Unlock()
+	a.report(c)
 }
 
 // requires a.mu held for writing
-func (a *InMemory) delLocked(id, room string) {
-	a.leaveLocked(id, room)
+func (a *InMemory) delLocked(id, room string, c *changeLog) {
+	a.leaveLocked(id, room, c)
 	if mine, ok := a.sids[id]; ok {
 		mine.del(room)
 		a.sids[id] = mine
@@ -69,26 +105,30 @@ func (a *InMemory) delLocked(id, room string) {
 
 // leaveLocked removes id from room's members only.
 // requires a.mu held for writing
-func (a *InMemory) leaveLocked(id, room string) {
+func (a *InMemory) leaveLocked(id, room string, c *changeLog) {
 	members, ok := a.rooms[room]
 	if !ok || !members.contains(id) {
 		return
 	}
 	members.del(id)
+	c.add(RoomLeft, room, id)
 	if members.len() == 0 {
 		delete(a.rooms, room)
+		c.add(RoomDeleted, room, "")
 	} else {
 		a.rooms[room] = members
 	}
 }
 
 func (a *InMemory) DelAll(id string) {
+	c := a.observe()
 	a.mu.Lock()
-	defer a.mu.Unlock()
 	for r := range a.sids[id].all {
-		a.leaveLocked(id, r)
+		a.leaveLocked(id, r, c)
 	}
 	delete(a.sids, id)
+	a.mu.Unlock()
+	a.report(c)
 }
 
 func (a *InMemory) SocketRooms(id string) []string {
@@ -261,22 +301,26 @@ func (a *InMemory) FetchSockets(_ context.Context, opts Options) ([]SocketDetail
 // socket removed by DelAll (disconnected) between the two steps would
 // otherwise be added back to the index, for good.
 func (a *InMemory) AddSockets(opts Options, rooms []string) error {
+	c := a.observe()
 	a.mu.Lock()
-	defer a.mu.Unlock()
 	for _, id := range a.targetsLocked(nil, opts) {
-		a.addLocked(id, rooms)
+		a.addLocked(id, rooms, c)
 	}
+	a.mu.Unlock()
+	a.report(c)
 	return nil
 }
 
 func (a *InMemory) DelSockets(opts Options, rooms []string) error {
+	c := a.observe()
 	a.mu.Lock()
-	defer a.mu.Unlock()
 	for _, id := range a.targetsLocked(nil, opts) {
 		for _, r := range rooms {
-			a.delLocked(id, r)
+			a.delLocked(id, r, c)
 		}
 	}
+	a.mu.Unlock()
+	a.report(c)
 	return nil
 }
 

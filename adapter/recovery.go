@@ -326,13 +326,15 @@ func (a *InMemoryWithRecovery) SessionSID(pid string) (string, bool) {
 
 // RestoreSession implements SessionAware.
 func (a *InMemoryWithRecovery) RestoreSession(pid, offset string) (Restored, bool) {
+	c := a.observe()
 	a.mu.Lock()
-	defer a.mu.Unlock()
 	a.rec.mu.Lock()
 	r, ok := a.rec.restoreLocked(pid, offset)
 	a.rec.mu.Unlock()
 	if ok {
-		a.addLocked(r.SID, r.Rooms)
+		a.addLocked(r.SID, r.Rooms, c)
 	}
+	a.mu.Unlock()
+	a.report(c)
 	return r, ok
 }

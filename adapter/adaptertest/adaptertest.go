@@ -89,6 +89,7 @@ func Run(t *testing.T, newCluster NewCluster) {
 		{"DelAll", testDelAll, false},
 		{"Sockets", testSockets, false},
 		{"ResultsAreCopies", testResultsAreCopies, false},
+		{"RoomChanges", testRoomChanges, false},
 		{"IndexIsLocal", testIndexIsLocal, true},
 		{"Broadcast", testBroadcast, true},
 		{"BroadcastNoTarget", testBroadcastNoTarget, true},

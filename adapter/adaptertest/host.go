@@ -63,6 +63,8 @@ type Host struct {
 	deliveries  []Delivery
 	disconnects []Disconnect
 	hooks       Hooks
+	observing   bool
+	roomChanges []adapter.RoomChange
 }
 
 // Hooks are functions a Host runs at the end of the adapter.Host method
@@ -79,7 +81,40 @@ type Hooks struct {
 	DisconnectSocket func(id string, close bool)
 }
 
-var _ adapter.Host = (*Host)(nil)
+var (
+	_ adapter.Host         = (*Host)(nil)
+	_ adapter.RoomObserver = (*Host)(nil)
+)
+
+// ObserveRooms makes the host an observer of room changes from now on
+// (adapter.RoomObserver); RoomChanges returns what it heard.
+func (h *Host) ObserveRooms() {
+	h.mu.Lock()
+	h.observing = true
+	h.mu.Unlock()
+}
+
+// ObservingRooms implements adapter.RoomObserver: false until
+// ObserveRooms.
+func (h *Host) ObservingRooms() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.observing
+}
+
+// RoomsChanged implements adapter.RoomObserver: it records changes.
+func (h *Host) RoomsChanged(changes []adapter.RoomChange) {
+	h.mu.Lock()
+	h.roomChanges = append(h.roomChanges, changes...)
+	h.mu.Unlock()
+}
+
+// RoomChanges returns a copy of the room changes heard so far.
+func (h *Host) RoomChanges() []adapter.RoomChange {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.roomChanges)
+}
 
 // NewHost returns a Host for the namespace name with no sockets.
 func NewHost(name string) *Host {

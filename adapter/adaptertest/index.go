@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+
+	"github.com/switchboard-go/socketio/adapter"
 )
 
 // The room index: AddAll, Del, DelAll, SocketRooms, Sockets, Rooms. These
@@ -200,4 +202,72 @@ func subset(layout map[string][]string, ids []string) map[string][]string {
 		out[id] = layout[id]
 	}
 	return out
+}
+
+// testRoomChanges checks what an adapter reports to a host that observes
+// rooms (adapter.RoomObserver): the reference adapter's create-room,
+// join-room, leave-room and delete-room events, for the local index.
+func testRoomChanges(t *testing.T, c *cluster) {
+	h, a := c.hosts[0], c.adapters[0]
+	h.ObserveRooms()
+	type ch = adapter.RoomChange
+	created := func(r string) ch { return ch{Kind: adapter.RoomCreated, Room: r} }
+	deleted := func(r string) ch { return ch{Kind: adapter.RoomDeleted, Room: r} }
+	joined := func(r, id string) ch { return ch{Kind: adapter.RoomJoined, Room: r, ID: id} }
+	left := func(r, id string) ch { return ch{Kind: adapter.RoomLeft, Room: r, ID: id} }
+	seen := 0
+	expect := func(what string, want ...ch) {
+		t.Helper()
+		var got []ch
+		eventually(t, what, func() error {
+			got = h.RoomChanges()[seen:]
+			if len(got) < len(want) {
+				return fmt.Errorf("%d changes, want %d: %v", len(got), len(want), got)
+			}
+			return nil
+		})
+		if !slices.Equal(got, want) {
+			t.Fatalf("%s: changes %v, want %v", what, got, want)
+		}
+		seen += len(got)
+	}
+
+	h.Connect("s1", "r1")
+	expect("a connection", created("s1"), joined("s1", "s1"), created("r1"), joined("r1", "s1"))
+	a.AddAll("s1", []string{"r1"})
+	h.Connect("s2", "r1")
+	expect("a second connection, after a join that changed nothing", created("s2"), joined("s2", "s2"), joined("r1", "s2"))
+	a.Del("s1", "r1")
+	a.Del("s1", "r1")
+	expect("a leave, then one that changed nothing", left("r1", "s1"))
+	a.Del("s2", "r1")
+	expect("the last leave", left("r1", "s2"), deleted("r1"))
+	if err := a.AddSockets(adapter.Options{Rooms: []string{"s1"}}, []string{"r2"}); err != nil {
+		t.Fatal(err)
+	}
+	expect("AddSockets", created("r2"), joined("r2", "s1"))
+	if err := a.DelSockets(adapter.Options{Rooms: []string{"s2"}}, []string{"s2"}); err != nil {
+		t.Fatal(err)
+	}
+	expect("DelSockets", left("s2", "s2"), deleted("s2"))
+
+	// A disconnection leaves every room, in an order of the adapter's.
+	h.Disconnect("s1")
+	var got []ch
+	eventually(t, "the disconnection", func() error {
+		got = h.RoomChanges()[seen:]
+		if len(got) < 4 {
+			return fmt.Errorf("%d changes, want 4: %v", len(got), got)
+		}
+		return nil
+	})
+	for _, r := range []string{"s1", "r2"} {
+		i, j := slices.Index(got, left(r, "s1")), slices.Index(got, deleted(r))
+		if i < 0 || j < i {
+			t.Fatalf("disconnection: changes %v, want %s left, then deleted", got, r)
+		}
+	}
+	if len(got) != 4 {
+		t.Fatalf("disconnection: changes %v, want 4", got)
+	}
 }
