@@ -87,6 +87,21 @@ func (c *client) OnClose(_ *engineio.Conn, reason string) {
 }
 
 func (c *client) connect(pkt *parser.Packet) {
+	// A dynamic namespace emptied and dropped while this client's
+	// middleware ran (CleanupEmptyChildNamespaces) takes no socket: start
+	// over on a new one. Each retry needs another client to leave a
+	// namespace in that window; three is more than enough.
+	for range 3 {
+		if !c.connectOnce(pkt) {
+			return
+		}
+	}
+	c.connectError(pkt.Namespace, &ConnectError{Message: "Invalid namespace"})
+}
+
+// connectOnce joins pkt's namespace; it returns true, having sent nothing,
+// when the namespace was dropped meanwhile.
+func (c *client) connectOnce(pkt *parser.Packet) (retry bool) {
 	name := pkt.Namespace
 	c.mu.Lock()
 	dup := c.socketLocked(name) != nil
@@ -94,12 +109,12 @@ func (c *client) connect(pkt *parser.Packet) {
 	if dup {
 		// Already connected to it: the reference client never does this;
 		// answering twice would confuse it, so ignore the repeat.
-		return
+		return false
 	}
 	ns := c.srv.namespaceFor(name, pkt.Data)
 	if ns == nil {
 		c.connectError(name, &ConnectError{Message: "Invalid namespace"})
-		return
+		return false
 	}
 	var auth json.RawMessage
 	if len(pkt.Data) > 0 {
@@ -127,20 +142,18 @@ func (c *client) connect(pkt *parser.Packet) {
 				c.abandonRestore(s)
 			}
 			c.connectError(name, err)
-			return
+			return false
 		}
 	}
 	if c.conn.Closed() {
 		if s.recovered {
 			c.abandonRestore(s)
 		}
-		return // the connection ended while middleware ran
+		return false // the connection ended while middleware ran
 	}
 
-	if !s.recovered {
-		ns.mu.Lock()
-		ns.sockets[s.id] = s
-		ns.mu.Unlock()
+	if !s.recovered && !ns.register(s) {
+		return true
 	}
 	c.mu.Lock()
 	c.sockets = append(c.sockets, s)
@@ -160,6 +173,7 @@ func (c *client) connect(pkt *parser.Packet) {
 	for _, fn := range conns {
 		s.safely(func() { fn(s) })
 	}
+	return false
 }
 
 func (c *client) connectError(nsp string, err error) {

@@ -31,6 +31,7 @@ type Namespace struct {
 	sockets     map[string]*Socket
 	middlewares []Middleware
 	onConn      []func(*Socket)
+	dropped     bool // removed by CleanupEmptyChildNamespaces: takes no socket
 }
 
 func newNamespace(srv *Server, name string, parent *ParentNamespace) *Namespace {
@@ -102,7 +103,24 @@ func (ns *Namespace) remove(s *Socket) {
 	if ns.sockets[s.id] == s {
 		delete(ns.sockets, s.id)
 	}
+	empty := len(ns.sockets) == 0
 	ns.mu.Unlock()
+	if empty && ns.parent != nil && ns.srv.cleanupEmpty {
+		ns.srv.dropChild(ns)
+	}
+}
+
+// register adds s to the namespace's sockets; false when the namespace
+// was dropped (CleanupEmptyChildNamespaces) and takes no more, or the id
+// is taken (a session recovered twice at once).
+func (ns *Namespace) register(s *Socket) bool {
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	if _, taken := ns.sockets[s.id]; taken || ns.dropped {
+		return false
+	}
+	ns.sockets[s.id] = s
+	return true
 }
 
 // handlers returns the middleware and connection handlers to run: a

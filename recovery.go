@@ -63,14 +63,11 @@ func (c *client) restore(ns *Namespace, auth json.RawMessage) (*Socket, [][]adap
 	}
 	s := &Socket{id: sid, pid: pid, ns: ns, client: c, auth: auth, held: &heldPackets{}}
 	s.restoring.Store(true)
-	ns.mu.Lock()
-	if _, taken := ns.sockets[sid]; taken {
-		// The same session reconnecting twice at once: one wins.
-		ns.mu.Unlock()
+	if !ns.register(s) {
+		// The same session reconnecting twice at once (one wins), or a
+		// namespace just dropped: no recovery.
 		return nil, nil
 	}
-	ns.sockets[sid] = s
-	ns.mu.Unlock()
 	r, ok := ns.sessions.RestoreSession(pid, offset)
 	if !ok {
 		ns.remove(s)

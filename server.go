@@ -55,6 +55,12 @@ type Options struct {
 	// Recovery.
 	ConnectionStateRecovery *Recovery
 
+	// CleanupEmptyChildNamespaces removes a namespace created from a
+	// dynamic pattern (OfRegexp, OfFunc) when its last socket leaves, and
+	// closes its adapter; the next client creates it anew (Node:
+	// cleanupEmptyChildNamespaces). Default false: such namespaces stay.
+	CleanupEmptyChildNamespaces bool
+
 	// Logger; default slog.Default().
 	Logger *slog.Logger
 }
@@ -101,12 +107,14 @@ type Server struct {
 	connectTimeout time.Duration
 	maxAttachments int
 	recovery       *Recovery // nil: off
+	cleanupEmpty   bool
 	logger         *slog.Logger
 
 	mu      sync.RWMutex
 	nsps    map[string]*Namespace
 	parents []*ParentNamespace
 	root    *Namespace
+	onNew   []func(*Namespace) // OnNewNamespace; copied on write
 }
 
 // NewServer returns a server with the main namespace "/" ready.
@@ -149,6 +157,7 @@ func NewServer(opts *Options) *Server {
 		connectTimeout: o.ConnectTimeout,
 		maxAttachments: o.MaxAttachments,
 		recovery:       recovery,
+		cleanupEmpty:   o.CleanupEmptyChildNamespaces,
 		logger:         o.Logger,
 		nsps:           make(map[string]*Namespace),
 	}
@@ -172,13 +181,64 @@ func (s *Server) Of(name string) *Namespace {
 		name = "/" + name
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if ns, ok := s.nsps[name]; ok {
+		s.mu.Unlock()
 		return ns
 	}
 	ns := newNamespace(s, name, nil)
 	s.nsps[name] = ns
+	hooks := s.onNew
+	s.mu.Unlock()
+	s.created(ns, hooks)
 	return ns
+}
+
+// OnNewNamespace registers fn, called with every namespace created from
+// then on but the main one: by Of, or for a client of a dynamic pattern
+// (Node: the "new_namespace" event). It runs on the goroutine that
+// created the namespace: for a dynamic one, the connecting client's,
+// before its middleware.
+func (s *Server) OnNewNamespace(fn func(*Namespace)) {
+	s.mu.Lock()
+	s.onNew = append(s.onNew[:len(s.onNew):len(s.onNew)], fn)
+	s.mu.Unlock()
+}
+
+// created runs the OnNewNamespace hooks for ns.
+func (s *Server) created(ns *Namespace, hooks []func(*Namespace)) {
+	if ns.name == "/" {
+		return
+	}
+	for _, fn := range hooks {
+		ns.safely("", func() { fn(ns) })
+	}
+}
+
+// dropChild removes ns, a child of a dynamic pattern, if it is still
+// empty (CleanupEmptyChildNamespaces). A client connecting to it
+// meanwhile finds it dropped when it registers and starts over on a new
+// one (client.connect).
+func (s *Server) dropChild(ns *Namespace) {
+	s.mu.Lock()
+	ns.mu.Lock()
+	if len(ns.sockets) > 0 || ns.dropped {
+		ns.mu.Unlock()
+		s.mu.Unlock()
+		return
+	}
+	ns.dropped = true
+	ns.mu.Unlock()
+	if s.nsps[ns.name] == ns {
+		delete(s.nsps, ns.name)
+	}
+	s.mu.Unlock()
+	p := ns.parent
+	p.mu.Lock()
+	if p.children[ns.name] == ns {
+		delete(p.children, ns.name)
+	}
+	p.mu.Unlock()
+	_ = ns.adapter.Close()
 }
 
 // OfRegexp returns a dynamic namespace: a client connecting to any name
@@ -212,6 +272,7 @@ func (s *Server) namespaceFor(name string, auth json.RawMessage) *Namespace {
 		if !p.match(name, auth) {
 			continue
 		}
+		var hooks []func(*Namespace)
 		s.mu.Lock()
 		if ns = s.nsps[name]; ns == nil {
 			ns = newNamespace(s, name, p)
@@ -219,8 +280,10 @@ func (s *Server) namespaceFor(name string, auth json.RawMessage) *Namespace {
 			p.mu.Lock()
 			p.children[name] = ns
 			p.mu.Unlock()
+			hooks = s.onNew
 		}
 		s.mu.Unlock()
+		s.created(ns, hooks)
 		return ns
 	}
 	return nil
