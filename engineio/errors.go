@@ -3,6 +3,7 @@ package engineio
 import (
 	"errors"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 )
 
@@ -47,6 +48,25 @@ const (
 
 // ErrClosed is returned when sending on a closed connection.
 var ErrClosed = errors.New("engineio: connection closed")
+
+// refuse answers a request refused before it reaches a session, and
+// reports it to Options.OnConnectionError.
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, code int, message string) {
+	if message == "" {
+		message = codeMessages[code]
+	}
+	if fn := s.cfg.OnConnectionError; fn != nil {
+		func() {
+			defer func() {
+				if p := recover(); p != nil {
+					s.cfg.Logger.Error("engineio: OnConnectionError panicked", "panic", p, "stack", string(debug.Stack()))
+				}
+			}()
+			fn(r, code, message)
+		}()
+	}
+	writeError(w, code, message)
+}
 
 // writeError answers a request the protocol refuses.
 func writeError(w http.ResponseWriter, code int, message string) {

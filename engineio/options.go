@@ -83,6 +83,15 @@ type Options struct {
 	// the message (Node: allowRequest).
 	AllowRequest func(r *http.Request) error
 
+	// OnConnectionError, when set, is called for every request refused
+	// before it reaches a session: an unsupported protocol version, an
+	// unknown transport or session id, a bad handshake, a refusal by
+	// AllowRequest (Node: the engine's "connection_error" event). code is
+	// one of the Code constants and message what the client is told. It
+	// runs on the request's goroutine, before the answer is written; a
+	// panic is logged and contained.
+	OnConnectionError func(r *http.Request, code int, message string)
+
 	// Cookie, when non-nil, sets a cookie holding the session id on the
 	// handshake response (Node: cookie; off by default).
 	Cookie *http.Cookie

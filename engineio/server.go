@@ -101,7 +101,7 @@ func NewServer(opts *Options, onConnect func(*Conn) Handler) *Server {
 		WriteBufferPool: &writeBufferPool,
 		CheckOrigin:     cfg.originAllowed,
 		Error: func(w http.ResponseWriter, r *http.Request, status int, reason error) {
-			writeError(w, CodeBadRequest, "")
+			s.refuse(w, r, CodeBadRequest, "") // a bad WebSocket handshake or origin
 		},
 	}
 	return s
@@ -134,12 +134,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	if q.Get("EIO") != "4" {
-		writeError(w, CodeUnsupportedProtocol, "")
+		s.refuse(w, r, CodeUnsupportedProtocol, "")
 		return
 	}
 	transport := q.Get("transport")
 	if !(transport == TransportPolling && cfg.polling) && !(transport == TransportWebSocket && cfg.websocket) {
-		writeError(w, CodeUnknownTransport, "")
+		s.refuse(w, r, CodeUnknownTransport, "")
 		return
 	}
 	isWS := websocket.IsWebSocketUpgrade(r)
@@ -152,46 +152,46 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := s.sessions[sid]
 	s.mu.RUnlock()
 	if c == nil {
-		writeError(w, CodeUnknownSID, "")
+		s.refuse(w, r, CodeUnknownSID, "")
 		return
 	}
 	switch {
 	case transport == TransportWebSocket:
 		if !isWS || c.initialTransport != TransportPolling || cfg.DisallowUpgrades {
-			writeError(w, CodeBadRequest, "")
+			s.refuse(w, r, CodeBadRequest, "")
 			return
 		}
 		if cfg.AllowRequest != nil {
 			if err := cfg.AllowRequest(r); err != nil {
-				writeError(w, CodeForbidden, err.Error())
+				s.refuse(w, r, CodeForbidden, err.Error())
 				return
 			}
 		}
 		c.serveUpgrade(w, r)
 	case c.initialTransport != TransportPolling:
-		writeError(w, CodeBadRequest, "")
+		s.refuse(w, r, CodeBadRequest, "")
 	case r.Method == http.MethodGet:
 		c.servePoll(w, r)
 	case r.Method == http.MethodPost:
 		c.servePost(w, r)
 	default:
-		writeError(w, CodeBadRequest, "")
+		s.refuse(w, r, CodeBadRequest, "")
 	}
 }
 
 func (s *Server) handshake(w http.ResponseWriter, r *http.Request, transport string, isWS bool) {
 	cfg := s.cfg
 	if r.Method != http.MethodGet {
-		writeError(w, CodeBadHandshakeMethod, "")
+		s.refuse(w, r, CodeBadHandshakeMethod, "")
 		return
 	}
 	if transport == TransportWebSocket && !isWS {
-		writeError(w, CodeBadRequest, "")
+		s.refuse(w, r, CodeBadRequest, "")
 		return
 	}
 	if cfg.AllowRequest != nil {
 		if err := cfg.AllowRequest(r); err != nil {
-			writeError(w, CodeForbidden, err.Error())
+			s.refuse(w, r, CodeForbidden, err.Error())
 			return
 		}
 	}

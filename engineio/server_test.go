@@ -861,3 +861,53 @@ func TestCloseDuringHandlerFactory(t *testing.T) {
 		t.Fatal("the handler never heard of the close")
 	}
 }
+
+// OnConnectionError hears every request refused before it reaches a
+// session, with the code and message the client gets; a panic in it is
+// contained.
+func TestOnConnectionError(t *testing.T) {
+	type refusal struct {
+		code    int
+		message string
+	}
+	got := make(chan refusal, 8)
+	ts := startServer(t, &Options{
+		AllowRequest: func(r *http.Request) error {
+			if r.URL.Query().Get("token") == "bad" {
+				return errors.New("go away")
+			}
+			return nil
+		},
+		OnConnectionError: func(r *http.Request, code int, message string) {
+			got <- refusal{code, message}
+			if r.URL.Query().Get("panic") != "" {
+				panic("a bug in a logging hook")
+			}
+		},
+	}, false)
+	for _, tc := range []struct {
+		method, query string
+		want          refusal
+		status        int
+	}{
+		{"GET", "EIO=3&transport=polling", refusal{CodeUnsupportedProtocol, "Unsupported protocol version"}, 400},
+		{"GET", "EIO=4&transport=carrier-pigeon", refusal{CodeUnknownTransport, "Transport unknown"}, 400},
+		{"GET", "EIO=4&transport=polling&sid=nope", refusal{CodeUnknownSID, "Session ID unknown"}, 400},
+		{"POST", "EIO=4&transport=polling", refusal{CodeBadHandshakeMethod, "Bad handshake method"}, 400},
+		{"GET", "EIO=4&transport=polling&token=bad&panic=1", refusal{CodeForbidden, "go away"}, 403},
+	} {
+		status, _, body := do(t, tc.method, ts.URL+"/socket.io/?"+tc.query, "")
+		if status != tc.status || !strings.Contains(body, tc.want.message) {
+			t.Errorf("%s %s: %d %s", tc.method, tc.query, status, body)
+		}
+		if r := receive(t, got, "no OnConnectionError"); r != tc.want {
+			t.Errorf("%s %s: OnConnectionError got %+v, want %+v", tc.method, tc.query, r, tc.want)
+		}
+	}
+	handshake(t, ts) // a good one is not reported
+	select {
+	case r := <-got:
+		t.Fatalf("reported %+v for a good handshake", r)
+	default:
+	}
+}
