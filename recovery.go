@@ -61,7 +61,9 @@ func (c *client) restore(ns *Namespace, auth json.RawMessage) (*Socket, [][]adap
 	if !ok {
 		return nil, nil
 	}
-	s := &Socket{id: sid, pid: pid, ns: ns, client: c, auth: auth, held: &heldPackets{}}
+	// recovered is set before the socket is published (register), never
+	// after: a socket whose restore fails is dropped, not reused.
+	s := &Socket{id: sid, pid: pid, ns: ns, client: c, auth: auth, held: &heldPackets{}, recovered: true}
 	s.restoring.Store(true)
 	if !ns.register(s) {
 		// The same session reconnecting twice at once (one wins), or a
@@ -76,7 +78,6 @@ func (c *client) restore(ns *Namespace, auth json.RawMessage) (*Socket, [][]adap
 	s.mu.Lock()
 	s.data = r.Data
 	s.mu.Unlock()
-	s.recovered = true
 	return s, r.Missed
 }
 
