@@ -47,8 +47,11 @@ func (b BroadcastOperator) Except(rooms ...string) BroadcastOperator {
 // Volatile lets the packets be dropped for clients that are behind.
 func (b BroadcastOperator) Volatile() BroadcastOperator { b.flags.Volatile = true; return b }
 
-// Compress sets the compression hint.
-func (b BroadcastOperator) Compress(c bool) BroadcastOperator { b.flags.Compress = c; return b }
+// Compress(false) sends the packets uncompressed even to clients that
+// negotiated compression (Node: compress). By default packets of 1 KiB
+// and more are compressed where the client allows it: permessage-deflate
+// (Options.Engine.PerMessageDeflate) and long-polling responses.
+func (b BroadcastOperator) Compress(c bool) BroadcastOperator { b.flags.NoCompress = !c; return b }
 
 // Local restricts the broadcast to this server.
 func (b BroadcastOperator) Local() BroadcastOperator { b.flags.Local = true; return b }

@@ -197,14 +197,19 @@ func (c *client) connectError(nsp string, err error) {
 // writePacket encodes p and queues it: the text message and its
 // attachments as one unit.
 func (c *client) writePacket(p *parser.Packet, volatile bool) error {
+	return c.writePacketCompress(p, volatile, false)
+}
+
+// writePacketCompress is writePacket with Compress(false) honoured.
+func (c *client) writePacketCompress(p *parser.Packet, volatile, noCompress bool) error {
 	text := p.Encode()
-	if len(p.Attachments) == 0 {
+	if len(p.Attachments) == 0 && !noCompress {
 		return c.conn.Send(text, false, volatile)
 	}
 	msgs := make([]engineio.Message, 0, 1+len(p.Attachments))
-	msgs = append(msgs, engineio.Message{Data: text})
+	msgs = append(msgs, engineio.Message{Data: text, NoCompress: noCompress})
 	for _, a := range p.Attachments {
-		msgs = append(msgs, engineio.Message{Data: a, Binary: true})
+		msgs = append(msgs, engineio.Message{Data: a, Binary: true, NoCompress: noCompress})
 	}
 	return c.conn.SendMessages(msgs, volatile)
 }

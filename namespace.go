@@ -214,16 +214,16 @@ type nsHost struct{ ns *Namespace }
 func (h nsHost) Name() string { return h.ns.name }
 
 // prepareFrames frames a packet once for every target.
-func prepareFrames(frames []adapter.Frame) *engineio.Prepared {
+func prepareFrames(frames []adapter.Frame, noCompress bool) *engineio.Prepared {
 	msgs := make([]engineio.Message, len(frames))
 	for i, f := range frames {
-		msgs[i] = engineio.Message{Data: f.Data, Binary: f.Binary}
+		msgs[i] = engineio.Message{Data: f.Data, Binary: f.Binary, NoCompress: noCompress}
 	}
 	return engineio.Prepare(msgs)
 }
 
 func (h nsHost) Deliver(ids []string, frames []adapter.Frame, opts adapter.DeliverOptions) {
-	prepared := prepareFrames(frames)
+	prepared := prepareFrames(frames, opts.NoCompress)
 	ns := h.ns
 	ns.mu.RLock()
 	defer ns.mu.RUnlock()

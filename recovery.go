@@ -134,7 +134,7 @@ func (s *Socket) hold(p *engineio.Prepared, volatile bool) bool {
 func (s *Socket) finishRestore(connect *parser.Packet, missed [][]adapter.Frame) {
 	s.mu.Lock()
 	for _, frames := range missed {
-		_ = s.client.conn.SendPrepared(prepareFrames(frames), false)
+		_ = s.client.conn.SendPrepared(prepareFrames(frames, false), false)
 	}
 	held := s.held
 	for _, h := range held.packets {

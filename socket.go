@@ -281,8 +281,11 @@ func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (Ar
 // is not ready to receive them.
 func (s *Socket) Volatile() SocketEmitter { return SocketEmitter{s: s, volatile: true} }
 
-// Compress returns an emitter with the compression hint set.
-func (s *Socket) Compress(compress bool) SocketEmitter { return SocketEmitter{s: s} }
+// Compress(false) returns an emitter that sends uncompressed (see
+// BroadcastOperator.Compress).
+func (s *Socket) Compress(compress bool) SocketEmitter {
+	return SocketEmitter{s: s, noCompress: !compress}
+}
 
 // Timeout returns an emitter whose AckFunc receives ErrTimeout when the
 // client does not answer within d.
@@ -290,10 +293,15 @@ func (s *Socket) Timeout(d time.Duration) SocketEmitter { return SocketEmitter{s
 
 // SocketEmitter emits to one socket with flags; it is an immutable value.
 type SocketEmitter struct {
-	s        *Socket
-	volatile bool
-	timeout  time.Duration
+	s          *Socket
+	volatile   bool
+	noCompress bool
+	timeout    time.Duration
 }
+
+// Compress(false) returns a copy that sends uncompressed (see
+// BroadcastOperator.Compress).
+func (e SocketEmitter) Compress(c bool) SocketEmitter { e.noCompress = !c; return e }
 
 // Volatile returns a copy with the volatile flag set.
 func (e SocketEmitter) Volatile() SocketEmitter { e.volatile = true; return e }
@@ -311,7 +319,7 @@ func (e SocketEmitter) Emit(event string, args ...any) error {
 			ack, args = fn, args[:n-1]
 		}
 	}
-	_, err := e.s.emit(event, args, e.volatile, e.timeout, ack)
+	_, err := e.s.emit(event, args, e.volatile, e.noCompress, e.timeout, ack)
 	return err
 }
 
@@ -323,7 +331,7 @@ func (e SocketEmitter) EmitWithAck(ctx context.Context, event string, args ...an
 		err  error
 	}
 	ch := make(chan result, 1)
-	id, err := e.s.emit(event, args, e.volatile, e.timeout, func(a Args, err error) { ch <- result{a, err} })
+	id, err := e.s.emit(event, args, e.volatile, e.noCompress, e.timeout, func(a Args, err error) { ch <- result{a, err} })
 	if err != nil {
 		return Args{}, err
 	}
@@ -345,7 +353,7 @@ func ctxError(ctx context.Context) error {
 	return ctx.Err()
 }
 
-func (s *Socket) emit(event string, args []any, volatile bool, timeout time.Duration, ack func(Args, error)) (uint64, error) {
+func (s *Socket) emit(event string, args []any, volatile, noCompress bool, timeout time.Duration, ack func(Args, error)) (uint64, error) {
 	if isReserved(event) {
 		return 0, ErrReservedEvent
 	}
@@ -367,13 +375,13 @@ func (s *Socket) emit(event string, args []any, volatile bool, timeout time.Dura
 		// Through the adapter, to the socket's own room, so that the
 		// event is logged with an offset and recovered if it is lost
 		// with the connection (as the reference server does).
-		return 0, s.ns.adapter.Broadcast(&pkt, adapter.Options{Rooms: []string{s.id}})
+		return 0, s.ns.adapter.Broadcast(&pkt, adapter.Options{Rooms: []string{s.id}, Flags: adapter.Flags{NoCompress: noCompress}})
 	}
 	if ack != nil {
 		pkt.ID, pkt.HasID = s.ns.nextAckID(), true
 		s.registerAck(pkt.ID, ack, timeout)
 	}
-	if err := s.client.writePacket(&pkt, volatile); err != nil {
+	if err := s.client.writePacketCompress(&pkt, volatile, noCompress); err != nil {
 		if ack != nil {
 			s.dropAck(pkt.ID)
 		}

@@ -27,8 +27,11 @@ type Frame struct {
 // Flags modify a broadcast, as the flags of the reference server do.
 type Flags struct {
 	Volatile bool // may be dropped for clients that are behind
-	Compress bool // hint for permessage-deflate; accepted, not required
-	Local    bool // this server only, even with a cluster adapter
+	// NoCompress sends the packet uncompressed even where the client
+	// negotiated compression (Node: compress(false); the zero value is
+	// Node's default, compress(true)).
+	NoCompress bool
+	Local      bool // this server only, even with a cluster adapter
 	// Timeout of a broadcast with acknowledgements (zero: none).
 	Timeout time.Duration
 }
@@ -43,7 +46,8 @@ type Options struct {
 
 // DeliverOptions go with a delivery to local sockets.
 type DeliverOptions struct {
-	Volatile bool
+	Volatile   bool
+	NoCompress bool // see Flags.NoCompress
 	// AckID and OnAck, when OnAck is set, register a pending
 	// acknowledgement on each target socket before the packet is queued.
 	// OnAck is called with the socket id and the client's answer.

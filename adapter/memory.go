@@ -264,7 +264,7 @@ func (a *InMemory) Broadcast(pkt *parser.Packet, opts Options) error {
 	if frames == nil {
 		frames = EncodeFrames(pkt)
 	}
-	a.host.Deliver(*ids, frames, DeliverOptions{Volatile: opts.Flags.Volatile})
+	a.host.Deliver(*ids, frames, DeliverOptions{Volatile: opts.Flags.Volatile, NoCompress: opts.Flags.NoCompress})
 	return nil
 }
 
@@ -277,6 +277,7 @@ func (a *InMemory) BroadcastWithAck(pkt *parser.Packet, opts Options, onClientCo
 	}
 	a.host.Deliver(*ids, EncodeFrames(pkt), DeliverOptions{
 		Volatile:   opts.Flags.Volatile,
+		NoCompress: opts.Flags.NoCompress,
 		AckID:      pkt.ID,
 		OnAck:      func(_ string, args Args) { onAck(args) },
 		AckTimeout: opts.Flags.Timeout,

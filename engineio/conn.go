@@ -178,6 +178,11 @@ func (c *Conn) Transport() string {
 type Message struct {
 	Data   []byte // shared and immutable once queued
 	Binary bool
+	// NoCompress sends the message without permessage-deflate, and lets
+	// a long-polling response that holds only such messages go without
+	// HTTP compression (Node: compress(false)). By default messages of
+	// 1 KiB and more are compressed where the client allows it.
+	NoCompress bool
 }
 
 // Send queues one message. See SendMessages.
@@ -196,7 +201,7 @@ func (c *Conn) SendMessages(msgs []Message, volatile bool) error {
 	var buf [4]queue.Item
 	items := buf[:0]
 	for _, m := range msgs {
-		items = append(items, queue.Item{Kind: byte(PacketMessage), Binary: m.Binary, Volatile: volatile, Data: m.Data})
+		items = append(items, queue.Item{Kind: byte(PacketMessage), Binary: m.Binary, Volatile: volatile, NoCompress: m.NoCompress, Data: m.Data})
 	}
 	return c.push(items, volatile, true)
 }

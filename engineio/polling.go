@@ -107,8 +107,12 @@ var packetPool = sync.Pool{New: func() any { s := make([]Packet, 0, 16); return 
 func (c *Conn) writePayload(w http.ResponseWriter, r *http.Request, items []queue.Item, trailer PacketType) {
 	pp := packetPool.Get().(*[]Packet)
 	pkts := (*pp)[:0]
+	// As in the reference server, a response is compressed when any of its
+	// packets may be (control packets always may).
+	mayCompress := trailer != trailerNone
 	for _, it := range items {
 		pkts = append(pkts, Packet{Type: PacketType(it.Kind), Data: it.Data, Binary: it.Binary})
+		mayCompress = mayCompress || !it.NoCompress
 	}
 	if trailer != trailerNone {
 		pkts = append(pkts, Packet{Type: trailer})
@@ -125,7 +129,7 @@ func (c *Conn) writePayload(w http.ResponseWriter, r *http.Request, items []queu
 	h := w.Header()
 	h.Set("Content-Type", "text/plain; charset=UTF-8")
 	cfg := c.srv.cfg
-	if !cfg.DisableHTTPCompression && len(body) >= cfg.HTTPCompressionThreshold {
+	if mayCompress && !cfg.DisableHTTPCompression && len(body) >= cfg.HTTPCompressionThreshold {
 		if enc := acceptedEncoding(r.Header.Get("Accept-Encoding")); enc != "" {
 			h.Set("Content-Encoding", enc)
 			h.Add("Vary", "Accept-Encoding")

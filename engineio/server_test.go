@@ -12,12 +12,14 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
 
 	"github.com/switchboard-go/socketio/internal/leakcheck"
+	"github.com/switchboard-go/socketio/internal/testnet"
 )
 
 func TestMain(m *testing.M) { leakcheck.Main(m) }
@@ -910,4 +912,51 @@ func TestOnConnectionError(t *testing.T) {
 		t.Fatalf("reported %+v for a good handshake", r)
 	default:
 	}
+}
+
+// Message.NoCompress (Node: compress(false)) keeps a large message out of
+// permessage-deflate, and a polling response that holds only such
+// messages out of HTTP compression; other messages are still compressed.
+func TestNoCompress(t *testing.T) {
+	big := bytes.Repeat([]byte("abcdefgh"), 1000) // 8,000 bytes, deflates to a few dozen
+	t.Run("websocket", func(t *testing.T) {
+		ts := startServer(t, &Options{PerMessageDeflate: true}, false)
+		var wire atomic.Int64
+		d := websocket.Dialer{EnableCompression: true, NetDial: testnet.CountingDial(&wire)}
+		ws, _, err := d.Dial("ws"+strings.TrimPrefix(ts.url("transport=websocket"), "http"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ws.Close()
+		readText(t, ws)
+		c := ts.nextConn(t)
+		for _, noCompress := range []bool{false, true} {
+			before := wire.Load()
+			if err := c.SendMessages([]Message{{Data: big, NoCompress: noCompress}}, false); err != nil {
+				t.Fatal(err)
+			}
+			if got := readText(t, ws); got != "4"+string(big) {
+				t.Fatalf("message of %d bytes", len(got))
+			}
+			n := wire.Load() - before
+			if noCompress != (n > int64(len(big))) {
+				t.Fatalf("NoCompress %v: %d bytes on the wire for %d", noCompress, n, len(big))
+			}
+		}
+	})
+	t.Run("polling", func(t *testing.T) {
+		ts := startServer(t, nil, false)
+		op := handshake(t, ts)
+		c := ts.nextConn(t)
+		u := ts.url("transport=polling&sid=" + op.SID)
+		for _, noCompress := range []bool{false, true} {
+			if err := c.SendMessages([]Message{{Data: big, NoCompress: noCompress}}, false); err != nil {
+				t.Fatal(err)
+			}
+			_, hdr, _ := do(t, "GET", u, "", "Accept-Encoding", "gzip")
+			if got := hdr.Get("Content-Encoding"); (got == "gzip") == noCompress {
+				t.Fatalf("NoCompress %v: Content-Encoding %q", noCompress, got)
+			}
+		}
+	})
 }

@@ -37,6 +37,9 @@ const writeBatchBytes = 256 << 10
 // below it deflate costs more CPU than it saves bytes.
 const compressThreshold = 1024
 
+// compressible reports whether it is worth compressing and allowed to be.
+func compressible(it queue.Item) bool { return !it.NoCompress && len(it.Data) >= compressThreshold }
+
 // typeDigits holds the packet type characters, sliced per write so that
 // writing a type prefix does not allocate.
 var typeDigits = []byte("0123456")
@@ -90,7 +93,7 @@ type Prepared struct {
 func Prepare(msgs []Message) *Prepared {
 	p := &Prepared{items: make([]queue.Item, len(msgs))}
 	for i, m := range msgs {
-		it := queue.Item{Kind: byte(PacketMessage), Binary: m.Binary, Data: m.Data}
+		it := queue.Item{Kind: byte(PacketMessage), Binary: m.Binary, NoCompress: m.NoCompress, Data: m.Data}
 		it.Frame = appendFrame(make([]byte, 0, len(m.Data)+11), it)
 		p.items[i] = it
 	}
@@ -249,7 +252,7 @@ func (c *Conn) writeBatch(ws *websocket.Conn, sc *writeScratch) error {
 		sc.hdr = make([]byte, 0, need)
 	}
 	for _, it := range sc.batch {
-		if len(it.Data) >= compressThreshold {
+		if compressible(it) {
 			if err := sc.flush(nc); err != nil {
 				return err
 			}
@@ -284,7 +287,7 @@ func (sc *writeScratch) flush(nc net.Conn) error {
 // its messages, since client frames must be masked.
 func writeItem(ws *websocket.Conn, it queue.Item) error {
 	// Without a negotiated extension gorilla ignores this call.
-	ws.EnableWriteCompression(len(it.Data) >= compressThreshold)
+	ws.EnableWriteCompression(compressible(it))
 	if it.Binary {
 		return ws.WriteMessage(websocket.BinaryMessage, it.Data)
 	}

@@ -147,7 +147,7 @@ func testBroadcastFlags(t *testing.T, c *cluster) {
 	for from := range c.n() {
 		for _, volatile := range []bool{true, false} {
 			c.reset()
-			opts := adapter.Options{Rooms: []string{"a", "b"}, Flags: adapter.Flags{Volatile: volatile, Compress: true}}
+			opts := adapter.Options{Rooms: []string{"a", "b"}, Flags: adapter.Flags{Volatile: volatile, NoCompress: volatile}}
 			if err := c.adapters[from].Broadcast(event("e"), opts); err != nil {
 				t.Fatalf("server %d: Broadcast: %v", from, err)
 			}
@@ -156,8 +156,8 @@ func testBroadcastFlags(t *testing.T, c *cluster) {
 			})
 			for i, h := range c.hosts {
 				for _, d := range deliveries(h) {
-					if d.Opts.Volatile != volatile {
-						t.Errorf("server %d: DeliverOptions.Volatile = %v, want %v", i, d.Opts.Volatile, volatile)
+					if d.Opts.Volatile != volatile || d.Opts.NoCompress != volatile {
+						t.Errorf("server %d: DeliverOptions Volatile, NoCompress = %v, %v, want %v for both", i, d.Opts.Volatile, d.Opts.NoCompress, volatile)
 					}
 					if d.Opts.OnAck != nil {
 						t.Errorf("server %d: DeliverOptions.OnAck set for a broadcast without ack", i)

@@ -17,10 +17,13 @@ import (
 // Item is one queued message. Data is shared, immutable bytes: a broadcast
 // enqueues the same slice to every target, so nobody may modify it.
 type Item struct {
-	Kind     byte   // the Engine.IO packet type, opaque here
-	Binary   bool   // binary message (WebSocket binary frame, "b" record in polling)
-	Volatile bool   // may be dropped rather than queued when the client is slow
-	Data     []byte // payload without the packet type
+	Kind     byte // the Engine.IO packet type, opaque here
+	Binary   bool // binary message (WebSocket binary frame, "b" record in polling)
+	Volatile bool // may be dropped rather than queued when the client is slow
+	// NoCompress asks that the message go uncompressed even where
+	// compression was negotiated (Node: compress(false)).
+	NoCompress bool
+	Data       []byte // payload without the packet type
 	// Frame, when set, is the complete WebSocket frame of this message,
 	// built once for a broadcast and shared by every target.
 	Frame []byte
