@@ -129,7 +129,7 @@ func (c *client) connectOnce(pkt *parser.Packet) (retry bool) {
 	if s == nil {
 		s = newSocket(ns, c, auth)
 		if ns.sessions != nil {
-			s.pid = newID()
+			s.rec = &socketRecovery{pid: newID()}
 		}
 	} else if !c.srv.recovery.RunMiddlewares {
 		mws = nil
@@ -138,7 +138,7 @@ func (c *client) connectOnce(pkt *parser.Packet) (retry bool) {
 		err := errMiddlewarePanicked // stays if m panics: a failing check refuses
 		s.safely(func() { err = m(s) })
 		if err != nil {
-			if s.recovered {
+			if s.Recovered() {
 				c.abandonRestore(s)
 			}
 			c.connectError(name, err)
@@ -146,13 +146,13 @@ func (c *client) connectOnce(pkt *parser.Packet) (retry bool) {
 		}
 	}
 	if c.conn.Closed() {
-		if s.recovered {
+		if s.Recovered() {
 			c.abandonRestore(s)
 		}
 		return false // the connection ended while middleware ran
 	}
 
-	if !s.recovered && !ns.register(s) {
+	if !s.Recovered() && !ns.register(s) {
 		return true
 	}
 	c.mu.Lock()
@@ -162,7 +162,7 @@ func (c *client) connectOnce(pkt *parser.Packet) (retry bool) {
 	s.mu.Lock()
 	s.connected = true
 	s.mu.Unlock()
-	if s.recovered {
+	if s.Recovered() {
 		// Back in its rooms already (RestoreSession did it, with no
 		// broadcast in between); its own id room is among them.
 		s.finishRestore(connectPacket(s), missed)

@@ -240,7 +240,7 @@ func (h nsHost) Deliver(ids []string, frames []adapter.Frame, opts adapter.Deliv
 				}
 			}, opts.AckTimeout)
 		}
-		if s.restoring.Load() && s.hold(prepared, opts.Volatile) {
+		if s.rec != nil && s.rec.restoring.Load() && s.hold(prepared, opts.Volatile) {
 			continue
 		}
 		_ = s.client.conn.SendPrepared(prepared, opts.Volatile)

@@ -2,6 +2,7 @@ package socketio
 
 import (
 	"encoding/json"
+	"sync/atomic"
 
 	"github.com/switchboard-go/socketio/adapter"
 	"github.com/switchboard-go/socketio/engineio"
@@ -43,7 +44,7 @@ func connectPacket(s *Socket) *parser.Packet {
 	data, _ := json.Marshal(struct {
 		SID string `json:"sid"`
 		PID string `json:"pid,omitempty"`
-	}{s.id, s.pid})
+	}{s.id, s.rec.pidOrEmpty()})
 	return &parser.Packet{Type: parser.Connect, Namespace: s.ns.name, Data: data}
 }
 
@@ -63,8 +64,9 @@ func (c *client) restore(ns *Namespace, auth json.RawMessage) (*Socket, [][]adap
 	}
 	// recovered is set before the socket is published (register), never
 	// after: a socket whose restore fails is dropped, not reused.
-	s := &Socket{id: sid, pid: pid, ns: ns, client: c, auth: auth, held: &heldPackets{}, recovered: true}
-	s.restoring.Store(true)
+	rec := &socketRecovery{pid: pid, recovered: true, held: &heldPackets{}}
+	rec.restoring.Store(true)
+	s := &Socket{id: sid, ns: ns, client: c, auth: auth, rec: rec}
 	if !ns.register(s) {
 		// The same session reconnecting twice at once (one wins), or a
 		// namespace just dropped: no recovery.
@@ -87,8 +89,27 @@ func (c *client) abandonRestore(s *Socket) {
 	s.ns.adapter.DelAll(s.id)
 	s.ns.remove(s)
 	s.mu.Lock()
-	s.held = nil
+	s.rec.held = nil
 	s.mu.Unlock()
+}
+
+// socketRecovery is a socket's part in connection state recovery.
+type socketRecovery struct {
+	pid       string // private session id, sent to the client in CONNECT
+	recovered bool   // the socket is one restored from a session
+	// restoring is set while a recovered socket is a broadcast target but
+	// has not yet sent its missed packets and CONNECT: deliveries wait in
+	// held (under Socket.mu) so that they follow those.
+	restoring atomic.Bool
+	held      *heldPackets
+}
+
+// pidOrEmpty is the pid, "" when recovery is off (r is nil).
+func (r *socketRecovery) pidOrEmpty() string {
+	if r == nil {
+		return ""
+	}
+	return r.pid
 }
 
 // heldPackets are the deliveries to a socket being restored.
@@ -113,14 +134,15 @@ const maxHeld = 1024
 func (s *Socket) hold(p *engineio.Prepared, volatile bool) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.held == nil {
+	held := s.rec.held
+	if held == nil {
 		return false
 	}
 	switch {
-	case len(s.held.packets) < maxHeld:
-		s.held.packets = append(s.held.packets, heldPacket{p, volatile})
+	case len(held.packets) < maxHeld:
+		held.packets = append(held.packets, heldPacket{p, volatile})
 	case !volatile:
-		s.held.overflow = true
+		held.overflow = true
 	}
 	return true
 }
@@ -136,13 +158,13 @@ func (s *Socket) finishRestore(connect *parser.Packet, missed [][]adapter.Frame)
 	for _, frames := range missed {
 		_ = s.client.conn.SendPrepared(prepareFrames(frames, false), false)
 	}
-	held := s.held
+	held := s.rec.held
 	for _, h := range held.packets {
 		_ = s.client.conn.SendPrepared(h.p, h.volatile)
 	}
 	_ = s.client.writePacket(connect, false)
-	s.held = nil
-	s.restoring.Store(false)
+	s.rec.held = nil
+	s.rec.restoring.Store(false)
 	s.mu.Unlock()
 	if held.overflow {
 		s.client.conn.CloseWithReason(engineio.ReasonQueueOverflow)

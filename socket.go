@@ -6,7 +6,6 @@ import (
 	"maps"
 	"net"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/switchboard-go/socketio/adapter"
@@ -40,22 +39,15 @@ type Socket struct {
 
 	handlers listeners.Registry[*Event] // safe for concurrent use on its own
 
-	// Connection state recovery (Server Options.ConnectionStateRecovery).
-	pid       string // private session id; "" when recovery is off
-	recovered bool
-	// restoring is set while a recovered socket is a broadcast target but
-	// has not yet sent CONNECT and its missed packets: deliveries wait in
-	// held (under mu) so that they follow those.
-	restoring atomic.Bool
+	// rec is the socket's connection state recovery; nil when recovery
+	// is off. Set before the socket is published, never replaced.
+	rec *socketRecovery
 
 	mu           sync.Mutex // guards below; never held while calling user code
 	connected    bool
 	closing      bool
-	held         *heldPackets // while restoring
-	hooks        *socketHooks // nil until Use or OnError
-	outListeners []*outListener
+	hooks        *socketHooks // the rarely used handlers; nil until one is set
 	onDisconnect []func(Reason)
-	onDiscoing   []func(Reason)
 	acks         map[uint64]*pendingAck
 	data         map[string]any
 }
@@ -64,11 +56,14 @@ type outListener struct {
 	fn func(event string, args []any)
 }
 
-// socketHooks are the per-socket middleware and error handlers, which few
-// sockets have: kept apart, they cost the others one pointer.
+// socketHooks are the per-socket handlers few sockets have (middleware,
+// error, outgoing and disconnecting handlers): kept apart, they cost the
+// others one pointer, on a server that holds a Socket per connection.
 type socketHooks struct {
-	middleware []func(*Event) error // copied on write
-	onError    []func(error)        // copied on write
+	middleware    []func(*Event) error // copied on write
+	onError       []func(error)        // copied on write
+	outgoing      []*outListener       // OnAnyOutgoing; appended, snapshots stay valid
+	disconnecting []func(Reason)       // OnDisconnecting; likewise
 }
 
 type pendingAck struct {
@@ -116,7 +111,7 @@ func (s *Socket) Handshake() Handshake {
 // losing its connection, restored by connection state recovery: the same
 // ID, rooms and Set values, with the events it missed sent just before its
 // CONNECT packet (Node: socket.recovered).
-func (s *Socket) Recovered() bool { return s.recovered }
+func (s *Socket) Recovered() bool { return s.rec != nil && s.rec.recovered }
 
 // Conn returns the underlying Engine.IO connection, shared by every
 // namespace socket of the client.
@@ -237,14 +232,17 @@ func (s *Socket) admit(e *Event) bool {
 // emits (not for broadcasts), before it is sent.
 func (s *Socket) OnAnyOutgoing(fn func(event string, args []any)) {
 	s.mu.Lock()
-	s.outListeners = append(s.outListeners, &outListener{fn: fn})
+	h := s.hooksLocked()
+	h.outgoing = append(h.outgoing, &outListener{fn: fn})
 	s.mu.Unlock()
 }
 
 // OffAnyOutgoing removes every outgoing catch-all handler.
 func (s *Socket) OffAnyOutgoing() {
 	s.mu.Lock()
-	s.outListeners = nil
+	if s.hooks != nil {
+		s.hooks.outgoing = nil
+	}
 	s.mu.Unlock()
 }
 
@@ -252,7 +250,8 @@ func (s *Socket) OffAnyOutgoing() {
 // disconnect, while Rooms still lists its rooms.
 func (s *Socket) OnDisconnecting(fn func(Reason)) {
 	s.mu.Lock()
-	s.onDiscoing = append(s.onDiscoing, fn)
+	h := s.hooksLocked()
+	h.disconnecting = append(h.disconnecting, fn)
 	s.mu.Unlock()
 }
 
@@ -362,7 +361,10 @@ func (s *Socket) emit(event string, args []any, volatile, noCompress bool, timeo
 		s.mu.Unlock()
 		return 0, ErrDisconnected
 	}
-	outs := s.outListeners
+	var outs []*outListener
+	if s.hooks != nil {
+		outs = s.hooks.outgoing
+	}
 	s.mu.Unlock()
 	for _, l := range outs {
 		s.safely(func() { l.fn(event, args) })
@@ -523,7 +525,10 @@ func (s *Socket) onClose(reason Reason) {
 		return
 	}
 	s.closing = true
-	discoing := s.onDiscoing
+	var discoing []func(Reason)
+	if s.hooks != nil {
+		discoing = s.hooks.disconnecting
+	}
 	s.mu.Unlock()
 
 	for _, fn := range discoing {
@@ -531,7 +536,7 @@ func (s *Socket) onClose(reason Reason) {
 	}
 	if sessions := s.ns.sessions; sessions != nil && recoverable(reason) {
 		sessions.PersistSession(adapter.Session{
-			SID: s.id, PID: s.pid, Rooms: s.ns.adapter.SocketRooms(s.id), Data: s.dataCopy(),
+			SID: s.id, PID: s.rec.pid, Rooms: s.ns.adapter.SocketRooms(s.id), Data: s.dataCopy(),
 		})
 	}
 	s.ns.adapter.DelAll(s.id)

@@ -229,10 +229,12 @@ func TestClientEcho(t *testing.T) {
 
 func TestClientHeartbeat(t *testing.T) {
 	eachClientMode(t, func(t *testing.T, opts DialOptions, transport string) {
-		srv, h, url := startEchoServer(t, &Options{PingInterval: 30 * time.Millisecond, PingTimeout: 60 * time.Millisecond})
+		// Ten rounds in the half second below; the timeout leaves a loaded
+		// machine (the race detector, parallel packages) room to answer.
+		srv, h, url := startEchoServer(t, &Options{PingInterval: 50 * time.Millisecond, PingTimeout: 200 * time.Millisecond})
 		r := newRecClient()
 		c := dialTest(t, url, r, opts)
-		if c.PingInterval() != 30*time.Millisecond || c.PingTimeout() != 60*time.Millisecond {
+		if c.PingInterval() != 50*time.Millisecond || c.PingTimeout() != 200*time.Millisecond {
 			t.Errorf("heartbeat settings: %v %v", c.PingInterval(), c.PingTimeout())
 		}
 		// Many ping rounds: the server closes a client that does not pong,

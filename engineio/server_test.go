@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -880,6 +881,7 @@ func TestOnConnectionError(t *testing.T) {
 			}
 			return nil
 		},
+		Logger: slog.New(slog.DiscardHandler), // the panic below is logged at error level
 		OnConnectionError: func(r *http.Request, code int, message string) {
 			got <- refusal{code, message}
 			if r.URL.Query().Get("panic") != "" {

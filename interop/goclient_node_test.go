@@ -37,7 +37,7 @@ type gcNode struct {
 	mu     sync.Mutex
 	cmd    *exec.Cmd
 	lines  []map[string]any
-	stderr bytes.Buffer
+	stderr lockedBuffer // written by exec's copying goroutine
 	news   chan struct{}
 	exited chan struct{}
 }
@@ -64,10 +64,8 @@ func (n *gcNode) start() {
 	if err != nil {
 		n.t.Fatal(err)
 	}
-	n.mu.Lock()
 	n.stderr.Reset()
 	cmd.Stderr = &n.stderr
-	n.mu.Unlock()
 	if err := cmd.Start(); err != nil {
 		n.t.Fatalf("node %s: %v", n.script, err)
 	}
@@ -95,11 +93,34 @@ func (n *gcNode) start() {
 		_ = cmd.Wait()
 		close(exited)
 	}()
-	if _, ok := n.waitLine(mark, 10*time.Second, func(m map[string]any) bool { return m["ev"] == "listening" }); !ok {
-		n.mu.Lock()
-		defer n.mu.Unlock()
+	if _, ok := n.waitLine(mark, 20*time.Second, func(m map[string]any) bool { return m["ev"] == "listening" }); !ok {
 		n.t.Fatalf("node %s did not start listening:\n%s", n.script, n.stderr.String())
 	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for a writer and a reader on
+// different goroutines.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func (b *lockedBuffer) Reset() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf.Reset()
 }
 
 func (n *gcNode) URL() string { return fmt.Sprintf("http://127.0.0.1:%d", n.port) }
