@@ -84,7 +84,9 @@ func (c *client) restore(ns *Namespace, auth json.RawMessage) (*Socket, [][]adap
 }
 
 // abandonRestore undoes restore for a socket its middleware refused or
-// whose connection ended meanwhile.
+// whose connection ended meanwhile. The socket stays marked restoring, so
+// a delivery that found it just before is dropped rather than sent to a
+// client that was refused.
 func (c *client) abandonRestore(s *Socket) {
 	s.ns.adapter.DelAll(s.id)
 	s.ns.remove(s)
@@ -130,13 +132,17 @@ type heldPacket struct {
 const maxHeld = 1024
 
 // hold keeps a delivery for a socket being restored; it reports false
-// when the socket is no longer being restored, and the caller sends.
+// when the restore has finished, and the caller sends. A delivery to a
+// socket whose restore was abandoned is dropped.
 func (s *Socket) hold(p *engineio.Prepared, volatile bool) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if !s.rec.restoring.Load() {
+		return false
+	}
 	held := s.rec.held
 	if held == nil {
-		return false
+		return true // abandoned (abandonRestore): the socket never connects
 	}
 	switch {
 	case len(held.packets) < maxHeld:
