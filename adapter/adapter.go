@@ -99,7 +99,8 @@ type Host interface {
 }
 
 // Adapter is the room index and broadcaster of one namespace. Its methods
-// are safe for concurrent use and never call Host while holding a lock.
+// are safe for concurrent use and never call Host while holding a lock,
+// but for RoomObserver.RoomsChanged.
 type Adapter interface {
 	// AddAll adds socket id to rooms.
 	AddAll(id string, rooms []string)
@@ -177,16 +178,18 @@ type RoomChange struct {
 
 // RoomObserver is implemented by a Host that wants to hear of changes of
 // the room index (Node: the adapter's create-room, delete-room, join-room
-// and leave-room events). An adapter reports the changes of one
-// operation in the order they happened, after releasing its locks;
-// operations on different goroutines report independently.
+// and leave-room events). An adapter reports the changes of each
+// operation in the order it made them, and operations in the order they
+// changed the index: RoomsChanged is the one Host method an adapter calls
+// with its lock held.
 type RoomObserver interface {
 	// ObservingRooms reports whether anyone listens: when nobody does the
 	// adapter does not collect the changes.
 	ObservingRooms() bool
 	// RoomsChanged receives the changes of one operation (a fresh slice
-	// it may keep). It runs without the adapter's locks but possibly under
-	// the caller's (the root package joins a socket under the socket's
-	// lock), so it must not block or call user code.
+	// it may keep). It runs under the adapter's lock, and possibly the
+	// caller's (the root package joins a socket under the socket's lock):
+	// it must only record the changes, not block, call the adapter or run
+	// user code.
 	RoomsChanged(changes []RoomChange)
 }

@@ -52,7 +52,9 @@ func (a *InMemory) observe() *changeLog {
 	return new(changeLog)
 }
 
-// report hands the changes to the observer; the caller holds no lock.
+// report hands the changes to the observer. It is called with a.mu held
+// for writing, so that the observer hears changes in the order the index
+// made them (RoomObserver says what it may do meanwhile).
 func (a *InMemory) report(c *changeLog) {
 	if c != nil && len(*c) > 0 {
 		a.observer.RoomsChanged(*c)
@@ -65,8 +67,8 @@ func (a *InMemory) AddAll(id string, rooms []string) {
 	c := a.observe()
 	a.mu.Lock()
 	a.addLocked(id, rooms, c)
-	a.mu.Unlock()
 	a.report(c)
+	a.mu.Unlock()
 }
 
 // requires a.mu held for writing
@@ -90,8 +92,8 @@ func (a *InMemory) Del(id, room string) {
 	c := a.observe()
 	a.mu.Lock()
 	a.delLocked(id, room, c)
-	a.mu.Unlock()
 	a.report(c)
+	a.mu.Unlock()
 }
 
 // requires a.mu held for writing
@@ -127,8 +129,8 @@ func (a *InMemory) DelAll(id string) {
 		a.leaveLocked(id, r, c)
 	}
 	delete(a.sids, id)
-	a.mu.Unlock()
 	a.report(c)
+	a.mu.Unlock()
 }
 
 func (a *InMemory) SocketRooms(id string) []string {
@@ -307,8 +309,8 @@ func (a *InMemory) AddSockets(opts Options, rooms []string) error {
 	for _, id := range a.targetsLocked(nil, opts) {
 		a.addLocked(id, rooms, c)
 	}
-	a.mu.Unlock()
 	a.report(c)
+	a.mu.Unlock()
 	return nil
 }
 
@@ -320,8 +322,8 @@ func (a *InMemory) DelSockets(opts Options, rooms []string) error {
 			a.delLocked(id, r, c)
 		}
 	}
-	a.mu.Unlock()
 	a.report(c)
+	a.mu.Unlock()
 	return nil
 }
 

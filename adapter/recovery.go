@@ -334,7 +334,7 @@ func (a *InMemoryWithRecovery) RestoreSession(pid, offset string) (Restored, boo
 	if ok {
 		a.addLocked(r.SID, r.Rooms, c)
 	}
-	a.mu.Unlock()
 	a.report(c)
+	a.mu.Unlock()
 	return r, ok
 }
