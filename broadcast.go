@@ -63,6 +63,9 @@ func (b BroadcastOperator) opts() adapter.Options {
 	return adapter.Options{Rooms: b.rooms, Except: b.except, Flags: b.flags}
 }
 
+// Send emits the "message" event to the selected sockets (Node: send).
+func (b BroadcastOperator) Send(args ...any) error { return b.Emit("message", args...) }
+
 // Emit sends event to the selected sockets. The packet is encoded once and
 // the same bytes are queued to every target. To collect answers use
 // EmitWithAck.

@@ -143,6 +143,9 @@ func (ns *Namespace) handlers() ([]Middleware, []func(*Socket)) {
 
 // Broadcast operators (Node: namespace.to(...).emit(...)).
 
+// Send emits the "message" event to every socket of the namespace.
+func (ns *Namespace) Send(args ...any) error { return ns.Emit("message", args...) }
+
 // Emit sends event to every socket of the namespace.
 func (ns *Namespace) Emit(event string, args ...any) error {
 	return newBroadcast(ns).Emit(event, args...)

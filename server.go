@@ -298,6 +298,10 @@ func (s *Server) OnConnection(fn func(*Socket)) { s.root.OnConnection(fn) }
 // Emit sends event to every socket of the main namespace.
 func (s *Server) Emit(event string, args ...any) error { return s.root.Emit(event, args...) }
 
+// Send emits the "message" event to every socket of the main namespace
+// (Node: io.send).
+func (s *Server) Send(args ...any) error { return s.root.Send(args...) }
+
 // EmitWithAck broadcasts on the main namespace and collects answers.
 func (s *Server) EmitWithAck(ctx context.Context, event string, args ...any) ([]Args, error) {
 	return s.root.EmitWithAck(ctx, event, args...)

@@ -262,6 +262,10 @@ func (s *Socket) OnDisconnect(fn func(Reason)) {
 	s.mu.Unlock()
 }
 
+// Send emits the "message" event (Node: socket.send; python-socketio's
+// send), which clients receive with on("message").
+func (s *Socket) Send(args ...any) error { return s.Emit("message", args...) }
+
 // Emit sends event to this client. []byte arguments (also nested in []any
 // and map[string]any) travel as binary attachments. If the last argument
 // is an AckFunc, the client's acknowledgement is passed to it.

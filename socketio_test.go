@@ -722,3 +722,21 @@ func TestHandshakeDetails(t *testing.T) {
 		t.Errorf("auth %s", hs.Auth)
 	}
 }
+
+// Send is emit("message"), on a socket and on broadcasts.
+func TestSend(t *testing.T) {
+	srv, url := newTestServer(t, nil)
+	sockets := make(chan *Socket, 1)
+	srv.OnConnection(func(s *Socket) { sockets <- s })
+	c := dialRaw(t, url)
+	c.connect("/")
+	s := recvWithin(t, sockets)
+	_ = s.Send("hi")
+	_ = srv.Send(1, 2)
+	_ = srv.To(s.ID()).Send()
+	for _, want := range []string{`2["message","hi"]`, `2["message",1,2]`, `2["message"]`} {
+		if got := c.recv(); got != want {
+			t.Fatalf("got %q, want %q", got, want)
+		}
+	}
+}

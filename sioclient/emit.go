@@ -65,6 +65,9 @@ type AckFunc func(args Args, err error)
 // ErrReservedEvent or an encoding error for a bad event.
 func (s *Socket) Emit(event string, args ...any) error { return Emitter{s: s}.Emit(event, args...) }
 
+// Send emits the "message" event (Node: socket.send).
+func (s *Socket) Send(args ...any) error { return s.Emit("message", args...) }
+
 // EmitWithAck sends event and waits for the server's acknowledgement, the
 // end of ctx (ErrTimeout for a deadline, else ctx's error), or the socket
 // disconnecting after the emit was sent (ErrDisconnected).

@@ -71,3 +71,24 @@ func TestOnAnyOutgoing(t *testing.T) {
 		socketiotest.Nothing(t, seen, 200*time.Millisecond, "outgoing event after OffAnyOutgoing")
 	})
 }
+
+// Send is Emit("message"), as the server sees it.
+func TestSend(t *testing.T) {
+	got := make(chan string, 1)
+	srv := startServer(t, "", func(srv *socketio.Server) {
+		srv.OnConnection(func(s *socketio.Socket) {
+			s.On("message", func(e *socketio.Event) {
+				var v string
+				_ = e.Decode(0, &v)
+				got <- v
+			})
+		})
+	})
+	s, _ := socketiotest.Connect(t, srv.URL, socketiotest.WebSocket.Options(), nil)
+	if err := s.Send("hello"); err != nil {
+		t.Fatal(err)
+	}
+	if v := socketiotest.Receive(t, got, "the message"); v != "hello" {
+		t.Fatalf("got %q", v)
+	}
+}
