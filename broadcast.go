@@ -235,6 +235,10 @@ func (r *RemoteSocket) self() BroadcastOperator { return newBroadcast(r.ns).To(r
 // Emit sends event to the socket.
 func (r *RemoteSocket) Emit(event string, args ...any) error { return r.self().Emit(event, args...) }
 
+// Timeout returns a broadcast to the socket alone with the acknowledgement
+// timeout set, for EmitWithAck (Node: remoteSocket.timeout(ms).emit).
+func (r *RemoteSocket) Timeout(d time.Duration) BroadcastOperator { return r.self().Timeout(d) }
+
 // Join makes the socket join rooms.
 func (r *RemoteSocket) Join(rooms ...string) error { return r.self().SocketsJoin(rooms...) }
 

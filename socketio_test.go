@@ -740,3 +740,30 @@ func TestSend(t *testing.T) {
 		}
 	}
 }
+
+// A RemoteSocket's Timeout asks the socket for an acknowledgement.
+func TestRemoteSocketTimeoutAck(t *testing.T) {
+	srv, url := newTestServer(t, nil)
+	c := dialRaw(t, url)
+	c.connect("/")
+	remotes, err := srv.FetchSockets(context.Background())
+	if err != nil || len(remotes) != 1 {
+		t.Fatalf("FetchSockets: %d, %v", len(remotes), err)
+	}
+	answers := make(chan []Args, 1)
+	go func() {
+		ans, err := remotes[0].Timeout(5*time.Second).EmitWithAck(context.Background(), "q")
+		if err != nil {
+			t.Error(err)
+		}
+		answers <- ans
+	}()
+	got := c.recv()
+	id := strings.TrimSuffix(strings.TrimPrefix(got, "2"), `["q"]`)
+	c.send("3" + id + `["a"]`)
+	ans := recvWithin(t, answers)
+	var v string
+	if len(ans) != 1 || ans[0].Decode(0, &v) != nil || v != "a" {
+		t.Fatalf("answers %v (packet %q)", ans, got)
+	}
+}
