@@ -64,16 +64,7 @@ func TestSocketMiddleware(t *testing.T) {
 		"any forbidden", "mw1 forbidden", "mw2 forbidden",
 		"any leave", "mw1 leave", "mw2 leave",
 	}
-	for _, w := range want {
-		if got := recvWithin(t, seen); got != w {
-			t.Fatalf("got %q, want %q", got, w)
-		}
-	}
-	select {
-	case got := <-seen:
-		t.Fatalf("unexpected %q", got)
-	default:
-	}
+	expectExactly(t, seen, want...)
 }
 
 // A namespace middleware that panics refuses the connection: a check that

@@ -20,16 +20,7 @@ func TestOnNewNamespace(t *testing.T) {
 	c := dialRaw(t, url)
 	c.connect("/dyn-1")
 	c.connect("/dyn-2")
-	for _, want := range []string{"new /static", "new /dyn-1", "middleware /dyn-1", "new /dyn-2", "middleware /dyn-2"} {
-		if got := recvWithin(t, created); got != want {
-			t.Fatalf("got %q, want %q", got, want)
-		}
-	}
-	select {
-	case got := <-created:
-		t.Fatalf("unexpected %q", got)
-	default:
-	}
+	expectExactly(t, created, "new /static", "new /dyn-1", "middleware /dyn-1", "new /dyn-2", "middleware /dyn-2")
 }
 
 // With CleanupEmptyChildNamespaces, a dynamic namespace goes with its last

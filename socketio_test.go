@@ -130,6 +130,22 @@ func (c *rawClient) expectClosed() {
 	}
 }
 
+// expectExactly receives want from ch, in order, and checks that nothing
+// else is waiting there.
+func expectExactly[T comparable](t *testing.T, ch <-chan T, want ...T) {
+	t.Helper()
+	for _, w := range want {
+		if got := recvWithin(t, ch); got != w {
+			t.Fatalf("got %v, want %v", got, w)
+		}
+	}
+	select {
+	case got := <-ch:
+		t.Fatalf("unexpected %v", got)
+	default:
+	}
+}
+
 func recvWithin[T any](t *testing.T, ch <-chan T) T {
 	t.Helper()
 	select {
