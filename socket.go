@@ -538,7 +538,7 @@ func (s *Socket) onClose(reason Reason) {
 	for _, fn := range discoing {
 		s.safely(func() { fn(reason) })
 	}
-	if sessions := s.ns.sessions; sessions != nil && recoverable(reason) {
+	if sessions := s.ns.sessions; sessions != nil && s.rec != nil && recoverable(reason) {
 		sessions.PersistSession(adapter.Session{
 			SID: s.id, PID: s.rec.pid, Rooms: s.ns.adapter.SocketRooms(s.id), Data: s.dataCopy(),
 		})
