@@ -32,7 +32,7 @@ func recoveryAuth(data []byte) (pid, offset string, ok bool) {
 		PID    *string `json:"pid"`
 		Offset *string `json:"offset"`
 	}
-	if json.Unmarshal(data, &a) != nil || a.PID == nil || a.Offset == nil {
+	if json.Unmarshal(data, &a) != nil || a.PID == nil || *a.PID == "" || a.Offset == nil {
 		return "", "", false
 	}
 	return *a.PID, *a.Offset, true
