@@ -34,6 +34,9 @@
 // buffered per socket, up to Options.MaxBufferBytes, and sent in order on
 // reconnection; volatile emits are dropped. A socket the server
 // disconnects ("io server disconnect") or refuses does not reconnect.
+// With Options.Retries (and AckTimeout) emits become reliable, as with the
+// reference client's retries option: sent one at a time and sent again
+// until the server acknowledges them.
 //
 // # Connection state recovery
 //

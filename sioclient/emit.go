@@ -110,6 +110,13 @@ func (e Emitter) Emit(event string, args ...any) error {
 			a, args = &pendingAck{fn: fn}, args[:n-1]
 		}
 	}
+	if e.s.m.cfg.Retries > 0 && !e.volatile {
+		var done func(Args, error)
+		if a != nil {
+			done = a.fn
+		}
+		return e.s.enqueueRetry(event, args, e.timeout, done)
+	}
 	_, err := e.s.emit(event, args, e.volatile, e.timeout, a)
 	if errors.Is(err, errDropped) {
 		return nil // dropping is the volatile contract
@@ -125,6 +132,18 @@ func (e Emitter) EmitWithAck(ctx context.Context, event string, args ...any) (Ar
 		return Args{}, ctxError(ctx)
 	}
 	ch := make(chan ackResult, 1)
+	if e.s.m.cfg.Retries > 0 && !e.volatile {
+		// The queue answers; ctx ending abandons the wait, not the emit.
+		if err := e.s.enqueueRetry(event, args, e.timeout, func(a Args, err error) { ch <- ackResult{a, err} }); err != nil {
+			return Args{}, err
+		}
+		select {
+		case r := <-ch:
+			return r.args, r.err
+		case <-ctx.Done():
+			return Args{}, ctxError(ctx)
+		}
+	}
 	id, err := e.s.emit(event, args, e.volatile, e.timeout, &pendingAck{ch: ch})
 	if errors.Is(err, errDropped) {
 		return Args{}, ErrDisconnected

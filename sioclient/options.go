@@ -70,6 +70,17 @@ type Options struct {
 	// context of EmitWithAck override it.
 	AckTimeout time.Duration
 
+	// Retries, when positive, makes emits reliable (Node: retries): a
+	// socket sends its emits one at a time, each asking for an
+	// acknowledgement, and sends an emit again when the acknowledgement
+	// fails — after AckTimeout (or the emitter's Timeout), or because the
+	// connection was lost — until it succeeds or has been retried Retries
+	// times; its AckFunc then gets the answer or the last error. The
+	// server may see an emit more than once. Volatile emits are not
+	// retried. Without AckTimeout only a lost connection causes a retry.
+	// The emits waiting count against MaxBufferBytes. Default 0: off.
+	Retries int
+
 	// MaxBufferBytes bounds, per socket, the emits kept while the socket
 	// is disconnected and sent once it (re)connects; default 1 MiB. An
 	// emit beyond it fails with ErrBufferFull. Node buffers without bound.

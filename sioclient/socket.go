@@ -56,6 +56,8 @@ type Socket struct {
 	onConnectErr []func(*ConnectError)
 	onDisconnect []func(reason string)
 	onOutgoing   []func(event string, args []any)
+	retryQ       []*retryEmit // Options.Retries: emits not yet acknowledged, in order
+	retryBytes   int
 }
 
 // outPacket is a buffered emit; size is what it counts against
@@ -332,6 +334,7 @@ func (s *Socket) onConnectPacket(gen uint64, p *parser.Packet) {
 	for _, a := range dropped {
 		a.resolve(&s.m.exec, Args{}, ErrQueueOverflow, nil)
 	}
+	s.drainRetries(true)
 	s.m.exec.post(func() {
 		s.mu.Lock()
 		fns := s.onConnect
