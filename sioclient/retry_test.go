@@ -47,6 +47,25 @@ func (f *flakyServer) got() []string {
 	return append([]string(nil), f.arrivals...)
 }
 
+// expect checks the arrivals so far against want, e.g. "[a a b b]".
+func (f *flakyServer) expect(t *testing.T, want string) {
+	t.Helper()
+	if got := fmt.Sprint(f.got()); got != want {
+		t.Fatalf("server saw %s, want %s", got, want)
+	}
+}
+
+// answerRecorder returns an AckFunc that reports "<first argument><error>"
+// on the channel.
+func answerRecorder() (sioclient.AckFunc, chan string) {
+	answers := make(chan string, 4)
+	return func(args sioclient.Args, err error) {
+		var r string
+		_ = args.Decode(0, &r)
+		answers <- fmt.Sprint(r, err)
+	}, answers
+}
+
 // With Retries, an emit whose acknowledgement times out is sent again, and
 // the next emit waits for it: the server sees a, a, b, b, and both
 // AckFuncs get their answer.
@@ -57,14 +76,9 @@ func TestRetriesResendInOrder(t *testing.T) {
 		opts := m.Options()
 		opts.Retries, opts.AckTimeout = 2, 300*time.Millisecond
 		s, _ := socketiotest.Connect(t, srv.URL, opts, nil)
-		answers := make(chan string, 4)
+		ack, answers := answerRecorder()
 		for _, v := range []string{"a", "b"} {
-			err := s.Emit("job", v, sioclient.AckFunc(func(args sioclient.Args, err error) {
-				var r string
-				_ = args.Decode(0, &r)
-				answers <- fmt.Sprint(r, err)
-			}))
-			if err != nil {
+			if err := s.Emit("job", v, ack); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -73,9 +87,7 @@ func TestRetriesResendInOrder(t *testing.T) {
 				t.Fatalf("got %q, want %q", got, want)
 			}
 		}
-		if got := fmt.Sprint(f.got()); got != "[a a b b]" {
-			t.Fatalf("server saw %s, want [a a b b]", got)
-		}
+		f.expect(t, "[a a b b]")
 	})
 }
 
@@ -91,9 +103,7 @@ func TestRetriesGiveUp(t *testing.T) {
 	if !errors.Is(err, sioclient.ErrTimeout) {
 		t.Fatalf("err %v, want ErrTimeout", err)
 	}
-	if got := fmt.Sprint(f.got()); got != "[x x x]" {
-		t.Fatalf("server saw %s, want three attempts", got)
-	}
+	f.expect(t, "[x x x]") // three attempts
 }
 
 // An emit made before the socket connects goes out once it does; when the
@@ -110,13 +120,8 @@ func TestRetriesAcrossConnections(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = s.Manager().Close() })
 	l := socketiotest.Watch(s)
-	answers := make(chan string, 4)
-	err = s.Emit("job", "early", sioclient.AckFunc(func(args sioclient.Args, err error) {
-		var r string
-		_ = args.Decode(0, &r)
-		answers <- fmt.Sprint(r, err)
-	}))
-	if err != nil {
+	ack, answers := answerRecorder()
+	if err := s.Emit("job", "early", ack); err != nil {
 		t.Fatal(err)
 	}
 	s.Connect()
@@ -130,7 +135,5 @@ func TestRetriesAcrossConnections(t *testing.T) {
 	if got := socketiotest.Receive(t, answers, "the answer"); got != "done early<nil>" {
 		t.Fatalf("got %q", got)
 	}
-	if got := fmt.Sprint(f.got()); got != "[early early]" {
-		t.Fatalf("server saw %s, want the emit on each connection", got)
-	}
+	f.expect(t, "[early early]") // once on each connection
 }
