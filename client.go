@@ -69,9 +69,17 @@ func (c *client) OnMessage(_ *engineio.Conn, data []byte, binary bool) {
 	c.mu.Lock()
 	s := c.socketLocked(pkt.Namespace)
 	c.mu.Unlock()
-	if s != nil {
-		s.onPacket(pkt)
+	if s == nil || pkt.Type == parser.ConnectError {
+		// A packet for a namespace this client has not joined (an event
+		// after a refusal, a DISCONNECT of nothing), or a CONNECT_ERROR,
+		// which only a server sends: the client and the server no longer
+		// agree on the state of the connection, and the reference server
+		// closes it.
+		c.srv.logger.Debug("socketio: packet for a namespace not joined, closing", "sid", c.conn.ID(), "nsp", pkt.Namespace, "type", pkt.Type)
+		c.conn.CloseWithReason(engineio.ReasonForcedServerClose)
+		return
 	}
+	s.onPacket(pkt)
 }
 
 // OnClose implements engineio.Handler.
@@ -107,8 +115,9 @@ func (c *client) connectOnce(pkt *parser.Packet) (retry bool) {
 	dup := c.socketLocked(name) != nil
 	c.mu.Unlock()
 	if dup {
-		// Already connected to it: the reference client never does this;
-		// answering twice would confuse it, so ignore the repeat.
+		// Already connected to it: an invalid state, as in OnMessage.
+		c.srv.logger.Debug("socketio: second CONNECT for a joined namespace, closing", "sid", c.conn.ID(), "nsp", name)
+		c.conn.CloseWithReason(engineio.ReasonForcedServerClose)
 		return false
 	}
 	ns := c.srv.namespaceFor(name, pkt.Data)

@@ -510,31 +510,51 @@ func (s *Socket) Disconnect(close bool) {
 		s.client.disconnectAll()
 		return
 	}
-	s.mu.Lock()
-	ok := s.connected && !s.closing
-	s.mu.Unlock()
+	// The socket is marked closing before the DISCONNECT packet leaves:
+	// the client may close its transport as soon as it reads the packet,
+	// and that close must not win the race and name the disconnection
+	// "transport close".
+	discoing, ok := s.beginClose()
 	if !ok {
 		return
 	}
 	_ = s.client.writePacket(&parser.Packet{Type: parser.Disconnect, Namespace: s.ns.name}, false)
-	s.onClose(ReasonServerNamespaceDisconnect)
+	if testHookDisconnectWritten != nil {
+		testHookDisconnectWritten(s)
+	}
+	s.finishClose(ReasonServerNamespaceDisconnect, discoing)
 }
+
+// testHookDisconnectWritten, set only by tests, runs between the
+// DISCONNECT packet's write and the end of Socket.Disconnect.
+var testHookDisconnectWritten func(*Socket)
 
 // onClose runs the disconnection once: disconnecting handlers (rooms still
 // visible), cleanup, pending acks failed, disconnect handlers.
 func (s *Socket) onClose(reason Reason) {
+	if discoing, ok := s.beginClose(); ok {
+		s.finishClose(reason, discoing)
+	}
+}
+
+// beginClose claims the disconnection for its caller: it reports false
+// when the socket is not connected or another caller already claimed it,
+// and returns the disconnecting handlers to run.
+func (s *Socket) beginClose() (discoing []func(Reason), ok bool) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if !s.connected || s.closing {
-		s.mu.Unlock()
-		return
+		return nil, false
 	}
 	s.closing = true
-	var discoing []func(Reason)
 	if s.hooks != nil {
 		discoing = s.hooks.disconnecting
 	}
-	s.mu.Unlock()
+	return discoing, true
+}
 
+// finishClose runs a disconnection claimed by beginClose.
+func (s *Socket) finishClose(reason Reason, discoing []func(Reason)) {
 	for _, fn := range discoing {
 		s.safely(func() { fn(reason) })
 	}

@@ -197,6 +197,26 @@ func TestConnectEventAck(t *testing.T) {
 	recvWithin(t, got)
 }
 
+// The client may close its transport as soon as it reads DISCONNECT; that
+// close, arriving before Disconnect has finished, must not rename the
+// disconnection "transport close".
+func TestDisconnectReasonSurvivesTransportCloseRace(t *testing.T) {
+	srv, url := newTestServer(t, nil)
+	reasons := make(chan Reason, 4)
+	socks := make(chan *Socket, 1)
+	srv.OnConnection(func(s *Socket) {
+		s.OnDisconnect(func(r Reason) { reasons <- r })
+		socks <- s
+	})
+	testHookDisconnectWritten = func(s *Socket) { s.client.OnClose(nil, string(ReasonTransportClose)) }
+	defer func() { testHookDisconnectWritten = nil }()
+
+	c := dialRaw(t, url)
+	c.connect("/")
+	recvWithin(t, socks).Disconnect(false)
+	expectExactly(t, reasons, ReasonServerNamespaceDisconnect)
+}
+
 func TestReservedEventsRefused(t *testing.T) {
 	srv, url := newTestServer(t, nil)
 	errs := make(chan error, 8)
@@ -219,6 +239,37 @@ func TestReservedEventsRefused(t *testing.T) {
 	}
 	if p := c.recv(); p != `2["fine"]` {
 		t.Fatalf("got %q", p)
+	}
+}
+
+// As in the reference, a packet the connection's state does not allow
+// (anything but CONNECT to a namespace not joined, CONNECT to one joined,
+// CONNECT_ERROR at all) closes the whole connection; the sockets it had
+// hear "forced server close".
+func TestInvalidStateClosesConnection(t *testing.T) {
+	for _, tc := range []struct{ name, pkt string }{
+		{"event after refusal", `2/admin,["hello"]`},
+		{"event to a namespace never joined", `2/other,["hello"]`},
+		{"ack to a namespace never joined", `3/other,1[]`},
+		{"disconnect of a namespace never joined", `1/other,`},
+		{"second connect", `0`},
+		{"connect_error from a client", `4{"message":"x"}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, url := newTestServer(t, nil)
+			srv.Of("/admin").Use(func(*Socket) error { return errors.New("no") })
+			reasons := make(chan Reason, 2)
+			srv.OnConnection(func(s *Socket) { s.OnDisconnect(func(r Reason) { reasons <- r }) })
+			c := dialRaw(t, url)
+			c.connect("/")
+			c.send(`0/admin,`)
+			if p := c.recv(); p != `4/admin,{"message":"no"}` {
+				t.Fatalf("got %q", p)
+			}
+			c.send(tc.pkt)
+			c.expectClosed()
+			expectExactly(t, reasons, ReasonForcedServerClose)
+		})
 	}
 }
 
