@@ -3,6 +3,7 @@ package sioclient_test
 import (
 	"context"
 	"fmt"
+	"log"
 	"net/http/httptest"
 	"time"
 
@@ -24,6 +25,10 @@ func exampleServer() (url string, stop func()) {
 	})
 	srv.Of("/chat").OnConnection(func(s *socketio.Socket) {
 		s.On("say", func(e *socketio.Event) { _ = e.Ack("chat got: " + e.Value(0).(string)) })
+		s.On("chat message", func(e *socketio.Event) {
+			_ = s.Emit("chat message", e.Value(0))
+			_ = e.Ack("stored")
+		})
 	})
 	admin := srv.Of("/admin")
 	admin.Use(func(s *socketio.Socket) error {
@@ -57,6 +62,34 @@ func Example() {
 	_ = ans.Decode(0, &greeting)
 	fmt.Println(greeting)
 	// Output: hello, gopher
+}
+
+// The README's client: handlers first, then Connect; EmitWithAck waits
+// for the server's answer.
+func Example_readme() {
+	url, stop := exampleServer()
+	defer stop()
+
+	// README: go client
+	s, err := sioclient.New(url+"/chat", &sioclient.Options{Auth: map[string]any{"token": "…"}})
+	if err != nil {
+		log.Fatal(err) // a malformed URL or options
+	}
+	defer s.Disconnect()
+	s.On("chat message", func(e *sioclient.Event) { fmt.Println("got:", e.Value(0)) })
+	s.Connect()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	answer, err := s.EmitWithAck(ctx, "chat message", "hello")
+	if err != nil {
+		log.Fatal(err) // no answer in time, or the server refused the namespace
+	}
+	fmt.Println("ack:", answer.Value(0))
+	// README end
+	// Output:
+	// got: hello
+	// ack: stored
 }
 
 // Register handlers before connecting, so that no event is missed, even
