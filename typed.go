@@ -1,7 +1,9 @@
 package socketio
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 
 	"github.com/switchboard-go/socketio/internal/typedarg"
 )
@@ -23,8 +25,8 @@ import (
 // waiting for an acknowledgement gets {"error": "<message>"} as its only
 // argument — the shape Socket.IO applications commonly answer failures
 // with, callback({ error }) — and the *ArgError goes to the socket's
-// OnError handlers (logged at info level when there is none). Nothing is
-// ignored silently.
+// OnError handlers. Without one it is logged, at debug level when the
+// client got the error, else at info level. Nothing is ignored silently.
 //
 // Go methods cannot have type parameters, so these are functions that
 // turn a typed handler into a func(*Event), for Socket.On and Socket.Once.
@@ -144,7 +146,7 @@ func (e *Event) argFailed(index int, err error) {
 		_ = e.Ack(errorAck{ae.message()})
 	}
 	if e.socket != nil {
-		e.socket.reportError(ae, e.Name)
+		e.socket.reportError(ae, e.Name, e.WantsAck())
 	}
 }
 
@@ -153,7 +155,7 @@ func (e *Event) answer(r any, err error) {
 	switch {
 	case !e.WantsAck():
 		if err != nil && e.socket != nil {
-			e.socket.reportError(err, e.Name)
+			e.socket.reportError(err, e.Name, false)
 		}
 	case err != nil:
 		_ = e.Ack(errorAck{err.Error()})
@@ -162,9 +164,10 @@ func (e *Event) answer(r any, err error) {
 	}
 }
 
-// reportError passes err, about event, to the socket's OnError handlers;
-// it is logged instead when there is none.
-func (s *Socket) reportError(err error, event string) {
+// reportError passes err, about event, to the socket's OnError handlers.
+// When there is none it is logged: at info level, or at debug level when
+// the client was told (answered) and the server can do nothing about it.
+func (s *Socket) reportError(err error, event string, answered bool) {
 	s.mu.Lock()
 	var onErr []func(error)
 	if s.hooks != nil {
@@ -172,7 +175,11 @@ func (s *Socket) reportError(err error, event string) {
 	}
 	s.mu.Unlock()
 	if len(onErr) == 0 {
-		s.ns.srv.logger.Info("socketio: event handler failed", "nsp", s.ns.name, "socket", s.id, "event", event, "err", err)
+		level := slog.LevelInfo
+		if answered {
+			level = slog.LevelDebug
+		}
+		s.ns.srv.logger.Log(context.Background(), level, "socketio: event handler failed", "nsp", s.ns.name, "socket", s.id, "event", event, "err", err)
 		return
 	}
 	for _, fn := range onErr {

@@ -139,7 +139,8 @@ func TestTypedAck(t *testing.T) {
 	}
 }
 
-// Without an OnError handler, a failed typed handler is logged.
+// Without an OnError handler, a failed typed handler is logged: at info
+// level when the client was not told, at debug level when its ack was.
 func TestTypedArgErrorLogged(t *testing.T) {
 	var mu sync.Mutex
 	var buf bytes.Buffer
@@ -162,11 +163,15 @@ func TestTypedArgErrorLogged(t *testing.T) {
 	})
 	c := dialRaw(t, url)
 	c.connect("/")
+	c.send(`21["join",1]`)
+	if p := c.recv(); !strings.Contains(p, "expected string, got number") {
+		t.Fatalf("ack %s", p)
+	}
 	c.send(`2["join",false]`)
 	recvWithin(t, logged)
 	mu.Lock()
 	defer mu.Unlock()
-	if !strings.Contains(buf.String(), `expected string, got boolean`) {
+	if !strings.Contains(buf.String(), `expected string, got boolean`) || strings.Count(buf.String(), "event handler failed") != 1 {
 		t.Fatalf("log: %s", buf.String())
 	}
 }
