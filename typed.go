@@ -2,7 +2,6 @@ package socketio
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 
 	"github.com/switchboard-go/socketio/internal/typedarg"
@@ -47,7 +46,7 @@ func (e *ArgError) Error() string { return "socketio: " + e.message() }
 func (e *ArgError) Unwrap() error { return e.Err }
 
 func (e *ArgError) message() string {
-	return fmt.Sprintf("invalid argument %d of %q: %s", e.Index, e.Event, typedarg.Describe(e.Err))
+	return typedarg.Message(e.Event, e.Index, e.Err)
 }
 
 // errorAck is the acknowledgement of a failed typed handler.
@@ -58,57 +57,20 @@ type errorAck struct {
 // Typed1 returns a handler that decodes the event's first argument into
 // an A and calls fn with it (see the typed handlers above).
 func Typed1[A any](fn func(e *Event, a A)) func(*Event) {
-	da := typedarg.For[A]()
-	return func(e *Event) {
-		a, err := da(e.Args, 0)
-		if err != nil {
-			e.argFailed(0, err)
-			return
-		}
-		fn(e, a)
-	}
+	return typedarg.Wrap1(eventArgs, (*Event).argFailed, fn)
 }
 
 // Typed2 is Typed1 for events with two arguments.
 func Typed2[A, B any](fn func(e *Event, a A, b B)) func(*Event) {
-	da, db := typedarg.For[A](), typedarg.For[B]()
-	return func(e *Event) {
-		a, err := da(e.Args, 0)
-		if err != nil {
-			e.argFailed(0, err)
-			return
-		}
-		b, err := db(e.Args, 1)
-		if err != nil {
-			e.argFailed(1, err)
-			return
-		}
-		fn(e, a, b)
-	}
+	return typedarg.Wrap2(eventArgs, (*Event).argFailed, fn)
 }
 
 // Typed3 is Typed1 for events with three arguments.
 func Typed3[A, B, C any](fn func(e *Event, a A, b B, c C)) func(*Event) {
-	da, db, dc := typedarg.For[A](), typedarg.For[B](), typedarg.For[C]()
-	return func(e *Event) {
-		a, err := da(e.Args, 0)
-		if err != nil {
-			e.argFailed(0, err)
-			return
-		}
-		b, err := db(e.Args, 1)
-		if err != nil {
-			e.argFailed(1, err)
-			return
-		}
-		c, err := dc(e.Args, 2)
-		if err != nil {
-			e.argFailed(2, err)
-			return
-		}
-		fn(e, a, b, c)
-	}
+	return typedarg.Wrap3(eventArgs, (*Event).argFailed, fn)
 }
+
+func eventArgs(e *Event) Args { return e.Args }
 
 // TypedAck1 is Typed1 for a handler that answers the client's
 // acknowledgement by returning: the result r becomes the acknowledgement's

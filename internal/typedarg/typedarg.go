@@ -8,6 +8,7 @@ import (
 	"encoding"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 
 	"github.com/switchboard-go/socketio/parser"
@@ -114,4 +115,68 @@ func jsonKind(t reflect.Type) string {
 		return "object"
 	}
 	return t.String()
+}
+
+// Message is the text of the error of argument index of event: what the
+// peer's acknowledgement carries.
+func Message(event string, index int, err error) string {
+	return fmt.Sprintf("invalid argument %d of %q: %s", index, event, Describe(err))
+}
+
+// Wrap1 returns a handler of events E that decodes the first argument
+// (found by args) into an A and calls fn, or calls fail with the
+// argument's index and error.
+func Wrap1[E, A any](args func(E) parser.Args, fail func(E, int, error), fn func(E, A)) func(E) {
+	da := For[A]()
+	return func(e E) {
+		a, err := da(args(e), 0)
+		if err != nil {
+			fail(e, 0, err)
+			return
+		}
+		fn(e, a)
+	}
+}
+
+// Wrap2 is Wrap1 for two arguments.
+func Wrap2[E, A, B any](args func(E) parser.Args, fail func(E, int, error), fn func(E, A, B)) func(E) {
+	da, db := For[A](), For[B]()
+	return func(e E) {
+		all := args(e)
+		a, err := da(all, 0)
+		if err != nil {
+			fail(e, 0, err)
+			return
+		}
+		b, err := db(all, 1)
+		if err != nil {
+			fail(e, 1, err)
+			return
+		}
+		fn(e, a, b)
+	}
+}
+
+// Wrap3 is Wrap1 for three arguments.
+func Wrap3[E, A, B, C any](args func(E) parser.Args, fail func(E, int, error), fn func(E, A, B, C)) func(E) {
+	da, db, dc := For[A](), For[B](), For[C]()
+	return func(e E) {
+		all := args(e)
+		a, err := da(all, 0)
+		if err != nil {
+			fail(e, 0, err)
+			return
+		}
+		b, err := db(all, 1)
+		if err != nil {
+			fail(e, 1, err)
+			return
+		}
+		c, err := dc(all, 2)
+		if err != nil {
+			fail(e, 2, err)
+			return
+		}
+		fn(e, a, b, c)
+	}
 }
