@@ -108,8 +108,7 @@ func (e *argEncoder) rawArg(r *RawArg, depth int) error {
 		// one copy. Placeholder-shaped objects are data here; see check.
 		return e.plain(r.Raw, depth)
 	}
-	var inline [4]hole // spares an allocation for the usual few attachments
-	s := scanner{data: r.Raw, depth: depth, collect: true, holes: inline[:0]}
+	s := scanner{data: r.Raw, depth: depth, collect: true}
 	if err := s.whole(); err != nil {
 		return err
 	}
