@@ -34,8 +34,8 @@ const maxArgDepth = maxNesting - 1
 // verbatim too, its placeholders renumbered and its attachments appended
 // (see RawArg). Text the encoder did not produce itself may hold objects
 // shaped like placeholders; in a payload with attachments that is an
-// error, since the peer would take them for placeholders. Maps are written with sorted keys, as
-// encoding/json does. HTML characters are not escaped: the output goes to a
+// error, since the peer would take them for placeholders. Maps are written
+// with sorted keys, as encoding/json does. HTML characters are not escaped: the output goes to a
 // Socket.IO peer, not into a web page, and JSON.stringify in the reference
 // does not escape them either.
 func EncodeArgs(args []any) (data []byte, attachments [][]byte, err error) {
