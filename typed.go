@@ -7,33 +7,9 @@ import (
 	"github.com/switchboard-go/socketio/internal/typedarg"
 )
 
-// Typed handlers declare the types of an event's arguments once, in the
-// handler's signature, instead of decoding each one with Event.Decode:
-//
-//	s.On("join", socketio.Typed1(func(e *socketio.Event, room string) {
-//		s.Join(room)
-//	}))
-//
-// Each argument is decoded as Event.Decode does (a binary attachment into
-// []byte, a RawArg as received, without decoding), a little more strictly:
-// a missing argument is an error, and so is null unless the type can hold
-// it (a pointer, interface, map or slice). Extra arguments are ignored, as
-// in JavaScript.
-//
-// When an argument does not decode, the handler is not called: a client
-// waiting for an acknowledgement gets {"error": "<message>"} as its only
-// argument — the shape Socket.IO applications commonly answer failures
-// with, callback({ error }) — and the *ArgError goes to the socket's
-// OnError handlers. Without one it is logged, at debug level when the
-// client got the error, else at info level. Nothing is ignored silently.
-//
-// Go methods cannot have type parameters, so these are functions that
-// turn a typed handler into a func(*Event), for Socket.On and Socket.Once.
-// Keep func(*Event) itself for events whose arguments vary.
-
 // ArgError is the error of a typed handler whose argument did not decode
 // into the declared type; its message, without the "socketio: " prefix,
-// is what the client's acknowledgement carries.
+// is what the client's acknowledgement carries, as {"error": message}.
 type ArgError struct {
 	Event string // the event's name
 	Index int    // the argument's position, 0 for the first after the name
@@ -54,8 +30,31 @@ type errorAck struct {
 	Error string `json:"error"`
 }
 
-// Typed1 returns a handler that decodes the event's first argument into
-// an A and calls fn with it (see the typed handlers above).
+// Typed1 returns a handler, for Socket.On or Socket.Once, that decodes
+// the event's first argument into an A and calls fn with it: a typed
+// handler, which declares its arguments' types once, in its signature,
+// instead of decoding each one with Event.Decode.
+//
+//	s.On("join", socketio.Typed1(func(e *socketio.Event, room string) {
+//		s.Join(room)
+//	}))
+//
+// Each argument is decoded as Event.Decode does (a binary attachment into
+// []byte, a RawArg as received, without decoding), a little more strictly:
+// a missing argument is an error, and so is null unless the type can hold
+// it (a pointer, interface, map or slice, or a type that decodes JSON
+// itself). Extra arguments are ignored, as in JavaScript.
+//
+// When an argument does not decode, the handler is not called: a client
+// waiting for an acknowledgement gets {"error": "<message>"} as its only
+// argument — the shape Socket.IO applications commonly answer failures
+// with, callback({ error }) — and the *ArgError goes to the socket's
+// OnError handlers. Without one it is logged, at debug level when the
+// client got the error, else at info level. Nothing is ignored silently.
+//
+// These are functions rather than methods of Socket because Go methods
+// cannot have type parameters. Keep func(*Event) itself for events whose
+// arguments vary.
 func Typed1[A any](fn func(e *Event, a A)) func(*Event) {
 	return typedarg.Wrap1(eventArgs, (*Event).argFailed, fn)
 }

@@ -7,24 +7,9 @@ import (
 	"github.com/switchboard-go/socketio/internal/typedarg"
 )
 
-// Typed handlers declare the types of an event's arguments once, in the
-// handler's signature, as with the server's socketio.Typed1:
-//
-//	s.On("score", sioclient.Typed2(func(e *sioclient.Event, team string, points int) {
-//		...
-//	}))
-//
-// The rules are the server's: each argument decodes as Event.Decode does
-// (a RawArg as received), a missing argument is an error, and so is null
-// unless the type can hold it; extra arguments are ignored. When an
-// argument does not decode the handler is not called: a server waiting
-// for an acknowledgement gets {"error": "<message>"}, and the *ArgError
-// is logged (Options.Logger), at debug level when the server got it, else
-// at info level.
-
 // ArgError is the error of a typed handler whose argument did not decode
 // into the declared type; its message, without the "sioclient: " prefix,
-// is what the server's acknowledgement carries.
+// is what the server's acknowledgement carries, as {"error": message}.
 type ArgError struct {
 	Event string // the event's name
 	Index int    // the argument's position, 0 for the first after the name
@@ -43,8 +28,22 @@ type errorAck struct {
 	Error string `json:"error"`
 }
 
-// Typed1 returns a handler that decodes the event's first argument into
-// an A and calls fn with it (see the typed handlers above).
+// Typed1 returns a handler, for Socket.On or Socket.Once, that decodes
+// the event's first argument into an A and calls fn with it: a typed
+// handler, which declares its arguments' types once, in its signature,
+// instead of decoding each one with Event.Decode.
+//
+//	s.On("score", sioclient.Typed2(func(e *sioclient.Event, team string, points int) {
+//		...
+//	}))
+//
+// The rules are the server's: each argument decodes as Event.Decode does
+// (a RawArg as received), a missing argument is an error, and so is null
+// unless the type can hold it; extra arguments are ignored. When an
+// argument does not decode the handler is not called: a server waiting
+// for an acknowledgement gets {"error": "<message>"}, and the *ArgError
+// is logged (Options.Logger), at debug level when the server got it, else
+// at info level.
 func Typed1[A any](fn func(e *Event, a A)) func(*Event) {
 	return typedarg.Wrap1(eventArgs, (*Event).argFailed, fn)
 }
