@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/switchboard-go/socketio/parser"
 )
 
 // BenchmarkBroadcastFanout measures one broadcast to N connected WebSocket
@@ -44,6 +46,60 @@ func itoa(n int) string {
 }
 
 func benchFanout(b *testing.B, n int, opts *Options) {
+	payload := map[string]any{"user": "bench", "text": "hello, everyone", "ts": 1732700000000}
+	benchFanoutWith(b, n, opts, func(srv *Server) error { return srv.Emit("message", payload) })
+}
+
+// BenchmarkBroadcastRelay measures a relay: a client's 1 KiB chat message,
+// as the server receives it, broadcast to N sockets. Each op starts from
+// the received text (the packet is decoded and split into arguments, as
+// for a handler) and ends when every client has read the broadcast. The
+// "decode-reencode" cases pass the argument on as a generic value
+// (e.Value(0)), the "rawarg" cases as received (e.Arg(0)).
+func BenchmarkBroadcastRelay(b *testing.B) {
+	text := relayMessage()
+	for _, n := range []int{1, 100} {
+		for _, mode := range []string{"decode-reencode", "rawarg"} {
+			b.Run(itoa(n)+"-sockets-"+mode, func(b *testing.B) {
+				benchFanoutWith(b, n, nil, func(srv *Server) error {
+					var d parser.Decoder
+					p, err := d.AddText(text)
+					if err != nil {
+						return err
+					}
+					raw, err := parser.SplitArray(p.Data)
+					if err != nil {
+						return err
+					}
+					e := Event{Name: "message", Args: Args{Raw: raw[1:], Attachments: p.Attachments}}
+					if mode == "rawarg" {
+						return srv.Emit("message", e.Arg(0))
+					}
+					return srv.Emit("message", e.Value(0))
+				})
+			})
+		}
+	}
+}
+
+// relayMessage is the text of an EVENT packet carrying a chat message of
+// about 1 KiB, with nested objects and arrays.
+func relayMessage() []byte {
+	var b strings.Builder
+	b.WriteString(`2["message",{"room":"lobby","user":{"id":"u-42","name":"alice","avatar":"https://example.com/a/42.png"},"ts":1732700000000,"text":"`)
+	b.WriteString(strings.Repeat("lorem ipsum dolor sit amet ", 20))
+	b.WriteString(`","tags":["go","socket.io","relay"],"reactions":[`)
+	for i := range 6 {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`{"emoji":"+1","count":` + itoa(i) + `,"by":["u-` + itoa(i) + `","u-` + itoa(i+1) + `"]}`)
+	}
+	b.WriteString(`],"edited":false}]`)
+	return []byte(b.String())
+}
+
+func benchFanoutWith(b *testing.B, n int, opts *Options, emit func(*Server) error) {
 	srv := NewServer(opts)
 	ts := httptest.NewServer(srv)
 	defer ts.Close()
@@ -83,12 +139,11 @@ func benchFanout(b *testing.B, n int, opts *Options) {
 			}
 		}()
 	}
-	payload := map[string]any{"user": "bench", "text": "hello, everyone", "ts": 1732700000000}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		target.Store(int64((i + 1) * n))
-		if err := srv.Emit("message", payload); err != nil {
+		if err := emit(srv); err != nil {
 			b.Fatal(err)
 		}
 		select {

@@ -11,6 +11,20 @@ import (
 // Value(i) returns it as a generic value.
 type Args = parser.Args
 
+// RawArg is one received argument kept as it arrived, to pass on
+// unchanged: e.Arg(i) returns one, e.RawArgs() all of them, ready to
+// spread into an emit,
+//
+//	s.To(room).Emit("message", e.RawArgs()...)
+//
+// Every emit, broadcast and acknowledgement writes a RawArg's JSON as the
+// client sent it (no decoding and re-encoding, object keys in the
+// client's order) and carries the binary attachments it refers to,
+// renumbered for the new packet. It may be nested in []any and
+// map[string]any arguments. See parser.RawArg for the checks made on one
+// built by hand.
+type RawArg = parser.RawArg
+
 // Event is one received event: its name, its arguments (without the
 // name), and the acknowledgement the client may be waiting for.
 type Event struct {

@@ -183,8 +183,9 @@ func (s *Socket) Use(fn func(e *Event) error) {
 }
 
 // OnError registers fn, called with the error of a middleware (Use) that
-// stopped an event (Node: the socket's "error" event). A common answer is
-// s.Disconnect(false).
+// stopped an event (Node: the socket's "error" event), and with the
+// *ArgError of a typed handler (Typed1, ...) whose arguments did not
+// decode. A common answer is s.Disconnect(false).
 func (s *Socket) OnError(fn func(err error)) {
 	s.mu.Lock()
 	h := s.hooksLocked()

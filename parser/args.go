@@ -30,8 +30,12 @@ const maxArgDepth = maxNesting - 1
 // carrying data must be a BinaryEvent or BinaryAck.
 //
 // A json.RawMessage argument is inserted verbatim after checking that it is
-// valid JSON (a nil one becomes null). Maps are written with sorted keys, as
-// encoding/json does. HTML characters are not escaped: the output goes to a
+// valid JSON (a nil one becomes null). A RawArg (or *RawArg) is inserted
+// verbatim too, its placeholders renumbered and its attachments appended
+// (see RawArg). Text the encoder did not produce itself may hold objects
+// shaped like placeholders; in a payload with attachments that is an
+// error, since the peer would take them for placeholders. Maps are written
+// with sorted keys, as encoding/json does. HTML characters are not escaped: the output goes to a
 // Socket.IO peer, not into a web page, and JSON.stringify in the reference
 // does not escape them either.
 func EncodeArgs(args []any) (data []byte, attachments [][]byte, err error) {
@@ -50,6 +54,9 @@ func EncodeArgs(args []any) (data []byte, attachments [][]byte, err error) {
 		}
 	}
 	e.buf = append(e.buf, ']')
+	if err := e.check(); err != nil {
+		return nil, nil, err
+	}
 	return e.buf, e.attachments, nil
 }
 
@@ -58,12 +65,21 @@ func EncodeArgs(args []any) (data []byte, attachments [][]byte, err error) {
 // for the payload and one for the attachment list.
 func estimateArgs(args []any) (size, binaries int) {
 	n := 2
+	rawBinaries := 0 // forwarded arguments usually share one attachment list
 	for _, a := range args {
 		switch v := a.(type) {
 		case string:
 			n += len(v) + 3
 		case json.RawMessage:
 			n += len(v) + 1
+		case RawArg:
+			n += len(v.Raw) + 1
+			rawBinaries = max(rawBinaries, len(v.Attachments))
+		case *RawArg:
+			if v != nil {
+				n += len(v.Raw) + 1
+				rawBinaries = max(rawBinaries, len(v.Attachments))
+			}
 		case []byte:
 			n += len(`{"_placeholder":true,"num":}`) + 3
 			binaries++
@@ -71,12 +87,16 @@ func estimateArgs(args []any) (size, binaries int) {
 			n += 24
 		}
 	}
-	return n, binaries
+	return n, binaries + rawBinaries
 }
 
 type argEncoder struct {
 	buf         []byte
 	attachments [][]byte
+
+	// unchecked is set once buf holds text that may contain objects
+	// shaped like placeholders (see check).
+	unchecked bool
 
 	// A json.Encoder, created on first use, for values of other types. An
 	// Encoder rather than json.Marshal so that HTML escaping can be turned
@@ -93,20 +113,21 @@ func (e *argEncoder) value(v any, depth int) error {
 	case nil:
 		e.buf = append(e.buf, "null"...)
 	case []byte:
-		e.buf = append(e.buf, `{"_placeholder":true,"num":`...)
-		e.buf = strconv.AppendInt(e.buf, int64(len(e.attachments)), 10)
-		e.buf = append(e.buf, '}')
-		e.attachments = append(e.attachments, x)
+		e.placeholder(x)
+	case RawArg:
+		return e.rawArg(&x, depth)
+	case *RawArg:
+		if x == nil {
+			e.buf = append(e.buf, "null"...)
+			return nil
+		}
+		return e.rawArg(x, depth)
 	case json.RawMessage:
 		if x == nil {
 			e.buf = append(e.buf, "null"...)
 			return nil
 		}
-		s := scanner{data: x}
-		if err := s.whole(); err != nil {
-			return err
-		}
-		e.buf = append(e.buf, x...)
+		return e.plain(x, depth)
 	case string:
 		e.buf = appendString(e.buf, x)
 	case bool:
@@ -160,6 +181,9 @@ func (e *argEncoder) value(v any, depth int) error {
 			if i > 0 {
 				e.buf = append(e.buf, ',')
 			}
+			if k == "_placeholder" {
+				e.unchecked = true
+			}
 			e.buf = appendString(e.buf, k)
 			e.buf = append(e.buf, ':')
 			if err := e.value(x[k], depth+1); err != nil {
@@ -184,6 +208,7 @@ func (e *argEncoder) marshal(v any) error {
 		return err
 	}
 	e.buf = append(e.buf, bytes.TrimSuffix(e.tmp.Bytes(), []byte{'\n'})...)
+	e.unchecked = true
 	return nil
 }
 

@@ -3,6 +3,8 @@ package parser
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -73,4 +75,56 @@ func BenchmarkDecodeBinaryEvent(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// relayText is a received chat message of about 1 KiB: the payload of
+// the relay benchmarks.
+var relayText = func() []byte {
+	var b bytes.Buffer
+	b.WriteString(`2["message",{"room":"lobby","user":{"id":"u-42","name":"alice","avatar":"https://example.com/a/42.png"},"ts":1732700000000,"text":"`)
+	b.WriteString(strings.Repeat("lorem ipsum dolor sit amet ", 20))
+	b.WriteString(`","tags":["go","socket.io","relay"],"reactions":[`)
+	for i := range 6 {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"emoji":"+1","count":%d,"by":["u-%d","u-%d"]}`, i, i, i+1)
+	}
+	b.WriteString(`],"edited":false}]`)
+	return b.Bytes()
+}()
+
+// BenchmarkRelay compares the two ways of passing on a received 1 KiB
+// object: decoding it to a generic value and encoding that again, and
+// forwarding it as a RawArg. Each op starts from the decoded packet
+// (split into arguments, as the server hands them to a handler) and ends
+// with the payload of the packet to send.
+func BenchmarkRelay(b *testing.B) {
+	var d Decoder
+	p, err := d.AddText(relayText)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("decode-reencode", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(p.Data)))
+		for b.Loop() {
+			elems, _ := SplitArray(p.Data)
+			args := Args{Raw: elems[1:], Attachments: p.Attachments}
+			if _, _, err := EncodeArgs([]any{"message", args.Value(0)}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("rawarg", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(p.Data)))
+		for b.Loop() {
+			elems, _ := SplitArray(p.Data)
+			args := Args{Raw: elems[1:], Attachments: p.Attachments}
+			if _, _, err := EncodeArgs([]any{"message", args.Arg(0)}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

@@ -1,7 +1,6 @@
 package parser
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"math"
@@ -180,30 +179,10 @@ func Unmarshal(raw json.RawMessage, attachments [][]byte, v any) error {
 		*pv = r
 		return nil
 	}
-	holes, err := placeholders(raw, len(attachments))
+	buf, err := inlineAttachments(raw, attachments)
 	if err != nil {
 		return err
 	}
-	if len(holes) == 0 {
-		return wrapSyntax(json.Unmarshal(raw, v))
-	}
-
-	size := len(raw)
-	for _, h := range holes {
-		n, _ := holeIndex(h, len(attachments)) // checked by placeholders
-		size += base64.StdEncoding.EncodedLen(len(attachments[n])) + 2 - (h.end - h.start)
-	}
-	buf := make([]byte, 0, size)
-	last := 0
-	for _, h := range holes {
-		n, _ := holeIndex(h, len(attachments))
-		buf = append(buf, raw[last:h.start]...)
-		buf = append(buf, '"')
-		buf = base64.StdEncoding.AppendEncode(buf, attachments[n])
-		buf = append(buf, '"')
-		last = h.end
-	}
-	buf = append(buf, raw[last:]...)
 	return wrapSyntax(json.Unmarshal(buf, v))
 }
 

@@ -84,6 +84,7 @@ func FuzzDecoder(f *testing.F) {
 		if enc2 := q.Encode(); !bytes.Equal(enc, enc2) {
 			t.Fatalf("encoding not stable: %q then %q", enc, enc2)
 		}
+		checkForward(t, p)
 	})
 }
 

@@ -48,3 +48,30 @@ func (a Args) Values() []any {
 	}
 	return out
 }
+
+// Arg returns argument i as received, to pass on unchanged: emitting it
+// sends the same JSON, its attachments included (see RawArg). Out of
+// range, it returns the zero RawArg, which is sent as null.
+func (a Args) Arg(i int) RawArg {
+	if i < 0 || i >= len(a.Raw) {
+		return RawArg{}
+	}
+	return RawArg{Raw: a.Raw[i], Attachments: a.Attachments}
+}
+
+// RawArgs returns every argument as received, ready to be spread into an
+// emit that forwards them all unchanged:
+//
+//	s.To(room).Emit("message", e.RawArgs()...)
+//
+// The values are *RawArg (pointers, so that the list costs two
+// allocations however many arguments there are).
+func (a Args) RawArgs() []any {
+	raws := make([]RawArg, len(a.Raw))
+	out := make([]any, len(a.Raw))
+	for i, r := range a.Raw {
+		raws[i] = RawArg{Raw: r, Attachments: a.Attachments}
+		out[i] = &raws[i]
+	}
+	return out
+}

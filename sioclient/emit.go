@@ -15,6 +15,12 @@ import (
 // Value(i) returns it as a generic value.
 type Args = parser.Args
 
+// RawArg is one received argument kept as it arrived, to pass on
+// unchanged: e.Arg(i) returns one, e.RawArgs() all of them. Emit, Ack and
+// EmitWithAck write its JSON as the server sent it and carry the binary
+// attachments it refers to (see parser.RawArg).
+type RawArg = parser.RawArg
+
 // Event is one received event: its name, its arguments (without the name),
 // and the acknowledgement the server may be waiting for.
 type Event struct {
