@@ -65,3 +65,28 @@ type AckFunc func(args Args, err error)
 // connection (see ConnectError). Middleware runs on the connection's
 // dispatch goroutine, one at a time, in the order given to Use.
 type Middleware func(s *Socket) error
+
+// The methods below are those of the embedded Args, declared again so
+// that go doc lists them with Event.
+
+// Len returns the number of arguments.
+func (e *Event) Len() int { return e.Args.Len() }
+
+// Decode decodes argument i into v like encoding/json; a binary
+// attachment decodes into a []byte variable or field.
+func (e *Event) Decode(i int, v any) error { return e.Args.Decode(i, v) }
+
+// Value returns argument i as a generic value (string, float64, bool,
+// nil, []any, map[string]any, or []byte for an attachment); nil when out
+// of range or invalid.
+func (e *Event) Value(i int) any { return e.Args.Value(i) }
+
+// Values returns every argument as Value does.
+func (e *Event) Values() []any { return e.Args.Values() }
+
+// Arg returns argument i as received, to pass on unchanged (see RawArg).
+func (e *Event) Arg(i int) RawArg { return e.Args.Arg(i) }
+
+// RawArgs returns every argument as received, to spread into an emit:
+// s.To(room).Emit("message", e.RawArgs()...).
+func (e *Event) RawArgs() []any { return e.Args.RawArgs() }
