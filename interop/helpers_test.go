@@ -103,6 +103,14 @@ func startTestServer(t testing.TB, opts *socketio.Options, ln net.Listener, setu
 	return ts
 }
 
+// binary is the program named by the environment variable env, else def.
+func binary(env, def string) string {
+	if p := os.Getenv(env); p != "" {
+		return p
+	}
+	return def
+}
+
 // nodeDir is the directory of the Node scripts and their node_modules.
 func nodeDir(t testing.TB) string {
 	t.Helper()
