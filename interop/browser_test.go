@@ -93,7 +93,7 @@ func requireBrowser(t *testing.T) (browserDir string) {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "node_modules", "playwright-core", "package.json")); err != nil {
-		t.Fatalf("playwright-core is not installed in %s: run `npm ci` in interop/browser: %v", dir, err)
+		t.Fatalf("playwright-core is not installed in %s: run `npm ci` in interop/browser, or scripts/test.sh, which does: %v", dir, err)
 	}
 	return dir
 }

@@ -137,7 +137,7 @@ func requireNode(t testing.TB) {
 			return
 		}
 		if _, err := os.Stat(filepath.Join(dir, "node_modules", "socket.io-client", "package.json")); err != nil {
-			nodeCheckErr = fmt.Errorf("socket.io-client is not installed in %s: run `npm ci` in interop/node (%v)", dir, err)
+			nodeCheckErr = fmt.Errorf("socket.io-client is not installed in %s: run `npm ci` in interop/node, or scripts/test.sh, which does (%v)", dir, err)
 		}
 	})
 	if nodeCheckErr != nil {
