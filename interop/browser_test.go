@@ -3,8 +3,9 @@ package interop_test
 // Interop with the official browser client: socket.io-client@4's browser
 // bundle (dist/socket.io.min.js from interop/node/node_modules, served by
 // the Go server itself) in real headless Debian Chromium (/usr/bin/chromium,
-// `apt-get install -y chromium`), driven by playwright-core from
-// interop/browser (`npm ci` there) through browser/driver.js.
+// `apt-get install -y chromium`, or the binary $SWITCHBOARD_CHROMIUM names),
+// driven by playwright-core from interop/browser (`npm ci` there) through
+// browser/driver.js.
 //
 // Three pages, each in its own browser context, load a chat page like
 // examples/chat: A and B with the default transports (polling, upgraded to
@@ -32,10 +33,12 @@ import (
 	socketio "github.com/switchboard-go/socketio"
 )
 
-const (
-	chromiumPath   = "/usr/bin/chromium"
-	browserTimeout = 60 * time.Second // the driver's own watchdog fires at 45s
-)
+// browserTimeout bounds one driver run; the driver's own watchdog fires at 45s.
+const browserTimeout = 60 * time.Second
+
+// chromiumPath is the Chromium the driver launches: $SWITCHBOARD_CHROMIUM,
+// else Debian's.
+var chromiumPath = binary("SWITCHBOARD_CHROMIUM", "/usr/bin/chromium")
 
 // browserPage is the chat page of examples/chat with a status line, the
 // client's options taken from the URL (?name=, ?transports=) and a trace
@@ -83,14 +86,14 @@ func requireBrowser(t *testing.T) (browserDir string) {
 	t.Helper()
 	requireNode(t) // node, and socket.io-client in interop/node
 	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Fatalf("%s is missing: run `apt-get install -y chromium` (Debian's Chromium; the test never downloads a browser): %v", chromiumPath, err)
+		t.Fatalf("%s is missing: run `apt-get install -y chromium` or set SWITCHBOARD_CHROMIUM to a Chromium binary (the test never downloads a browser): %v", chromiumPath, err)
 	}
 	dir, err := filepath.Abs("browser")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "node_modules", "playwright-core", "package.json")); err != nil {
-		t.Fatalf("playwright-core is not installed in %s: run `npm ci` in interop/browser: %v", dir, err)
+		t.Fatalf("playwright-core is not installed in %s: run `npm ci` in interop/browser, or scripts/test.sh, which does: %v", dir, err)
 	}
 	return dir
 }
@@ -288,7 +291,7 @@ func TestBrowserChat(t *testing.T) {
 		elapsed.Round(time.Millisecond), timings(ls), shotDir)
 }
 
-// runBrowserDriver runs `node driver.js url shotDir` in dir. Unlike runPeer
+// runBrowserDriver runs `node driver.js url shotDir chromium` in dir. Unlike runPeer
 // it allows browserTimeout and, on timeout, interrupts node rather than
 // killing it, so that playwright closes Chromium instead of orphaning it
 // (SIGKILL follows after 5s).
@@ -296,7 +299,7 @@ func runBrowserDriver(t *testing.T, dir, url, shotDir string) lines {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), browserTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "node", "driver.js", url, shotDir)
+	cmd := exec.CommandContext(ctx, "node", "driver.js", url, shotDir, chromiumPath)
 	cmd.Dir = dir
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 	cmd.WaitDelay = 5 * time.Second

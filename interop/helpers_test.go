@@ -103,6 +103,14 @@ func startTestServer(t testing.TB, opts *socketio.Options, ln net.Listener, setu
 	return ts
 }
 
+// binary is the program named by the environment variable env, else def.
+func binary(env, def string) string {
+	if p := os.Getenv(env); p != "" {
+		return p
+	}
+	return def
+}
+
 // nodeDir is the directory of the Node scripts and their node_modules.
 func nodeDir(t testing.TB) string {
 	t.Helper()
@@ -129,7 +137,7 @@ func requireNode(t testing.TB) {
 			return
 		}
 		if _, err := os.Stat(filepath.Join(dir, "node_modules", "socket.io-client", "package.json")); err != nil {
-			nodeCheckErr = fmt.Errorf("socket.io-client is not installed in %s: run `npm ci` in interop/node (%v)", dir, err)
+			nodeCheckErr = fmt.Errorf("socket.io-client is not installed in %s: run `npm ci` in interop/node, or scripts/test.sh, which does (%v)", dir, err)
 		}
 	})
 	if nodeCheckErr != nil {

@@ -2,10 +2,11 @@ package interop_test
 
 // Interop with the Python client: python-socketio 5.7 / python-engineio 4.3
 // as packaged by Debian (apt-get install -y python3-socketio
-// python3-requests python3-websocket), run with /usr/bin/python3. Every
-// scenario runs over the transport matrix of helpers_test.go: polling only,
-// WebSocket only, and python-engineio's default (polling, then an upgrade
-// to WebSocket right after the handshake). The script
+// python3-requests python3-websocket), run with /usr/bin/python3 or the
+// interpreter $SWITCHBOARD_PYTHON names. Every scenario runs over the
+// transport matrix of helpers_test.go: polling only, WebSocket only, and
+// python-engineio's default (polling, then an upgrade to WebSocket right
+// after the handshake). The script
 // python/sio_client.py prints what the client observed as JSON lines;
 // the tests assert on both sides.
 
@@ -29,10 +30,13 @@ import (
 )
 
 const (
-	pyBin         = "/usr/bin/python3"
-	pyInstallHint = "apt-get update && apt-get install -y python3-socketio python3-requests python3-websocket"
+	pyInstallHint = "apt-get update && apt-get install -y python3-socketio python3-requests python3-websocket, or set SWITCHBOARD_PYTHON to a python3 that has python-socketio, requests and websocket-client"
 	pyWait        = 10 * time.Second // server-side waits
 )
+
+// pyBin is the Python that runs the client: $SWITCHBOARD_PYTHON, else
+// Debian's, which sees Debian's python3-socketio.
+var pyBin = binary("SWITCHBOARD_PYTHON", "/usr/bin/python3")
 
 var (
 	pyCheckOnce sync.Once

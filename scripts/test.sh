@@ -1,24 +1,66 @@
 #!/usr/bin/env bash
-# Runs every test of the repository: formatting, vet, staticcheck, the unit,
-# end-to-end and interop tests under the race detector, and a short run of
-# every fuzz target. The interop tests need Node.js (npm packages are
-# installed here from the committed lockfiles), Debian's python3-socketio and
-# Chromium: .ci/run installs those on a fresh machine.
+# Runs every test of the repository: formatting, tidy modules, vet,
+# staticcheck, the unit and end-to-end tests under the race detector, the
+# interop tests (their own module, interop/) against the official Node.js
+# client and server, python-socketio and headless Chromium, and a short run
+# of every fuzz target; then checks that the run left the tree as it found
+# it.
+#
+# Needs Go, Node.js >= 20 with npm (the npm packages are installed here
+# from the committed lockfiles), Chromium and a python3 that has
+# python-socketio, requests and websocket-client (Debian: chromium,
+# python3-socketio, python3-requests, python3-websocket; .ci/run installs
+# them on a fresh machine). A missing one fails the run: nothing is skipped.
+#
+# Environment:
+#   SWITCHBOARD_CHROMIUM  the Chromium binary (default /usr/bin/chromium)
+#   SWITCHBOARD_PYTHON    the python3 that runs python-socketio
+#                         (default /usr/bin/python3, which sees Debian's
+#                         packages)
+#   FUZZTIME              -fuzztime of each fuzz target (default 100000x)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+fail() {
+  echo "scripts/test.sh: $*" >&2
+  exit 1
+}
 
 # An execution count, not a duration: Go 1.26's fuzz coordinator can
 # report a bare "context deadline exceeded" failure when a duration runs
 # out while a worker is mid-call (go.dev/issue/75804, fixed in Go 1.27); a
 # count has no deadline to race. 100,000 runs take 5-15 s per target here.
 FUZZTIME=${FUZZTIME:-100000x}
+# Exported with their defaults so that the interop tests use exactly the
+# binaries checked here.
+export SWITCHBOARD_CHROMIUM=${SWITCHBOARD_CHROMIUM:-/usr/bin/chromium}
+export SWITCHBOARD_PYTHON=${SWITCHBOARD_PYTHON:-/usr/bin/python3}
+
+# What the run must leave unchanged: tracked files, and which files exist
+# outside .gitignore.
+tree_state() { git status --porcelain=v1 --untracked-files=all; git diff HEAD | sha256sum; }
+before=$(tree_state)
+
+echo "== dependencies"
+command -v node >/dev/null || fail "node is not on PATH: install Node.js >= 20 (the interop tests run the official Socket.IO packages)"
+command -v npm >/dev/null || fail "npm is not on PATH: install npm (with Node.js >= 20)"
+node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' ||
+  fail "Node.js $(node --version) is too old: the interop tests need Node.js >= 20"
+[ -x "$SWITCHBOARD_CHROMIUM" ] ||
+  fail "no Chromium at $SWITCHBOARD_CHROMIUM: run 'apt-get install -y chromium' or set SWITCHBOARD_CHROMIUM to a Chromium binary"
+"$SWITCHBOARD_PYTHON" -c 'import socketio, engineio, requests, websocket' ||
+  fail "$SWITCHBOARD_PYTHON cannot import python-socketio, requests and websocket-client: run 'apt-get install -y python3-socketio python3-requests python3-websocket' or set SWITCHBOARD_PYTHON to a python3 that has them"
+echo "$(go version), node $(node --version), npm $(npm --version), $("$SWITCHBOARD_CHROMIUM" --version 2>/dev/null || echo "$SWITCHBOARD_CHROMIUM"), $("$SWITCHBOARD_PYTHON" --version)"
 
 echo "== npm ci (official Socket.IO client and server, browser driver)"
 for dir in interop/node interop/browser bench/node; do
-  if [ -f "$dir/package-lock.json" ]; then
-    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
-  fi
+  [ -f "$dir/package-lock.json" ] || fail "$dir/package-lock.json is missing"
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
 done
+# CHECK-CLIENT-BUNDLE
+
+# Every Go module of the repository: the library (.), interop/ and bench/.
+modules=$(git ls-files 'go.mod' '*/go.mod' | xargs -n1 dirname)
 
 echo "== gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go'))
@@ -26,14 +68,15 @@ if [ -n "$unformatted" ]; then
   echo "gofmt would change:"; echo "$unformatted"; exit 1
 fi
 
-echo "== go vet"
-go vet ./...
+echo "== go mod tidy -diff, go vet, staticcheck (every module:" $modules")"
+for mod in $modules; do
+  echo "-- $mod"
+  (cd "$mod" && go mod tidy -diff) || fail "$mod/go.mod or go.sum is not tidy: run 'go mod tidy' in $mod"
+  (cd "$mod" && go vet ./... && go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...)
+done
 
-echo "== staticcheck"
-go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
-
-echo "== bench module (its own go.mod): vet, staticcheck, build, tests"
-(cd bench && go vet ./... && go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./... && go build ./... && go test -count=1 ./...)
+echo "== bench module (its own go.mod and go.work): build, tests"
+(cd bench && go build ./... && go test -count=1 ./...)
 
 echo "== go test -race"
 go test -race -count=1 -timeout 15m ./...
@@ -43,6 +86,9 @@ go test -race -count=1 -timeout 5m ./engineio -args -nopoller
 # And with the poller but without io_uring for broadcast rounds (the path
 # of machines that refuse io_uring).
 go test -race -count=1 -timeout 5m ./engineio -args -norings
+
+echo "== interop tests (module interop/): official Node.js client and server, python-socketio, Chromium"
+(cd interop && go test -race -count=1 -timeout 15m ./...)
 
 echo "== benchmarks (one iteration each: they must run, timings are not checked)"
 go test -run '^$' -bench . -benchtime 1x ./...
@@ -55,4 +101,10 @@ for pkg in $(go list ./...); do
     go test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" "$pkg"
   done
 done
+
+echo "== the run left the tree as it found it"
+if [ "$(tree_state)" != "$before" ]; then
+  git status --short
+  fail "the run changed or created files in the tree (above): a go.sum, go.work.sum or generated file that belongs in the commit, or one that should be ignored"
+fi
 echo "== all tests passed"

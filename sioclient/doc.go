@@ -34,6 +34,10 @@
 // buffered per socket, up to Options.MaxBufferBytes, and sent in order on
 // reconnection; volatile emits are dropped. A socket the server
 // disconnects ("io server disconnect") or refuses does not reconnect.
+// After a refusal (OnConnectError with FromServer, or a failed AuthFunc),
+// the acknowledgements awaited and those asked for until the next
+// Connect fail at once with ErrRefused, where the reference client lets
+// them time out.
 // With Options.Retries (and AckTimeout) emits become reliable, as with the
 // reference client's retries option: sent one at a time and sent again
 // until the server acknowledges them.

@@ -56,7 +56,8 @@ func (e *Event) Ack(args ...any) error {
 // AckFunc, given as the last argument of Emit, is called once with the
 // server's answer, or with an error: ErrTimeout after the timeout
 // (Socket.Timeout or Options.AckTimeout), ErrDisconnected when the socket
-// disconnects after the emit was sent. It runs on the manager's callback
+// disconnects after the emit was sent, an error wrapping ErrRefused when
+// the server refuses the socket's connection to its namespace. It runs on the manager's callback
 // goroutine, like the handlers.
 type AckFunc func(args Args, err error)
 
@@ -67,16 +68,21 @@ type AckFunc func(args Args, err error)
 //
 // While the socket is disconnected the emit is buffered and sent on
 // connection; Emit fails with ErrBufferFull when the buffer is full, with
-// ErrQueueOverflow when the connection's queue is, and with
-// ErrReservedEvent or an encoding error for a bad event.
+// ErrQueueOverflow when the connection's queue is, with ErrReservedEvent
+// or an encoding error for a bad event, and, for an emit asking for an
+// acknowledgement, with an error wrapping ErrRefused after the server
+// refused the socket (until Connect is called again).
 func (s *Socket) Emit(event string, args ...any) error { return Emitter{s: s}.Emit(event, args...) }
 
 // Send emits the "message" event (Node: socket.send).
 func (s *Socket) Send(args ...any) error { return s.Emit("message", args...) }
 
 // EmitWithAck sends event and waits for the server's acknowledgement, the
-// end of ctx (ErrTimeout for a deadline, else ctx's error), or the socket
-// disconnecting after the emit was sent (ErrDisconnected).
+// end of ctx (ErrTimeout for a deadline, else ctx's error), the socket
+// disconnecting after the emit was sent (ErrDisconnected), or the
+// refusal of the socket's connection to its namespace (an error wrapping
+// ErrRefused and the *ConnectError; at once, where the reference client
+// waits for the timeout).
 func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (Args, error) {
 	return Emitter{s: s}.EmitWithAck(ctx, event, args...)
 }
@@ -242,6 +248,9 @@ func (s *Socket) emit(event string, args []any, volatile bool, timeout time.Dura
 	connected := s.connected && !expired
 	if volatile && !connected {
 		return 0, errDropped
+	}
+	if a != nil && s.refusal != nil {
+		return 0, s.refusal
 	}
 	if a != nil {
 		pkt.ID, pkt.HasID = s.nextAckID, true

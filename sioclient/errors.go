@@ -3,6 +3,7 @@ package sioclient
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 
 	"github.com/switchboard-go/socketio/engineio"
 )
@@ -55,7 +56,29 @@ var (
 	// ErrQueueOverflow: the connection's outbound queue is full (the
 	// server reads too slowly); see Options.MaxQueueBytes.
 	ErrQueueOverflow = engineio.ErrQueueOverflow
+	// ErrRefused: the socket's connection to its namespace was refused —
+	// the server answered CONNECT_ERROR (the namespace does not exist, a
+	// middleware failed) or the socket's AuthFunc failed — so an
+	// acknowledgement cannot come. It fails the acknowledgements awaited
+	// at the refusal and every emit asking for one until Connect is called
+	// again. The error wraps it and the *ConnectError (errors.Is,
+	// errors.As). The reference client has no such error: its emits wait
+	// in the buffer and their acknowledgements time out.
+	ErrRefused = errors.New("sioclient: connection to the namespace refused")
 )
+
+// refusedError is the error of ErrRefused: which namespace refused, and
+// why.
+type refusedError struct {
+	nsp string
+	ce  *ConnectError
+}
+
+func (e *refusedError) Error() string {
+	return fmt.Sprintf("sioclient: connection to namespace %s refused: %s", e.nsp, e.ce.Message)
+}
+
+func (e *refusedError) Unwrap() []error { return []error{ErrRefused, e.ce} }
 
 // errNoConn: the manager has no open connection at the moment.
 var errNoConn = errors.New("sioclient: not connected")

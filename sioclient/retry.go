@@ -43,6 +43,11 @@ func (s *Socket) enqueueRetry(event string, args []any, timeout time.Duration, d
 		size += len(b)
 	}
 	s.mu.Lock()
+	if done != nil && s.refusal != nil {
+		err := s.refusal
+		s.mu.Unlock()
+		return err
+	}
 	if s.retryBytes+size > s.m.cfg.MaxBufferBytes {
 		s.mu.Unlock()
 		return ErrBufferFull

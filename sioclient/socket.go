@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/switchboard-go/socketio/internal/listeners"
@@ -58,6 +59,7 @@ type Socket struct {
 	onOutgoing   []func(event string, args []any)
 	retryQ       []*retryEmit // Options.Retries: emits not yet acknowledged, in order
 	retryBytes   int
+	refusal      error // a *refusedError from the last refusal, until Connect
 }
 
 // outPacket is a buffered emit; size is what it counts against
@@ -112,7 +114,13 @@ func (s *Socket) Active() bool { return s.m.isActive(s) }
 // OnConnectError tells the outcome. On a socket already active it only
 // restarts a manager that gave up reconnecting.
 func (s *Socket) Connect() {
-	if s.Connected() {
+	s.mu.Lock()
+	connected := s.connected
+	if !connected {
+		s.refusal = nil // a new attempt: emits wait for its outcome
+	}
+	s.mu.Unlock()
+	if connected {
 		return
 	}
 	s.m.activate(s)
@@ -399,10 +407,56 @@ func (s *Socket) onConnectErrorPacket(p *parser.Packet) {
 
 // refused ends the connection attempt for good: the socket becomes
 // inactive (the reference client does not retry a refusal), then hears
-// why.
+// why, and the acknowledgements it awaits fail with ErrRefused at once
+// rather than at their timeout (see ErrRefused).
 func (s *Socket) refused(ce *ConnectError) {
 	s.m.deactivate(s)
+	err := &refusedError{nsp: s.nsp, ce: ce}
+	s.mu.Lock()
+	s.refusal = err
+	acks, dones := s.failAwaitedLocked()
+	s.mu.Unlock()
 	s.postConnectError(ce)
+	for _, a := range acks {
+		a.resolve(&s.m.exec, Args{}, err, nil)
+	}
+	for _, done := range dones {
+		s.m.exec.post(func() { s.m.exec.safely(func() { done(Args{}, err) }) })
+	}
+}
+
+// failAwaitedLocked removes every awaited acknowledgement, with its emit if
+// still buffered or queued for retries, and returns them to be failed. The
+// emits that asked for none stay buffered for a later Connect, as in the
+// reference client.
+//
+// requires s.mu
+func (s *Socket) failAwaitedLocked() (acks []*pendingAck, dones []func(Args, error)) {
+	for id, a := range s.acks {
+		delete(s.acks, id)
+		if a.timer != nil {
+			a.timer.Stop()
+		}
+		acks = append(acks, a)
+	}
+	if len(acks) > 0 {
+		s.buf = slices.DeleteFunc(s.buf, func(op outPacket) bool {
+			if op.pkt.HasID {
+				s.bufBytes -= op.size
+				return true
+			}
+			return false
+		})
+	}
+	s.retryQ = slices.DeleteFunc(s.retryQ, func(r *retryEmit) bool {
+		if r.done != nil {
+			s.retryBytes -= r.size
+			dones = append(dones, r.done)
+			return true
+		}
+		return false
+	})
+	return acks, dones
 }
 
 // connectFailed reports a failed connection attempt of the manager to a

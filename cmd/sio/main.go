@@ -4,6 +4,24 @@
 //
 //	sio [flags] URL
 //
+// URL names the server and the namespace: http://localhost:3000/chat is
+// namespace /chat of the server at localhost:3000, and -ns overrides the
+// namespace. A server that does not have the namespace refuses it ("Invalid
+// namespace"): sio says so on stderr and exits with status 1.
+//
+// Input, one event per line (sio -h prints this with examples):
+//
+//	NAME [ARGS]                  the event name is the first word
+//	"NAME WITH SPACES" [ARGS]    a JSON string first: the name may hold spaces
+//	["NAME", ARG, ...]           a JSON array: the name, then each argument
+//
+// ARGS is a JSON array (the argument list), another JSON value (one
+// argument), or text that is not JSON (one string argument).
+// {"$binary":"<base64>"} sends bytes. Empty lines and lines starting with
+// # are skipped. So `"chat message" hello` and `["chat message","hello"]`
+// both emit the event "chat message" with the argument "hello", while
+// `chat message hello` emits "chat" with "message hello".
+//
 // Output, one JSON object per line:
 //
 //	{"event":"connect","id":"<socket id>"}
@@ -11,32 +29,22 @@
 //	{"event":"disconnect","reason":"transport close"}
 //	{"event":"<name>","args":[...]}             an incoming event
 //	{"event":"<name>","args":[...],"wantsAck":true}  one that asked for an ack (sio answers it, empty)
-//	{"ack":"<name>","args":[...]}               the answer to an emit (with -ack)
-//	{"ack":"<name>","error":"..."}
+//	{"sent":"<name>","args":[...]}              a typed event, once sent to the server
+//	{"ack":"<name>","args":[...]}               the answer to a typed event (with -ack)
+//	{"ack":"<name>","error":"..."}              no answer: timeout, disconnection, refusal
 //
 // Binary arguments print as {"$binary":"<base64>"}.
 //
-// Input, one event per line: the event name, then optionally its
-// arguments: a JSON array is the argument list, any other JSON value is
-// the one argument, and text that is not JSON is one string argument.
-// {"$binary":"<base64>"} sends bytes. Empty lines and lines starting
-// with # are ignored.
-//
-//	chat message "hello"
-//	move {"x": 1, "y": 2}
-//	add [1, 2]
-//	ping
-//
 // sio exits at the end of stdin (after waiting for the answers asked for
-// with -ack, and for -wait), on interrupt, when the server disconnects the socket, and
-// when the connection is refused (status 1).
+// with -ack, and for -wait), on interrupt, when the server disconnects the
+// socket (status 0), and when the connection is refused or reconnection
+// gives up (status 1).
 package main
 
 import (
 	"bufio"
 	"context"
 	"crypto/tls"
-	"encoding/base64"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -83,9 +91,11 @@ func run() int {
 	)
 	flag.Var(headers, "H", "extra request header 'Name: value' (repeatable)")
 	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "usage: sio [flags] URL\n\n"+
-			"Connects to a Socket.IO v4 server, prints events as JSON lines, emits the events typed on stdin.\n"+
-			"URL names the server and the namespace: http://localhost:3000/chat (ws:, wss:, https: too).\n\n")
+		w := flag.CommandLine.Output()
+		fmt.Fprint(w, usageHead)
+		fmt.Fprint(w, inputSyntax)
+		fmt.Fprint(w, usageOutput)
+		fmt.Fprint(w, "\nFlags:\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
@@ -154,7 +164,12 @@ func run() int {
 	})
 	s.OnConnectError(func(err *sioclient.ConnectError) {
 		out.print(line{Event: "connect_error", Message: err.Message, Data: err.Data})
-		if err.FromServer() || *noReconnect {
+		switch {
+		case err.FromServer():
+			fmt.Fprintf(os.Stderr, "sio: %s\n", refusal(s.Namespace(), err))
+			end(1)
+		case *noReconnect:
+			fmt.Fprintf(os.Stderr, "sio: cannot connect to %s: %s\n", rawURL, err.Message)
 			end(1)
 		}
 	})
@@ -165,6 +180,11 @@ func run() int {
 		}
 	})
 	s.Manager().OnReconnectFailed(func() { end(1) })
+	var unsent sync.WaitGroup // typed events not yet sent
+	s.OnAnyOutgoing(func(event string, args []any) {
+		out.print(line{Sent: event, Args: printableValues(args)})
+		unsent.Done()
+	})
 	s.OnAny(func(e *sioclient.Event) {
 		out.print(line{Event: e.Name, Args: printableArgs(e.Args), WantsAck: e.WantsAck()})
 		if e.WantsAck() {
@@ -173,18 +193,20 @@ func run() int {
 	})
 	s.Connect()
 
-	var pending sync.WaitGroup
+	var pending sync.WaitGroup // acknowledgements awaited
 	go func() {
-		readInput(s, out, *ack, &pending)
+		readInput(s, out, *ack, &pending, &unsent)
 		// What was typed before the connection is buffered: give it the
 		// chance to go out before leaving.
+		const grace = 20 * time.Second
 		if !s.Connected() {
 			select {
 			case <-connected:
-			case <-time.After(20 * time.Second):
+			case <-time.After(grace):
 			}
 		}
-		pending.Wait()
+		wait(&unsent, grace)
+		pending.Wait() // the acknowledgements time out on their own
 		time.Sleep(*linger)
 		end(0)
 	}()
@@ -208,20 +230,25 @@ func run() int {
 	return code
 }
 
-// readInput emits one event per line of stdin until its end.
-func readInput(s *sioclient.Socket, out *printer, ackTimeout time.Duration, pending *sync.WaitGroup) {
+// readInput emits one event per line of stdin until its end. unsent
+// counts the emits whose "sent" line has yet to print, pending the
+// acknowledgements awaited.
+func readInput(s *sioclient.Socket, out *printer, ackTimeout time.Duration, pending, unsent *sync.WaitGroup) {
 	in := bufio.NewReader(os.Stdin)
-	for {
+	for n := 1; ; n++ {
 		text, err := in.ReadString('\n')
 		if text == "" && err != nil {
 			return
 		}
-		text = strings.TrimSpace(text)
-		if text == "" || strings.HasPrefix(text, "#") {
+		name, args, skip, perr := parseLine(text)
+		if skip {
 			continue
 		}
-		name, rest, _ := strings.Cut(text, " ")
-		args := parseArgs(strings.TrimSpace(rest))
+		if perr != nil {
+			fmt.Fprintf(os.Stderr, "sio: input line %d not sent: %v (sio -h explains the input syntax)\n", n, perr)
+			continue
+		}
+		unsent.Add(1)
 		if ackTimeout > 0 {
 			pending.Add(1)
 			args = append(args, sioclient.AckFunc(func(a sioclient.Args, err error) {
@@ -233,40 +260,46 @@ func readInput(s *sioclient.Socket, out *printer, ackTimeout time.Duration, pend
 				out.print(line{Ack: name, Args: printableArgs(a)})
 			}))
 			if err := s.Timeout(ackTimeout).Emit(name, args...); err != nil {
+				unsent.Done()
 				pending.Done()
 				out.print(line{Ack: name, Error: err.Error()})
 			}
 			continue
 		}
 		if err := s.Emit(name, args...); err != nil {
+			unsent.Done()
 			fmt.Fprintf(os.Stderr, "sio: emit %s: %v\n", name, err)
 		}
 	}
 }
 
-// parseArgs reads the arguments of an input line: a JSON array is the
-// list, another JSON value one argument, anything else one string.
-func parseArgs(rest string) []any {
-	if rest == "" {
-		return nil
+// wait waits for wg, at most d.
+func wait(wg *sync.WaitGroup, d time.Duration) {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(d):
 	}
-	d := json.NewDecoder(strings.NewReader(rest))
-	d.UseNumber() // keep big integers exact
-	var v any
-	if err := d.Decode(&v); err != nil || d.More() {
-		return []any{rest}
+}
+
+// refusal explains a server's refusal of the socket's namespace.
+func refusal(nsp string, err *sioclient.ConnectError) string {
+	msg := fmt.Sprintf("the server refused namespace %s: %s", nsp, err.Message)
+	if len(err.Data) > 0 {
+		msg += fmt.Sprintf(" (data: %s)", err.Data)
 	}
-	v = fromPrintable(v)
-	if list, ok := v.([]any); ok {
-		return list
+	if err.Message == "Invalid namespace" {
+		msg += fmt.Sprintf("\nsio: the server has no namespace %s; the namespace is the URL's path or -ns, / when neither gives one", nsp)
 	}
-	return []any{v}
+	return msg
 }
 
 // line is one line of output; the field order is the print order.
 type line struct {
 	Event    string          `json:"event,omitempty"`
 	Ack      string          `json:"ack,omitempty"`
+	Sent     string          `json:"sent,omitempty"`
 	ID       string          `json:"id,omitempty"`
 	Args     *[]any          `json:"args,omitempty"`
 	WantsAck bool            `json:"wantsAck,omitempty"`
@@ -284,42 +317,62 @@ func printableArgs(a sioclient.Args) *[]any {
 	return &v
 }
 
-// printable replaces []byte values by {"$binary": base64}, recursively.
-func printable(v any) any {
+// printableValues is printableArgs for the arguments of an emit, which it
+// leaves as they are.
+func printableValues(args []any) *[]any {
+	v := make([]any, len(args))
+	for i, a := range args {
+		v[i] = printable(copyValue(a))
+	}
+	return &v
+}
+
+// copyValue copies the slices and maps of an argument that printable
+// would change.
+func copyValue(v any) any {
 	switch x := v.(type) {
-	case []byte:
-		return map[string]any{"$binary": base64.StdEncoding.EncodeToString(x)}
 	case []any:
+		c := make([]any, len(x))
 		for i, e := range x {
-			x[i] = printable(e)
+			c[i] = copyValue(e)
 		}
+		return c
 	case map[string]any:
+		c := make(map[string]any, len(x))
 		for k, e := range x {
-			x[k] = printable(e)
+			c[k] = copyValue(e)
 		}
+		return c
 	}
 	return v
 }
 
-// fromPrintable is the inverse of printable, for input.
-func fromPrintable(v any) any {
-	switch x := v.(type) {
-	case []any:
-		for i, e := range x {
-			x[i] = fromPrintable(e)
-		}
-	case map[string]any:
-		if b64, ok := x["$binary"].(string); ok && len(x) == 1 {
-			if b, err := base64.StdEncoding.DecodeString(b64); err == nil {
-				return b
-			}
-		}
-		for k, e := range x {
-			x[k] = fromPrintable(e)
-		}
-	}
-	return v
-}
+const usageHead = `usage: sio [flags] URL
+
+Connects to a Socket.IO v4 server, prints what happens as JSON lines on
+stdout, and emits the events typed on stdin.
+
+URL names the server and the namespace (ws:, wss:, https: too):
+  sio http://127.0.0.1:3000            namespace /
+  sio http://127.0.0.1:3000/chat       namespace /chat
+  sio -ns /chat http://127.0.0.1:3000  the same
+A server without the namespace refuses it ("Invalid namespace"): sio says
+so on stderr and exits with status 1.
+
+`
+
+const usageOutput = `
+Output, one JSON object per line:
+  {"event":"connect","id":"..."}         connected
+  {"event":"NAME","args":[...]}          an event from the server; with
+                                         "wantsAck":true sio answers it, empty
+  {"sent":"NAME","args":[...]}           a typed event, once sent
+  {"ack":"NAME","args":[...]}            its acknowledgement (with -ack), or
+  {"ack":"NAME","error":"..."}           why none came
+  {"event":"connect_error","message":"...","data":...}
+  {"event":"disconnect","reason":"..."}
+Binary arguments print as {"$binary":"<base64>"}.
+`
 
 // printer writes JSON lines from several goroutines.
 type printer struct {

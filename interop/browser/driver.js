@@ -3,11 +3,13 @@
 // headless Debian Chromium, driven by playwright-core (which never downloads
 // a browser of its own).
 //
-// Usage: node driver.js <url> <screenshot-dir>
+// Usage: node driver.js <url> <screenshot-dir> [chromium]
 //   url — the Go test server's base URL, e.g. http://127.0.0.1:41234; it
 //         serves the chat page at /, the client at /socket.io-client.js and
 //         GET /test/kick?name=N, which makes the server call
 //         Disconnect(false) on page N's socket.
+//   chromium — the browser binary (default /usr/bin/chromium); the Go test
+//         passes $SWITCHBOARD_CHROMIUM when set.
 //
 // It opens three pages, each in its own browser context: A and B with the
 // client's default transports (polling, then upgrade to WebSocket) and C
@@ -21,14 +23,14 @@ const fs = require("fs");
 const path = require("path");
 const { chromium } = require("playwright-core");
 
-const CHROMIUM = "/usr/bin/chromium";
 const STEP_MS = 10000; // bound of one wait in a page
 const WATCHDOG_MS = 45000; // the Go side gives up at 60s
 
 const url = process.argv[2];
 const shotDir = process.argv[3];
+const chromiumPath = process.argv[4] || "/usr/bin/chromium";
 if (!url || !shotDir) {
-  console.error("usage: node driver.js <url> <screenshot-dir>");
+  console.error("usage: node driver.js <url> <screenshot-dir> [chromium]");
   process.exit(64);
 }
 
@@ -52,7 +54,7 @@ async function main() {
   const origin = new URL(url).origin;
   // A fresh profile in a temp dir; launch() makes and removes it itself.
   browser = await chromium.launch({
-    executablePath: CHROMIUM,
+    executablePath: chromiumPath,
     headless: true,
     args: [
       "--no-sandbox",
