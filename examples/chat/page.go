@@ -5,6 +5,7 @@ package main
 const page = `<!doctype html>
 <meta charset="utf-8">
 <title>chat</title>
+<link rel="icon" href="data:,">
 <ul id="messages"></ul>
 <form id="form"><input id="input" autocomplete="off"><button>Send</button></form>
 <script src="/socket.io/socket.io.js"></script>
