@@ -68,7 +68,8 @@ type Options struct {
 	// maps, with the reference server's caching headers (ETag, 304) and
 	// gzip. Default false: a page needs nothing but
 	// <script src="/socket.io/socket.io.js"></script>, offline too (Node:
-	// serveClient, default true).
+	// serveClient, default true). As from the reference, the msgpack
+	// build needs a server with the msgpack parser, which this one lacks.
 	DisableServeClient bool
 
 	// Logger; default slog.Default().
