@@ -24,7 +24,10 @@ var clientETag = `"` + clientbundle.Version + `"`
 // browsers revalidate, JavaScript or JSON (maps) in UTF-8, compressed
 // when the client accepts it (gzip only: the reference also offers
 // brotli and deflate). Unlike the reference, a 304 repeats the caching
-// headers (RFC 9110, 15.4.5) and responses say "Vary: Accept-Encoding".
+// headers (RFC 9110, 15.4.5), responses say "Vary: Accept-Encoding",
+// other methods are left to the engine, and Options.Engine.CORS is not
+// applied (the reference adds its cors headers): a classic <script> from
+// another origin needs none, a cross-origin module import does.
 func serveClient(w http.ResponseWriter, r *http.Request, enginePath string) bool {
 	name, ok := strings.CutPrefix(r.URL.Path, enginePath)
 	if !ok {
