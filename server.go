@@ -61,6 +61,17 @@ type Options struct {
 	// cleanupEmptyChildNamespaces). Default false: such namespaces stay.
 	CleanupEmptyChildNamespaces bool
 
+	// DisableServeClient stops the server from serving the official
+	// JavaScript client (the socket.io-client release this module pins)
+	// under the engine path: "/socket.io/socket.io.js", socket.io.min.js,
+	// socket.io.esm.min.js, socket.io.msgpack.min.js and their source
+	// maps, with the reference server's caching headers (ETag, 304) and
+	// gzip. Default false: a page needs nothing but
+	// <script src="/socket.io/socket.io.js"></script>, offline too (Node:
+	// serveClient, default true). As from the reference, the msgpack
+	// build needs a server with the msgpack parser, which this one lacks.
+	DisableServeClient bool
+
 	// Logger; default slog.Default().
 	Logger *slog.Logger
 }
@@ -108,6 +119,7 @@ type Server struct {
 	maxAttachments int
 	recovery       *Recovery // nil: off
 	cleanupEmpty   bool
+	clientPath     string // the engine path when serving the client, else ""
 	logger         *slog.Logger
 
 	mu      sync.RWMutex
@@ -164,12 +176,21 @@ func NewServer(opts *Options) *Server {
 	s.engine = engineio.NewServer(&o.Engine, func(c *engineio.Conn) engineio.Handler {
 		return newClient(s, c)
 	})
+	if !o.DisableServeClient {
+		s.clientPath = s.engine.Options().Path
+	}
 	s.root = s.Of("/")
 	return s
 }
 
-// ServeHTTP serves the Engine.IO endpoint.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.engine.ServeHTTP(w, r) }
+// ServeHTTP serves the Engine.IO endpoint, and the official JavaScript
+// client beside it (see Options.DisableServeClient).
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.clientPath != "" && serveClient(w, r, s.clientPath) {
+		return
+	}
+	s.engine.ServeHTTP(w, r)
+}
 
 // Engine returns the underlying Engine.IO server.
 func (s *Server) Engine() *engineio.Server { return s.engine }

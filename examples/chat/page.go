@@ -1,16 +1,14 @@
 package main
 
-// cdnClient is where the page loads the official client from when the
-// server has no copy to serve (see the -client flag); on a closed network,
-// `npm install socket.io-client` beside the server and it is served itself.
-const cdnClient = "https://cdn.jsdelivr.net/npm/socket.io-client@4/dist/socket.io.min.js"
-
-// page is the chat page; CLIENT_SRC becomes the client's address.
+// page is the chat page. It needs nothing but this server: the client
+// comes from /socket.io/socket.io.js, which the Socket.IO server serves.
 const page = `<!doctype html>
+<meta charset="utf-8">
 <title>chat</title>
+<link rel="icon" href="data:,">
 <ul id="messages"></ul>
 <form id="form"><input id="input" autocomplete="off"><button>Send</button></form>
-<script src="CLIENT_SRC"></script>
+<script src="/socket.io/socket.io.js"></script>
 <script>
   const socket = io();
   const form = document.getElementById('form'), input = document.getElementById('input');
