@@ -50,7 +50,7 @@ const browserPage = `<!doctype html>
 <p id="status">connecting</p>
 <ul id="messages"></ul>
 <form id="form"><input id="input" autocomplete="off"><button>Send</button></form>
-<script src="/socket.io-client.js"></script>
+<script src="/socket.io/socket.io.js"></script>
 <script>
   const params = new URLSearchParams(location.search);
   const name = params.get('name') || '?';
@@ -172,10 +172,6 @@ func TestBrowserChat(t *testing.T) {
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		_, _ = w.Write([]byte(browserPage))
-	})
-	mux.HandleFunc("GET /socket.io-client.js", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
-		http.ServeFile(w, r, clientJS)
 	})
 	// The driver asks the server to disconnect a page's socket; the server
 	// does it from this goroutine, not from a socket handler.

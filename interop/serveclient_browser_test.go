@@ -3,7 +3,7 @@ package interop_test
 // The official client as the Go server serves it (serveClient): a page whose
 // only script source is /socket.io/socket.io.js, opened in two tabs of
 // headless Chromium (playwright-core from interop/browser, driven by
-// browser/serveclient.js), connects and chats. Chromium is $CHROMIUM, else
+// browser/serveclient.js), connects and chats. Chromium is $SWITCHBOARD_CHROMIUM, else
 // /usr/bin/chromium (`apt-get install -y chromium`). Screenshots go to
 // $ARTIFACTS_DIR/serveclient when set, else to a temp dir.
 
@@ -44,12 +44,9 @@ const serveClientPage = `<!doctype html>
 func TestBrowserServedClient(t *testing.T) {
 	t.Parallel()
 	requireNode(t)
-	chromium := os.Getenv("CHROMIUM")
-	if chromium == "" {
-		chromium = "/usr/bin/chromium"
-	}
+	chromium := chromiumPath
 	if _, err := os.Stat(chromium); err != nil {
-		t.Fatalf("Chromium is missing: run `apt-get install -y chromium` or set CHROMIUM: %v", err)
+		t.Fatalf("%s is missing: run `apt-get install -y chromium` or set SWITCHBOARD_CHROMIUM to a Chromium binary: %v", chromium, err)
 	}
 	browserDir, err := filepath.Abs("browser")
 	if err != nil {

@@ -57,7 +57,8 @@ for dir in interop/node interop/browser bench/node; do
   [ -f "$dir/package-lock.json" ] || fail "$dir/package-lock.json is missing"
   (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
 done
-# CHECK-CLIENT-BUNDLE
+echo "== client bundle (internal/clientbundle is the socket.io-client the lockfile pins)"
+./scripts/check-client-bundle.sh
 
 # Every Go module of the repository: the library (.), interop/ and bench/.
 modules=$(git ls-files 'go.mod' '*/go.mod' | xargs -n1 dirname)

@@ -61,6 +61,7 @@ func run(ctx context.Context, addr string, logger *log.Logger) error {
 	return nil
 }
 
+// README: chat server
 // newChat relays every chat message to everyone, the sender included.
 func newChat() *socketio.Server {
 	io := socketio.NewServer(nil) // serves the client at /socket.io/socket.io.js too
@@ -90,3 +91,5 @@ func handler(io *socketio.Server) http.Handler {
 	})
 	return mux
 }
+
+// README end

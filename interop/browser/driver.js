@@ -1,11 +1,11 @@
 // Browser driver for ../browser_test.go: the official socket.io-client
-// (served by the Go server itself at /socket.io-client.js) running in real
+// (served by the Go server itself at /socket.io/socket.io.js) running in real
 // headless Debian Chromium, driven by playwright-core (which never downloads
 // a browser of its own).
 //
 // Usage: node driver.js <url> <screenshot-dir> [chromium]
 //   url — the Go test server's base URL, e.g. http://127.0.0.1:41234; it
-//         serves the chat page at /, the client at /socket.io-client.js and
+//         serves the chat page at /, the client at /socket.io/socket.io.js and
 //         GET /test/kick?name=N, which makes the server call
 //         Disconnect(false) on page N's socket.
 //   chromium — the browser binary (default /usr/bin/chromium); the Go test
