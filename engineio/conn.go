@@ -44,6 +44,7 @@ type Conn struct {
 	polling      bool // a GET is pending
 	posting      bool // a POST is being read
 	closed       bool
+	peerClosed   bool // the client closed the session (a close packet)
 	counted      bool // included in Server.Count
 	lingering    bool // closed on polling, waiting for the poll that collects the close
 	flushOnClose bool
@@ -327,6 +328,11 @@ func (c *Conn) dispatch(p Packet) (done bool) {
 	case PacketPong:
 		c.onPong()
 	case PacketClose:
+		c.mu.Lock()
+		if !c.closed {
+			c.peerClosed = true
+		}
+		c.mu.Unlock()
 		c.close(ReasonTransportClose, false)
 		return true
 	case PacketPing, PacketNoop, PacketUpgrade:

@@ -53,12 +53,19 @@ func (c *Conn) servePoll(w http.ResponseWriter, r *http.Request) {
 			c.writePayload(w, r, nil, PacketNoop)
 			return
 		}
-		closed, flush, probeDone := c.closed, c.flushOnClose, c.probeDone
+		closed, flush, probeDone, peerClosed := c.closed, c.flushOnClose, c.probeDone, c.peerClosed
 		if !closed || flush {
 			batch = c.q.Drain(batch[:0], c.srv.cfg.MaxPayload)
 		}
 		c.mu.Unlock()
 
+		if peerClosed {
+			// The client closed: a waiting poll is released with a noop,
+			// as the reference server does; the close packet answers
+			// closes the server starts.
+			c.writePayload(w, r, nil, PacketNoop)
+			return
+		}
 		if closed {
 			if len(batch) > 0 {
 				// The close packet goes alone in a later response, as the
