@@ -159,17 +159,28 @@ func (c *Conn) closeTransport(g *gorillaWS, reason string) {
 // session's queue drains to the WebSocket.
 func (c *Conn) serveUpgrade(w http.ResponseWriter, r *http.Request) {
 	c.mu.Lock()
-	if c.closed || c.upgrading || c.transport != TransportPolling {
-		c.mu.Unlock()
-		writeError(w, CodeBadRequest, "")
-		return
+	// A session closed, upgrading already, or on WebSocket already (by
+	// an upgrade or from the start) takes no new WebSocket: as the
+	// reference server does, the handshake completes and the new
+	// connection is closed at once (the client sees a close frame, not an
+	// HTTP error).
+	unwanted := c.closed || c.upgrading || c.transport != TransportPolling
+	if !unwanted {
+		c.upgrading = true
 	}
-	c.upgrading = true
 	c.mu.Unlock()
 
-	ws, err := c.srv.upgrader.Upgrade(w, r, nil)
+	ws, err := c.srv.upgrade(w, r, nil)
 	if err != nil {
-		c.abortUpgrade(nil)
+		if !unwanted {
+			c.abortUpgrade(nil)
+		}
+		return
+	}
+	if unwanted {
+		c.srv.cfg.Logger.Debug("engineio: closing a WebSocket the session does not need", "sid", c.id)
+		_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
+		_ = ws.Close()
 		return
 	}
 	c.serveWebSocket(ws, r, true)
