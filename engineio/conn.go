@@ -39,6 +39,10 @@ type Conn struct {
 	transport    string
 	ws           wsTransport // the active WebSocket, once on that transport
 	probe        wsTransport // a WebSocket being probed for upgrade
+	// probeReady, while an upgrade request is being answered, is closed
+	// once its probe is published (or the upgrade failed): between the
+	// handshake answer and then, a poll cannot catch up with the probe.
+	probeReady chan struct{}
 	upgrading    bool
 	probeDone    bool
 	polling      bool // a GET is pending

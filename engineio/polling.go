@@ -21,6 +21,7 @@ import (
 var errStopPayload = errors.New("stop")
 
 func (c *Conn) servePoll(w http.ResponseWriter, r *http.Request) {
+	c.catchUpProbe()
 	c.mu.Lock()
 	if c.polling {
 		c.mu.Unlock()
@@ -102,6 +103,29 @@ func (c *Conn) servePoll(w http.ResponseWriter, r *http.Request) {
 			c.close(ReasonTransportError, false)
 			return
 		}
+	}
+}
+
+// catchUpProbe has the probe WebSocket of an upgrade in progress handle
+// what it received before this request, so that the session sees the
+// client's input in the order it arrived, as the single-threaded
+// reference server does: a client that sent "2probe" and "5" and then
+// polls has upgraded before its poll, which gets 400, and must not see
+// the poll overtake the "5" that a reader goroutine had not yet handled.
+func (c *Conn) catchUpProbe() {
+	c.mu.Lock()
+	probe, ready := c.probe, c.probeReady
+	c.mu.Unlock()
+	if ready != nil {
+		// The client has the handshake answer and may have sent on the
+		// probe already: wait the moment until it can be read.
+		<-ready
+		c.mu.Lock()
+		probe = c.probe
+		c.mu.Unlock()
+	}
+	if probe != nil {
+		probe.catchUp()
 	}
 }
 

@@ -22,12 +22,24 @@ import (
 type wsTransport interface {
 	// abort closes the connection at once, dropping what is unsent.
 	abort()
+	// catchUp handles, on the caller's goroutine, what a probe has
+	// received and not yet handled (see Conn.catchUpProbe).
+	catchUp()
 }
 
 // gorillaWS is a WebSocket read by a goroutine of its own.
-type gorillaWS struct{ conn *websocket.Conn }
+type gorillaWS struct {
+	conn  *websocket.Conn
+	probe *wsProbe // the probe exchange, for a probe; set before it is published
+}
 
 func (g *gorillaWS) abort() { _ = g.conn.NetConn().Close() }
+
+func (g *gorillaWS) catchUp() {
+	if g.probe != nil {
+		g.probe.catchUp()
+	}
+}
 
 // attach makes t the session's transport and starts writing to it.
 func (c *Conn) attach(t wsTransport, extensions string) {
@@ -86,6 +98,7 @@ func (c *Conn) serveWebSocket(ws *websocket.Conn, r *http.Request, probing bool)
 			_ = ws.Close()
 			return
 		}
+		g.probe = newWSProbe(c, g, extensions)
 		c.probe = g
 		c.mu.Unlock()
 	} else {
@@ -100,7 +113,7 @@ func (c *Conn) serveWebSocket(ws *websocket.Conn, r *http.Request, probing bool)
 		defer c.srv.wg.Done()
 		defer c.endWS(g) // the reader ends once the connection is closed
 		if probing {
-			c.probeThenRead(g, extensions)
+			c.probeThenRead(g)
 		} else {
 			c.readLoop(g)
 		}
@@ -167,6 +180,16 @@ func (c *Conn) serveUpgrade(w http.ResponseWriter, r *http.Request) {
 	unwanted := c.closed || c.upgrading || c.transport != TransportPolling
 	if !unwanted {
 		c.upgrading = true
+		ready := make(chan struct{})
+		c.probeReady = ready
+		defer func() {
+			c.mu.Lock()
+			if c.probeReady == ready {
+				c.probeReady = nil
+			}
+			c.mu.Unlock()
+			close(ready)
+		}()
 	}
 	c.mu.Unlock()
 
@@ -186,46 +209,19 @@ func (c *Conn) serveUpgrade(w http.ResponseWriter, r *http.Request) {
 	c.serveWebSocket(ws, r, true)
 }
 
-// probeThenRead runs the probe exchange on ws and, once the client sends
-// the upgrade packet, makes it the session's transport and reads it.
-func (c *Conn) probeThenRead(g *gorillaWS, extensions string) {
-	ws := g.conn
+// probeThenRead runs the probe exchange on g (wsprobe.go) and, once the
+// client sends the upgrade packet, reads g as the session's transport.
+func (c *Conn) probeThenRead(g *gorillaWS) {
 	// The probe must finish within UpgradeTimeout, else the WebSocket is
 	// dropped and the session carries on over polling.
-	timer := time.AfterFunc(c.srv.cfg.UpgradeTimeout, func() { _ = ws.Close() })
-	probed := false
-	for {
-		mt, data, err := ws.ReadMessage()
-		if err != nil || mt != websocket.TextMessage {
-			timer.Stop()
-			c.abortUpgrade(g)
-			return
-		}
-		p, err := DecodeText(data)
-		switch {
-		case err == nil && p.Type == PacketPing && string(p.Data) == "probe":
-			_ = ws.SetWriteDeadline(time.Now().Add(c.srv.cfg.WriteTimeout))
-			if ws.WriteMessage(websocket.TextMessage, []byte("3probe")) != nil {
-				timer.Stop()
-				c.abortUpgrade(g)
-				return
-			}
-			_ = ws.SetWriteDeadline(time.Time{})
-			probed = true
-			c.probeSucceeded()
-		case err == nil && p.Type == PacketUpgrade && probed:
-			timer.Stop()
-			c.attach(g, extensions)
-			c.readLoop(g)
-			return
-		case err == nil && p.Type == PacketNoop:
-			// Harmless; some clients send it while upgrading.
-		default:
-			timer.Stop()
-			c.abortUpgrade(g)
-			return
-		}
+	timer := time.AfterFunc(c.srv.cfg.UpgradeTimeout, func() { _ = g.conn.Close() })
+	upgraded := g.probe.run()
+	timer.Stop()
+	if !upgraded {
+		c.abortUpgrade(g)
+		return
 	}
+	c.readLoop(g)
 }
 
 // probeSucceeded releases the pending poll (with a noop) once the probe

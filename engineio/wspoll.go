@@ -146,6 +146,10 @@ func (c *Conn) startPoll(tc *net.TCPConn, probing bool) (*pollWS, bool) {
 // abort closes the connection at once.
 func (pw *pollWS) abort() { pw.d.Shutdown() }
 
+// catchUp reads what the probe has received, on the caller's goroutine
+// (serialized with the poller's own handling).
+func (pw *pollWS) catchUp() { pw.d.ReadNow() }
+
 // OnData parses what the poller read.
 func (pw *pollWS) OnData(b []byte) {
 	if pw.done {
