@@ -394,10 +394,13 @@ func (c *Conn) close(reason string, flush bool) {
 		if !flush && c.flushOnClose {
 			// A forced close overrides a pending graceful one.
 			c.flushOnClose = false
-			ws := c.ws
+			ws, probe := c.ws, c.probe
 			c.mu.Unlock()
 			if ws != nil {
 				ws.abort()
+			}
+			if probe != nil {
+				probe.abort()
 			}
 			c.endLinger()
 			return
@@ -422,7 +425,11 @@ func (c *Conn) close(reason string, flush bool) {
 	if done != nil {
 		close(done)
 	}
-	if probe != nil {
+	if probe != nil && !flush {
+		// A graceful close lets an upgrade in progress finish: the
+		// client has paused polling for it, and what is queued goes out
+		// on the new WebSocket (attach), as from the reference server.
+		// The upgrade timeout bounds the wait.
 		probe.abort()
 	}
 	if ws != nil && !flush {
@@ -475,6 +482,12 @@ func (c *Conn) close(reason string, flush bool) {
 		}
 	}()
 }
+
+// dropsProbe reports whether a WebSocket probing for an upgrade is to be
+// dropped: the session was closed without a flush.
+//
+// requires c.mu
+func (c *Conn) dropsProbe() bool { return c.closed && !c.flushOnClose }
 
 // endWS runs when the WebSocket t has closed (a probe's included). If t
 // carried the session, a flush into it is over: the session leaves the

@@ -49,11 +49,26 @@ func (c *Conn) attach(t wsTransport, extensions string) {
 	c.upgrading = false
 	c.probeDone = false
 	c.probe = nil
-	closed := c.closed
+	closed, drop := c.closed, c.dropsProbe()
 	c.mu.Unlock()
-	if closed {
+	if drop {
 		t.abort()
 		return
+	}
+	if closed {
+		// Closed with a flush during the upgrade: the writer delivers
+		// what is queued and then closes. Until then the session is
+		// draining, as a close on WebSocket makes it (see Conn.close).
+		c.srv.setDraining(c, true)
+		c.mu.Lock()
+		ended := c.wsEnded
+		c.mu.Unlock()
+		if ended {
+			c.srv.setDraining(c, false)
+		}
+		// The close goes out on the WebSocket: no poll needs to find the
+		// session to collect it.
+		c.endLinger()
 	}
 	switch t := t.(type) {
 	case *gorillaWS:
@@ -93,7 +108,7 @@ func (c *Conn) serveWebSocket(ws *websocket.Conn, r *http.Request, probing bool)
 	})
 	if probing {
 		c.mu.Lock()
-		if c.closed {
+		if c.dropsProbe() {
 			c.mu.Unlock()
 			_ = ws.Close()
 			return

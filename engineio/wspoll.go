@@ -125,10 +125,10 @@ func (c *Conn) startPoll(tc *net.TCPConn, probing bool) (*pollWS, bool) {
 	c.srv.wg.Add(1) // done in OnClose
 	if probing {
 		c.mu.Lock()
-		closed := c.closed
+		drop := c.dropsProbe()
 		c.probe = pw
 		c.mu.Unlock()
-		if closed {
+		if drop {
 			d.Shutdown()
 		}
 		// The probe must finish within UpgradeTimeout, else the WebSocket
