@@ -34,15 +34,15 @@ type Conn struct {
 	closedCh chan struct{} // made by the first Done call (most sessions never make one), closed by close()
 	pollWake chan struct{} // wakes a pending GET (upgrade probe done); nil for WebSocket-only sessions
 
-	mu           sync.Mutex // guards the fields below; never held while calling the handler
-	handler      Handler
-	transport    string
-	ws           wsTransport // the active WebSocket, once on that transport
-	probe        wsTransport // a WebSocket being probed for upgrade
+	mu        sync.Mutex // guards the fields below; never held while calling the handler
+	handler   Handler
+	transport string
+	ws        wsTransport // the active WebSocket, once on that transport
+	probe     wsTransport // a WebSocket being probed for upgrade
 	// probeReady, while an upgrade request is being answered, is closed
 	// once its probe is published (or the upgrade failed): between the
 	// handshake answer and then, a poll cannot catch up with the probe.
-	probeReady chan struct{}
+	probeReady   chan struct{}
 	upgrading    bool
 	probeDone    bool
 	polling      bool // a GET is pending
