@@ -269,10 +269,6 @@ func (c controlledWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // and to the client, as the reference server's ws library tells it.
 func (s *Server) refuseUpgrade(w http.ResponseWriter, r *http.Request, status int, reason error) {
 	msg := reason.Error()
-	code := CodeBadRequest
-	if status == http.StatusForbidden {
-		code = CodeForbidden
-	}
 	if status >= 500 {
 		// The server cannot do WebSocket as deployed: worth more than
 		// a debug line.
@@ -280,7 +276,10 @@ func (s *Server) refuseUpgrade(w http.ResponseWriter, r *http.Request, status in
 	} else {
 		s.cfg.Logger.Debug("engineio: WebSocket upgrade refused", "status", status, "err", msg)
 	}
-	s.refuseStatus(w, r, status, code, msg)
+	if status < 500 {
+		status = http.StatusBadRequest // an origin refused included, as before
+	}
+	s.refuseStatus(w, r, status, CodeBadRequest, msg)
 }
 
 // handlerFor is called once per connection; isolated so the zero Handler
