@@ -416,6 +416,7 @@ func (c *Conn) close(reason string, flush bool) {
 	}
 	ws, probe, transport, done := c.ws, c.probe, c.transport, c.closedCh
 	published := c.counted // findable by id: a poll may still come for it
+	peerClosed := c.peerClosed
 	if c.hbTimer != nil {
 		c.hbTimer.Stop()
 	}
@@ -452,7 +453,7 @@ func (c *Conn) close(reason string, flush bool) {
 	if flush {
 		c.kick(true) // a writer flushes the queue and sends the close frame
 	}
-	if transport == TransportPolling && flush && published {
+	if transport == TransportPolling && (flush || peerClosed) && published {
 		// Stay reachable so the client's next poll collects the rest and
 		// the close packet, even when nothing else is queued (a client
 		// between two polls would otherwise get "Session ID unknown"
@@ -460,11 +461,21 @@ func (c *Conn) close(reason string, flush bool) {
 		// forgotten. servePoll ends the linger once it wrote the close.
 		// The linger is tracked, so a graceful Shutdown waits until the
 		// client has heard the close.
+		//
+		// A client that closed over polling may have a poll on its way
+		// that it sent before the close (its POST overtook it between
+		// two connections): that poll gets the noop it would have got
+		// pending, then the session goes; briefly, since such a poll is
+		// in flight already.
+		linger := c.srv.cfg.PingTimeout
+		if !flush {
+			linger = min(linger, peerCloseLinger)
+		}
 		c.mu.Lock()
 		c.lingering = true
 		c.mu.Unlock()
 		c.srv.wg.Add(1)
-		time.AfterFunc(c.srv.cfg.PingTimeout, c.endLinger)
+		time.AfterFunc(linger, c.endLinger)
 	} else {
 		c.srv.remove(c)
 	}
@@ -482,6 +493,10 @@ func (c *Conn) close(reason string, flush bool) {
 		}
 	}()
 }
+
+// peerCloseLinger bounds how long a session the client closed over polling
+// stays reachable for a poll the client sent before its close.
+const peerCloseLinger = time.Second
 
 // dropsProbe reports whether a WebSocket probing for an upgrade is to be
 // dropped: the session was closed without a flush.

@@ -65,6 +65,7 @@ func (c *Conn) servePoll(w http.ResponseWriter, r *http.Request) {
 			// as the reference server does; the close packet answers
 			// closes the server starts.
 			c.writePayload(w, r, nil, PacketNoop)
+			c.endLinger()
 			return
 		}
 		if closed {

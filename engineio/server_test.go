@@ -992,3 +992,25 @@ func TestClientCloseReleasesPollWithNoop(t *testing.T) {
 		t.Fatalf("closed session still answers %d", status)
 	}
 }
+
+// A poll the client sent before its close but that reached the session
+// after it (another connection, scheduled later) still gets the noop it
+// would have got pending, not "Session ID unknown"; the poll after that
+// finds no session. The official protocol suite sends the two at once.
+func TestClientCloseAnswersARacingPoll(t *testing.T) {
+	ts := startServer(t, nil, false)
+	op := handshake(t, ts)
+	u := ts.url("transport=polling&sid=" + op.SID)
+	if status, _, body := do(t, "POST", u, "1"); status != 200 || body != "ok" {
+		t.Fatalf("POST close: %d %q", status, body)
+	}
+	if status, _, body := do(t, "GET", u, ""); status != 200 || body != "6" {
+		t.Fatalf("poll racing the close: %d %q, want noop", status, body)
+	}
+	if status, _, _ := do(t, "GET", u, ""); status != 400 {
+		t.Fatalf("closed session still answers %d", status)
+	}
+	if r := ts.closeReason(t); r != ReasonTransportClose {
+		t.Fatalf("reason %q", r)
+	}
+}
