@@ -56,6 +56,7 @@ type Conn struct {
 	reason       string
 	hbTimer      *time.Timer
 	hbGen        uint64
+	hbDue        time.Duration // when the heartbeat timer is due, since heartbeatEpoch
 	awaitingPong bool
 
 	// WebSocket writer state (wswrite.go, wspoll.go): the active
