@@ -216,7 +216,15 @@ func compress(w io.Writer, enc string, body []byte) {
 }
 
 func (c *Conn) servePost(w http.ResponseWriter, r *http.Request) {
+	c.catchUpProbe()
 	c.mu.Lock()
+	if c.transport != TransportPolling {
+		// Upgraded: as from the reference server, the polling transport
+		// takes nothing more.
+		c.mu.Unlock()
+		writeError(w, CodeBadRequest, "")
+		return
+	}
 	if c.posting {
 		c.mu.Unlock()
 		writeError(w, CodeBadRequest, "data request overlap from client")

@@ -12,7 +12,8 @@ import (
 // and then polls has upgraded before that poll: the poll gets 400, as from
 // the reference server, which sees the two connections' input in arrival
 // order. The poll must never overtake the upgrade packet and be answered
-// with a noop (or anything else with 200).
+// with a noop (or anything else with 200). A POST after the upgrade gets
+// 400 as well.
 func TestPollAfterUpgradePacketIsRefused(t *testing.T) {
 	t.Run("plain", func(t *testing.T) { testPollAfterUpgradePacket(t, false) })
 	// Compressed probe frames, read by a goroutine (never on the poller).
@@ -45,6 +46,10 @@ func testPollAfterUpgradePacket(t *testing.T, deflate bool) {
 		status, _, body := do(t, "GET", ts.url("transport=polling&sid="+op.SID), "")
 		if status != 400 {
 			t.Fatalf("trial %d: poll after the upgrade packet got %d %q, want 400", i, status, body)
+		}
+		status, _, body = do(t, "POST", ts.url("transport=polling&sid="+op.SID), "4late")
+		if status != 400 {
+			t.Fatalf("trial %d: post after the upgrade packet got %d %q, want 400", i, status, body)
 		}
 		if got := readText(t, ws); got != "3probe" {
 			t.Fatalf("probe answer %q", got)
