@@ -17,7 +17,8 @@
 // The upgrade from polling follows the reference server in its corner
 // cases: a poll that arrives while an upgrade is in progress is answered
 // after the probe WebSocket's input that arrived before it (so a poll sent
-// after the upgrade packet gets 400, never a noop); a second WebSocket for
+// after the upgrade packet gets 400, never a noop; on TLS, input the
+// probe's reader is still decrypting is not waited for); a second WebSocket for
 // a session that is upgrading or upgraded is accepted and closed with a
 // close frame; a graceful close (Conn.Close, Server.Shutdown) lets an
 // upgrade in progress finish and delivers what is queued over the new
