@@ -120,14 +120,17 @@ func (c *client) connectOnce(pkt *parser.Packet) (retry bool) {
 		c.conn.CloseWithReason(engineio.ReasonForcedServerClose)
 		return false
 	}
-	ns := c.srv.namespaceFor(name, pkt.Data)
+	// No payload means auth {}, as the reference server's client.connect
+	// defaults it: handlers, middleware and namespace functions see an
+	// object, and echoing it sends {} rather than null.
+	auth := json.RawMessage(`{}`)
+	if len(pkt.Data) > 0 {
+		auth = append(json.RawMessage(nil), pkt.Data...)
+	}
+	ns := c.srv.namespaceFor(name, auth)
 	if ns == nil {
 		c.connectError(name, &ConnectError{Message: "Invalid namespace"})
 		return false
-	}
-	var auth json.RawMessage
-	if len(pkt.Data) > 0 {
-		auth = append(json.RawMessage(nil), pkt.Data...)
 	}
 	var s *Socket
 	var missed [][]adapter.Frame

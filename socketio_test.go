@@ -834,3 +834,34 @@ func TestRemoteSocketTimeoutAck(t *testing.T) {
 		t.Fatalf("answers %v (packet %q)", ans, got)
 	}
 }
+
+// A client that sends no auth payload gets {} as handshake.auth, as from
+// the reference server (its client.connect defaults auth to {}), so that
+// echoing it sends an object, never null; the namespace's function and
+// middleware see {} as well.
+func TestHandshakeAuthDefaultsToEmptyObject(t *testing.T) {
+	srv, url := newTestServer(t, nil)
+	srv.OnConnection(func(s *Socket) { _ = s.Emit("auth", s.Handshake().Auth) })
+	matched := make(chan string, 1)
+	srv.OfFunc(func(name string, auth json.RawMessage) bool {
+		matched <- string(auth)
+		return true
+	}).OnConnection(func(s *Socket) { _ = s.Emit("auth", s.Handshake().Auth) })
+	c := dialRaw(t, url)
+	c.connect("/")
+	if got := c.recv(); got != `2["auth",{}]` {
+		t.Fatalf("auth echoed as %q, want {}", got)
+	}
+	c.connect("/dyn")
+	if got := recvWithin(t, matched); got != `{}` {
+		t.Fatalf("namespace function got auth %q, want {}", got)
+	}
+	if got := c.recv(); got != `2/dyn,["auth",{}]` {
+		t.Fatalf("auth echoed as %q, want {}", got)
+	}
+	c.send(`0/dyn2,{"token":"t"}`)
+	c.recv()
+	if got := c.recv(); got != `2/dyn2,["auth",{"token":"t"}]` {
+		t.Fatalf("auth echoed as %q", got)
+	}
+}

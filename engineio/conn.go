@@ -34,16 +34,21 @@ type Conn struct {
 	closedCh chan struct{} // made by the first Done call (most sessions never make one), closed by close()
 	pollWake chan struct{} // wakes a pending GET (upgrade probe done); nil for WebSocket-only sessions
 
-	mu           sync.Mutex // guards the fields below; never held while calling the handler
-	handler      Handler
-	transport    string
-	ws           wsTransport // the active WebSocket, once on that transport
-	probe        wsTransport // a WebSocket being probed for upgrade
+	mu        sync.Mutex // guards the fields below; never held while calling the handler
+	handler   Handler
+	transport string
+	ws        wsTransport // the active WebSocket, once on that transport
+	probe     wsTransport // a WebSocket being probed for upgrade
+	// probeReady, while an upgrade request is being answered, is closed
+	// once its probe is published (or the upgrade failed): between the
+	// handshake answer and then, a poll cannot catch up with the probe.
+	probeReady   chan struct{}
 	upgrading    bool
 	probeDone    bool
 	polling      bool // a GET is pending
 	posting      bool // a POST is being read
 	closed       bool
+	peerClosed   bool // the client closed the session (a close packet)
 	counted      bool // included in Server.Count
 	lingering    bool // closed on polling, waiting for the poll that collects the close
 	flushOnClose bool
@@ -51,6 +56,7 @@ type Conn struct {
 	reason       string
 	hbTimer      *time.Timer
 	hbGen        uint64
+	hbDue        time.Duration // when the heartbeat timer is due, since heartbeatEpoch
 	awaitingPong bool
 
 	// WebSocket writer state (wswrite.go, wspoll.go): the active
@@ -327,6 +333,11 @@ func (c *Conn) dispatch(p Packet) (done bool) {
 	case PacketPong:
 		c.onPong()
 	case PacketClose:
+		c.mu.Lock()
+		if !c.closed {
+			c.peerClosed = true
+		}
+		c.mu.Unlock()
 		c.close(ReasonTransportClose, false)
 		return true
 	case PacketPing, PacketNoop, PacketUpgrade:
@@ -384,10 +395,13 @@ func (c *Conn) close(reason string, flush bool) {
 		if !flush && c.flushOnClose {
 			// A forced close overrides a pending graceful one.
 			c.flushOnClose = false
-			ws := c.ws
+			ws, probe := c.ws, c.probe
 			c.mu.Unlock()
 			if ws != nil {
 				ws.abort()
+			}
+			if probe != nil {
+				probe.abort()
 			}
 			c.endLinger()
 			return
@@ -403,6 +417,7 @@ func (c *Conn) close(reason string, flush bool) {
 	}
 	ws, probe, transport, done := c.ws, c.probe, c.transport, c.closedCh
 	published := c.counted // findable by id: a poll may still come for it
+	peerClosed := c.peerClosed
 	if c.hbTimer != nil {
 		c.hbTimer.Stop()
 	}
@@ -412,7 +427,11 @@ func (c *Conn) close(reason string, flush bool) {
 	if done != nil {
 		close(done)
 	}
-	if probe != nil {
+	if probe != nil && !flush {
+		// A graceful close lets an upgrade in progress finish: the
+		// client has paused polling for it, and what is queued goes out
+		// on the new WebSocket (attach), as from the reference server.
+		// The upgrade timeout bounds the wait.
 		probe.abort()
 	}
 	if ws != nil && !flush {
@@ -435,7 +454,7 @@ func (c *Conn) close(reason string, flush bool) {
 	if flush {
 		c.kick(true) // a writer flushes the queue and sends the close frame
 	}
-	if transport == TransportPolling && flush && published {
+	if transport == TransportPolling && (flush || peerClosed) && published {
 		// Stay reachable so the client's next poll collects the rest and
 		// the close packet, even when nothing else is queued (a client
 		// between two polls would otherwise get "Session ID unknown"
@@ -443,11 +462,21 @@ func (c *Conn) close(reason string, flush bool) {
 		// forgotten. servePoll ends the linger once it wrote the close.
 		// The linger is tracked, so a graceful Shutdown waits until the
 		// client has heard the close.
+		//
+		// A client that closed over polling may have a poll on its way
+		// that it sent before the close (its POST overtook it between
+		// two connections): that poll gets the noop it would have got
+		// pending, then the session goes; briefly, since such a poll is
+		// in flight already.
+		linger := c.srv.cfg.PingTimeout
+		if !flush {
+			linger = min(linger, peerCloseLinger)
+		}
 		c.mu.Lock()
 		c.lingering = true
 		c.mu.Unlock()
 		c.srv.wg.Add(1)
-		time.AfterFunc(c.srv.cfg.PingTimeout, c.endLinger)
+		time.AfterFunc(linger, c.endLinger)
 	} else {
 		c.srv.remove(c)
 	}
@@ -465,6 +494,16 @@ func (c *Conn) close(reason string, flush bool) {
 		}
 	}()
 }
+
+// peerCloseLinger bounds how long a session the client closed over polling
+// stays reachable for a poll the client sent before its close.
+const peerCloseLinger = time.Second
+
+// dropsProbe reports whether a WebSocket probing for an upgrade is to be
+// dropped: the session was closed without a flush.
+//
+// requires c.mu
+func (c *Conn) dropsProbe() bool { return c.closed && !c.flushOnClose }
 
 // endWS runs when the WebSocket t has closed (a probe's included). If t
 // carried the session, a flush into it is over: the session leaves the

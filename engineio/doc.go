@@ -14,6 +14,25 @@
 // requests get the protocol's error answers (HTTP status and
 // {"code","message"} body); malformed packets close only their session.
 //
+// The upgrade from polling follows the reference server in its corner
+// cases: a poll that arrives while an upgrade is in progress is answered
+// after the probe WebSocket's input that arrived before it (so a poll sent
+// after the upgrade packet gets 400, never a noop; on TLS, input the
+// probe's reader is still decrypting is not waited for); a second WebSocket for
+// a session that is upgrading or upgraded is accepted and closed with a
+// close frame; a graceful close (Conn.Close, Server.Shutdown) lets an
+// upgrade in progress finish and delivers what is queued over the new
+// WebSocket, while a forced close drops the probe. A client that closes
+// over polling gets its waiting poll answered with a noop; the close
+// packet answers closes the server starts.
+//
+// WebSocket needs to take over the connection: mount the Server where
+// the http.ResponseWriter implements http.Hijacker, or wrap it (logging or
+// metrics middleware) in a writer that does or that offers
+// Unwrap() http.ResponseWriter, as http.ResponseController expects. A
+// failed upgrade is logged and reported to Options.OnConnectionError with
+// its reason; the client then keeps to polling.
+//
 // WebSocket connections on plain TCP leave Go's goroutine-per-connection
 // model after the handshake (Linux; Options.DisablePoller turns it off):
 // an epoll poller reads them, a pool of dispatchers runs their packets,

@@ -52,6 +52,12 @@ var ErrClosed = errors.New("engineio: connection closed")
 // refuse answers a request refused before it reaches a session, and
 // reports it to Options.OnConnectionError.
 func (s *Server) refuse(w http.ResponseWriter, r *http.Request, code int, message string) {
+	s.refuseStatus(w, r, 0, code, message)
+}
+
+// refuseStatus is refuse with an HTTP status other than the code's (0:
+// the code's).
+func (s *Server) refuseStatus(w http.ResponseWriter, r *http.Request, status, code int, message string) {
 	if message == "" {
 		message = codeMessages[code]
 	}
@@ -65,14 +71,20 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, code int, messag
 			fn(r, code, message)
 		}()
 	}
-	writeError(w, code, message)
+	writeErrorStatus(w, status, code, message)
 }
 
 // writeError answers a request the protocol refuses.
 func writeError(w http.ResponseWriter, code int, message string) {
-	status := http.StatusBadRequest
-	if code == CodeForbidden {
-		status = http.StatusForbidden
+	writeErrorStatus(w, 0, code, message)
+}
+
+func writeErrorStatus(w http.ResponseWriter, status, code int, message string) {
+	if status == 0 {
+		status = http.StatusBadRequest
+		if code == CodeForbidden {
+			status = http.StatusForbidden
+		}
 	}
 	if message == "" {
 		message = codeMessages[code]

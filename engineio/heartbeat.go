@@ -7,6 +7,9 @@ import "time"
 // pings). One timer at a time; a generation number makes a timer that
 // fired while being replaced harmless.
 
+// heartbeatEpoch is the origin of Conn.hbDue (monotonic).
+var heartbeatEpoch = time.Now()
+
 // requires nothing; takes c.mu
 func (c *Conn) scheduleHeartbeat(d time.Duration, awaitingPong bool) {
 	c.mu.Lock()
@@ -24,6 +27,7 @@ func (c *Conn) armLocked(d time.Duration, awaitingPong bool) {
 	}
 	c.hbGen++
 	gen := c.hbGen
+	c.hbDue = time.Since(heartbeatEpoch) + d
 	c.awaitingPong = awaitingPong
 	c.hbTimer = time.AfterFunc(d, func() { c.onHeartbeatTimer(gen) })
 }
@@ -39,7 +43,11 @@ func (c *Conn) onHeartbeatTimer(gen uint64) {
 		c.close(ReasonPingTimeout, false)
 		return
 	}
-	c.armLocked(c.srv.cfg.PingTimeout, true)
+	// The pong is due PingTimeout after the ping was due, not after this
+	// timer ran: a timer that fires late on a busy machine must not
+	// give the client more than PingInterval+PingTimeout, the bound it
+	// checks the server against.
+	c.armLocked(c.hbDue+c.srv.cfg.PingTimeout-time.Since(heartbeatEpoch), true)
 	c.mu.Unlock()
 	c.pushControl(PacketPing, nil)
 }

@@ -86,8 +86,11 @@ type Options struct {
 	// OnConnectionError, when set, is called for every request refused
 	// before it reaches a session: an unsupported protocol version, an
 	// unknown transport or session id, a bad handshake, a refusal by
-	// AllowRequest (Node: the engine's "connection_error" event). code is
-	// one of the Code constants and message what the client is told. It
+	// AllowRequest, a WebSocket upgrade that failed (Node: the engine's
+	// "connection_error" event). code is one of the Code constants and
+	// message what the client is told; for a failed WebSocket upgrade it
+	// is the reason (a bad Sec-WebSocket-Key, an origin not allowed, a
+	// ResponseWriter that cannot be hijacked), which is also logged. It
 	// runs on the request's goroutine, before the answer is written; a
 	// panic is logged and contained.
 	OnConnectionError func(r *http.Request, code int, message string)

@@ -21,6 +21,7 @@ import (
 var errStopPayload = errors.New("stop")
 
 func (c *Conn) servePoll(w http.ResponseWriter, r *http.Request) {
+	c.catchUpProbe()
 	c.mu.Lock()
 	if c.polling {
 		c.mu.Unlock()
@@ -53,12 +54,20 @@ func (c *Conn) servePoll(w http.ResponseWriter, r *http.Request) {
 			c.writePayload(w, r, nil, PacketNoop)
 			return
 		}
-		closed, flush, probeDone := c.closed, c.flushOnClose, c.probeDone
+		closed, flush, probeDone, peerClosed := c.closed, c.flushOnClose, c.probeDone, c.peerClosed
 		if !closed || flush {
 			batch = c.q.Drain(batch[:0], c.srv.cfg.MaxPayload)
 		}
 		c.mu.Unlock()
 
+		if peerClosed {
+			// The client closed: a waiting poll is released with a noop,
+			// as the reference server does; the close packet answers
+			// closes the server starts.
+			c.writePayload(w, r, nil, PacketNoop)
+			c.endLinger()
+			return
+		}
 		if closed {
 			if len(batch) > 0 {
 				// The close packet goes alone in a later response, as the
@@ -95,6 +104,29 @@ func (c *Conn) servePoll(w http.ResponseWriter, r *http.Request) {
 			c.close(ReasonTransportError, false)
 			return
 		}
+	}
+}
+
+// catchUpProbe has the probe WebSocket of an upgrade in progress handle
+// what it received before this request, so that the session sees the
+// client's input in the order it arrived, as the single-threaded
+// reference server does: a client that sent "2probe" and "5" and then
+// polls has upgraded before its poll, which gets 400, and must not see
+// the poll overtake the "5" that a reader goroutine had not yet handled.
+func (c *Conn) catchUpProbe() {
+	c.mu.Lock()
+	probe, ready := c.probe, c.probeReady
+	c.mu.Unlock()
+	if ready != nil {
+		// The client has the handshake answer and may have sent on the
+		// probe already: wait the moment until it can be read.
+		<-ready
+		c.mu.Lock()
+		probe = c.probe
+		c.mu.Unlock()
+	}
+	if probe != nil {
+		probe.catchUp()
 	}
 }
 
@@ -184,7 +216,15 @@ func compress(w io.Writer, enc string, body []byte) {
 }
 
 func (c *Conn) servePost(w http.ResponseWriter, r *http.Request) {
+	c.catchUpProbe()
 	c.mu.Lock()
+	if c.transport != TransportPolling {
+		// Upgraded: as from the reference server, the polling transport
+		// takes nothing more.
+		c.mu.Unlock()
+		writeError(w, CodeBadRequest, "")
+		return
+	}
 	if c.posting {
 		c.mu.Unlock()
 		writeError(w, CodeBadRequest, "data request overlap from client")

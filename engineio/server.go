@@ -1,9 +1,12 @@
 package engineio
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -100,9 +103,7 @@ func NewServer(opts *Options, onConnect func(*Conn) Handler) *Server {
 		ReadBufferSize:  1024,
 		WriteBufferPool: &writeBufferPool,
 		CheckOrigin:     cfg.originAllowed,
-		Error: func(w http.ResponseWriter, r *http.Request, status int, reason error) {
-			s.refuse(w, r, CodeBadRequest, "") // a bad WebSocket handshake or origin
-		},
+		Error:           s.refuseUpgrade,
 	}
 	return s
 }
@@ -157,7 +158,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case transport == TransportWebSocket:
-		if !isWS || c.initialTransport != TransportPolling || cfg.DisallowUpgrades {
+		if !isWS || cfg.DisallowUpgrades {
 			s.refuse(w, r, CodeBadRequest, "")
 			return
 		}
@@ -219,7 +220,7 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request, transport str
 		http.SetCookie(w, &ck)
 	}
 	if transport == TransportWebSocket {
-		ws, err := s.upgrader.Upgrade(w, r, h)
+		ws, err := s.upgrade(w, r, h)
 		if err != nil {
 			return // the upgrader has answered the request
 		}
@@ -237,6 +238,48 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request, transport str
 		return
 	}
 	c.servePoll(w, r)
+}
+
+// upgrade completes a WebSocket handshake. gorilla needs an http.Hijacker;
+// a wrapper around net/http's ResponseWriter (logging middleware) that
+// hides it but offers Unwrap, as http.ResponseController expects, is
+// unwrapped.
+func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, h http.Header) (*websocket.Conn, error) {
+	if _, ok := w.(http.Hijacker); !ok {
+		w = controlledWriter{w}
+	}
+	return s.upgrader.Upgrade(w, r, h)
+}
+
+// controlledWriter hijacks through http.ResponseController, which follows
+// Unwrap to a writer that can.
+type controlledWriter struct{ http.ResponseWriter }
+
+func (c controlledWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, rw, err := http.NewResponseController(c.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, fmt.Errorf("engineio: cannot take over the connection for WebSocket: the http.ResponseWriter (%T) implements neither http.Hijacker nor Unwrap() http.ResponseWriter leading to one (%w)", c.ResponseWriter, err)
+	}
+	return conn, rw, nil
+}
+
+// refuseUpgrade answers a WebSocket handshake gorilla refused (a bad
+// handshake, an origin not allowed, a ResponseWriter that cannot be
+// hijacked), passing its reason on: to the log and to OnConnectionError,
+// and to the client, as the reference server's ws library tells it.
+func (s *Server) refuseUpgrade(w http.ResponseWriter, r *http.Request, status int, reason error) {
+	msg := reason.Error()
+	if status >= 500 {
+		// The server cannot do WebSocket as deployed: worth more than
+		// a debug line.
+		s.cfg.Logger.Error("engineio: WebSocket upgrade failed", "err", msg)
+	} else {
+		s.cfg.Logger.Debug("engineio: WebSocket upgrade refused", "status", status, "err", msg)
+	}
+	if status < 500 {
+		status = http.StatusBadRequest // an origin refused included, as before
+	}
+	s.refuseStatus(w, r, status, CodeBadRequest, msg)
 }
 
 // handlerFor is called once per connection; isolated so the zero Handler

@@ -962,3 +962,55 @@ func TestNoCompress(t *testing.T) {
 		}
 	})
 }
+
+// A client that closes over polling (POST "1") while its GET is pending
+// gets a noop on that GET, as from the reference server (its polling
+// transport answers a waiting poll with noop when the client closes); the
+// close packet is for closes the server starts.
+func TestClientCloseReleasesPollWithNoop(t *testing.T) {
+	ts := startServer(t, nil, false)
+	op := handshake(t, ts)
+	u := ts.url("transport=polling&sid=" + op.SID)
+	c := ts.nextConn(t)
+	pending := make(chan string, 1)
+	go func() { _, _, b := do(t, "GET", u, ""); pending <- b }()
+	waitFor(t, func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.polling
+	})
+	if status, _, body := do(t, "POST", u, "1"); status != 200 || body != "ok" {
+		t.Fatalf("POST close: %d %q", status, body)
+	}
+	if b := receive(t, pending, "pending GET not released"); b != "6" {
+		t.Fatalf("pending GET got %q, want noop", b)
+	}
+	if r := ts.closeReason(t); r != ReasonTransportClose {
+		t.Fatalf("reason %q", r)
+	}
+	if status, _, _ := do(t, "GET", u, ""); status != 400 {
+		t.Fatalf("closed session still answers %d", status)
+	}
+}
+
+// A poll the client sent before its close but that reached the session
+// after it (another connection, scheduled later) still gets the noop it
+// would have got pending, not "Session ID unknown"; the poll after that
+// finds no session. The official protocol suite sends the two at once.
+func TestClientCloseAnswersARacingPoll(t *testing.T) {
+	ts := startServer(t, nil, false)
+	op := handshake(t, ts)
+	u := ts.url("transport=polling&sid=" + op.SID)
+	if status, _, body := do(t, "POST", u, "1"); status != 200 || body != "ok" {
+		t.Fatalf("POST close: %d %q", status, body)
+	}
+	if status, _, body := do(t, "GET", u, ""); status != 200 || body != "6" {
+		t.Fatalf("poll racing the close: %d %q, want noop", status, body)
+	}
+	if status, _, _ := do(t, "GET", u, ""); status != 400 {
+		t.Fatalf("closed session still answers %d", status)
+	}
+	if r := ts.closeReason(t); r != ReasonTransportClose {
+		t.Fatalf("reason %q", r)
+	}
+}

@@ -22,12 +22,24 @@ import (
 type wsTransport interface {
 	// abort closes the connection at once, dropping what is unsent.
 	abort()
+	// catchUp handles, on the caller's goroutine, what a probe has
+	// received and not yet handled (see Conn.catchUpProbe).
+	catchUp()
 }
 
 // gorillaWS is a WebSocket read by a goroutine of its own.
-type gorillaWS struct{ conn *websocket.Conn }
+type gorillaWS struct {
+	conn  *websocket.Conn
+	probe *wsProbe // the probe exchange, for a probe; set before it is published
+}
 
 func (g *gorillaWS) abort() { _ = g.conn.NetConn().Close() }
+
+func (g *gorillaWS) catchUp() {
+	if g.probe != nil {
+		g.probe.catchUp()
+	}
+}
 
 // attach makes t the session's transport and starts writing to it.
 func (c *Conn) attach(t wsTransport, extensions string) {
@@ -37,11 +49,26 @@ func (c *Conn) attach(t wsTransport, extensions string) {
 	c.upgrading = false
 	c.probeDone = false
 	c.probe = nil
-	closed := c.closed
+	closed, drop := c.closed, c.dropsProbe()
 	c.mu.Unlock()
-	if closed {
+	if drop {
 		t.abort()
 		return
+	}
+	if closed {
+		// Closed with a flush during the upgrade: the writer delivers
+		// what is queued and then closes. Until then the session is
+		// draining, as a close on WebSocket makes it (see Conn.close).
+		c.srv.setDraining(c, true)
+		c.mu.Lock()
+		ended := c.wsEnded
+		c.mu.Unlock()
+		if ended {
+			c.srv.setDraining(c, false)
+		}
+		// The close goes out on the WebSocket: no poll needs to find the
+		// session to collect it.
+		c.endLinger()
 	}
 	switch t := t.(type) {
 	case *gorillaWS:
@@ -81,11 +108,12 @@ func (c *Conn) serveWebSocket(ws *websocket.Conn, r *http.Request, probing bool)
 	})
 	if probing {
 		c.mu.Lock()
-		if c.closed {
+		if c.dropsProbe() {
 			c.mu.Unlock()
 			_ = ws.Close()
 			return
 		}
+		g.probe = newWSProbe(c, g, extensions)
 		c.probe = g
 		c.mu.Unlock()
 	} else {
@@ -100,7 +128,7 @@ func (c *Conn) serveWebSocket(ws *websocket.Conn, r *http.Request, probing bool)
 		defer c.srv.wg.Done()
 		defer c.endWS(g) // the reader ends once the connection is closed
 		if probing {
-			c.probeThenRead(g, extensions)
+			c.probeThenRead(g)
 		} else {
 			c.readLoop(g)
 		}
@@ -159,62 +187,56 @@ func (c *Conn) closeTransport(g *gorillaWS, reason string) {
 // session's queue drains to the WebSocket.
 func (c *Conn) serveUpgrade(w http.ResponseWriter, r *http.Request) {
 	c.mu.Lock()
-	if c.closed || c.upgrading || c.transport != TransportPolling {
-		c.mu.Unlock()
-		writeError(w, CodeBadRequest, "")
-		return
+	// A session closed, upgrading already, or on WebSocket already (by
+	// an upgrade or from the start) takes no new WebSocket: as the
+	// reference server does, the handshake completes and the new
+	// connection is closed at once (the client sees a close frame, not an
+	// HTTP error).
+	unwanted := c.closed || c.upgrading || c.transport != TransportPolling
+	if !unwanted {
+		c.upgrading = true
+		ready := make(chan struct{})
+		c.probeReady = ready
+		defer func() {
+			c.mu.Lock()
+			if c.probeReady == ready {
+				c.probeReady = nil
+			}
+			c.mu.Unlock()
+			close(ready)
+		}()
 	}
-	c.upgrading = true
 	c.mu.Unlock()
 
-	ws, err := c.srv.upgrader.Upgrade(w, r, nil)
+	ws, err := c.srv.upgrade(w, r, nil)
 	if err != nil {
-		c.abortUpgrade(nil)
+		if !unwanted {
+			c.abortUpgrade(nil)
+		}
+		return
+	}
+	if unwanted {
+		c.srv.cfg.Logger.Debug("engineio: closing a WebSocket the session does not need", "sid", c.id)
+		_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
+		_ = ws.Close()
 		return
 	}
 	c.serveWebSocket(ws, r, true)
 }
 
-// probeThenRead runs the probe exchange on ws and, once the client sends
-// the upgrade packet, makes it the session's transport and reads it.
-func (c *Conn) probeThenRead(g *gorillaWS, extensions string) {
-	ws := g.conn
+// probeThenRead runs the probe exchange on g (wsprobe.go) and, once the
+// client sends the upgrade packet, reads g as the session's transport.
+func (c *Conn) probeThenRead(g *gorillaWS) {
 	// The probe must finish within UpgradeTimeout, else the WebSocket is
 	// dropped and the session carries on over polling.
-	timer := time.AfterFunc(c.srv.cfg.UpgradeTimeout, func() { _ = ws.Close() })
-	probed := false
-	for {
-		mt, data, err := ws.ReadMessage()
-		if err != nil || mt != websocket.TextMessage {
-			timer.Stop()
-			c.abortUpgrade(g)
-			return
-		}
-		p, err := DecodeText(data)
-		switch {
-		case err == nil && p.Type == PacketPing && string(p.Data) == "probe":
-			_ = ws.SetWriteDeadline(time.Now().Add(c.srv.cfg.WriteTimeout))
-			if ws.WriteMessage(websocket.TextMessage, []byte("3probe")) != nil {
-				timer.Stop()
-				c.abortUpgrade(g)
-				return
-			}
-			_ = ws.SetWriteDeadline(time.Time{})
-			probed = true
-			c.probeSucceeded()
-		case err == nil && p.Type == PacketUpgrade && probed:
-			timer.Stop()
-			c.attach(g, extensions)
-			c.readLoop(g)
-			return
-		case err == nil && p.Type == PacketNoop:
-			// Harmless; some clients send it while upgrading.
-		default:
-			timer.Stop()
-			c.abortUpgrade(g)
-			return
-		}
+	timer := time.AfterFunc(c.srv.cfg.UpgradeTimeout, func() { _ = g.conn.Close() })
+	upgraded := g.probe.run()
+	timer.Stop()
+	if !upgraded {
+		c.abortUpgrade(g)
+		return
 	}
+	c.readLoop(g)
 }
 
 // probeSucceeded releases the pending poll (with a noop) once the probe

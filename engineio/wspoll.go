@@ -125,10 +125,10 @@ func (c *Conn) startPoll(tc *net.TCPConn, probing bool) (*pollWS, bool) {
 	c.srv.wg.Add(1) // done in OnClose
 	if probing {
 		c.mu.Lock()
-		closed := c.closed
+		drop := c.dropsProbe()
 		c.probe = pw
 		c.mu.Unlock()
-		if closed {
+		if drop {
 			d.Shutdown()
 		}
 		// The probe must finish within UpgradeTimeout, else the WebSocket
@@ -145,6 +145,10 @@ func (c *Conn) startPoll(tc *net.TCPConn, probing bool) (*pollWS, bool) {
 
 // abort closes the connection at once.
 func (pw *pollWS) abort() { pw.d.Shutdown() }
+
+// catchUp reads what the probe has received, on the caller's goroutine
+// (serialized with the poller's own handling).
+func (pw *pollWS) catchUp() { pw.d.ReadNow() }
 
 // OnData parses what the poller read.
 func (pw *pollWS) OnData(b []byte) {

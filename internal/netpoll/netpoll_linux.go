@@ -553,3 +553,27 @@ func (p *poller) failAll(err error) {
 		go p.loop()
 	}
 }
+
+// ReadNow reads what has arrived on d, up to the poller's buffer size,
+// and hands it to d's handler on the calling goroutine, after whatever
+// round of events the poller is serving (handlers still run one at a
+// time). A caller that must see a connection's input in the order it
+// arrived relative to input elsewhere (another connection of the same
+// client) calls it before acting on the other input. It does nothing
+// before Start or after the descriptor closed.
+func (d *Desc) ReadNow() {
+	p := d.p
+	p.serveMu.Lock()
+	defer p.serveMu.Unlock()
+	d.mu.Lock()
+	ok := d.started && d.fd >= 0
+	d.mu.Unlock()
+	if !ok {
+		return
+	}
+	if p.buf == nil {
+		p.buf = make([]byte, readBufferSize)
+		p.events = make([]syscall.EpollEvent, 128)
+	}
+	p.handle(d, syscall.EPOLLIN)
+}

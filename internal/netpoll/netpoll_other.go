@@ -34,6 +34,7 @@ func (d *Desc) Start(h Handler) error { return errors.ErrUnsupported }
 func (d *Desc) WaitWritable()                                  {}
 func (d *Desc) PauseReads(bool)                                {}
 func (d *Desc) Shutdown()                                      {}
+func (d *Desc) ReadNow()                                       {}
 func (d *Desc) Writev(bufs [][]byte, sc *Scratch) (int, error) { return 0, ErrClosed }
 
 // Scratch is a writer's reusable space for Writev.

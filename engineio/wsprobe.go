@@ -1,0 +1,240 @@
+package engineio
+
+import (
+	"bytes"
+	"compress/flate"
+	"errors"
+	"io"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// The probe exchange of an upgrade on a WebSocket read by a goroutine of
+// its own (not on the poller: TLS, permessage-deflate, DisablePoller).
+//
+// A poll that arrives while an upgrade is in progress must be answered
+// after the probe's input that arrived before it (Conn.catchUpProbe): the
+// client may have sent "5" before polling. So until the upgrade packet,
+// the probe is not read through gorilla (whose buffered reader would hold
+// input no other goroutine can see) but frame by frame, never reading
+// past the frame being handled, under a lock that the poll's goroutine
+// takes to read and handle what has arrived itself. After the upgrade
+// packet the stream continues at a frame boundary and gorilla reads the
+// rest. On plain TCP the reads are non-blocking, through the socket's
+// syscall.RawConn, so whichever goroutine holds the lock sees everything
+// the kernel has; on TLS (no RawConn) the probe's goroutine reads
+// blocking, and a poll cannot catch up with input still being decrypted.
+type wsProbe struct {
+	c          *Conn
+	g          *gorillaWS
+	extensions string
+	rc         syscall.RawConn // nil on TLS
+
+	mu     sync.Mutex
+	frame  []byte // the frame being read
+	probed bool   // "3probe" was sent
+	state  int
+}
+
+const (
+	probeReading = iota
+	probeUpgraded
+	probeFailed
+)
+
+// probeFrameMax bounds a probe-phase frame: header, mask and a control
+// frame's largest payload. The packets of the exchange ("2probe", "5",
+// "6") are a few bytes.
+const probeFrameMax = 2 + 4 + 125
+
+func newWSProbe(c *Conn, g *gorillaWS, extensions string) *wsProbe {
+	p := &wsProbe{c: c, g: g, extensions: extensions, frame: make([]byte, 0, probeFrameMax)}
+	if sc, ok := g.conn.NetConn().(syscall.Conn); ok {
+		if rc, err := sc.SyscallConn(); err == nil {
+			p.rc = rc
+		}
+	}
+	return p
+}
+
+// run reads the probe until the upgrade packet (true) or a failure.
+func (p *wsProbe) run() bool {
+	if p.rc == nil {
+		return p.runBlocking()
+	}
+	for {
+		err := p.rc.Read(func(fd uintptr) bool {
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			return p.readLocked(fd)
+		})
+		p.mu.Lock()
+		state := p.state
+		if err != nil && state == probeReading {
+			p.state, state = probeFailed, probeFailed
+		}
+		p.mu.Unlock()
+		if state != probeReading {
+			return state == probeUpgraded
+		}
+	}
+}
+
+// readLocked reads and handles what the kernel has, without blocking; it
+// reports whether the exchange is over (false: wait for more input).
+//
+// requires p.mu
+func (p *wsProbe) readLocked(fd uintptr) bool {
+	for p.state == probeReading {
+		need := p.frameLen()
+		if need < 0 {
+			p.state = probeFailed
+			break
+		}
+		n, err := syscall.Read(int(fd), p.frame[len(p.frame):need])
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err == syscall.EAGAIN:
+			return false
+		case err != nil || n <= 0:
+			p.state = probeFailed
+			continue
+		}
+		p.frame = p.frame[:len(p.frame)+n]
+		if len(p.frame) == need && p.frameLen() == need {
+			p.handleFrame()
+		}
+	}
+	return true
+}
+
+// runBlocking is run for a connection without RawConn (TLS).
+func (p *wsProbe) runBlocking() bool {
+	nc := p.g.conn.NetConn()
+	for {
+		p.mu.Lock()
+		state := p.state
+		need := p.frameLen()
+		have := len(p.frame)
+		p.mu.Unlock()
+		if state != probeReading {
+			return state == probeUpgraded
+		}
+		if need < 0 {
+			return false
+		}
+		// Only this goroutine reads; the lock guards the state against
+		// catchUp, which has nothing to read here.
+		buf := p.frame[:need]
+		if _, err := io.ReadFull(nc, buf[have:need]); err != nil {
+			return false
+		}
+		p.mu.Lock()
+		p.frame = buf
+		if p.frameLen() == need {
+			p.handleFrame()
+		}
+		p.mu.Unlock()
+	}
+}
+
+// catchUp reads and handles what has arrived, on the caller's goroutine.
+func (p *wsProbe) catchUp() {
+	if p.rc == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.state != probeReading {
+		return
+	}
+	_ = p.rc.Control(func(fd uintptr) { p.readLocked(fd) })
+}
+
+// frameLen returns the length of the frame being read as far as its
+// header tells (the header's first two bytes, then the whole frame), or
+// -1 for a frame the exchange does not allow: longer than a control
+// frame, unmasked, fragmented.
+//
+// requires p.mu
+func (p *wsProbe) frameLen() int {
+	f := p.frame
+	if len(f) < 2 {
+		return 2
+	}
+	n := int(f[1] & 0x7f)
+	if f[1]&0x80 == 0 || n > 125 || f[0]&finBit == 0 {
+		return -1
+	}
+	return 2 + 4 + n
+}
+
+// handleFrame handles the complete frame p.frame and starts the next.
+//
+// requires p.mu
+func (p *wsProbe) handleFrame() {
+	f := p.frame
+	p.frame = p.frame[:0]
+	mask, payload := f[2:6], f[6:]
+	for i := range payload {
+		payload[i] ^= mask[i&3]
+	}
+	ws := p.g.conn
+	switch f[0] & opMask {
+	case opText:
+	case opPing:
+		_ = ws.WriteControl(websocket.PongMessage, payload, time.Now().Add(p.c.srv.cfg.WriteTimeout))
+		return
+	case opPong:
+		return
+	default: // close, binary, continuation
+		p.state = probeFailed
+		return
+	}
+	data := append([]byte(nil), payload...)
+	if f[0]&rsv1Bit != 0 {
+		// permessage-deflate, without context takeover (all gorilla
+		// negotiates): each message inflates on its own.
+		var err error
+		if data, err = inflate(data); err != nil {
+			p.state = probeFailed
+			return
+		}
+	}
+	pkt, err := DecodeText(data)
+	switch {
+	case err == nil && pkt.Type == PacketPing && string(pkt.Data) == "probe":
+		_ = ws.SetWriteDeadline(time.Now().Add(p.c.srv.cfg.WriteTimeout))
+		if ws.WriteMessage(websocket.TextMessage, []byte("3probe")) != nil {
+			p.state = probeFailed
+			return
+		}
+		_ = ws.SetWriteDeadline(time.Time{})
+		p.probed = true
+		p.c.probeSucceeded()
+	case err == nil && pkt.Type == PacketUpgrade && p.probed:
+		p.state = probeUpgraded
+		p.c.attach(p.g, p.extensions)
+	case err == nil && pkt.Type == PacketNoop:
+		// Harmless; some clients send it while upgrading.
+	default:
+		p.state = probeFailed
+	}
+}
+
+const rsv1Bit = 0x40
+
+// inflate decompresses one permessage-deflate message (RFC 7692 §7.2.2).
+func inflate(b []byte) ([]byte, error) {
+	r := flate.NewReader(io.MultiReader(bytes.NewReader(b), bytes.NewReader([]byte{0, 0, 0xff, 0xff, 1, 0, 0, 0xff, 0xff})))
+	defer r.Close()
+	out, err := io.ReadAll(io.LimitReader(r, probeFrameMax))
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		err = nil
+	}
+	return out, err
+}
