@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/switchboard-go/socketio/engineio"
 	"github.com/switchboard-go/socketio/internal/clientbundle"
 )
 
@@ -24,11 +25,11 @@ var clientETag = `"` + clientbundle.Version + `"`
 // browsers revalidate, JavaScript or JSON (maps) in UTF-8, compressed
 // when the client accepts it (gzip only: the reference also offers
 // brotli and deflate). Unlike the reference, a 304 repeats the caching
-// headers (RFC 9110, 15.4.5), responses say "Vary: Accept-Encoding",
-// other methods are left to the engine, and Options.Engine.CORS is not
-// applied (the reference adds its cors headers): a classic <script> from
-// another origin needs none, a cross-origin module import does.
-func serveClient(w http.ResponseWriter, r *http.Request, enginePath string) bool {
+// headers (RFC 9110, 15.4.5), responses say "Vary: Accept-Encoding", and
+// other methods are left to the engine. Options.Engine.CORS applies, as
+// the reference's cors middleware does: a cross-origin module import
+// needs it.
+func serveClient(w http.ResponseWriter, r *http.Request, enginePath string, cors *engineio.Server) bool {
 	name, ok := strings.CutPrefix(r.URL.Path, enginePath)
 	if !ok {
 		return false
@@ -37,10 +38,14 @@ func serveClient(w http.ResponseWriter, r *http.Request, enginePath string) bool
 	if !ok || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
 		return false
 	}
+	// The reference runs its CORS middleware before serving a client
+	// file: a module import from another origin needs the headers. A
+	// preflight never gets here (only GET and HEAD are served above).
+	cors.ApplyCORS(w, r)
 	h := w.Header()
 	h.Set("Cache-Control", "public, max-age=0")
 	h.Set("ETag", clientETag)
-	h.Set("Vary", "Accept-Encoding")
+	h.Add("Vary", "Accept-Encoding") // after the Origin that CORS may have added
 	if etagMatches(r.Header.Values("If-None-Match")) {
 		w.WriteHeader(http.StatusNotModified)
 		return true

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -247,6 +248,35 @@ func TestAcceptsGzip(t *testing.T) {
 		}
 		if got := acceptsGzip(values); got != want {
 			t.Errorf("Accept-Encoding %q: acceptsGzip %v, want %v", header, got, want)
+		}
+	}
+}
+
+// The client files get the engine's CORS headers, as from the reference's
+// cors middleware: a module import from another origin needs them.
+func TestServeClientCORS(t *testing.T) {
+	base := startClientServer(t, &Options{Engine: engineio.Options{
+		CORS: &engineio.CORSOptions{Origins: []string{"https://app.example"}, Credentials: true},
+	}})
+	for origin, want := range map[string]string{"https://app.example": "https://app.example", "https://evil.example": ""} {
+		req, _ := http.NewRequest(http.MethodGet, base+"/socket.io/socket.io.esm.min.js", nil)
+		req.Header.Set("Origin", origin)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("origin %s: status %d", origin, res.StatusCode)
+		}
+		if got := res.Header.Get("Access-Control-Allow-Origin"); got != want {
+			t.Errorf("origin %s: Access-Control-Allow-Origin %q, want %q", origin, got, want)
+		}
+		if got := res.Header.Get("Access-Control-Allow-Credentials"); got != "true" {
+			t.Errorf("origin %s: Access-Control-Allow-Credentials %q", origin, got)
+		}
+		if got := res.Header.Values("Vary"); !slices.Contains(got, "Origin") || !slices.Contains(got, "Accept-Encoding") {
+			t.Errorf("origin %s: Vary %q, want Origin and Accept-Encoding", origin, got)
 		}
 	}
 }

@@ -186,7 +186,7 @@ func NewServer(opts *Options) *Server {
 // ServeHTTP serves the Engine.IO endpoint, and the official JavaScript
 // client beside it (see Options.DisableServeClient).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if s.clientPath != "" && serveClient(w, r, s.clientPath) {
+	if s.clientPath != "" && serveClient(w, r, s.clientPath, s.engine) {
 		return
 	}
 	s.engine.ServeHTTP(w, r)

@@ -78,3 +78,11 @@ func (c *config) originAllowed(r *http.Request) bool {
 	}
 	return len(o.Origins) == 0 || slices.Contains(o.Origins, "*") || slices.Contains(o.Origins, origin)
 }
+
+// ApplyCORS writes the CORS headers Options.CORS calls for, as the server
+// does for its own requests, and reports whether it answered the request
+// itself (a preflight). It is for handlers served beside the engine under
+// the same options, such as the Socket.IO client files.
+func (s *Server) ApplyCORS(w http.ResponseWriter, r *http.Request) (answered bool) {
+	return s.cfg.applyCORS(w, r)
+}
