@@ -739,3 +739,20 @@ func sorted(s []string) []string {
 	slices.Sort(s)
 	return s
 }
+
+// Issue 15 item 4: Disconnect(true) during the polling→WebSocket upgrade
+// reaches the official client at once (the reference finishes the upgrade
+// and flushes the DISCONNECT over the WebSocket), in every one of 40
+// trials.
+func TestNodeKickDuringUpgrade(t *testing.T) {
+	t.Parallel()
+	url := startServer(t, nil, func(srv *socketio.Server) {
+		srv.OnConnection(func(s *socketio.Socket) {
+			s.On("kick-me", func(*socketio.Event) { s.Disconnect(true) })
+		})
+	})
+	got := runNode(t, "client_kick_upgrade.js", url, "upgrade", "40").one(t, "kicked")
+	if got["heard"] != float64(40) {
+		t.Fatalf("DISCONNECT heard in %v of 40 trials; others: %v", got["heard"], got["others"])
+	}
+}
