@@ -169,6 +169,8 @@ func TestDecodeAcceptsReferenceVariants(t *testing.T) {
 		{`2[ "a" , 1 ]`, ``},                            // inner JSON whitespace
 		{`2[-1.5e3]`, ``},                               // numeric event name
 		{`2["connected"]`, ``},                          // only exact reserved names are refused
+		{`2["caf\u00e9"]`, ``},                          // escaped, and not reserved once decoded
+		{`2["\u0063onnected"]`, ``},
 		{`4"boom"`, ``},
 		{`2[""]`, ``},
 		{`2/a/b.c~d,["x"]`, ``}, // namespaces are opaque

@@ -79,3 +79,18 @@ func TestScannerPlaceholders(t *testing.T) {
 		}
 	}
 }
+
+// Nesting is depth, not count: a closed container gives its level back,
+// so any number of empty siblings is accepted, as by json.Valid.
+func TestScannerSiblingsDoNotNest(t *testing.T) {
+	for _, empty := range []string{`[]`, `{}`, `[1]`, `{"k":1}`} {
+		in := []byte("[" + strings.Repeat(empty+",", maxNesting+1) + empty + "]")
+		s := scanner{data: in, collect: true}
+		if err := s.whole(); err != nil {
+			t.Errorf("%d sibling %s: %v", maxNesting+2, empty, err)
+		}
+		if _, err := new(Decoder).AddText(append([]byte(`2["e",`), in[1:]...)); err != nil {
+			t.Errorf("event with %d sibling %s: %v", maxNesting+2, empty, err)
+		}
+	}
+}

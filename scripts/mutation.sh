@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Mutation testing with gremlins (github.com/go-gremlins/gremlins): each
+# covered operator or constant of a package is changed in turn (< to <=,
+# + to -, a condition negated, ...) and the package's tests run without the
+# race detector; a change the tests do not notice survives. The score of a
+# package is killed / (killed + survived), its mutator coverage
+# (killed + survived) / (killed + survived + not covered), both after
+# subtracting the equivalent mutants listed in scripts/mutation-equivalents.txt
+# (gremlins v0.6 has no per-mutant exclusion of its own, only whole files).
+#
+# Full run, every package under the bar (about an hour on two cores):
+#   scripts/mutation.sh
+# Only the lines changed since a git base, in the packages they touch (CI):
+#   scripts/mutation.sh -d origin/main
+# Some packages only:
+#   scripts/mutation.sh parser adapter
+#
+# Options:
+#   -d BASE     diff mode: only mutants on lines changed since the merge base
+#               with BASE (committed or not), in the packages they touch
+#   -w N        gremlins workers (default 1: the tests of one mutant at a time)
+#   -t SECONDS  overall time bound (default 3600, 1200 in diff mode); running
+#               out of it fails the run
+#   -o DIR      keep the gremlins reports (JSON, logs) in DIR
+# Environment: MUTATION_MIN_SCORE (default 90), MUTATION_MIN_COVERAGE
+# (default 95), GREMLINS (command to run gremlins; default go run of v0.6.0).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+# The packages held to the bar. Packages join the list once they reach it.
+all_pkgs=(parser adapter internal/queue internal/listeners)
+
+base="" workers=1 bound="" out=""
+while getopts "d:w:t:o:h" opt; do
+  case $opt in
+    d) base=$OPTARG ;;
+    w) workers=$OPTARG ;;
+    t) bound=$OPTARG ;;
+    o) out=$OPTARG ;;
+    *) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 2 ;;
+  esac
+done
+shift $((OPTIND - 1))
+pkgs=("$@")
+[ ${#pkgs[@]} -gt 0 ] || pkgs=("${all_pkgs[@]}")
+if [ -z "$bound" ]; then
+  if [ -n "$base" ]; then bound=1200; else bound=3600; fi
+fi
+if [ -z "$out" ]; then
+  out=$(mktemp -d "${TMPDIR:-/tmp}/mutation.XXXXXX")
+fi
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+
+read -r -a gremlins <<<"${GREMLINS:-go run github.com/go-gremlins/gremlins/cmd/gremlins@v0.6.0}"
+
+# Build gremlins before the clock starts.
+if [ "${gremlins[0]}" = go ] && [ "${gremlins[1]}" = run ]; then
+  "${gremlins[@]}" --version >/dev/null
+fi
+
+if [ -n "$base" ]; then
+  # A package is looked at when one of its non-test Go files changed.
+  changed=$(git diff --merge-base --name-only "$base" -- '*.go' | grep -v '_test\.go$' || true)
+  selected=()
+  for pkg in "${pkgs[@]}"; do
+    if grep -q "^$pkg/[^/]*\.go$" <<<"$changed"; then selected+=("$pkg"); fi
+  done
+  pkgs=("${selected[@]+"${selected[@]}"}")
+  if [ ${#pkgs[@]} -eq 0 ]; then
+    echo "mutation: no package under the bar changed since $base"
+    exit 0
+  fi
+fi
+
+deadline=$(($(date +%s) + bound))
+for pkg in "${pkgs[@]}"; do
+  name=${pkg//\//_}
+  args=(unleash --workers "$workers" --timeout-coefficient 10 -o "$out/$name.json")
+  # Files of helper packages nested in a package are not part of it.
+  for sub in $(cd "$pkg" && find . -mindepth 2 -name '*.go' -printf '%h\n' | sort -u); do
+    args+=(--exclude-files "^${sub#./}/")
+  done
+  env=()
+  if [ -n "$base" ]; then
+    args+=(--diff "$base")
+    # gremlins matches the diff's file names against paths relative to the
+    # directory it runs in: make git print them that way.
+    env=(GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=diff.relative GIT_CONFIG_VALUE_0=true)
+  fi
+  left=$((deadline - $(date +%s)))
+  if [ $left -le 0 ]; then
+    echo "mutation: out of time (${bound}s) before $pkg" >&2
+    exit 1
+  fi
+  echo "== mutation testing $pkg (log: $out/$name.log)"
+  # Vet is not a test: a mutant it rejects must not count as killed.
+  if ! (cd "$pkg" && env "${env[@]+"${env[@]}"}" GOFLAGS=-vet=off timeout "$left" "${gremlins[@]}" "${args[@]}" >"$out/$name.log" 2>&1); then
+    tail -20 "$out/$name.log" >&2
+    echo "mutation: gremlins failed or ran out of time (${bound}s) on $pkg" >&2
+    exit 1
+  fi
+done
+
+reports=()
+for pkg in "${pkgs[@]}"; do reports+=("$pkg=$out/${pkg//\//_}.json"); done
+go run "$root/scripts/mutscore.go" \
+  -equivalents "$root/scripts/mutation-equivalents.txt" \
+  -min-score "${MUTATION_MIN_SCORE:-90}" -min-coverage "${MUTATION_MIN_COVERAGE:-95}" \
+  "${reports[@]}"
