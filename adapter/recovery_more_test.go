@@ -2,6 +2,7 @@ package adapter_test
 
 import (
 	"bytes"
+	"regexp"
 	"strconv"
 	"testing"
 
@@ -75,6 +76,36 @@ func TestRecoveryFromTheEdgeOfTheLog(t *testing.T) {
 		r, ok := a.RestoreSession("p", offsets[tc.seen])
 		if ok != tc.ok || len(r.Missed) != tc.missed {
 			t.Errorf("after packet %d: restored %v with %d missed, want %v with %d", tc.seen, ok, len(r.Missed), tc.ok, tc.missed)
+		}
+	}
+}
+
+// The offset is appended to any argument array, an empty one included;
+// data that is not an array cannot carry one, and goes out as it is,
+// unlogged.
+func TestRecoveryOffsetPlacement(t *testing.T) {
+	h, a := newRecovering(t, adapter.RecoveryConfig{})
+	h.Connect("s1")
+	for _, data := range []string{`[]`, `["a"]`, `{}`, `"a"`, `[`, `]`, ``} {
+		h.Reset()
+		pkt := &parser.Packet{Type: parser.Event, Namespace: "/", Data: []byte(data)}
+		if err := a.Broadcast(pkt, adapter.Options{}); err != nil {
+			t.Fatal(err)
+		}
+		got := string(deliveredTo(h, "s1")[0])
+		switch data {
+		case `[]`:
+			if !regexp.MustCompile(`^2\["[0-9a-z]+"\]$`).MatchString(got) {
+				t.Errorf("%s delivered as %s, want the offset alone", data, got)
+			}
+		case `["a"]`:
+			if pkt, _ := split(t, []byte(got)); pkt != `["a"]` {
+				t.Errorf("%s delivered as %s", data, got)
+			}
+		default:
+			if got != "2"+data {
+				t.Errorf("%s delivered as %s, want it unchanged", data, got)
+			}
 		}
 	}
 }
