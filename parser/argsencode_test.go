@@ -48,3 +48,23 @@ func TestEncodeArgsCyclicMap(t *testing.T) {
 		t.Error("cyclic map encoded")
 	}
 }
+
+// Strings are written as valid UTF-8 whatever they hold: each byte that is
+// not part of a valid sequence becomes U+FFFD, as encoding/json writes it.
+func TestEncodeArgsInvalidUTF8(t *testing.T) {
+	for in, want := range map[string]string{
+		"\x80":         `"\ufffd"`,
+		"a\x80b":       `"a\ufffdb"`,
+		"\xff\xfe":     `"\ufffd\ufffd"`,
+		"\xed\xa0\x80": `"\ufffd\ufffd\ufffd"`,
+		"é\xc3":        `"é\ufffd"`,
+	} {
+		data, _, err := EncodeArgs([]any{in})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := string(data); got != "["+want+"]" {
+			t.Errorf("%q encoded as %s, want [%s]", in, got, want)
+		}
+	}
+}
