@@ -5,8 +5,9 @@
 # race detector; a change the tests do not notice survives. The score of a
 # package is killed / (killed + survived), its mutator coverage
 # (killed + survived) / (killed + survived + not covered), both after
-# subtracting the equivalent mutants listed in scripts/mutation-equivalents.txt
-# (gremlins v0.6 has no per-mutant exclusion of its own, only whole files).
+# subtracting the mutants listed in scripts/mutation-exclusions.txt, each with
+# its reason (gremlins v0.6 has no per-mutant exclusion of its own, only
+# whole files; scripts/mutscore.go applies the list).
 #
 # Full run, every package under the bar (about an hour on two cores):
 #   scripts/mutation.sh
@@ -77,7 +78,10 @@ fi
 deadline=$(($(date +%s) + bound))
 for pkg in "${pkgs[@]}"; do
   name=${pkg//\//_}
-  args=(unleash --workers "$workers" --timeout-coefficient 10 -o "$out/$name.json")
+  # gremlins gives each mutant's tests the time its first, coverage run took,
+  # times the coefficient: generous, because that run only links while a
+  # mutant also compiles, on a machine that may be busy.
+  args=(unleash --workers "$workers" --timeout-coefficient 30 -o "$out/$name.json")
   # Files of helper packages nested in a package are not part of it.
   for sub in $(cd "$pkg" && find . -mindepth 2 -name '*.go' -printf '%h\n' | sort -u); do
     args+=(--exclude-files "^${sub#./}/")
@@ -95,8 +99,10 @@ for pkg in "${pkgs[@]}"; do
     exit 1
   fi
   echo "== mutation testing $pkg (log: $out/$name.log)"
-  # Vet is not a test: a mutant it rejects must not count as killed.
-  if ! (cd "$pkg" && env "${env[@]+"${env[@]}"}" GOFLAGS=-vet=off timeout "$left" "${gremlins[@]}" "${args[@]}" >"$out/$name.log" 2>&1); then
+  # Vet is not a test: a mutant it rejects must not count as killed. And a
+  # cached test result would make the coverage run, hence every timeout,
+  # far too short.
+  if ! (cd "$pkg" && env "${env[@]+"${env[@]}"}" GOFLAGS="-vet=off -count=1" timeout "$left" "${gremlins[@]}" "${args[@]}" >"$out/$name.log" 2>&1); then
     tail -20 "$out/$name.log" >&2
     echo "mutation: gremlins failed or ran out of time (${bound}s) on $pkg" >&2
     exit 1
@@ -106,6 +112,6 @@ done
 reports=()
 for pkg in "${pkgs[@]}"; do reports+=("$pkg=$out/${pkg//\//_}.json"); done
 go run "$root/scripts/mutscore.go" \
-  -equivalents "$root/scripts/mutation-equivalents.txt" \
+  -exclusions "$root/scripts/mutation-exclusions.txt" \
   -min-score "${MUTATION_MIN_SCORE:-90}" -min-coverage "${MUTATION_MIN_COVERAGE:-95}" \
   "${reports[@]}"

@@ -1,21 +1,30 @@
 //go:build ignore
 
 // Command mutscore reads the JSON reports of gremlins (one per package),
-// subtracts the survivors listed as equivalent, prints a table per package
-// and fails when a package is under the bar. scripts/mutation.sh runs it.
+// subtracts the excluded mutants, prints a table per package and fails when
+// a package is under the bar. scripts/mutation.sh runs it.
 //
-//	go run scripts/mutscore.go -equivalents FILE [-min-score 90] [-min-coverage 95] pkg=report.json...
+//	go run scripts/mutscore.go -exclusions FILE [-min-score 90] [-min-coverage 95] pkg=report.json...
 //
-// gremlins v0.6 can exclude whole files only, so the equivalent mutants are
+// gremlins v0.6 can exclude whole files only, so the excluded mutants are
 // kept in a file of their own, one per entry: comment lines giving the
 // reason, then
 //
 //	path/file.go | MUTATOR_TYPE | the source line, trimmed
 //
-// An entry covers the surviving mutants of that type on every line of the
-// file whose trimmed text is exactly the one given: a mutant whose line is
-// edited comes back, to be judged again. An entry whose line is no longer in
-// the file is an error, so the list cannot rot silently.
+// An entry covers the mutants of that type on every line of the file whose
+// trimmed text is exactly the one given: a mutant whose line is edited
+// comes back, to be judged again. MUTATOR_TYPE@N narrows it to the
+// operator at byte N (from 1) of the trimmed line, when the line has
+// several of that type. It applies to two kinds of mutant:
+//   - a survivor shown equivalent (no test can tell it from the original);
+//     it counts as covered, and neither killed nor survived;
+//   - a mutant gremlins cannot run because no coverage block holds its
+//     line (a constant declaration), which the reason shows killed when
+//     applied by hand; it is left out of the coverage altogether.
+//
+// An entry whose line is no longer in the file is an error, so the list
+// cannot rot silently.
 package main
 
 import (
@@ -41,14 +50,13 @@ type report struct {
 	} `json:"files"`
 }
 
-type equivalent struct {
+type exclusion struct {
 	file, typ, text, reason string
-	where                  string // file:line of the entry
-	used                   bool
+	where                   string // file:line of the entry
 }
 
 func main() {
-	eqPath := flag.String("equivalents", "", "file of equivalent mutants")
+	eqPath := flag.String("exclusions", "", "file of excluded mutants")
 	minScore := flag.Float64("min-score", 90, "minimum score, percent")
 	minCoverage := flag.Float64("min-coverage", 95, "minimum mutator coverage, percent")
 	flag.Parse()
@@ -59,7 +67,7 @@ func main() {
 	}
 	failed := false
 	var survivors, excluded []string
-	fmt.Printf("%-20s %7s %9s %10s %12s %10s %8s %9s\n", "package", "killed", "survived", "excluded", "not covered", "timed out", "score", "coverage")
+	fmt.Printf("%-20s %7s %9s %11s %12s %12s %10s %8s %9s\n", "package", "killed", "survived", "equivalent", "not covered", "uncoverable", "timed out", "score", "coverage")
 	for _, arg := range flag.Args() {
 		pkg, path, ok := strings.Cut(arg, "=")
 		if !ok {
@@ -73,7 +81,7 @@ func main() {
 		if err := json.Unmarshal(raw, &r); err != nil {
 			fatal(fmt.Errorf("%s: %v", path, err))
 		}
-		var killed, lived, excl, notCovered, timedOut int
+		var killed, lived, excl, notCovered, uncoverable, timedOut int
 		lines := map[string][]string{}
 		sort.Slice(r.Files, func(i, j int) bool { return r.Files[i].Name < r.Files[j].Name })
 		for _, f := range r.Files {
@@ -90,25 +98,20 @@ func main() {
 				case "KILLED":
 					killed++
 				case "NOT COVERED":
-					notCovered++
+					where := fmt.Sprintf("%s:%d:%d %s (not covered)", file, m.Line, m.Column, m.Type)
+					text, at := lineText(lines, file, m.Line, m.Column)
+					if e := match(eqs, file, m.Type, text, at); e != nil {
+						uncoverable++
+						excluded = append(excluded, where+"  ("+e.where+")")
+					} else {
+						notCovered++
+					}
 				case "TIMED OUT":
 					timedOut++
 				case "LIVED":
-					src, ok := lines[file]
-					if !ok {
-						src, err = readLines(file)
-						if err != nil {
-							fatal(err)
-						}
-						lines[file] = src
-					}
-					text := ""
-					if m.Line-1 < len(src) {
-						text = strings.TrimSpace(src[m.Line-1])
-					}
+					text, at := lineText(lines, file, m.Line, m.Column)
 					where := fmt.Sprintf("%s:%d:%d %s", file, m.Line, m.Column, m.Type)
-					if e := match(eqs, file, m.Type, text); e != nil {
-						e.used = true
+					if e := match(eqs, file, m.Type, text, at); e != nil {
 						excl++
 						excluded = append(excluded, where+"  ("+e.where+")")
 					} else {
@@ -131,7 +134,7 @@ func main() {
 			mark = "  BELOW THE BAR"
 			failed = true
 		}
-		fmt.Printf("%-20s %7d %9d %10d %12d %10d %7.1f%% %8.1f%%%s\n", pkg, killed, lived, excl, notCovered, timedOut, score, coverage, mark)
+		fmt.Printf("%-20s %7d %9d %11d %12d %12d %10d %7.1f%% %8.1f%%%s\n", pkg, killed, lived, excl, notCovered, uncoverable, timedOut, score, coverage, mark)
 	}
 	if len(survivors) > 0 {
 		fmt.Println("\nsurvivors:")
@@ -140,7 +143,7 @@ func main() {
 		}
 	}
 	if len(excluded) > 0 {
-		fmt.Println("\nexcluded as equivalent:")
+		fmt.Println("\nexcluded (scripts/mutation-exclusions.txt):")
 		for _, s := range excluded {
 			fmt.Println("  " + s)
 		}
@@ -171,16 +174,35 @@ func main() {
 	}
 }
 
-func match(eqs []*equivalent, file, typ, text string) *equivalent {
+func match(eqs []*exclusion, file, typ, text string, at int) *exclusion {
 	for _, e := range eqs {
-		if e.file == file && e.typ == typ && e.text == text {
+		t, pos, narrowed := strings.Cut(e.typ, "@")
+		if e.file == file && t == typ && e.text == text && (!narrowed || pos == fmt.Sprint(at)) {
 			return e
 		}
 	}
 	return nil
 }
 
-func readEquivalents(path string) ([]*equivalent, error) {
+// lineText returns line n of file, trimmed, and where column col is in
+// the trimmed line, reading the file once.
+func lineText(cache map[string][]string, file string, n, col int) (string, int) {
+	src, ok := cache[file]
+	if !ok {
+		var err error
+		if src, err = readLines(file); err != nil {
+			fatal(err)
+		}
+		cache[file] = src
+	}
+	if n < 1 || n > len(src) {
+		return "", 0
+	}
+	line := src[n-1]
+	return strings.TrimSpace(line), col - (len(line) - len(strings.TrimLeft(line, " \t")))
+}
+
+func readEquivalents(path string) ([]*exclusion, error) {
 	if path == "" {
 		return nil, nil
 	}
@@ -189,7 +211,7 @@ func readEquivalents(path string) ([]*equivalent, error) {
 		return nil, err
 	}
 	defer f.Close()
-	var out []*equivalent
+	var out []*exclusion
 	var reason []string
 	sc := bufio.NewScanner(f)
 	for n := 1; sc.Scan(); n++ {
@@ -207,7 +229,7 @@ func readEquivalents(path string) ([]*equivalent, error) {
 			if len(reason) == 0 {
 				return nil, fmt.Errorf("%s:%d: an equivalent needs its reason in comment lines above it", path, n)
 			}
-			out = append(out, &equivalent{
+			out = append(out, &exclusion{
 				file: parts[0], typ: parts[1], text: strings.TrimSpace(parts[2]),
 				reason: strings.Join(reason, " "), where: fmt.Sprintf("%s:%d", filepath.Base(path), n),
 			})
