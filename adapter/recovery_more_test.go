@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/switchboard-go/socketio/adapter"
 	"github.com/switchboard-go/socketio/parser"
@@ -78,6 +79,13 @@ func TestRecoveryFromTheEdgeOfTheLog(t *testing.T) {
 			t.Errorf("after packet %d: restored %v with %d missed, want %v with %d", tc.seen, ok, len(r.Missed), tc.ok, tc.missed)
 		}
 	}
+	// An offset not issued yet, the next one included, is refused.
+	for _, offset := range []string{"8", "9", "a"} {
+		a.PersistSession(adapter.Session{SID: "s1", PID: "p", Rooms: []string{"s1"}})
+		if _, ok := a.RestoreSession("p", offset); ok {
+			t.Errorf("restored from offset %s, which was never issued", offset)
+		}
+	}
 }
 
 // The offset is appended to any argument array, an empty one included;
@@ -107,5 +115,24 @@ func TestRecoveryOffsetPlacement(t *testing.T) {
 				t.Errorf("%s delivered as %s, want it unchanged", data, got)
 			}
 		}
+	}
+}
+
+// The sweep that drops expired sessions keeps the others: a session
+// persisted after the sweep was set up is still there once it has run.
+func TestRecoverySweepKeepsFreshSessions(t *testing.T) {
+	const maxAge = 500 * time.Millisecond
+	h, a := newRecovering(t, adapter.RecoveryConfig{MaxDisconnectionDuration: maxAge})
+	h.Connect("s1")
+	start := time.Now()
+	_ = a.Broadcast(eventPacket(t, "e"), adapter.Options{}) // sets up the sweep, due at start+maxAge
+	time.Sleep(maxAge / 2)
+	persisted := time.Now()
+	a.PersistSession(adapter.Session{SID: "s1", PID: "p", Rooms: []string{"s1"}})
+	// Past the sweep, with the session still well within its window.
+	time.Sleep(time.Until(start.Add(maxAge + maxAge/4)))
+	_, ok := a.SessionSID("p")
+	if age := time.Since(persisted); age < maxAge && !ok {
+		t.Fatalf("a session %v old, within its %v window, was dropped", age, maxAge)
 	}
 }
