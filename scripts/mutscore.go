@@ -63,6 +63,7 @@ type report struct {
 type exclusion struct {
 	file, typ, text, reason string
 	where                   string // file:line of the entry
+	used                    bool   // matched a survivor in this run
 }
 
 // mutations is gremlins' table (internal/engine/mappings.go, v0.6.0) for
@@ -143,6 +144,7 @@ func main() {
 					}
 				case "LIVED":
 					if e := match(exs, file, m.Type, text, at); e != nil {
+						e.used = true
 						rw.excl++
 						excluded = append(excluded, where+"  ("+e.where+")")
 					} else {
@@ -215,6 +217,10 @@ func main() {
 		if !found {
 			fmt.Printf("\n%s: stale exclusion, no line %q in %s\n", e.where, e.text, e.file)
 			failed = true
+		} else if !e.used {
+			// Normal in diff mode; in a full run, the mutant is killed
+			// now and the entry can go.
+			fmt.Printf("\n%s: no survivor matched %s %q\n", e.where, e.typ, e.text)
 		}
 	}
 	if failed {
