@@ -98,6 +98,7 @@ func main() {
 		score, coverage                                  float64
 	}
 	var rows []row
+	measured := map[string]bool{}
 	for _, arg := range flag.Args() {
 		pkg, path, ok := strings.Cut(arg, "=")
 		if !ok {
@@ -112,6 +113,7 @@ func main() {
 			fatal(fmt.Errorf("%s: %v", path, err))
 		}
 		rw := row{pkg: pkg}
+		measured[pkg] = true
 		lines := map[string][]string{}
 		sort.Slice(r.Files, func(i, j int) bool { return r.Files[i].Name < r.Files[j].Name })
 		for _, f := range r.Files {
@@ -200,8 +202,8 @@ func main() {
 	}
 
 	for _, e := range exs {
-		if _, err := os.Stat(e.file); err != nil {
-			continue // a package not measured in this run
+		if !measured[filepath.Dir(e.file)] {
+			continue
 		}
 		src, err := readLines(e.file)
 		if err != nil {
