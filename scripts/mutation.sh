@@ -64,6 +64,10 @@ if [ "${gremlins[0]}" = go ] && [ "${gremlins[1]}" = run ]; then
 fi
 
 if [ -n "$base" ]; then
+  if ! git rev-parse -q --verify "$base^{commit}" >/dev/null; then
+    echo "mutation: no commit $base to compare with (a shallow clone?)" >&2
+    exit 1
+  fi
   # A package is looked at when one of its non-test Go files changed.
   changed=$(git diff --merge-base --name-only "$base" -- '*.go' | grep -v '_test\.go$' || true)
   selected=()
