@@ -120,6 +120,9 @@ func TestRecoveryOffsetPlacement(t *testing.T) {
 
 // The sweep that drops expired sessions keeps the others: a session
 // persisted after the sweep was set up is still there once it has run.
+// The sweep is a timer with no event to wait on, so the test waits on the
+// clock; it only fails when a session still within its window is gone,
+// however late the timer or the test runs.
 func TestRecoverySweepKeepsFreshSessions(t *testing.T) {
 	const maxAge = 500 * time.Millisecond
 	h, a := newRecovering(t, adapter.RecoveryConfig{MaxDisconnectionDuration: maxAge})
