@@ -26,7 +26,8 @@
 #               out of it fails the run
 #   -o DIR      keep the gremlins reports (JSON, logs) in DIR
 # Environment: MUTATION_MIN_SCORE (default 90), MUTATION_MIN_COVERAGE
-# (default 95), GREMLINS (command to run gremlins; default go run of v0.6.0).
+# (default 95), MUTATION_TEST_SECONDS (time for the tests of one mutant,
+# default 60), GREMLINS (command to run gremlins; default go run of v0.6.0).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -85,9 +86,18 @@ deadline=$(($(date +%s) + bound))
 for pkg in "${pkgs[@]}"; do
   name=${pkg//\//_}
   # gremlins gives each mutant's tests the time its first, coverage run took,
-  # times the coefficient: generous, because that run only links while a
-  # mutant also compiles, on a machine that may be busy.
-  args=(unleash --workers "$workers" --timeout-coefficient 30 -o "$out/$name.json")
+  # times a coefficient. That run finds the package compiled while a mutant
+  # must compile it again, so a fixed coefficient is either too short for a
+  # package with quick tests or far too long for one with slow tests (an
+  # endless loop waits it out). The coefficient is chosen instead so that
+  # each mutant gets about MUTATION_TEST_SECONDS, from a run like gremlins'.
+  go test -count=1 -vet=off -cover "./$pkg" >/dev/null
+  t0=$(date +%s%N)
+  go test -count=1 -vet=off -cover "./$pkg" >/dev/null
+  ms=$((($(date +%s%N) - t0) / 1000000 + 1))
+  coef=$(((${MUTATION_TEST_SECONDS:-60} * 1000 + ms - 1) / ms))
+  [ "$coef" -ge 3 ] || coef=3
+  args=(unleash --workers "$workers" --timeout-coefficient "$coef" -o "$out/$name.json")
   # Files of helper packages nested in a package are not part of it.
   for sub in $(cd "$pkg" && find . -mindepth 2 -name '*.go' -printf '%h\n' | sort -u); do
     args+=(--exclude-files "^${sub#./}/")
@@ -104,7 +114,7 @@ for pkg in "${pkgs[@]}"; do
     echo "mutation: out of time (${bound}s) before $pkg" >&2
     exit 1
   fi
-  echo "== mutation testing $pkg (log: $out/$name.log)"
+  echo "== mutation testing $pkg (log: $out/$name.log, ${coef}x a test run of ${ms} ms)"
   # Vet is not a test: a mutant it rejects must not count as killed. And a
   # cached test result would make the coverage run, hence every timeout,
   # far too short.
