@@ -169,9 +169,12 @@ func TestDecodeAcceptsReferenceVariants(t *testing.T) {
 		{`2[ "a" , 1 ]`, ``},                            // inner JSON whitespace
 		{`2[-1.5e3]`, ``},                               // numeric event name
 		{`2["connected"]`, ``},                          // only exact reserved names are refused
+		{`2["caf\u00e9"]`, ``},                          // escaped, and not reserved once decoded
+		{`2["\u0063onnected"]`, ``},
 		{`4"boom"`, ``},
 		{`2[""]`, ``},
 		{`2/a/b.c~d,["x"]`, ``}, // namespaces are opaque
+		{`2/a b,["x"]`, ``},     // a space is no control character
 		{`51-["a",{"num":0,"_placeholder":true,"extra":[{"_placeholder":true,"num":9}]}]`, ``},
 		{`51-["a",{"\u005fplaceholder":true,"num":0}]`, ``}, // escaped key, as JSON.parse reads it
 		{`51-["a",{"_placeholder":true,"num":0.0}]`, ``},
@@ -217,6 +220,7 @@ func TestEncodeDetails(t *testing.T) {
 		{"binary without attachments", Packet{Type: BinaryEvent, Data: json.RawMessage(`["a"]`)}, `50-["a"]`},
 		{"many attachments", Packet{Type: BinaryAck, HasID: true, ID: 1, Attachments: make([][]byte, 12), Data: json.RawMessage(`[]`)}, `612-1[]`},
 		{"invalid type", Packet{Type: 42}, `42`},
+		{"invalid type 10", Packet{Type: 10}, `10`},
 	}
 	for _, tc := range tests {
 		if got := string(tc.p.Encode()); got != tc.want {

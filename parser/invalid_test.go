@@ -207,6 +207,9 @@ func TestDecoderSequenceErrors(t *testing.T) {
 		if err == nil || !errors.Is(err, ErrInvalidPacket) || p != nil {
 			t.Fatalf("AddText while awaiting = %v, %v", p, err)
 		}
+		if !strings.Contains(err.Error(), "1 of 2 attachments") {
+			t.Errorf("error %q does not say how many attachments are awaited", err)
+		}
 		// The partial packet is gone: the next attachment is unexpected.
 		if _, err := d.AddBinary([]byte{2}); err == nil {
 			t.Error("decoder still awaiting after error")

@@ -13,6 +13,7 @@ var scanCases = []string{
 	`0`, `-0`, `-`, `01`, `-01`, `1.`, `1.5`, `.5`, `1e`, `1e+`, `1e+5`, `1E-5`, `1.5e10`, `-1.5E+10`, `1x`, `+1`, `0x10`,
 	`""`, `"`, `"a`, `"\"`, `"\\"`, `"\/"`, `"\b\f\n\r\t"`, `"\a"`, `"\u12"`, `"\u12g4"`, `"\u00e9"`, `"\uD83D\uDE00"`,
 	"\"\t\"", "\"\x7f\"", "\"\xff\"", "\"é\"",
+	`"\uaAfF"`, `"\u09Fa"`, `"\u00G0"`, `"\u00g0"`, `"\u00@0"`, "\"\\u00`0\"", `"\u00/0"`, `"\u00:0"`, `"\`, `"a\`,
 	`[]`, `[`, `]`, `[1`, `[1,]`, `[,]`, `[1 2]`, `[[[]]]`, `[1,[2,[3,{}]]]`,
 	`{}`, `{`, `{"a"}`, `{"a":}`, `{"a":1,}`, `{a:1}`, `{"a":1 "b":2}`, `{"a":1}}`, `{1:2}`, `{"a":[{"b":{}}]}`,
 	" \t\n\r[ 1 , 2 ] \n", "\v1", "1\x00",
@@ -76,6 +77,21 @@ func TestScannerPlaceholders(t *testing.T) {
 		}
 		if strings.Join(got, "|") != strings.Join(tc.want, "|") || len(got) != len(tc.want) {
 			t.Errorf("%s: placeholders %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+// Nesting is depth, not count: a closed container gives its level back,
+// so any number of empty siblings is accepted, as by json.Valid.
+func TestScannerSiblingsDoNotNest(t *testing.T) {
+	for _, empty := range []string{`[]`, `{}`, `[1]`, `{"k":1}`} {
+		in := []byte("[" + strings.Repeat(empty+",", maxNesting+1) + empty + "]")
+		s := scanner{data: in, collect: true}
+		if err := s.whole(); err != nil {
+			t.Errorf("%d sibling %s: %v", maxNesting+2, empty, err)
+		}
+		if _, err := new(Decoder).AddText(append([]byte(`2["e",`), in[1:]...)); err != nil {
+			t.Errorf("event with %d sibling %s: %v", maxNesting+2, empty, err)
 		}
 	}
 }
