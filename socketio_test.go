@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -651,6 +652,8 @@ func TestServerUtilities(t *testing.T) {
 	if r, _ := srv.In("vip").FetchSockets(context.Background()); len(r) != 0 {
 		t.Fatalf("still in vip: %d", len(r))
 	}
+	// With one server there is nobody to tell: no error, and no client
+	// gets it (the next packet each sees is the DISCONNECT below).
 	if err := srv.ServerSideEmit(context.Background(), "hello"); err != nil {
 		t.Fatal(err)
 	}
@@ -687,10 +690,28 @@ func TestCatchAllAndPanicContained(t *testing.T) {
 	}
 }
 
+// A connection that joins no namespace within ConnectTimeout is closed
+// then, not earlier; one that joins in time stays.
 func TestConnectTimeout(t *testing.T) {
-	_, url := newTestServer(t, &Options{ConnectTimeout: 100 * time.Millisecond})
-	c := dialRaw(t, url)
-	c.expectClosed()
+	const timeout = 200 * time.Millisecond
+	srv, url := newTestServer(t, &Options{ConnectTimeout: timeout})
+	socks := make(chan *Socket, 1)
+	srv.OnConnection(func(s *Socket) { socks <- s })
+	start := time.Now()
+	idle, joined := dialRaw(t, url), dialRaw(t, url)
+	joined.connect("/")
+	s := recvWithin(t, socks)
+	idle.expectClosed()
+	if elapsed := time.Since(start); elapsed < timeout {
+		t.Fatalf("closed after %v, before the connect timeout of %v", elapsed, timeout)
+	}
+	// The joined one outlives the timeout and still gets events.
+	if !s.Connected() || s.Emit("still here") != nil {
+		t.Fatal("the joined socket was closed by the connect timeout")
+	}
+	if p := joined.recv(); p != `2["still here"]` {
+		t.Fatalf("got %q", p)
+	}
 }
 
 func TestShutdownTellsSockets(t *testing.T) {
@@ -729,19 +750,36 @@ func jsonUnmarshal(raw []byte, v any) error {
 	return json.Unmarshal(raw, v)
 }
 
+// An ack callback that panics (here: on its timeout) is contained: it ran,
+// with ErrTimeout, and the socket goes on working.
 func TestAckTimeoutPanicContained(t *testing.T) {
 	srv, url := newTestServer(t, nil)
+	called := make(chan error, 1)
 	after := make(chan error, 1)
 	srv.OnConnection(func(s *Socket) {
-		_ = s.Timeout(20*time.Millisecond).Emit("q", AckFunc(func(Args, error) { panic("ack callback bug") }))
+		_ = s.Timeout(20*time.Millisecond).Emit("q", AckFunc(func(_ Args, err error) {
+			called <- err
+			panic("ack callback bug")
+		}))
 		go func() {
-			time.Sleep(100 * time.Millisecond)
+			select {
+			case err := <-called:
+				if !errors.Is(err, ErrTimeout) {
+					after <- fmt.Errorf("ack callback got %v, want ErrTimeout", err)
+					return
+				}
+			case <-time.After(5 * time.Second):
+				after <- errors.New("the ack callback never ran")
+				return
+			}
 			after <- s.Emit("still alive")
 		}()
 	})
 	c := dialRaw(t, url)
 	c.connect("/")
-	c.recv() // "q"
+	if p := c.recv(); p != `20["q"]` {
+		t.Fatalf("got %q", p)
+	}
 	if err := recvWithin(t, after); err != nil {
 		t.Fatal(err)
 	}
