@@ -1,0 +1,13 @@
+//go:build !linux
+
+package hostile
+
+import (
+	"net"
+	"time"
+)
+
+// smallBufferDialer is a plain dialer where the receive buffer cannot be
+// set portably; the attacks that use it send more before the server's
+// writes stall.
+func smallBufferDialer() *net.Dialer { return &net.Dialer{Timeout: 5 * time.Second} }
