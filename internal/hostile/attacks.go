@@ -508,9 +508,9 @@ func wsCloseBadUTF8(e *env) outcome {
 	})
 }
 
-// bombSize is how far the deflate bomb inflates: 32 MiB, 335× the
-// MaxPayload of DefaultLimits, from about 32 KB on the wire.
-const bombSize = 32 << 20
+// bombSize is how far the deflate bomb inflates: 16 MiB, 168 times the
+// MaxPayload of DefaultLimits, from about 16 KB on the wire.
+const bombSize = 16 << 20
 
 func wsDeflateBomb(e *env) outcome {
 	t := e.t
@@ -655,7 +655,7 @@ func badAttachments(e *env) outcome {
 			// connection and free everything once the client leaves.
 			return sioCase(t, func(ws *rawWS) error {
 				return ws.sendText(`452-["echo",` + placeholder(0) + `,` + placeholder(1) + `]`)
-			}, time.Second, func(e wsEnd) bool { return e.open })
+			}, 500*time.Millisecond, func(e wsEnd) bool { return e.open })
 		}
 		return sioCase(t, func(ws *rawWS) error {
 			switch i {

@@ -69,7 +69,7 @@ type Result struct {
 	// Reasons are the disconnect reasons the in-process server gave its
 	// sockets during the attack ("parse error×3").
 	Reasons string
-	Client   string // "" when the well-behaved client still echoed and received a broadcast
+	Client  string // "" when the well-behaved client still echoed and received a broadcast
 	// In-process only (Measured false otherwise).
 	Measured                     bool
 	GoroutinesBase, Goroutines   int
