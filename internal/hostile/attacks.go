@@ -571,41 +571,30 @@ func wsPingFlood(e *env) outcome {
 	}
 	ping := frame{fin: true, op: opPing, payload: bytes.Repeat([]byte("p"), 125), length: -1}
 	batch := bytes.Repeat(ping.bytes(), 64)
+	w := &pacedWriter{conn: ws.conn}
 	start := time.Now()
-	var sent int
-	flood := time.Second
 	// 16 MiB is four times what the kernel buffers of both ends hold
 	// between a server's writes and a client that does not read.
 	const floodBytes = 16 << 20
-	for time.Since(start) < flood && sent < floodBytes {
-		_ = ws.conn.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
-		n, err := ws.conn.Write(batch)
-		sent += n
-		if err != nil {
-			if ne, ok := err.(net.Error); ok && ne.Timeout() {
-				continue // the server stopped reading: its side is full
-			}
-			return pass("cut during the flood after %s (%d KiB of pings sent)", ms(time.Since(start)), sent>>10)
+	for time.Since(start) < time.Second && w.sent < floodBytes {
+		if err := w.write(batch, 100*time.Millisecond); err != nil {
+			return pass("cut during the flood after %s (%d KiB of pings sent)", ms(time.Since(start)), w.sent>>10)
 		}
 	}
+	flood := time.Since(start)
 	// From now on only probe, one small ping at a time: a write fails
 	// once the server has closed the connection (the first gets a reset).
 	limit := t.Limits.WriteTimeout + time.Second
 	probe := frame{fin: true, op: opPing, length: -1}.bytes()
-	flood = time.Since(start)
 	for time.Since(start) < flood+limit {
 		time.Sleep(100 * time.Millisecond)
-		_ = ws.conn.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
-		if _, err := ws.conn.Write(probe); err != nil {
-			if ne, ok := err.(net.Error); ok && ne.Timeout() {
-				continue
-			}
+		if err := w.write(probe, 100*time.Millisecond); err != nil {
 			return pass("cut %s after the flood ended (%d KiB of pings sent; WriteTimeout %s)",
-				ms(time.Since(start)-flood), sent>>10, t.Limits.WriteTimeout)
+				ms(time.Since(start)-flood), w.sent>>10, t.Limits.WriteTimeout)
 		}
 	}
-	return fail("still open %s after a %s flood of %d KiB of unread pongs (WriteTimeout %s)",
-		ms(limit), ms(flood), sent>>10, t.Limits.WriteTimeout)
+	return fail("still open %s after a %s flood of %d KiB of pings whose pongs it never reads (WriteTimeout %s)",
+		ms(limit), ms(flood), w.sent>>10, t.Limits.WriteTimeout)
 }
 
 // --- Socket.IO packets ---
@@ -837,12 +826,10 @@ func slowReader(e *env) outcome {
 	limit := t.Limits.WriteTimeout + 2*time.Second
 	start := time.Now()
 	probe := frame{fin: true, op: opPing, length: -1}.bytes()
+	w := &pacedWriter{conn: slow.conn}
 	for time.Since(start) < limit {
-		_ = slow.conn.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
-		if _, err := slow.conn.Write(probe); err != nil {
-			if ne, ok := err.(net.Error); !ok || !ne.Timeout() {
-				goto cut
-			}
+		if err := w.write(probe, 100*time.Millisecond); err != nil {
+			goto cut
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

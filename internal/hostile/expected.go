@@ -13,6 +13,7 @@ var expectedToFail = map[string]string{
 	"ws-invalid-utf8@goroutine":   "16.2 invalid UTF-8 text frame",
 	"ws-close-1-byte@goroutine":   "16.2 1-byte close payload",
 	"ws-close-bad-utf8@goroutine": "16.2 non-UTF-8 close reason",
+	"ws-ping-flood@goroutine":     "16.3 ping flood not cut within WriteTimeout",
 	"broadcast-flood@goroutine":   "16.5 broadcast flood",
 
 	"ws-length-2^63@deflate":    "16.2 2^63 length header dropped without a close frame",
@@ -20,6 +21,7 @@ var expectedToFail = map[string]string{
 	"ws-close-1-byte@deflate":   "16.2 1-byte close payload",
 	"ws-close-bad-utf8@deflate": "16.2 non-UTF-8 close reason",
 	"ws-deflate-bomb@deflate":   "16.1 deflate bomb",
+	"ws-ping-flood@deflate":     "16.3 ping flood not cut within WriteTimeout",
 	"broadcast-flood@deflate":   "16.5 broadcast flood",
 
 	"broadcast-flood@poller": "16.5 broadcast flood",

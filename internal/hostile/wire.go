@@ -121,6 +121,37 @@ func upgradeWS(t *Target, d *net.Dialer, q string, offerDeflate bool) (*rawWS, e
 
 func (w *rawWS) close() { _ = w.conn.Close() }
 
+// pacedWriter writes whole frames to a connection that may stall, with a
+// short deadline per call: a write cut by the deadline leaves the rest of
+// its bytes pending, written first next time, so the frame stream is never
+// torn (a torn frame would make the server close for a protocol error,
+// not for what the attack tests).
+type pacedWriter struct {
+	conn    net.Conn
+	pending []byte
+	sent    int
+}
+
+// write writes the pending bytes, then b if they all went, within d. It
+// returns whether the connection failed (any error but a timeout).
+func (p *pacedWriter) write(b []byte, d time.Duration) (failed error) {
+	_ = p.conn.SetWriteDeadline(time.Now().Add(d))
+	if len(p.pending) == 0 {
+		p.pending = append(p.pending, b...)
+	}
+	n, err := p.conn.Write(p.pending)
+	p.sent += n
+	p.pending = p.pending[n:]
+	if err != nil {
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			return nil
+		}
+		return err
+	}
+	return nil
+}
+
 // frame encodes one client frame. length, when non-negative, is written as
 // the header's payload length whatever the payload's real size (for lying
 // headers); masked false sends the payload unmasked, which a server must
