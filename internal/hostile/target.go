@@ -156,13 +156,32 @@ func newServer(p Path, l Limits, r *reasons) *socketio.Server {
 	return srv
 }
 
+// serverSendBuffer is the socket send buffer of the in-process server's
+// connections. Loopback lets it grow to 4 MiB, which would hide the
+// server's own queue (MaxQueueBytes, 1 MiB) behind the kernel's: a reader
+// that falls 4 MiB behind is the kernel's problem before it is the
+// server's. 64 KiB (the kernel doubles it) keeps the queue the buffer that
+// matters, as over a real network with a slow client.
+const serverSendBuffer = 64 << 10
+
+type smallSendBuffers struct{ net.Listener }
+
+func (l smallSendBuffers) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetWriteBuffer(serverSendBuffer)
+	}
+	return c, err
+}
+
 // StartServer starts NewServer(p, l) on a loopback port, served by an
 // http.Server without timeouts, as the README's examples run it.
 func StartServer(p Path, l Limits) (*Target, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	tcp, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
+	ln := smallSendBuffers{tcp}
 	r := &reasons{n: make(map[string]int)}
 	srv := newServer(p, l, r)
 	mux := http.NewServeMux()
