@@ -25,6 +25,8 @@ type Attack struct {
 	// connection and the garbage they leave. A bomb inflated whole, or an
 	// unbounded queue, goes far beyond.
 	PeakBudget func(l Limits) uint64
+	// HeapSlack overrides the package's HeapSlack for this attack.
+	HeapSlack uint64
 
 	run func(e *env) outcome
 }
@@ -76,6 +78,7 @@ type Result struct {
 	HeapBase, Heap, Peak, Budget uint64
 	Near                         bool
 	Took, SettleTook             time.Duration
+	heapSlack                    uint64
 }
 
 // Key names the result as ExpectedToFail does: "attack@path".
@@ -114,7 +117,7 @@ func (r Result) String() string {
 	if r.Measured {
 		fmt.Fprintf(&b, " goroutines%s=%d→%d heap%s=%s→%s(%s) peak%s=%s/%s settled=%s",
 			mark(r.Goroutines <= r.GoroutinesBase+GoroutineSlack), r.GoroutinesBase, r.Goroutines,
-			mark(r.Heap <= r.HeapBase+HeapSlack), mib(r.HeapBase), mib(r.Heap), signedMiB(r.Heap, r.HeapBase),
+			mark(r.Heap <= r.HeapBase+r.heapSlack), mib(r.HeapBase), mib(r.Heap), signedMiB(r.Heap, r.HeapBase),
 			mark(r.Peak <= r.HeapBase+r.Budget), signedMiB(r.Peak, r.HeapBase), mib(r.Budget), ms(r.SettleTook))
 	}
 	fmt.Fprintf(&b, " took=%s", ms(r.Took))
@@ -253,7 +256,12 @@ func runOne(a *Attack, t *Target, obs *observer) Result {
 			settleFor = a.Settle(t.Limits)
 		}
 		var s snapshot
-		s, r.Near, r.SettleTook = waitNear(e.base, settleFor)
+		slack := uint64(HeapSlack)
+		if a.HeapSlack != 0 {
+			slack = a.HeapSlack
+		}
+		r.heapSlack = slack
+		s, r.Near, r.SettleTook = waitNear(e.base, slack, settleFor)
 		r.Goroutines, r.Heap = s.goroutines, s.heap
 		r.Pass = r.Pass && r.Near && r.Peak <= r.HeapBase+r.Budget
 	}
