@@ -45,6 +45,8 @@ func TestCleanupEmptyChildNamespaces(t *testing.T) {
 		c.send("1/static,")
 		recvWithin(t, gone)
 		recvWithin(t, gone)
+		// The namespace is dropped after the disconnect handlers ran, with
+		// no event of its own: poll the children, with a deadline.
 		deadline := time.Now().Add(5 * time.Second)
 		for cleanup && len(dyn.Children()) != 0 && time.Now().Before(deadline) {
 			time.Sleep(time.Millisecond)

@@ -202,6 +202,8 @@ func TestRecoveryRefusals(t *testing.T) {
 				_ = c.ws.Close()
 			}
 			recvWithin(t, gone)
+			// The point of the sleep ("expired"): real time passes beyond
+			// MaxDisconnectionDuration, which is the condition under test.
 			time.Sleep(tc.wait)
 			c2 := dialRaw(t, url)
 			c2.send("0" + tc.auth(pid, offset))

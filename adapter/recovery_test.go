@@ -167,6 +167,9 @@ func TestRecoveryExpiry(t *testing.T) {
 	_ = a.Broadcast(eventPacket(t, "e"), adapter.Options{})
 	_, off := split(t, deliveredTo(h, "s1")[0])
 	a.PersistSession(adapter.Session{SID: "s1", PID: "p", Rooms: []string{"s1"}})
+	// The point of the sleep: the window under test is real time, and
+	// nothing signals its end; 100 ms is past the 30 ms window however
+	// late this goroutine wakes.
 	time.Sleep(100 * time.Millisecond)
 	if _, ok := a.SessionSID("p"); ok {
 		t.Fatal("session kept past the window")

@@ -74,6 +74,21 @@ func startServer(t testing.TB, opts *socketio.Options, setup func(*socketio.Serv
 // is the listener to serve on (to restart a server on a fixed address).
 func startTestServer(t testing.TB, opts *socketio.Options, ln net.Listener, setup func(*socketio.Server)) *testServer {
 	t.Helper()
+	return serveTestServer(t, opts, ln, nil, setup)
+}
+
+// startRecordedServer is startServer with the full handle and a record of
+// what the server read from its clients (inputLog).
+func startRecordedServer(t testing.TB, opts *socketio.Options, setup func(*socketio.Server)) (*testServer, *inputLog) {
+	t.Helper()
+	in := newInputLog()
+	return serveTestServer(t, opts, nil, in.wrap, setup), in
+}
+
+// serveTestServer is startTestServer with wrap, when non-nil, between the
+// HTTP server and the Socket.IO server.
+func serveTestServer(t testing.TB, opts *socketio.Options, ln net.Listener, wrap func(http.Handler) http.Handler, setup func(*socketio.Server)) *testServer {
+	t.Helper()
 	var o socketio.Options
 	if opts != nil {
 		o = *opts
@@ -86,7 +101,11 @@ func startTestServer(t testing.TB, opts *socketio.Options, ln net.Listener, setu
 		setup(srv)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/socket.io/", srv)
+	var h http.Handler = srv
+	if wrap != nil {
+		h = wrap(h)
+	}
+	mux.Handle("/socket.io/", h)
 	hs := httptest.NewUnstartedServer(mux)
 	if ln == nil {
 		ln = socketiotest.Listen(t, "")

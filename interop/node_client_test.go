@@ -234,6 +234,8 @@ func TestNodeEmitAck(t *testing.T) {
 				})
 				s.On("later", func(e *socketio.Event) {
 					go func() {
+						// The point of the sleep: the ack comes late, and
+						// the client must still match it to its emit.
 						time.Sleep(100 * time.Millisecond)
 						rec.add("later ack", e.Ack("later-ok", 7))
 						rec.add("later ack twice", e.Ack("again"))

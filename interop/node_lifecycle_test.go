@@ -17,6 +17,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	socketio "github.com/switchboard-go/socketio"
+	"github.com/switchboard-go/socketio/engineio"
 	"github.com/switchboard-go/socketio/socketiotest"
 )
 
@@ -107,14 +108,22 @@ func TestNodeReconnectAfterRestart(t *testing.T) {
 		addr := ln.Addr().String()
 		ts1 := startTestServer(t, nil, ln, func(srv *socketio.Server) {
 			srv.OnConnection(func(s *socketio.Socket) {
+				rec.add("server1 conn", s.Conn())
 				s.OnDisconnect(func(r socketio.Reason) { rec.add("server1 disconnect", string(r)) })
 				s.On("hello", func(e *socketio.Event) { rec.add("server1 hello", e.Value(0)) })
 			})
 		})
 		p := startNode(t, "client_reconnect.js", ts1.URL, mode)
 		rec.waitFor(t, "server1 hello", 1, 10*time.Second)
-		if mode == modeUpgrade {
-			time.Sleep(200 * time.Millisecond) // let the upgrade finish: restart a WebSocket session
+		// Restart a session on its final transport: after the upgrade, for
+		// a client that upgrades.
+		conn, _ := rec.one(t, "server1 conn").(*engineio.Conn)
+		deadline := time.Now().Add(10 * time.Second)
+		for conn != nil && conn.Transport() != wantTransport(mode) && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond) // polls the transport: the upgrade has no event
+		}
+		if conn == nil || conn.Transport() != wantTransport(mode) {
+			t.Fatalf("the session did not reach %s", wantTransport(mode))
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()

@@ -29,6 +29,7 @@ func TestNodeClientRecovery(t *testing.T) {
 					_ = srv.To(s.ID()).Emit("direct", "x", map[string]any{"n": 1})
 					_ = srv.Except("room1").Emit("elsewhere")
 				})
+				s.On("transport", func(e *socketio.Event) { _ = e.Ack(s.Conn().Transport()) })
 				s.On("back", func(*socketio.Event) {
 					name, _ := s.Get("name")
 					rec.add("back", name)
@@ -78,6 +79,7 @@ func TestNodeClientRecovery(t *testing.T) {
 		if rooms, _ := live[0].([]any); len(rooms) != 2 {
 			t.Errorf("rooms after recovery %v, want the socket's id and room1", live[0])
 		}
+		wantEqual(t, "server's transport before the cut", out.one(t, "before-cut")["transport"], any(wantTransport(mode)))
 		wantEqual(t, "final transport", out.one(t, "transport")["name"], any(wantTransport(mode)))
 	})
 }

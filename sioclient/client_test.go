@@ -233,6 +233,8 @@ func TestDialSharesManagers(t *testing.T) {
 	if forced.Connected() || forced.Active() {
 		t.Error("New connected")
 	}
+	// Dial connects before a handler could be added, so poll the state
+	// itself, with a deadline.
 	for _, s := range []*sioclient.Socket{a, root, again} {
 		deadline := time.Now().Add(5 * time.Second)
 		for !s.Connected() {
@@ -460,6 +462,8 @@ func TestHandlersSerializedInOrder(t *testing.T) {
 			var i int
 			_ = e.Decode(0, &i)
 			got = append(got, i) // no lock: handlers never overlap
+			// The point of the sleep: it widens the window an overlapping
+			// handler would fall into.
 			time.Sleep(50 * time.Microsecond)
 			inFlight.Add(-1)
 		})

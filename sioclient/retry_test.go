@@ -19,10 +19,12 @@ type flakyServer struct {
 	mu       sync.Mutex
 	arrivals []string
 	seen     map[string]int
+	arrived  chan string // each arrival, when there is room
 }
 
 func (f *flakyServer) setup(failAttempts int) func(*socketio.Server) {
 	f.seen = map[string]int{}
+	f.arrived = make(chan string, 16)
 	return func(srv *socketio.Server) {
 		srv.OnConnection(func(s *socketio.Socket) {
 			s.On("job", func(e *socketio.Event) {
@@ -33,6 +35,10 @@ func (f *flakyServer) setup(failAttempts int) func(*socketio.Server) {
 				f.seen[v]++
 				n := f.seen[v]
 				f.mu.Unlock()
+				select {
+				case f.arrived <- v:
+				default:
+				}
 				if n > failAttempts {
 					_ = e.Ack("done " + v)
 				}
@@ -126,9 +132,8 @@ func TestRetriesAcrossConnections(t *testing.T) {
 	}
 	s.Connect()
 	socketiotest.Receive(t, l.Connected, "the connection")
-	deadline := time.Now().Add(socketiotest.Timeout)
-	for len(f.got()) == 0 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
+	if got := socketiotest.Receive(t, f.arrived, "the first attempt"); got != "early" {
+		t.Fatalf("the server got %q first", got)
 	}
 	s.Manager().Engine().CloseWithReason(sioclient.ReasonTransportClose)
 	socketiotest.Receive(t, l.Connected, "the reconnection")

@@ -16,7 +16,7 @@ run(async () => {
 
   const s = connect("/");
   await connected(s);
-  await sleep(800);
+  await sleep(800); // the point: past the 300ms ConnectTimeout, the joined socket stays
   out("ack", { args: await ack(s, 3000, "ping"), connected: s.connected });
   out("transport", { name: await settle(s) });
 });

@@ -20,7 +20,9 @@ run(async () => {
     const d = once(s, "disconnect");
     s.emit("kick");
     const [reason] = await d;
-    await sleep(300); // would it reconnect?
+    // The point of the sleep: a reconnection would start within it; the
+    // socket must stay inactive.
+    await sleep(300);
     out("disconnect", { name: "kick", reason, active: s.active, connected: s.connected });
     // A kicked socket may connect again by hand.
     const oldID = s.id;
@@ -37,7 +39,7 @@ run(async () => {
     s.emit("kick-close");
     const [reason] = await d;
     const [oreason] = await od;
-    await sleep(300);
+    await sleep(300); // as above: no reconnection may start
     out("disconnect", { name: "kick-close", reason, active: s.active });
     out("disconnect", { name: "kick-close/other", reason: oreason, active: o.active });
   }

@@ -18,7 +18,7 @@ run(async () => {
   const [n] = await done;
   out("seq", { count: got.length, inOrder: got.every((v, i) => v === i), n });
   out("cseq", { args: await ack(s, 3000, "cseq-count") });
-  await sleep(1000);
+  await sleep(1000); // the point: idle across several ping intervals
   out("heartbeat", { pings, connected: s.connected });
   out("transport", { name: await settle(s) });
 });

@@ -5,7 +5,7 @@
 // client must be told it was recovered, keep its id, get what it missed,
 // then what follows ("live").
 "use strict";
-const { out, connect, once, settle, sleep, run } = require("./client_common");
+const { out, connect, once, settle, ack, run } = require("./client_common");
 
 run(async () => {
   const s = connect("/", { auth: { name: "rec" } });
@@ -23,7 +23,9 @@ run(async () => {
   const live = once(s, "live", 12000);
   await once(s, "news", 5000);
   await settle(s); // in upgrade mode, cut the WebSocket, not a poll
-  await sleep(50);
+  // An ack over the WebSocket comes after the server handled the upgrade
+  // packet sent before it: the cut then ends the session, not a probe.
+  out("before-cut", { transport: (await ack(s, 3000, "transport"))[0] });
   s.io.engine.close(); // the server sees "transport close"; the manager reconnects
   await live;
   out("transport", { name: await settle(s) });

@@ -147,17 +147,49 @@ def drain(sio, name):
 
 
 def settle(sio):
-    """Waits until python-engineio's write thread is idle. Its write loop
-    checks the connection state only between batches: if disconnect() comes
-    while it is sending a batch (e.g. the POST of the last emit, whose ack
-    came back by the long-poll before the POST returned), it exits without
-    sending the queued DISCONNECT and CLOSE packets, and the server only
-    notices the client has gone at the next ping ("ping timeout"). That is
-    a race inside the client; the tests disconnect an idle client."""
+    """Waits until python-engineio's write thread is idle: blocked in the
+    queue's get() with nothing queued. Its write loop checks the connection
+    state only between batches: if disconnect() comes while it is sending a
+    batch (e.g. the POST of the last emit, whose ack came back by the
+    long-poll before the POST returned), or after the batch and before its
+    next get(), it exits without sending the queued DISCONNECT and CLOSE
+    packets, and the server only notices the client has gone at the next
+    ping ("ping timeout"). That is a race inside the client; the tests
+    disconnect an idle client. Polls the thread's stack, with a deadline."""
     deadline = time.monotonic() + WAIT
-    while sio.eio.queue.unfinished_tasks and time.monotonic() < deadline:
-        time.sleep(0.01)
-    time.sleep(0.1)
+    while not write_loop_waiting(sio):
+        if time.monotonic() > deadline:
+            fatal("the engine.io write thread did not become idle")
+        time.sleep(0.005)
+
+
+def write_loop_waiting(sio):
+    """Reports whether the write thread waits in Queue.get() on an empty
+    queue (every packet put was sent: task_done() follows each send)."""
+    task = sio.eio.write_loop_task
+    if task is None or sio.eio.queue.unfinished_tasks:
+        return False
+    frame = sys._current_frames().get(task.ident)
+    while frame is not None:
+        code = frame.f_code
+        if code.co_name == "get" and os.path.basename(code.co_filename) == "queue.py":
+            return True
+        frame = frame.f_back
+    return False
+
+
+def join_handlers():
+    """Waits for the message handlers python-engineio started so far: it
+    runs each message's handler on a thread of its own (named after
+    python-socketio's _handle_eio_message), started by the read thread in
+    arrival order, so once a later message's handler has run, every earlier
+    one has at least been started and is joined here."""
+    me = threading.current_thread()
+    for th in threading.enumerate():
+        if th is not me and th.name.endswith("(_handle_eio_message)"):
+            th.join(WAIT)
+            if th.is_alive():
+                fatal("a message handler thread did not end")
 
 
 def finish(sio, name):
@@ -273,10 +305,9 @@ def scenario_rooms(url, transport):
     call(clients["a"][0], "a", "trigger", None)
     for name, (sio, inbox) in clients.items():
         inbox.wait("done")
-    # python-engineio runs the handler of every message on a thread of its
-    # own, so a message that arrived before "done" may be handled just after
-    # it: give those threads a moment before taking the snapshot.
-    time.sleep(0.3)
+    # A message that arrived before "done" may be handled just after it:
+    # wait for those handlers before taking the snapshot.
+    join_handlers()
     # What each client received (in handler order, not arrival order).
     for name, (sio, inbox) in clients.items():
         with inbox.cond:
@@ -303,7 +334,9 @@ def scenario_server_disconnect(url, transport):
     if task.is_alive():
         fatal("a: the engine.io read thread did not end after the server closed")
     drain(sio, "a")
-    time.sleep(0.3)  # a stray second disconnect callback would show up here
+    # The read thread has ended; with the message handlers done too, no
+    # disconnect callback can come any more (a stray second one included).
+    join_handlers()
     with inbox.cond:
         discs = [s[1] for s in inbox.seen if s[0] == "disconnect"]
     out("disconnects", client="a", namespaces=discs)
