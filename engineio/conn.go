@@ -70,6 +70,11 @@ type Conn struct {
 	// writeDeadline is the write deadline last set on the WebSocket; only
 	// the writer that holds writing touches it.
 	writeDeadline time.Time
+
+	// overflowed is set by the first push that found the queue full: the
+	// close it starts runs on another goroutine, and the pushes that fail
+	// meanwhile are the same overflow (counted and logged once).
+	overflowed atomic.Bool
 }
 
 func newConn(s *Server, id string, r *http.Request, transport string) *Conn {
@@ -113,6 +118,28 @@ type handshakeRequest struct {
 	tls        *tls.ConnectionState
 }
 
+// maxKeptRequestBytes bounds what a session keeps of its handshake: the
+// request URI and the headers, counted as requestBytes does. net/http
+// reads up to http.Server.MaxHeaderBytes (1 MB by default) and a session
+// lives for hours, so a larger handshake is refused with 431, as a Node.js
+// server (16 KiB of request line and headers by default) refuses it.
+const maxKeptRequestBytes = 16 << 10
+
+// requestBytes is the size of the handshake's request URI and headers as
+// sent: each header line as "name: value\r\n".
+func requestBytes(r *http.Request) int {
+	n := len(r.RequestURI)
+	if n == 0 {
+		n = len(r.URL.RawPath) + len(r.URL.Path) + len(r.URL.RawQuery)
+	}
+	for name, vs := range r.Header {
+		for _, v := range vs {
+			n += len(name) + len(v) + 4
+		}
+	}
+	return n
+}
+
 func keepRequest(r *http.Request) handshakeRequest {
 	uri := r.RequestURI // the request line's own string
 	if uri == "" {
@@ -142,7 +169,8 @@ func keepRequest(r *http.Request) handshakeRequest {
 }
 
 // Request returns the handshake request: method, URL, headers, host,
-// remote address and TLS state. Each call builds a new *http.Request, with
+// remote address and TLS state (a handshake whose request URI and headers
+// pass 16 KiB is refused with 431, so this is bounded). Each call builds a new *http.Request, with
 // its own URL and header map, from what the session kept; its body is
 // empty and its context never ends.
 func (c *Conn) Request() *http.Request {
@@ -231,9 +259,11 @@ func (c *Conn) push(items []queue.Item, volatile, inline bool) error {
 		c.srv.stats.volatileDropped.Add(1)
 		return nil
 	case queue.ErrFull:
-		c.srv.stats.queueOverflows.Add(1)
-		c.srv.cfg.Logger.Info("engineio: disconnecting a client that does not keep up", "sid", c.id, "reason", ReasonQueueOverflow)
-		go c.close(ReasonQueueOverflow, false)
+		if c.overflowed.CompareAndSwap(false, true) {
+			c.srv.stats.queueOverflows.Add(1)
+			c.srv.cfg.Logger.Info("engineio: disconnecting a client that does not keep up", "sid", c.id, "reason", ReasonQueueOverflow)
+			go c.close(ReasonQueueOverflow, false)
+		}
 		return ErrQueueOverflow
 	default:
 		return ErrClosed
