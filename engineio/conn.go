@@ -42,11 +42,14 @@ type Conn struct {
 	// probeReady, while an upgrade request is being answered, is closed
 	// once its probe is published (or the upgrade failed): between the
 	// handshake answer and then, a poll cannot catch up with the probe.
-	probeReady   chan struct{}
-	upgrading    bool
-	probeDone    bool
-	polling      bool // a GET is pending
-	posting      bool // a POST is being read
+	probeReady chan struct{}
+	upgrading  bool
+	probeDone  bool
+	polling    bool // a GET is pending
+	posting    bool // a POST is being read
+	// postBody, while a POST's body is being read, sets that request's
+	// read deadline: close moves it to the past, which ends the read.
+	postBody     *http.ResponseController
 	closed       bool
 	peerClosed   bool // the client closed the session (a close packet)
 	counted      bool // included in Server.Count
@@ -442,6 +445,11 @@ func (c *Conn) close(reason string, flush bool) {
 	c.closed = true
 	c.flushOnClose = flush
 	c.reason = reason
+	if c.postBody != nil {
+		// Under c.mu, so that the POST cannot have finished its read
+		// and gone on to another request of the same TCP connection.
+		_ = c.postBody.SetReadDeadline(aLongTimeAgo)
+	}
 	if c.counted {
 		c.srv.open.Add(-1)
 	}
@@ -524,6 +532,9 @@ func (c *Conn) close(reason string, flush bool) {
 		}
 	}()
 }
+
+// aLongTimeAgo is a deadline in the past: it ends a blocked read at once.
+var aLongTimeAgo = time.Unix(1, 0)
 
 // peerCloseLinger bounds how long a session the client closed over polling
 // stays reachable for a poll the client sent before its close.

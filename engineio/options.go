@@ -50,6 +50,18 @@ type Options struct {
 	// of it is used. Node has no such bound.
 	MaxQueueBytes int
 
+	// PostTimeout bounds how long receiving the body of one long-polling
+	// POST may take; default PingInterval + PingTimeout (45s), past which
+	// the session's heartbeat fails anyway, since the client's pong waits
+	// behind that POST. A POST that takes longer closes its session with
+	// "transport error", and closing a session ends a POST body still
+	// being read at once, so a client that stops sending in the middle of
+	// a body holds neither a goroutine nor its TCP connection past either
+	// bound, whatever http.Server.ReadTimeout says. Node has no such
+	// option (its http.Server's requestTimeout, 300s by default, bounds a
+	// whole request).
+	PostTimeout time.Duration
+
 	// WriteTimeout bounds how long a WebSocket write may block; default
 	// 10s. The deadline is moved forward once per half period, so a write
 	// that makes no progress fails after between WriteTimeout/2 and
@@ -166,6 +178,9 @@ func newConfig(o *Options) *config {
 	}
 	if c.UpgradeTimeout <= 0 {
 		c.UpgradeTimeout = 10 * time.Second
+	}
+	if c.PostTimeout <= 0 {
+		c.PostTimeout = c.PingInterval + c.PingTimeout
 	}
 	if c.MaxPayload <= 0 {
 		c.MaxPayload = 1_000_000

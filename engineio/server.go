@@ -128,6 +128,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
+	if r.ContentLength != 0 {
+		// A request body, read here or discarded by net/http after an
+		// answer that did not read it, comes within PostTimeout: a client
+		// that stops sending holds the connection no longer.
+		_ = http.NewResponseController(w).SetReadDeadline(timeNow().Add(cfg.PostTimeout))
+	}
 	if cfg.Headers != nil {
 		cfg.Headers(w.Header(), r)
 	}
