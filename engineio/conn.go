@@ -257,6 +257,9 @@ func (c *Conn) push(items []queue.Item, volatile, inline bool) error {
 	switch err := c.q.PushAll(items, volatile); err {
 	case nil:
 		c.kick(inline)
+		if !volatile && c.q.Congested() {
+			c.srv.congestion.note(c)
+		}
 		return nil
 	case queue.ErrDropped:
 		c.srv.stats.volatileDropped.Add(1)
@@ -355,6 +358,8 @@ func (c *Conn) isClosed() bool {
 func (c *Conn) dispatch(p Packet) (done bool) {
 	switch p.Type {
 	case PacketMessage:
+		cg := &c.srv.congestion
+		epoch := cg.epoch.Load()
 		c.dispatchMu.Lock()
 		c.mu.Lock()
 		h, closed := c.handler, c.closed
@@ -363,6 +368,12 @@ func (c *Conn) dispatch(p Packet) (done bool) {
 			h.OnMessage(c, p.Data, p.Binary)
 		}
 		c.dispatchMu.Unlock()
+		if cg.epoch.Load() != epoch {
+			// Sends during this message left receivers congested: this
+			// connection's next packet waits until they catch up (see
+			// congestion).
+			cg.wait(c)
+		}
 	case PacketPong:
 		c.onPong()
 	case PacketClose:

@@ -54,6 +54,8 @@ type Server struct {
 
 	stats counters
 	open  atomic.Int64 // sessions started and not yet closed
+
+	congestion congestion // receivers behind, and the senders that wait for them
 }
 
 type counters struct {
@@ -91,6 +93,7 @@ func NewServer(opts *Options, onConnect func(*Conn) Handler) *Server {
 		sessions:  make(map[string]*Conn),
 		draining:  make(map[*Conn]struct{}),
 	}
+	s.congestion.bound = cfg.WriteTimeout / 2
 	s.flushers.wg = &s.wg
 	s.dispatchers.wg = &s.wg
 	s.upgrader = websocket.Upgrader{
