@@ -18,9 +18,9 @@ type relay struct {
 	echo    bool // to the sender too
 	handled atomic.Int64
 	last    atomic.Int64 // when the last message was handled, in Unix ns
-	mu     sync.Mutex
-	conns  map[*Conn]bool
-	closed chan closeEvent
+	mu      sync.Mutex
+	conns   map[*Conn]bool
+	closed  chan closeEvent
 }
 
 type closeEvent struct {
