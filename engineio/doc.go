@@ -9,7 +9,10 @@
 // outbound queue that survives the upgrade: sends never block, volatile
 // messages are dropped when the client is behind, and a client whose queue
 // overflows or that stops reading is disconnected with a named reason
-// (ReasonQueueOverflow, ReasonWriteTimeout). Messages reach the layer
+// (ReasonQueueOverflow, ReasonWriteTimeout). A client whose messages make
+// others fall behind (a flood of broadcasts) is slowed first: its next
+// message is not read until their queues drain, for a bounded time, so
+// only receivers that stay behind are disconnected. Messages reach the layer
 // above through a [Handler], one at a time per connection. Malformed
 // requests get the protocol's error answers (HTTP status and
 // {"code","message"} body); malformed packets close only their session.

@@ -47,7 +47,10 @@ type Options struct {
 	// MaxQueueBytes bounds each connection's outbound queue; default 1 MiB.
 	// A non-volatile message that does not fit disconnects the client with
 	// reason "queue overflow"; volatile messages are dropped once a quarter
-	// of it is used. Node has no such bound.
+	// of it is used. Before that, a client whose messages fill others'
+	// queues past half is slowed: its next message waits until they drain
+	// (at most WriteTimeout/2 for each receiver; one behind for longer is
+	// left to overflow). Node has no such bound.
 	MaxQueueBytes int
 
 	// PostTimeout bounds how long receiving the body of one long-polling
