@@ -91,7 +91,7 @@ func TestStalledPostEndsWithItsSession(t *testing.T) {
 	ts := startServer(t, nil, false)
 	http.DefaultTransport.(*http.Transport).CloseIdleConnections()
 	base := runtime.NumGoroutine()
-	const n = 20
+	const n = 100
 	var conns []*Conn
 	var ncs []net.Conn
 	for range n {
