@@ -203,3 +203,78 @@ func testFlood(t *testing.T, withStalled, echo bool) {
 		t.Fatalf("stats %+v, want the stalled reader alone disconnected", st)
 	}
 }
+
+// A flooder on long-polling is held back the same way: its POST is
+// answered once its messages were handled, which waits for the readers.
+func TestPollingFloodSlowsTheFlooder(t *testing.T) {
+	const (
+		n, batch = 5000, 50
+		size     = 1 << 10
+		rate     = 5000
+		maxQ     = 256 << 10
+	)
+	rl := &relay{conns: map[*Conn]bool{}, closed: make(chan closeEvent, 8)}
+	eng := NewServer(testOptions(&Options{MaxQueueBytes: maxQ, WriteTimeout: 4 * time.Second, PingInterval: time.Minute}), func(c *Conn) Handler {
+		rl.mu.Lock()
+		rl.conns[c] = true
+		rl.mu.Unlock()
+		return rl
+	})
+	srv := httptest.NewUnstartedServer(eng)
+	srv.Listener = smallBufListener{srv.Listener}
+	srv.Start()
+	t.Cleanup(func() { _ = eng.Close(); srv.Close() })
+	ts := &testServer{Server: srv, eng: eng}
+
+	dialer := websocket.Dialer{NetDial: func(network, addr string) (net.Conn, error) {
+		c, err := net.Dial(network, addr)
+		if err != nil {
+			return nil, err
+		}
+		_ = c.(*net.TCPConn).SetReadBuffer(testSockBuf)
+		return c, nil
+	}}
+	paced, _, err := dialer.Dial("ws"+strings.TrimPrefix(srv.URL, "http")+"/socket.io/?EIO=4&transport=websocket", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { paced.Close() })
+	if _, _, err := paced.ReadMessage(); err != nil {
+		t.Fatal(err)
+	}
+	sid := handshake(t, ts).SID
+	waitFor(t, func() bool { rl.mu.Lock(); defer rl.mu.Unlock(); return len(rl.conns) == 2 })
+
+	pacedDone := make(chan error, 1)
+	go func() {
+		mark := time.Now()
+		for i := 1; i <= n; i++ {
+			_ = paced.SetReadDeadline(time.Now().Add(10 * time.Second))
+			if _, _, err := paced.ReadMessage(); err != nil {
+				pacedDone <- err
+				return
+			}
+			if i%(rate/100) == 0 {
+				time.Sleep(time.Until(mark.Add(10 * time.Millisecond))) // the reader's pace
+				mark = time.Now()
+			}
+		}
+		pacedDone <- nil
+	}()
+	msg := "4" + strings.Repeat("p", size-1)
+	body := strings.Repeat(msg+"\x1e", batch-1) + msg
+	start := time.Now()
+	for range n / batch {
+		if status, _, answer := do(t, "POST", ts.url("transport=polling&sid="+sid), body); status != 200 || answer != "ok" {
+			t.Fatalf("POST: %d %q", status, answer)
+		}
+	}
+	sent := time.Since(start)
+	if err := receive(t, pacedDone, "paced reader still reading"); err != nil {
+		t.Fatalf("paced reader lost its connection: %v (stats %+v)", err, eng.Stats())
+	}
+	t.Logf("%d POSTs of %d × %d B answered in %v (%.0f msg/s); stats %+v", n/batch, batch, size, sent, float64(n)/sent.Seconds(), eng.Stats())
+	if min := time.Duration(n-maxQ/size-4*testSockBuf/size) * time.Second / rate; sent < min {
+		t.Fatalf("flood answered in %v, faster than the reader takes (%v)", sent, min)
+	}
+}
