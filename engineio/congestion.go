@@ -51,6 +51,7 @@ type congestion struct {
 // note records that c's queue is congested after a send to it.
 func (cg *congestion) note(c *Conn) {
 	cg.epoch.Add(1)
+	c.congestionNoted.Store(true)
 	cg.mu.Lock()
 	if cg.congested == nil {
 		cg.congested = make(map[*Conn]struct{})
@@ -118,4 +119,15 @@ func (cg *congestion) next(now time.Time) (<-chan struct{}, time.Time) {
 		// Congested for bound already: a slow consumer, left to overflow.
 	}
 	return nil, time.Time{}
+}
+
+// forget drops a closed connection from the set, so that the set does not
+// keep it until the next wait looks.
+func (cg *congestion) forget(c *Conn) {
+	if !c.congestionNoted.Load() {
+		return
+	}
+	cg.mu.Lock()
+	delete(cg.congested, c)
+	cg.mu.Unlock()
 }

@@ -78,6 +78,9 @@ type Conn struct {
 	// close it starts runs on another goroutine, and the pushes that fail
 	// meanwhile are the same overflow (counted and logged once).
 	overflowed atomic.Bool
+	// congestionNoted is set once the connection entered the server's set
+	// of congested receivers (congestion.go), which close then leaves.
+	congestionNoted atomic.Bool
 }
 
 func newConn(s *Server, id string, r *http.Request, transport string) *Conn {
@@ -473,6 +476,7 @@ func (c *Conn) close(reason string, flush bool) {
 	c.mu.Unlock()
 
 	c.q.Close()
+	c.srv.congestion.forget(c)
 	if done != nil {
 		close(done)
 	}

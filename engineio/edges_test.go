@@ -140,3 +140,30 @@ func TestStalledPostToUnknownSessionReleased(t *testing.T) {
 	nc := stallPost(t, ts, "unknown")
 	waitReleased(t, nc, 2*time.Second)
 }
+
+// A receiver that was congested leaves the server's set of congested
+// receivers when it closes, whether or not a sender waits later.
+func TestCongestedReceiverForgottenOnClose(t *testing.T) {
+	ts := startServer(t, &Options{MaxQueueBytes: 1000}, false)
+	handshake(t, ts)
+	c := ts.nextConn(t)
+	for range 6 { // 6 × 101 bytes: past half of 1000
+		if err := c.Send([]byte(strings.Repeat("x", 100)), false, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cg := &ts.eng.congestion
+	inSet := func() bool {
+		cg.mu.Lock()
+		defer cg.mu.Unlock()
+		_, ok := cg.congested[c]
+		return ok
+	}
+	if !inSet() {
+		t.Fatal("a receiver past half of its queue is not in the congested set")
+	}
+	c.CloseWithReason(ReasonTransportError)
+	if inSet() {
+		t.Fatal("a closed receiver stays in the congested set")
+	}
+}
