@@ -42,11 +42,14 @@ type Conn struct {
 	// probeReady, while an upgrade request is being answered, is closed
 	// once its probe is published (or the upgrade failed): between the
 	// handshake answer and then, a poll cannot catch up with the probe.
-	probeReady   chan struct{}
-	upgrading    bool
-	probeDone    bool
-	polling      bool // a GET is pending
-	posting      bool // a POST is being read
+	probeReady chan struct{}
+	upgrading  bool
+	probeDone  bool
+	polling    bool // a GET is pending
+	posting    bool // a POST is being read
+	// postBody, while a POST's body is being read, sets that request's
+	// read deadline: close moves it to the past, which ends the read.
+	postBody     *http.ResponseController
 	closed       bool
 	peerClosed   bool // the client closed the session (a close packet)
 	counted      bool // included in Server.Count
@@ -70,6 +73,14 @@ type Conn struct {
 	// writeDeadline is the write deadline last set on the WebSocket; only
 	// the writer that holds writing touches it.
 	writeDeadline time.Time
+
+	// overflowed is set by the first push that found the queue full: the
+	// close it starts runs on another goroutine, and the pushes that fail
+	// meanwhile are the same overflow (counted and logged once).
+	overflowed atomic.Bool
+	// congestionNoted is set once the connection entered the server's set
+	// of congested receivers (congestion.go), which close then leaves.
+	congestionNoted atomic.Bool
 }
 
 func newConn(s *Server, id string, r *http.Request, transport string) *Conn {
@@ -113,6 +124,28 @@ type handshakeRequest struct {
 	tls        *tls.ConnectionState
 }
 
+// maxKeptRequestBytes bounds what a session keeps of its handshake: the
+// request URI and the headers, counted as requestBytes does. net/http
+// reads up to http.Server.MaxHeaderBytes (1 MB by default) and a session
+// lives for hours, so a larger handshake is refused with 431, as a Node.js
+// server (16 KiB of request line and headers by default) refuses it.
+const maxKeptRequestBytes = 16 << 10
+
+// requestBytes is the size of the handshake's request URI and headers as
+// sent: each header line as "name: value\r\n".
+func requestBytes(r *http.Request) int {
+	n := len(r.RequestURI)
+	if n == 0 {
+		n = len(r.URL.RawPath) + len(r.URL.Path) + len(r.URL.RawQuery)
+	}
+	for name, vs := range r.Header {
+		for _, v := range vs {
+			n += len(name) + len(v) + 4
+		}
+	}
+	return n
+}
+
 func keepRequest(r *http.Request) handshakeRequest {
 	uri := r.RequestURI // the request line's own string
 	if uri == "" {
@@ -142,7 +175,8 @@ func keepRequest(r *http.Request) handshakeRequest {
 }
 
 // Request returns the handshake request: method, URL, headers, host,
-// remote address and TLS state. Each call builds a new *http.Request, with
+// remote address and TLS state (a handshake whose request URI and headers
+// pass 16 KiB is refused with 431, so this is bounded). Each call builds a new *http.Request, with
 // its own URL and header map, from what the session kept; its body is
 // empty and its context never ends.
 func (c *Conn) Request() *http.Request {
@@ -226,14 +260,19 @@ func (c *Conn) push(items []queue.Item, volatile, inline bool) error {
 	switch err := c.q.PushAll(items, volatile); err {
 	case nil:
 		c.kick(inline)
+		if !volatile && c.q.Congested() {
+			c.srv.congestion.note(c)
+		}
 		return nil
 	case queue.ErrDropped:
 		c.srv.stats.volatileDropped.Add(1)
 		return nil
 	case queue.ErrFull:
-		c.srv.stats.queueOverflows.Add(1)
-		c.srv.cfg.Logger.Info("engineio: disconnecting a client that does not keep up", "sid", c.id, "reason", ReasonQueueOverflow)
-		go c.close(ReasonQueueOverflow, false)
+		if c.overflowed.CompareAndSwap(false, true) {
+			c.srv.stats.queueOverflows.Add(1)
+			c.srv.cfg.Logger.Info("engineio: disconnecting a client that does not keep up", "sid", c.id, "reason", ReasonQueueOverflow)
+			go c.close(ReasonQueueOverflow, false)
+		}
 		return ErrQueueOverflow
 	default:
 		return ErrClosed
@@ -322,6 +361,8 @@ func (c *Conn) isClosed() bool {
 func (c *Conn) dispatch(p Packet) (done bool) {
 	switch p.Type {
 	case PacketMessage:
+		cg := &c.srv.congestion
+		epoch := cg.epoch.Load()
 		c.dispatchMu.Lock()
 		c.mu.Lock()
 		h, closed := c.handler, c.closed
@@ -330,6 +371,12 @@ func (c *Conn) dispatch(p Packet) (done bool) {
 			h.OnMessage(c, p.Data, p.Binary)
 		}
 		c.dispatchMu.Unlock()
+		if cg.epoch.Load() != epoch {
+			// Sends during this message left receivers congested: this
+			// connection's next packet waits until they catch up (see
+			// congestion).
+			cg.wait(c)
+		}
 	case PacketPong:
 		c.onPong()
 	case PacketClose:
@@ -412,6 +459,11 @@ func (c *Conn) close(reason string, flush bool) {
 	c.closed = true
 	c.flushOnClose = flush
 	c.reason = reason
+	if c.postBody != nil {
+		// Under c.mu, so that the POST cannot have finished its read
+		// and gone on to another request of the same TCP connection.
+		_ = c.postBody.SetReadDeadline(aLongTimeAgo)
+	}
 	if c.counted {
 		c.srv.open.Add(-1)
 	}
@@ -424,6 +476,7 @@ func (c *Conn) close(reason string, flush bool) {
 	c.mu.Unlock()
 
 	c.q.Close()
+	c.srv.congestion.forget(c)
 	if done != nil {
 		close(done)
 	}
@@ -494,6 +547,9 @@ func (c *Conn) close(reason string, flush bool) {
 		}
 	}()
 }
+
+// aLongTimeAgo is a deadline in the past: it ends a blocked read at once.
+var aLongTimeAgo = time.Unix(1, 0)
 
 // peerCloseLinger bounds how long a session the client closed over polling
 // stays reachable for a poll the client sent before its close.

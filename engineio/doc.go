@@ -9,7 +9,10 @@
 // outbound queue that survives the upgrade: sends never block, volatile
 // messages are dropped when the client is behind, and a client whose queue
 // overflows or that stops reading is disconnected with a named reason
-// (ReasonQueueOverflow, ReasonWriteTimeout). Messages reach the layer
+// (ReasonQueueOverflow, ReasonWriteTimeout). A client whose messages make
+// others fall behind (a flood of broadcasts) is slowed first: its next
+// message is not read until their queues drain, for a bounded time, so
+// only receivers that stay behind are disconnected. Messages reach the layer
 // above through a [Handler], one at a time per connection. Malformed
 // requests get the protocol's error answers (HTTP status and
 // {"code","message"} body); malformed packets close only their session.
@@ -40,6 +43,29 @@
 // broadcasts by a few flusher goroutines, so an idle connection holds no
 // goroutine and no buffer. TLS and permessage-deflate connections keep a
 // reader goroutine and an on-demand writer goroutine.
+//
+// # Deploying behind http.Server
+//
+// The engine bounds what it reads and writes itself: a POST body comes
+// within Options.PostTimeout and ends when its session closes, a
+// WebSocket write within Options.WriteTimeout, a silent client is dropped
+// after PingInterval + PingTimeout. What net/http reads before the engine
+// sees a request is the http.Server's to bound; set
+//
+//   - ReadHeaderTimeout (e.g. 10s): a client that opens a connection and
+//     sends its request line and headers slowly, or never, otherwise holds
+//     a goroutine and a connection for good;
+//   - IdleTimeout (e.g. 60s, more than PingInterval so a polling client's
+//     connection is reused between polls): how long a keep-alive connection
+//     waits for its next request;
+//   - MaxHeaderBytes if 1 MB is too generous (a handshake with more than
+//     16 KiB of request URI and headers is refused anyway).
+//
+// Leave ReadTimeout and WriteTimeout at zero: they bound a whole request,
+// and a long-polling GET waits up to PingInterval (25s) for something to
+// send, while a WebSocket, hijacked, outlives any request: a WriteTimeout
+// under PingInterval fails every idle poll, and net/http sets these
+// deadlines on the connection before the engine takes it over.
 //
 // The client ([Dial], [ClientConn]) connects over polling, WebSocket, or
 // polling upgraded to WebSocket, answers the server's pings and notices a

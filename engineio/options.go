@@ -47,8 +47,23 @@ type Options struct {
 	// MaxQueueBytes bounds each connection's outbound queue; default 1 MiB.
 	// A non-volatile message that does not fit disconnects the client with
 	// reason "queue overflow"; volatile messages are dropped once a quarter
-	// of it is used. Node has no such bound.
+	// of it is used. Before that, a client whose messages fill others'
+	// queues past half is slowed: its next message waits until they drain
+	// (at most WriteTimeout/2 for each receiver; one behind for longer is
+	// left to overflow). Node has no such bound.
 	MaxQueueBytes int
+
+	// PostTimeout bounds how long receiving the body of one long-polling
+	// POST may take; default PingInterval + PingTimeout (45s), past which
+	// the session's heartbeat fails anyway, since the client's pong waits
+	// behind that POST. A POST that takes longer closes its session with
+	// "transport error", and closing a session ends a POST body still
+	// being read at once, so a client that stops sending in the middle of
+	// a body holds neither a goroutine nor its TCP connection past either
+	// bound, whatever http.Server.ReadTimeout says. Node has no such
+	// option (its http.Server's requestTimeout, 300s by default, bounds a
+	// whole request).
+	PostTimeout time.Duration
 
 	// WriteTimeout bounds how long a WebSocket write may block; default
 	// 10s. The deadline is moved forward once per half period, so a write
@@ -166,6 +181,9 @@ func newConfig(o *Options) *config {
 	}
 	if c.UpgradeTimeout <= 0 {
 		c.UpgradeTimeout = 10 * time.Second
+	}
+	if c.PostTimeout <= 0 {
+		c.PostTimeout = c.PingInterval + c.PingTimeout
 	}
 	if c.MaxPayload <= 0 {
 		c.MaxPayload = 1_000_000

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/switchboard-go/socketio/internal/queue"
 )
@@ -232,6 +233,16 @@ func (c *Conn) servePost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.posting = true
+	// ServeHTTP has set the read deadline of PostTimeout; a session
+	// closing ends the read sooner. A ResponseWriter that cannot set
+	// deadlines (a wrapper without Unwrap) leaves only
+	// http.Server.ReadTimeout.
+	rc := http.NewResponseController(w)
+	if c.closed {
+		_ = rc.SetReadDeadline(aLongTimeAgo)
+	} else {
+		c.postBody = rc
+	}
 	c.mu.Unlock()
 	defer func() {
 		c.mu.Lock()
@@ -241,10 +252,12 @@ func (c *Conn) servePost(w http.ResponseWriter, r *http.Request) {
 
 	limit := int64(c.srv.cfg.MaxPayload)
 	if r.ContentLength > limit {
+		c.endPostRead(rc, false)
 		c.payloadTooLarge(w)
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	c.endPostRead(rc, err == nil)
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
@@ -271,6 +284,19 @@ func (c *Conn) servePost(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Length", "2")
 	w.WriteHeader(http.StatusOK)
 	_, _ = io.WriteString(w, "ok")
+}
+
+// endPostRead ends what servePost set up for its body read. With clear,
+// the body was read whole and the read deadline is lifted: net/http reads
+// on in the background while the handler runs (to notice a client going
+// away), and the packets' dispatch may take a while (backpressure).
+func (c *Conn) endPostRead(rc *http.ResponseController, clear bool) {
+	c.mu.Lock()
+	c.postBody = nil
+	if clear && !c.closed {
+		_ = rc.SetReadDeadline(time.Time{})
+	}
+	c.mu.Unlock()
 }
 
 func (c *Conn) payloadTooLarge(w http.ResponseWriter) {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -53,6 +54,8 @@ type Server struct {
 
 	stats counters
 	open  atomic.Int64 // sessions started and not yet closed
+
+	congestion congestion // receivers behind, and the senders that wait for them
 }
 
 type counters struct {
@@ -90,6 +93,7 @@ func NewServer(opts *Options, onConnect func(*Conn) Handler) *Server {
 		sessions:  make(map[string]*Conn),
 		draining:  make(map[*Conn]struct{}),
 	}
+	s.congestion.bound = cfg.WriteTimeout / 2
 	s.flushers.wg = &s.wg
 	s.dispatchers.wg = &s.wg
 	s.upgrader = websocket.Upgrader{
@@ -127,6 +131,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
+	if r.ContentLength != 0 {
+		// A request body, read here or discarded by net/http after an
+		// answer that did not read it, comes within PostTimeout: a client
+		// that stops sending holds the connection no longer.
+		_ = http.NewResponseController(w).SetReadDeadline(timeNow().Add(cfg.PostTimeout))
+	}
 	if cfg.Headers != nil {
 		cfg.Headers(w.Header(), r)
 	}
@@ -134,17 +144,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	if q.Get("EIO") != "4" {
+	if lastValue(q, "EIO") != "4" {
 		s.refuse(w, r, CodeUnsupportedProtocol, "")
 		return
 	}
-	transport := q.Get("transport")
+	transport := lastValue(q, "transport")
 	if !(transport == TransportPolling && cfg.polling) && !(transport == TransportWebSocket && cfg.websocket) {
 		s.refuse(w, r, CodeUnknownTransport, "")
 		return
 	}
 	isWS := websocket.IsWebSocketUpgrade(r)
-	sid := q.Get("sid")
+	sid := lastValue(q, "sid")
 	if sid == "" {
 		s.handshake(w, r, transport, isWS)
 		return
@@ -180,6 +190,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// lastValue returns the last value of a query parameter given more than
+// once, as the reference server reads its query (a plain object built from
+// the parameters in order): "EIO=4&EIO=3" asks for version 3 and is
+// refused, "transport=polling&transport=websocket" asks for WebSocket.
+func lastValue(q url.Values, name string) string {
+	vs := q[name]
+	if len(vs) == 0 {
+		return ""
+	}
+	return vs[len(vs)-1]
+}
+
 func (s *Server) handshake(w http.ResponseWriter, r *http.Request, transport string, isWS bool) {
 	cfg := s.cfg
 	if r.Method != http.MethodGet {
@@ -195,6 +217,14 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request, transport str
 			s.refuse(w, r, CodeForbidden, err.Error())
 			return
 		}
+	}
+	if requestBytes(r) > maxKeptRequestBytes {
+		// The session would keep these for its whole life (see
+		// Conn.Request); a Node.js server refuses them the same way,
+		// before the request reaches engine.io.
+		s.cfg.Logger.Debug("engineio: handshake refused, request line and headers too large", "limit", maxKeptRequestBytes)
+		http.Error(w, "request header fields too large", http.StatusRequestHeaderFieldsTooLarge)
+		return
 	}
 	s.mu.RLock()
 	closed := s.closed

@@ -175,6 +175,11 @@ func TestHandshakeErrors(t *testing.T) {
 		{"POST handshake", "POST", "EIO=4&transport=polling", 400, `{"code":2,"message":"Bad handshake method"}`},
 		{"websocket without upgrade", "GET", "EIO=4&transport=websocket", 400, `{"code":3,"message":"Bad request"}`},
 		{"forbidden", "GET", "EIO=4&transport=polling&token=bad", 403, `{"code":4,"message":"go away"}`},
+		// A repeated parameter counts by its last value, as the reference
+		// server (engine.io 6.6) reads its query: these answers are its.
+		{"EIO=4&EIO=3", "GET", "EIO=4&EIO=3&transport=polling", 400, `{"code":5,"message":"Unsupported protocol version"}`},
+		{"transport polling then websocket", "GET", "EIO=4&transport=polling&transport=websocket", 400, `{"code":3,"message":"Bad request"}`},
+		{"sid given twice, the last unknown", "GET", "EIO=4&transport=polling&sid=" + handshake(t, ts).SID + "&sid=nope", 400, `{"code":1,"message":"Session ID unknown"}`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -186,6 +191,10 @@ func TestHandshakeErrors(t *testing.T) {
 				t.Fatalf("Content-Type = %q", ct)
 			}
 		})
+	}
+	// The last value also admits: the reference accepts EIO=3&EIO=4.
+	if status, _, body := do(t, "GET", ts.URL+"/socket.io/?EIO=3&EIO=4&transport=websocket&transport=polling", ""); status != 200 || !strings.HasPrefix(body, `0{"sid":`) {
+		t.Fatalf("EIO=3&EIO=4, websocket then polling: %d %s", status, body)
 	}
 	if status, _, _ := do(t, "GET", ts.URL+"/elsewhere/?EIO=4&transport=polling", ""); status != 404 {
 		t.Fatalf("other path: %d, want 404", status)

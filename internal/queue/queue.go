@@ -12,6 +12,8 @@ package queue
 import (
 	"errors"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // Item is one queued message. Data is shared, immutable bytes: a broadcast
@@ -57,6 +59,14 @@ type Queue struct {
 	softMark int // volatile items are dropped once bytes passes this mark
 	closed   bool
 	dropped  uint64 // volatile items dropped
+
+	// Congestion: the queue holds more than half of maxBytes. over is
+	// read without q.mu by senders (one atomic load per push); overSince
+	// and below are guarded by q.mu. below is made by Below on demand
+	// and closed when the queue falls back under the mark or closes.
+	over      atomic.Bool
+	overSince time.Time
+	below     chan struct{}
 
 	// ready has capacity 1: a pending signal means "there may be items or
 	// the queue was closed". The consumer re-checks after each signal.
@@ -110,10 +120,49 @@ func (q *Queue) PushAll(items []Item, volatile bool) error {
 	for _, it := range items {
 		q.pushLocked(it, it.Size())
 	}
+	if !q.over.Load() && q.bytes > q.maxBytes/2 {
+		q.overSince = time.Now()
+		q.over.Store(true)
+	}
 	ready := q.ready
 	q.mu.Unlock()
 	notify(ready)
 	return nil
+}
+
+// Congested reports whether the queue holds more than half of its bound
+// (non-volatile items pushed it there; the consumer has not caught up).
+// It takes no lock.
+func (q *Queue) Congested() bool { return q.over.Load() }
+
+// Below returns a channel closed once the queue is no longer congested
+// (it drained to half of its bound, or closed), and since when it has
+// been congested; a queue that is not congested returns a closed channel.
+func (q *Queue) Below() (ch <-chan struct{}, since time.Time) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if !q.over.Load() {
+		return closedChan, time.Time{}
+	}
+	if q.below == nil {
+		q.below = make(chan struct{})
+	}
+	return q.below, q.overSince
+}
+
+var closedChan = func() chan struct{} {
+	ch := make(chan struct{})
+	close(ch)
+	return ch
+}()
+
+// requires q.mu
+func (q *Queue) uncongestLocked() {
+	q.over.Store(false)
+	if q.below != nil {
+		close(q.below)
+		q.below = nil
+	}
 }
 
 // PushControl appends an item that bypasses the byte limit (pings, close and
@@ -198,6 +247,9 @@ func (q *Queue) Drain(dst []Item, maxBytes int) []Item {
 		taken += size
 	}
 	more := q.n > 0
+	if q.bytes <= q.maxBytes/2 && q.over.Load() {
+		q.uncongestLocked()
+	}
 	// A ring that grew for a burst goes back once empty, so an idle
 	// connection does not keep a large one. A small ring stays: making it
 	// again for every message costs more CPU (about 4 % of a broadcast
@@ -233,6 +285,7 @@ func (q *Queue) Dropped() uint64 {
 func (q *Queue) Close() {
 	q.mu.Lock()
 	q.closed = true
+	q.uncongestLocked()
 	ready := q.ready
 	q.mu.Unlock()
 	notify(ready)

@@ -168,3 +168,47 @@ func BenchmarkPushDrain(b *testing.B) {
 		}
 	}
 }
+
+func TestCongestion(t *testing.T) {
+	q := New(100)
+	if ch, since := q.Below(); q.Congested() || !since.IsZero() || !isClosed(ch) {
+		t.Fatal("an empty queue is congested")
+	}
+	// Volatile items never congest: they are dropped first.
+	for q.Push(Item{Kind: 4, Volatile: true, Data: bytes.Repeat([]byte("v"), 9)}) == nil {
+	}
+	if q.Congested() {
+		t.Fatal("volatile items congested the queue")
+	}
+	q.Drain(nil, 0)
+	for range 5 { // 5 × 11 bytes: past half of 100
+		if err := q.Push(item("0123456789")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ch, since := q.Below()
+	if !q.Congested() || since.IsZero() || isClosed(ch) {
+		t.Fatalf("55 of 100 bytes: congested %v since %v", q.Congested(), since)
+	}
+	q.Drain(nil, 1) // 44 bytes left: at half or under
+	if q.Congested() || !isClosed(ch) {
+		t.Fatal("drained under half, still congested")
+	}
+	for range 2 {
+		_ = q.Push(item("0123456789"))
+	}
+	ch, _ = q.Below()
+	q.Close()
+	if q.Congested() || !isClosed(ch) {
+		t.Fatal("a closed queue is congested")
+	}
+}
+
+func isClosed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
