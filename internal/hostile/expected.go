@@ -6,15 +6,11 @@ package hostile
 // fails when a listed attack fails (as expected, it is reported) and also
 // when one passes, so that each entry is removed as its fix lands.
 var expectedToFail = map[string]string{
-	"repeated-eio@poller": "16.6 EIO=4&EIO=3 accepted",
-	"stalled-post@poller": "16.4 stalled POST outlives its session",
-
 	"ws-length-2^63@goroutine":    "16.2 2^63 length header dropped without a close frame",
 	"ws-invalid-utf8@goroutine":   "16.2 invalid UTF-8 text frame",
 	"ws-close-1-byte@goroutine":   "16.2 1-byte close payload",
 	"ws-close-bad-utf8@goroutine": "16.2 non-UTF-8 close reason",
 	"ws-ping-flood@goroutine":     "16.3 ping flood not cut within WriteTimeout",
-	"broadcast-flood@goroutine":   "16.5 broadcast flood",
 
 	"ws-length-2^63@deflate":    "16.2 2^63 length header dropped without a close frame",
 	"ws-invalid-utf8@deflate":   "16.2 invalid UTF-8 text frame",
@@ -22,9 +18,6 @@ var expectedToFail = map[string]string{
 	"ws-close-bad-utf8@deflate": "16.2 non-UTF-8 close reason",
 	"ws-deflate-bomb@deflate":   "16.1 deflate bomb",
 	"ws-ping-flood@deflate":     "16.3 ping flood not cut within WriteTimeout",
-	"broadcast-flood@deflate":   "16.5 broadcast flood",
-
-	"broadcast-flood@poller": "16.5 broadcast flood",
 }
 
 // ExpectedToFail returns the issue item for which attack is known to fail
