@@ -898,8 +898,15 @@ func broadcastFlood(e *env) outcome {
 		return fail("flooder: %v", err)
 	}
 	// The reader needs n/rate to take everything, however the flood is
-	// paced; give it 50% more and a second.
-	deadline := time.After(time.Until(floodStart.Add(time.Duration(n)*time.Second/rate*3/2 + time.Second)))
+	// paced, and more when the server reads the flood slower than that (a
+	// compressed flood under the race detector: inflating is the slow
+	// part, and then nobody is behind). So the reader fails only when it is
+	// cut, or when nothing arrives for two seconds, or at a cap far beyond
+	// any pace the server should have.
+	const stall = 2 * time.Second
+	idle := time.NewTimer(stall)
+	defer idle.Stop()
+	capped := time.After(time.Duration(n)*time.Second/rate*3/2 + 20*time.Second)
 	got := 0
 	readerRate := func() string {
 		return strconv.Itoa(int(float64(got)/time.Since(floodStart).Seconds())) + " msg/s"
@@ -908,10 +915,13 @@ func broadcastFlood(e *env) outcome {
 		select {
 		case <-reader.got:
 			got++
+			idle.Reset(stall)
 		case end := <-reader.ended:
 			return fail("flooder sent %d×%d B in %s (not slowed); the reader (paced at %d msg/s, took %s) was cut after %d: %s",
 				n, size, ms(took), rate, readerRate(), got, end)
-		case <-deadline:
+		case <-idle.C:
+			return fail("flooder sent %d×%d B in %s; the reader (paced at %d msg/s, took %s) got only %d, then nothing for %s", n, size, ms(took), rate, readerRate(), got, stall)
+		case <-capped:
 			return fail("flooder sent %d×%d B in %s; the reader (paced at %d msg/s, took %s) got only %d", n, size, ms(took), rate, readerRate(), got)
 		}
 	}
