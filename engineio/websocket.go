@@ -1,6 +1,7 @@
 package engineio
 
 import (
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -62,7 +63,17 @@ func newGorillaWS(c *Conn, ws *websocket.Conn, deflate bool) *gorillaWS {
 	return g
 }
 
-func (g *gorillaWS) abort() { _ = g.nc.Close() }
+// abort closes the connection at once. On TLS it closes the TCP
+// connection under it: tls.Conn's Close first sends a close_notify alert,
+// and waits up to 5 s for it to go out to a client that may be the very
+// one not reading.
+func (g *gorillaWS) abort() {
+	nc := g.nc
+	if tc, ok := nc.(*tls.Conn); ok {
+		nc = tc.NetConn()
+	}
+	_ = nc.Close()
+}
 
 func (g *gorillaWS) catchUp() {
 	if g.probe != nil {
@@ -259,7 +270,7 @@ func (g *gorillaWS) onFrame(op byte, payload []byte) error {
 	p, err := packetOf(op, payload)
 	if err != nil {
 		c.close(ReasonParseError, false)
-		_ = g.nc.Close()
+		g.abort()
 		return errStopReading
 	}
 	if c.dispatch(p) {
@@ -300,7 +311,7 @@ func (c *Conn) closeTransport(g *gorillaWS, reason string) {
 	if active {
 		c.close(reason, false)
 	}
-	_ = g.nc.Close()
+	g.abort()
 }
 
 // serveUpgrade runs the upgrade of a polling session: the client probes the
@@ -351,7 +362,7 @@ func (c *Conn) serveUpgrade(w http.ResponseWriter, r *http.Request) {
 func (c *Conn) probeThenRead(g *gorillaWS) {
 	// The probe must finish within UpgradeTimeout, else the WebSocket is
 	// dropped and the session carries on over polling.
-	timer := time.AfterFunc(c.srv.cfg.UpgradeTimeout, func() { _ = g.nc.Close() })
+	timer := time.AfterFunc(c.srv.cfg.UpgradeTimeout, func() { g.abort() })
 	upgraded := g.probe.run()
 	timer.Stop()
 	if !upgraded {

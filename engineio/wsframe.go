@@ -322,10 +322,10 @@ func (p *frameParser) startFrame(h []byte) error {
 	case 126:
 		n = uint64(binary.BigEndian.Uint16(h[2:]))
 	case 127:
+		// A length with the top bit set (which RFC 6455 forbids) is
+		// refused below like any length over the limit, with 1009, as
+		// Node's ws refuses lengths over 2^53-1.
 		n = binary.BigEndian.Uint64(h[2:])
-		if n>>63 != 0 {
-			return &wsCloseError{closeProtocolError, "64-bit payload length with the top bit set"}
-		}
 	default:
 		n = uint64(h[1] & len7Mask)
 	}

@@ -189,7 +189,7 @@ func (c *Conn) writeLoop(g *gorillaWS) {
 		closed, flush := c.closed, c.flushOnClose
 		c.mu.Unlock()
 		if closed && !flush {
-			_ = g.nc.Close() // close() already shut the connection
+			g.abort() // close() already shut the connection
 			return
 		}
 		sc.batch = c.q.Drain(sc.batch[:0], writeBatchBytes)
@@ -203,7 +203,7 @@ func (c *Conn) writeLoop(g *gorillaWS) {
 		}
 		if closed { // flushed: say goodbye
 			_ = g.writeFrames(appendCloseFrame(nil, closeNormal, ""), true)
-			_ = g.nc.Close()
+			g.abort()
 			return
 		}
 		// Idle: let the goroutine go. A push that raced with this check
@@ -228,7 +228,7 @@ func (c *Conn) writeFailed(g *gorillaWS, err error) {
 		c.srv.cfg.Logger.Info("engineio: disconnecting a client that does not read", "sid", c.id, "reason", reason)
 	}
 	c.close(reason, false)
-	_ = g.nc.Close()
+	g.abort()
 }
 
 // writeBatch writes sc.batch: raw frames gathered into one writev, with
