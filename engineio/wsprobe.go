@@ -14,12 +14,12 @@ import (
 // A poll that arrives while an upgrade is in progress must be answered
 // after the probe's input that arrived before it (Conn.catchUpProbe): the
 // client may have sent "5" before polling. So until the upgrade packet,
-// the probe is not read through gorilla (whose buffered reader would hold
-// input no other goroutine can see) but frame by frame, never reading
-// past the frame being handled, under a lock that the poll's goroutine
-// takes to read and handle what has arrived itself. After the upgrade
-// packet the stream continues at a frame boundary and gorilla reads the
-// rest. On plain TCP the reads are non-blocking, through the socket's
+// the probe is not read through a buffer (which would hold input no
+// other goroutine can see) but frame by frame, never reading past the
+// frame being handled, under a lock that the poll's goroutine takes to
+// read and handle what has arrived itself. After the upgrade packet the
+// stream continues at a frame boundary and the reader goroutine's frame
+// parser (websocket.go) reads the rest. On plain TCP the reads are non-blocking, through the socket's
 // syscall.RawConn, so whichever goroutine holds the lock sees everything
 // the kernel has; on TLS (no RawConn) the probe's goroutine reads
 // blocking, and a poll cannot catch up with input still being decrypted.
