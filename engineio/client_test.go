@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -470,5 +471,74 @@ func TestClientTLS(t *testing.T) {
 		}
 		c.CloseWithReason(ReasonForcedClose)
 		c.Wait()
+	}
+}
+
+// A server's message is bounded by the client's MaxPayload as read: a
+// compressed frame (the client never negotiates permessage-deflate) is
+// refused with 1002 before anything is inflated, and a message over the
+// limit with 1009.
+func TestClientBoundsServerMessages(t *testing.T) {
+	bombText := make([]byte, 64<<20)
+	for i := range bombText {
+		bombText[i] = 'a'
+	}
+	bombText[0] = '4'
+	bomb := deflateMessage(t, bombText)
+	bombText = nil
+	for _, tc := range []struct {
+		name  string
+		frame []byte // unmasked, as a server sends it
+		code  int
+	}{
+		{"deflate bomb", append([]byte{0xC1, 127}, append(binary.BigEndian.AppendUint64(nil, uint64(len(bomb))), bomb...)...), websocket.CloseProtocolError},
+		{"over MaxPayload", append([]byte{0x81, 126, 0x10, 0x00}, append([]byte{'4'}, bytes.Repeat([]byte("x"), 0x1000-1)...)...), websocket.CloseMessageTooBig},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			checkClientLeaks(t)
+			open := `0{"sid":"abc","upgrades":[],"pingInterval":10000,"pingTimeout":10000,"maxPayload":1000}`
+			up := websocket.Upgrader{EnableCompression: true}
+			codes := make(chan int, 1)
+			ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				ws, err := up.Upgrade(w, r, nil)
+				if err != nil {
+					return
+				}
+				defer ws.Close()
+				_ = ws.WriteMessage(websocket.TextMessage, []byte(open))
+				_, _ = ws.NetConn().Write(tc.frame)
+				for {
+					if _, _, err := ws.ReadMessage(); err != nil {
+						var ce *websocket.CloseError
+						if errors.As(err, &ce) {
+							codes <- ce.Code
+						}
+						close(codes)
+						return
+					}
+				}
+			}))
+			defer ts.Close()
+			r := newRecClient()
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			c := dialTest(t, ts.URL, r, DialOptions{Transports: []string{TransportWebSocket}, MaxPayload: 2000})
+			if got := waitString(t, r.closed, "close"); got != ReasonTransportError {
+				t.Errorf("reason %q (%v)", got, r.cause)
+			}
+			runtime.ReadMemStats(&after)
+			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 8<<20 {
+				t.Errorf("%d bytes allocated reading the message", alloc)
+			}
+			select {
+			case code := <-codes:
+				if code != tc.code {
+					t.Errorf("client closed with %d, want %d", code, tc.code)
+				}
+			case <-time.After(5 * time.Second):
+				t.Error("no close frame from the client")
+			}
+			c.Wait()
+		})
 	}
 }

@@ -3,6 +3,7 @@ package engineio
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"time"
@@ -42,6 +43,28 @@ func (c *ClientConn) dialWebSocket(ctx context.Context, u string) (*websocket.Co
 	return ws, nil
 }
 
+// readWSMessage reads the next message from the server, refusing one
+// over MaxPayload with close 1009. gorilla's read limit counts the bytes
+// on the wire; this bounds the message as read, so that a compressed
+// message (should permessage-deflate ever be negotiated) is bounded once
+// inflated too: it streams through a limit and stops one byte past it.
+func (c *ClientConn) readWSMessage(ws *websocket.Conn) (int, []byte, error) {
+	mt, r, err := ws.NextReader()
+	if err != nil {
+		return 0, nil, err
+	}
+	limit := c.cfg.MaxPayload
+	data, err := io.ReadAll(io.LimitReader(r, int64(limit)+1))
+	if err != nil {
+		return 0, nil, err
+	}
+	if len(data) > limit {
+		_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseMessageTooBig, ""), time.Now().Add(time.Second))
+		return 0, nil, websocket.ErrReadLimit
+	}
+	return mt, data, nil
+}
+
 func (c *ClientConn) handshakeWebSocket(ctx context.Context, base *url.URL) error {
 	ws, err := c.dialWebSocket(ctx, transportURL(base, TransportWebSocket, ""))
 	if err != nil {
@@ -49,7 +72,7 @@ func (c *ClientConn) handshakeWebSocket(ctx context.Context, base *url.URL) erro
 	}
 	// ctx bounds the wait for the open packet too.
 	stop := context.AfterFunc(ctx, func() { _ = ws.Close() })
-	mt, data, err := ws.ReadMessage()
+	mt, data, err := c.readWSMessage(ws)
 	if !stop() {
 		err = ctx.Err()
 	}
@@ -79,7 +102,7 @@ func (c *ClientConn) wsReadLoop(ws *websocket.Conn) {
 // readWebSocket reads ws until it fails or the session ends.
 func (c *ClientConn) readWebSocket(ws *websocket.Conn) {
 	for {
-		mt, data, err := ws.ReadMessage()
+		mt, data, err := c.readWSMessage(ws)
 		if err != nil {
 			c.terminate(readErrorReason(err), err)
 			return
@@ -205,7 +228,7 @@ func (c *ClientConn) probeAndPause(ctx context.Context, ws *websocket.Conn) erro
 	if err := ws.WriteMessage(websocket.TextMessage, []byte("2probe")); err != nil {
 		return err
 	}
-	mt, data, err := ws.ReadMessage()
+	mt, data, err := c.readWSMessage(ws)
 	if err != nil {
 		return err
 	}

@@ -10,8 +10,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/gorilla/websocket"
-
 	"github.com/switchboard-go/socketio/internal/queue"
 )
 
@@ -63,16 +61,11 @@ type Conn struct {
 	awaitingPong bool
 
 	// WebSocket writer state (wswrite.go, wspoll.go): the active
-	// WebSocket once the session is on it (one of the two, by kind),
-	// whether a writer holds the queue, and whether permessage-deflate was
-	// negotiated (written before wsActive is set).
-	wsActive   atomic.Pointer[websocket.Conn]
+	// WebSocket once the session is on it (one of the two, by kind), and
+	// whether a writer holds the queue.
+	wsActive   atomic.Pointer[gorillaWS]
 	pollActive atomic.Pointer[pollWS]
 	writing    atomic.Bool
-	wsDeflate  bool
-	// writeDeadline is the write deadline last set on the WebSocket; only
-	// the writer that holds writing touches it.
-	writeDeadline time.Time
 
 	// overflowed is set by the first push that found the queue full: the
 	// close it starts runs on another goroutine, and the pushes that fail

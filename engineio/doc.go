@@ -42,7 +42,9 @@
 // sends to one connection are written by the sender without blocking and
 // broadcasts by a few flusher goroutines, so an idle connection holds no
 // goroutine and no buffer. TLS and permessage-deflate connections keep a
-// reader goroutine and an on-demand writer goroutine.
+// reader goroutine and an on-demand writer goroutine. Either way the
+// engine's own frame parser reads them (gorilla/websocket does the
+// handshake), so the same protocol checks and limits hold on every path.
 //
 // # Deploying behind http.Server
 //

@@ -41,7 +41,9 @@ type Options struct {
 
 	// MaxPayload is the largest message (WebSocket) or POST body (polling)
 	// accepted, in bytes; default 1e6 (Node: maxHttpBufferSize). A larger
-	// one closes that connection: WebSocket close 1009, HTTP 413.
+	// one closes that connection: WebSocket close 1009, HTTP 413. A
+	// permessage-deflate message counts once inflated, and its inflation
+	// stops as soon as it passes the limit.
 	MaxPayload int
 
 	// MaxQueueBytes bounds each connection's outbound queue; default 1 MiB.

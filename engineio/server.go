@@ -99,12 +99,12 @@ func NewServer(opts *Options, onConnect func(*Conn) Handler) *Server {
 	s.upgrader = websocket.Upgrader{
 		HandshakeTimeout:  cfg.UpgradeTimeout,
 		EnableCompression: cfg.PerMessageDeflate,
-		// Buffers: a small read buffer of its own rather than net/http's
-		// 4 KiB one (messages of any size still read, in more than one
-		// read when larger); writes are framed by the engine itself
-		// (wswrite.go) and gorilla's writer, used for compressed messages
-		// only, borrows from a pool: an idle connection holds 1 KiB.
-		ReadBufferSize:  1024,
+		// Buffers: gorilla never reads a frame (the engine's parser does,
+		// websocket.go), so its read buffer is the smallest it takes
+		// rather than net/http's 4 KiB one; writes are framed by the
+		// engine itself (wswrite.go) and gorilla's writer, used for
+		// compressed messages only, borrows from a pool.
+		ReadBufferSize:  1,
 		WriteBufferPool: &writeBufferPool,
 		CheckOrigin:     cfg.originAllowed,
 		Error:           s.refuseUpgrade,

@@ -1,11 +1,12 @@
 package engineio
 
 import (
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
 	"net/http"
-	"strings"
+	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -17,6 +18,11 @@ import (
 // something to write and gone when the queue is empty (wswrite.go), drains
 // the session queue in batches. A text frame is one packet
 // "<type><data>"; a binary frame is a binary message.
+//
+// On both paths gorilla only does the handshake: the frames are read by
+// the engine's own parser (wsframe.go), so every rule of RFC 6455 and the
+// MaxPayload limit (on the inflated size too) is checked in one place and
+// answered with the same close codes.
 
 // wsTransport is a WebSocket as the session holds it.
 type wsTransport interface {
@@ -27,13 +33,47 @@ type wsTransport interface {
 	catchUp()
 }
 
-// gorillaWS is a WebSocket read by a goroutine of its own.
+// gorillaWS is a WebSocket read by a goroutine of its own. Its writes (the
+// writer's batches, and the control frames the reader answers with) take
+// wmu, so that a control frame goes between two frames, never inside one:
+// on TLS a batch is several writes.
 type gorillaWS struct {
-	conn  *websocket.Conn
+	c     *Conn
+	conn  *websocket.Conn // the handshake's; its writer compresses messages when deflate
+	nc    net.Conn
 	probe *wsProbe // the probe exchange, for a probe; set before it is published
+
+	// deflate: permessage-deflate was negotiated.
+	deflate bool
+	fp      frameParser // the reader goroutine's (the probe's until the upgrade)
+
+	wmu sync.Mutex
+	// closing: a close frame was written; nothing may follow it.
+	closing bool
+	// deadline is the write deadline last set on nc.
+	deadline time.Time
 }
 
-func (g *gorillaWS) abort() { _ = g.conn.NetConn().Close() }
+func newGorillaWS(c *Conn, ws *websocket.Conn, deflate bool) *gorillaWS {
+	g := &gorillaWS{c: c, conn: ws, nc: ws.NetConn(), deflate: deflate}
+	g.fp.maxPayload = c.srv.cfg.MaxPayload
+	if deflate {
+		g.fp.flags |= fpDeflate
+	}
+	return g
+}
+
+// abort closes the connection at once. On TLS it closes the TCP
+// connection under it: tls.Conn's Close first sends a close_notify alert,
+// and waits up to 5 s for it to go out to a client that may be the very
+// one not reading.
+func (g *gorillaWS) abort() {
+	nc := g.nc
+	if tc, ok := nc.(*tls.Conn); ok {
+		nc = tc.NetConn()
+	}
+	_ = nc.Close()
+}
 
 func (g *gorillaWS) catchUp() {
 	if g.probe != nil {
@@ -41,8 +81,43 @@ func (g *gorillaWS) catchUp() {
 	}
 }
 
+// refreshDeadline makes sure a write has at least half of WriteTimeout
+// before it times out. Moving the deadline costs a timer update, so under
+// steady traffic it moves once per half period.
+//
+// requires g.wmu
+func (g *gorillaWS) refreshDeadline() error {
+	timeout := g.c.srv.cfg.WriteTimeout
+	now := time.Now()
+	if g.deadline.Sub(now) >= timeout/2 {
+		return nil
+	}
+	g.deadline = now.Add(timeout)
+	return g.nc.SetWriteDeadline(g.deadline)
+}
+
+// writeFrames writes whole frames at a frame boundary: control frames the
+// reader answers with, or the probe's. isClose: they end with a close
+// frame, after which nothing is written. A client that does not take them
+// within WriteTimeout makes it fail with a timeout.
+func (g *gorillaWS) writeFrames(frames []byte, isClose bool) error {
+	g.wmu.Lock()
+	defer g.wmu.Unlock()
+	if g.closing {
+		return websocket.ErrCloseSent
+	}
+	if isClose {
+		g.closing = true
+	}
+	if err := g.refreshDeadline(); err != nil {
+		return err
+	}
+	_, err := g.nc.Write(frames)
+	return err
+}
+
 // attach makes t the session's transport and starts writing to it.
-func (c *Conn) attach(t wsTransport, extensions string) {
+func (c *Conn) attach(t wsTransport) {
 	c.mu.Lock()
 	c.transport = TransportWebSocket
 	c.ws = t
@@ -72,9 +147,7 @@ func (c *Conn) attach(t wsTransport, extensions string) {
 	}
 	switch t := t.(type) {
 	case *gorillaWS:
-		t.conn.SetReadLimit(int64(c.srv.cfg.MaxPayload))
-		c.wsDeflate = c.srv.cfg.PerMessageDeflate && offersDeflate(extensions)
-		c.wsActive.Store(t.conn)
+		c.wsActive.Store(t)
 	case *pollWS:
 		c.pollActive.Store(t)
 	}
@@ -84,28 +157,13 @@ func (c *Conn) attach(t wsTransport, extensions string) {
 // serveWebSocket takes over a WebSocket just upgraded from r: as the
 // session's transport, or as the probe of an upgrade.
 func (c *Conn) serveWebSocket(ws *websocket.Conn, r *http.Request, probing bool) {
-	extensions := r.Header.Get("Sec-Websocket-Extensions")
-	if tc, ok := c.srv.pollable(ws, extensions); ok {
+	deflate := c.srv.cfg.PerMessageDeflate && negotiatesDeflate(r.Header)
+	if tc, ok := c.srv.pollable(ws, deflate); ok {
 		if _, ok := c.startPoll(tc, probing); ok {
 			return
 		}
 	}
-	g := &gorillaWS{conn: ws}
-	ws.SetReadLimit(int64(c.srv.cfg.MaxPayload))
-	// Gorilla's own ping handler answers with a write deadline one second
-	// ahead, which stays on the connection: the writer keeps its own
-	// deadline (writeBatch refreshes it only every half WriteTimeout), so
-	// a data write more than a second after a client's ping would fail
-	// with a timeout. Answer with WriteTimeout instead: never earlier
-	// than the deadline the writer set.
-	ws.SetPingHandler(func(data string) error {
-		err := ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(c.srv.cfg.WriteTimeout))
-		var ne net.Error
-		if err == websocket.ErrCloseSent || errors.As(err, &ne) {
-			return nil // as gorilla's handler: the reader sees the failure next
-		}
-		return err
-	})
+	g := newGorillaWS(c, ws, deflate)
 	if probing {
 		c.mu.Lock()
 		if c.dropsProbe() {
@@ -113,11 +171,11 @@ func (c *Conn) serveWebSocket(ws *websocket.Conn, r *http.Request, probing bool)
 			_ = ws.Close()
 			return
 		}
-		g.probe = newWSProbe(c, g, extensions)
+		g.probe = newWSProbe(c, g)
 		c.probe = g
 		c.mu.Unlock()
 	} else {
-		c.attach(g, extensions)
+		c.attach(g)
 	}
 	// Read on a goroutine of its own and let ServeHTTP return: net/http
 	// then frees the request's response writer and buffers, and the new
@@ -135,29 +193,104 @@ func (c *Conn) serveWebSocket(ws *websocket.Conn, r *http.Request, probing bool)
 	}()
 }
 
+// Read buffers of the reader goroutine: a small one while the client
+// sends small messages (an idle connection keeps it, as gorilla kept its
+// own), a larger one only while a large message is coming in.
+const (
+	wsReadBuffer    = 1 << 10
+	wsReadBufferMax = 32 << 10
+)
+
 // readLoop reads g until it fails or the session ends.
 func (c *Conn) readLoop(g *gorillaWS) {
-	ws := g.conn
+	small := make([]byte, wsReadBuffer)
+	buf := small
+	emit := g.onFrame
 	for {
-		mt, data, err := ws.ReadMessage()
+		n, err := g.nc.Read(buf)
+		if n > 0 {
+			if ferr := g.fp.feed(buf[:n], emit); ferr != nil {
+				g.readFailed(ferr)
+				return
+			}
+			switch {
+			case g.fp.pending() == 0:
+				buf = small
+			case n == len(buf) && len(buf) < wsReadBufferMax:
+				buf = make([]byte, wsReadBufferMax)
+			}
+		}
 		if err != nil {
 			c.closeTransport(g, readErrorReason(err))
-			return
-		}
-		var p Packet
-		if mt == websocket.BinaryMessage {
-			p = Packet{Type: PacketMessage, Data: data, Binary: true}
-		} else if p, err = DecodeText(data); err != nil {
-			c.close(ReasonParseError, false)
-			_ = ws.Close()
-			return
-		}
-		if c.dispatch(p) {
 			return
 		}
 	}
 }
 
+// readFailed ends the connection after the parser failed: a protocol
+// error is answered with its close code, as on the poller.
+func (g *gorillaWS) readFailed(err error) {
+	if errors.Is(err, errStopReading) {
+		return // onFrame ended the connection
+	}
+	var ce *wsCloseError
+	if errors.As(err, &ce) {
+		g.c.srv.cfg.Logger.Debug("engineio: WebSocket protocol error", "sid", g.c.id, "err", err)
+		_ = g.writeFrames(appendCloseFrame(nil, ce.Code, ce.Text), true)
+	}
+	g.c.closeTransport(g, ReasonTransportError)
+}
+
+// onFrame handles a message or control frame from the parser, on the
+// reader goroutine.
+func (g *gorillaWS) onFrame(op byte, payload []byte) error {
+	c := g.c
+	switch op {
+	case opPing:
+		if err := g.writeFrames(appendControlFrame(nil, opPong, payload), false); err != nil && err != websocket.ErrCloseSent {
+			// A client that pings and does not read gets cut here,
+			// within WriteTimeout, as the writer would cut it.
+			c.writeFailed(g, err)
+			return errStopReading
+		}
+		return nil
+	case opPong:
+		return nil
+	case opClose:
+		// Answer with the client's status, as RFC 6455 §5.5.1 asks, then
+		// end the connection: the client left.
+		code := closeNormal
+		if len(payload) >= 2 {
+			code = int(payload[0])<<8 | int(payload[1])
+		}
+		_ = g.writeFrames(appendCloseFrame(nil, code, ""), true)
+		c.closeTransport(g, ReasonTransportClose)
+		return errStopReading
+	}
+	p, err := packetOf(op, payload)
+	if err != nil {
+		c.close(ReasonParseError, false)
+		g.abort()
+		return errStopReading
+	}
+	if c.dispatch(p) {
+		return errStopReading
+	}
+	return nil
+}
+
+// packetOf decodes a data message from the parser into a packet of its
+// own (the payload is only lent).
+func packetOf(op byte, payload []byte) (Packet, error) {
+	if op == opBinary {
+		// Never nil: an empty binary message is an empty attachment.
+		return Packet{Type: PacketMessage, Data: append(make([]byte, 0, len(payload)), payload...), Binary: true}, nil
+	}
+	return DecodeText(append([]byte(nil), payload...))
+}
+
+// readErrorReason names why reading a WebSocket failed (a close from the
+// peer, as gorilla reports it on the client, is a close too).
 func readErrorReason(err error) string {
 	var ce *websocket.CloseError
 	if errors.As(err, &ce) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) {
@@ -178,7 +311,7 @@ func (c *Conn) closeTransport(g *gorillaWS, reason string) {
 	if active {
 		c.close(reason, false)
 	}
-	_ = g.conn.Close()
+	g.abort()
 }
 
 // serveUpgrade runs the upgrade of a polling session: the client probes the
@@ -229,7 +362,7 @@ func (c *Conn) serveUpgrade(w http.ResponseWriter, r *http.Request) {
 func (c *Conn) probeThenRead(g *gorillaWS) {
 	// The probe must finish within UpgradeTimeout, else the WebSocket is
 	// dropped and the session carries on over polling.
-	timer := time.AfterFunc(c.srv.cfg.UpgradeTimeout, func() { _ = g.conn.Close() })
+	timer := time.AfterFunc(c.srv.cfg.UpgradeTimeout, func() { g.abort() })
 	upgraded := g.probe.run()
 	timer.Stop()
 	if !upgraded {
@@ -273,5 +406,3 @@ func (c *Conn) abortUpgrade(t wsTransport) {
 		t.abort()
 	}
 }
-
-func offersDeflate(ext string) bool { return strings.Contains(ext, "permessage-deflate") }

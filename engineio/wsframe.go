@@ -21,8 +21,13 @@ import (
 // missing its final frame. Once nothing is left over, the buffer is
 // dropped, so an idle connection costs just the struct below.
 //
-// No extension is ever negotiated on this path, so the RSV bits must be
-// zero and there is no per-message compression to undo.
+// Every WebSocket the server reads goes through this parser, on the poller
+// (wspoll.go) and on a reader goroutine (websocket.go), so each rule of
+// the protocol is checked in one place. The only extension is
+// permessage-deflate (RFC 7692), negotiated on the goroutine path alone:
+// with it, the first frame of a data message may set RSV1, and the
+// reassembled message is inflated (wsinflate.go) within maxPayload before
+// it is checked and handed out. Any other reserved bit is an error.
 
 // wsCloseError is a protocol failure found while reading; Code is the close
 // status to send (RFC 6455 §7.4.1).
@@ -93,8 +98,19 @@ type frameParser struct {
 	hlen      uint8  // header length of the frame whose payload is awaited; 0 between frames
 	frame     byte   // first header byte (FIN, opcode) of that frame
 	msgOp     byte   // opText or opBinary while a data message is open, else 0
-	broken    bool   // an error was returned; see errFrameParserBroken
+	flags     uint8  // fpBroken, fpDeflate, fpCompressed: one byte, so the struct stays 7 words
 }
+
+// Bits of frameParser.flags.
+const (
+	// fpBroken: an error was returned; see errFrameParserBroken.
+	fpBroken = 1 << iota
+	// fpDeflate: permessage-deflate was negotiated (set before the first
+	// feed).
+	fpDeflate
+	// fpCompressed: the open data message set RSV1, so it inflates.
+	fpCompressed
+)
 
 // pending reports how many bytes the parser holds: a partial frame (the
 // bytes of its header included, even once parsed) and the payload of a
@@ -114,12 +130,12 @@ func (p *frameParser) pending() int {
 // and returns it. A protocol violation returns a *wsCloseError; after any
 // error the parser must not be fed again.
 func (p *frameParser) feed(data []byte, emit func(op byte, payload []byte) error) error {
-	if p.broken {
+	if p.flags&fpBroken != 0 {
 		return errFrameParserBroken
 	}
 	if err := p.parse(data, emit); err != nil {
 		// The connection is going away: keep nothing for it.
-		p.broken = true
+		p.flags |= fpBroken
 		p.buf, p.msgLen, p.msgOp, p.hlen, p.remaining = nil, 0, 0, 0, 0
 		return err
 	}
@@ -196,10 +212,12 @@ func (p *frameParser) parse(data []byte, emit func(op byte, payload []byte) erro
 				data = data[n:]
 				maskBytes(payload, p.key)
 				p.hlen, p.remaining = 0, 0
+				compressed := false
 				if op < opClose {
 					p.msgOp = 0
+					compressed = p.endMessage()
 				}
-				if err := deliver(op, payload, emit); err != nil {
+				if err := p.deliver(op, payload, compressed, emit); err != nil {
 					return err
 				}
 				continue
@@ -224,7 +242,7 @@ func (p *frameParser) parse(data []byte, emit func(op byte, payload []byte) erro
 		op := p.frame & opMask
 		p.hlen = 0
 		if op >= opClose {
-			err := deliver(op, p.buf[p.msgLen:len(p.buf):len(p.buf)], emit)
+			err := p.deliver(op, p.buf[p.msgLen:len(p.buf):len(p.buf)], false, emit)
 			p.buf = p.buf[:p.msgLen]
 			if err != nil {
 				return err
@@ -237,7 +255,7 @@ func (p *frameParser) parse(data []byte, emit func(op byte, payload []byte) erro
 		}
 		op = p.msgOp
 		p.msgOp, p.msgLen = 0, 0
-		err := deliver(op, p.buf[:len(p.buf):len(p.buf)], emit)
+		err := p.deliver(op, p.buf[:len(p.buf):len(p.buf)], p.endMessage(), emit)
 		// Keep the storage for the rest of this feed; feed drops it if
 		// nothing else lands in it.
 		p.buf = p.buf[:0]
@@ -257,10 +275,18 @@ func (p *frameParser) headerLen(h []byte) (int, error) {
 		return 0, nil
 	}
 	b0, b1 := h[0], h[1]
-	if b0&rsvBits != 0 {
-		return 0, &wsCloseError{closeProtocolError, "reserved bits set without a negotiated extension"}
+	op := b0 & opMask
+	if rsv := b0 & rsvBits; rsv != 0 {
+		// RSV1 marks a compressed message, on its first frame only
+		// (RFC 7692 §6): never on a continuation or a control frame.
+		if rsv != rsv1Bit || p.flags&fpDeflate == 0 {
+			return 0, &wsCloseError{closeProtocolError, "reserved bits set without a negotiated extension"}
+		}
+		if op != opText && op != opBinary {
+			return 0, &wsCloseError{closeProtocolError, "RSV1 set on a frame that does not start a message"}
+		}
 	}
-	switch op := b0 & opMask; op {
+	switch op {
 	case opContinuation:
 		if p.msgOp == 0 {
 			return 0, &wsCloseError{closeProtocolError, "continuation frame without a message to continue"}
@@ -296,10 +322,10 @@ func (p *frameParser) startFrame(h []byte) error {
 	case 126:
 		n = uint64(binary.BigEndian.Uint16(h[2:]))
 	case 127:
+		// A length with the top bit set (which RFC 6455 forbids) is
+		// refused below like any length over the limit, with 1009, as
+		// Node's ws refuses lengths over 2^53-1.
 		n = binary.BigEndian.Uint64(h[2:])
-		if n>>63 != 0 {
-			return &wsCloseError{closeProtocolError, "64-bit payload length with the top bit set"}
-		}
 	default:
 		n = uint64(h[1] & len7Mask)
 	}
@@ -318,6 +344,9 @@ func (p *frameParser) startFrame(h []byte) error {
 	}
 	if op == opText || op == opBinary {
 		p.msgOp = op
+		if h[0]&rsv1Bit != 0 {
+			p.flags |= fpCompressed
+		}
 	}
 	p.frame = h[0]
 	p.hlen = uint8(len(h))
@@ -363,9 +392,25 @@ func (p *frameParser) grow(n int) {
 	p.buf = nb
 }
 
+// endMessage reports whether the data message just completed was
+// compressed, and forgets it.
+func (p *frameParser) endMessage() bool {
+	compressed := p.flags&fpCompressed != 0
+	p.flags &^= fpCompressed
+	return compressed
+}
+
 // deliver checks what RFC 6455 requires of a complete message or control
-// frame payload, then passes it on.
-func deliver(op byte, payload []byte, emit func(op byte, payload []byte) error) error {
+// frame payload, inflating a compressed message first, then passes it on.
+func (p *frameParser) deliver(op byte, payload []byte, compressed bool, emit func(op byte, payload []byte) error) error {
+	if compressed {
+		inflated, err := inflateMessage(payload, p.maxPayload)
+		if err != nil {
+			return err
+		}
+		defer inflated.release()
+		payload = inflated.b
+	}
 	switch op {
 	case opText:
 		// Checked on the whole message: a fragment may end inside a

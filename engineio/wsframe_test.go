@@ -161,7 +161,7 @@ func fpCases() []fpCase {
 		{name: "continuation-after-complete", in: fpCat(fb.m(fin(opText), "a"), fb.m(fin(opContinuation), "b")), want: []fpEvent{ev(opText, "a")}, code: closeProtocolError},
 		{name: "text-inside-fragments", in: fpCat(fb.m(opText, "a"), fb.m(fin(opText), "b")), code: closeProtocolError},
 		{name: "binary-inside-fragments", in: fpCat(fb.m(opBinary, "a"), fb.m(opBinary, "b")), code: closeProtocolError},
-		{name: "len64-msb", in: append([]byte{fin(opBinary), maskBit | 127, 0x80, 0, 0, 0, 0, 0, 0, 1}, 1, 2, 3, 4), code: closeProtocolError},
+		{name: "len64-msb", in: append([]byte{fin(opBinary), maskBit | 127, 0x80, 0, 0, 0, 0, 0, 0, 1}, 1, 2, 3, 4), code: closeMessageTooBig},
 		{name: "len64-msb-on-control", in: append([]byte{fin(opPing), maskBit | 127, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, 1, 2, 3, 4), code: closeProtocolError},
 		{name: "too-big", in: fb.m(fin(opText), "123456"), max: 5, code: closeMessageTooBig},
 		{name: "too-big-header-only", in: []byte{fin(opBinary), maskBit | 127, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1, 2, 3, 4}, code: closeMessageTooBig},

@@ -48,7 +48,8 @@ import (
 //
 // Connections that cannot be polled (TLS, other platforms, compression)
 // keep a reader goroutine and an on-demand writer goroutine (websocket.go,
-// wswrite.go); both paths share the queue, the framing and the session.
+// wswrite.go); both paths share the frame parser, the queue, the framing
+// and the session.
 
 // inboundLimit bounds the bytes of received packets waiting for the
 // dispatcher before the poller stops reading the connection.
@@ -101,11 +102,10 @@ const (
 )
 
 // pollable reports whether ws can move to the poller.
-func (s *Server) pollable(ws *websocket.Conn, extensions string) (*net.TCPConn, bool) {
-	if !netpoll.Supported || s.cfg.DisablePoller {
-		return nil, false
-	}
-	if s.cfg.PerMessageDeflate && offersDeflate(extensions) {
+// A connection that negotiated permessage-deflate is not: the poller
+// never compresses what it writes.
+func (s *Server) pollable(ws *websocket.Conn, deflate bool) (*net.TCPConn, bool) {
+	if !netpoll.Supported || s.cfg.DisablePoller || deflate {
 		return nil, false
 	}
 	tc, ok := ws.NetConn().(*net.TCPConn)
@@ -135,7 +135,7 @@ func (c *Conn) startPoll(tc *net.TCPConn, probing bool) (*pollWS, bool) {
 		// is dropped and the session carries on over polling.
 		pw.timer = time.AfterFunc(c.srv.cfg.UpgradeTimeout, func() { c.abortUpgrade(pw) })
 	} else {
-		c.attach(pw, "")
+		c.attach(pw)
 	}
 	if err := d.Start(pw); err != nil {
 		pw.OnClose(err)
@@ -238,16 +238,10 @@ func (pw *pollWS) onFrame(op byte, payload []byte) error {
 		pw.fail(ReasonTransportClose)
 		return errStopReading
 	}
-	var p Packet
-	if op == opBinary {
-		// Never nil: an empty binary message is an empty attachment.
-		p = Packet{Type: PacketMessage, Data: append(make([]byte, 0, len(payload)), payload...), Binary: true}
-	} else {
-		var err error
-		if p, err = DecodeText(append([]byte(nil), payload...)); err != nil {
-			pw.fail(ReasonParseError)
-			return errStopReading
-		}
+	p, err := packetOf(op, payload)
+	if err != nil {
+		pw.fail(ReasonParseError)
+		return errStopReading
 	}
 	if pw.probing {
 		return pw.onProbePacket(p)
@@ -289,7 +283,7 @@ func (pw *pollWS) onProbePacket(p Packet) error {
 			}
 			pw.writeFailed(netpoll.ErrWouldBlock) // under the write timeout from now on
 		}
-		c.attach(pw, "")
+		c.attach(pw)
 	case p.Type == PacketNoop:
 		// Harmless; some clients send it while upgrading.
 	default:

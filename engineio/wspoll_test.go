@@ -148,20 +148,16 @@ func TestWebSocketProtocolErrors(t *testing.T) {
 		name      string
 		frame     []byte // raw bytes the client writes after the open packet
 		wantCode  int
-		pollOnly  bool // the goroutine path (gorilla) does not check this
 		wantClose string
 	}{
-		{"unmasked frame", []byte{0x81, 0x02, '4', 'x'}, closeProtocolError, false, ReasonTransportError},
-		{"reserved bit", maskedFrame(0xC1, []byte("4x")), closeProtocolError, false, ReasonTransportError},
-		{"unknown opcode", maskedFrame(0x83, []byte("4x")), closeProtocolError, false, ReasonTransportError},
-		{"invalid UTF-8", maskedFrame(0x81, []byte{'4', 0xff, 0xfe}), closeInvalidPayload, true, ReasonTransportError},
-		{"close 4000", maskedFrame(0x88, []byte{0x0f, 0xa0}), 4000, false, ReasonTransportClose},
+		{"unmasked frame", []byte{0x81, 0x02, '4', 'x'}, closeProtocolError, ReasonTransportError},
+		{"reserved bit", maskedFrame(0xC1, []byte("4x")), closeProtocolError, ReasonTransportError},
+		{"unknown opcode", maskedFrame(0x83, []byte("4x")), closeProtocolError, ReasonTransportError},
+		{"invalid UTF-8", maskedFrame(0x81, []byte{'4', 0xff, 0xfe}), closeInvalidPayload, ReasonTransportError},
+		{"close 4000", maskedFrame(0x88, []byte{0x0f, 0xa0}), 4000, ReasonTransportClose},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if tc.pollOnly && !pollerExpected() {
-				t.Skip("checked by the poller's parser only")
-			}
 			ts := startServer(t, nil, true)
 			ws := dialWS(t, ts, "")
 			readText(t, ws)

@@ -1,15 +1,11 @@
 package engineio
 
 import (
-	"bytes"
-	"compress/flate"
-	"errors"
 	"io"
 	"sync"
 	"syscall"
-	"time"
 
-	"github.com/gorilla/websocket"
+	"github.com/switchboard-go/socketio/internal/queue"
 )
 
 // The probe exchange of an upgrade on a WebSocket read by a goroutine of
@@ -18,20 +14,19 @@ import (
 // A poll that arrives while an upgrade is in progress must be answered
 // after the probe's input that arrived before it (Conn.catchUpProbe): the
 // client may have sent "5" before polling. So until the upgrade packet,
-// the probe is not read through gorilla (whose buffered reader would hold
-// input no other goroutine can see) but frame by frame, never reading
-// past the frame being handled, under a lock that the poll's goroutine
-// takes to read and handle what has arrived itself. After the upgrade
-// packet the stream continues at a frame boundary and gorilla reads the
-// rest. On plain TCP the reads are non-blocking, through the socket's
+// the probe is not read through a buffer (which would hold input no
+// other goroutine can see) but frame by frame, never reading past the
+// frame being handled, under a lock that the poll's goroutine takes to
+// read and handle what has arrived itself. After the upgrade packet the
+// stream continues at a frame boundary and the reader goroutine's frame
+// parser (websocket.go) reads the rest. On plain TCP the reads are non-blocking, through the socket's
 // syscall.RawConn, so whichever goroutine holds the lock sees everything
 // the kernel has; on TLS (no RawConn) the probe's goroutine reads
 // blocking, and a poll cannot catch up with input still being decrypted.
 type wsProbe struct {
-	c          *Conn
-	g          *gorillaWS
-	extensions string
-	rc         syscall.RawConn // nil on TLS
+	c  *Conn
+	g  *gorillaWS
+	rc syscall.RawConn // nil on TLS
 
 	mu     sync.Mutex
 	frame  []byte // the frame being read
@@ -50,9 +45,9 @@ const (
 // "6") are a few bytes.
 const probeFrameMax = 2 + 4 + 125
 
-func newWSProbe(c *Conn, g *gorillaWS, extensions string) *wsProbe {
-	p := &wsProbe{c: c, g: g, extensions: extensions, frame: make([]byte, 0, probeFrameMax)}
-	if sc, ok := g.conn.NetConn().(syscall.Conn); ok {
+func newWSProbe(c *Conn, g *gorillaWS) *wsProbe {
+	p := &wsProbe{c: c, g: g, frame: make([]byte, 0, probeFrameMax)}
+	if sc, ok := g.nc.(syscall.Conn); ok {
 		if rc, err := sc.SyscallConn(); err == nil {
 			p.rc = rc
 		}
@@ -114,7 +109,7 @@ func (p *wsProbe) readLocked(fd uintptr) bool {
 
 // runBlocking is run for a connection without RawConn (TLS).
 func (p *wsProbe) runBlocking() bool {
-	nc := p.g.conn.NetConn()
+	nc := p.g.nc
 	for {
 		p.mu.Lock()
 		state := p.state
@@ -183,11 +178,10 @@ func (p *wsProbe) handleFrame() {
 	for i := range payload {
 		payload[i] ^= mask[i&3]
 	}
-	ws := p.g.conn
 	switch f[0] & opMask {
 	case opText:
 	case opPing:
-		_ = ws.WriteControl(websocket.PongMessage, payload, time.Now().Add(p.c.srv.cfg.WriteTimeout))
+		_ = p.g.writeFrames(appendControlFrame(nil, opPong, payload), false)
 		return
 	case opPong:
 		return
@@ -197,28 +191,30 @@ func (p *wsProbe) handleFrame() {
 	}
 	data := append([]byte(nil), payload...)
 	if f[0]&rsv1Bit != 0 {
-		// permessage-deflate, without context takeover (all gorilla
-		// negotiates): each message inflates on its own.
-		var err error
-		if data, err = inflate(data); err != nil {
+		if !p.g.deflate {
 			p.state = probeFailed
 			return
 		}
+		m, err := inflateMessage(data, probeFrameMax)
+		if err != nil {
+			p.state = probeFailed
+			return
+		}
+		data = append(data[:0], m.b...)
+		m.release()
 	}
 	pkt, err := DecodeText(data)
 	switch {
 	case err == nil && pkt.Type == PacketPing && string(pkt.Data) == "probe":
-		_ = ws.SetWriteDeadline(time.Now().Add(p.c.srv.cfg.WriteTimeout))
-		if ws.WriteMessage(websocket.TextMessage, []byte("3probe")) != nil {
+		if p.g.writeFrames(appendFrame(nil, queue.Item{Kind: byte(PacketPong), Data: []byte("probe")}), false) != nil {
 			p.state = probeFailed
 			return
 		}
-		_ = ws.SetWriteDeadline(time.Time{})
 		p.probed = true
 		p.c.probeSucceeded()
 	case err == nil && pkt.Type == PacketUpgrade && p.probed:
 		p.state = probeUpgraded
-		p.c.attach(p.g, p.extensions)
+		p.c.attach(p.g)
 	case err == nil && pkt.Type == PacketNoop:
 		// Harmless; some clients send it while upgrading.
 	default:
@@ -226,15 +222,5 @@ func (p *wsProbe) handleFrame() {
 	}
 }
 
+// rsv1Bit marks a compressed message (RFC 7692 §6).
 const rsv1Bit = 0x40
-
-// inflate decompresses one permessage-deflate message (RFC 7692 §7.2.2).
-func inflate(b []byte) ([]byte, error) {
-	r := flate.NewReader(io.MultiReader(bytes.NewReader(b), bytes.NewReader([]byte{0, 0, 0xff, 0xff, 1, 0, 0, 0xff, 0xff})))
-	defer r.Close()
-	out, err := io.ReadAll(io.LimitReader(r, probeFrameMax))
-	if errors.Is(err, io.ErrUnexpectedEOF) {
-		err = nil
-	}
-	return out, err
-}

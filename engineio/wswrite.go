@@ -5,7 +5,6 @@ import (
 	"net"
 	"sync"
 	"syscall"
-	"time"
 
 	"github.com/gorilla/websocket"
 
@@ -23,10 +22,10 @@ import (
 // kernel in one writev: server frames are unmasked, so a frame is a short
 // header followed by the payload, and a broadcast's frames are built once
 // (Prepare) and shared by every target. Only messages that permessage-deflate
-// should compress go through gorilla's writer. Raw writes and gorilla's
-// control frames (the reader's close and pong answers) never interleave
-// within a frame: each is a single write on the connection, and the
-// kernel socket's write lock keeps writes whole.
+// should compress go through gorilla's writer. The control frames the
+// reader answers with (pongs, close frames) take the connection's write
+// lock as a batch does (gorillaWS.writeFrames), so they never land inside
+// a frame, even on TLS where a batch is several writes.
 
 // writeBatchBytes caps one batch so a connection with a deep queue does not
 // hold its write deadline for too long in one go.
@@ -181,7 +180,7 @@ func putScratch(sc *writeScratch) {
 	scratchPool.Put(sc)
 }
 
-func (c *Conn) writeLoop(ws *websocket.Conn) {
+func (c *Conn) writeLoop(g *gorillaWS) {
 	defer c.srv.wg.Done()
 	sc := getScratch()
 	defer putScratch(sc)
@@ -190,28 +189,21 @@ func (c *Conn) writeLoop(ws *websocket.Conn) {
 		closed, flush := c.closed, c.flushOnClose
 		c.mu.Unlock()
 		if closed && !flush {
-			_ = ws.Close() // close() already shut the connection; this frees gorilla's side
+			g.abort() // close() already shut the connection
 			return
 		}
 		sc.batch = c.q.Drain(sc.batch[:0], writeBatchBytes)
 		if len(sc.batch) > 0 {
-			if err := c.writeBatch(ws, sc); err != nil {
-				reason := writeErrorReason(err)
-				if reason == ReasonWriteTimeout {
-					c.srv.stats.writeTimeouts.Add(1)
-					c.srv.cfg.Logger.Info("engineio: disconnecting a client that does not read", "sid", c.id, "reason", reason)
-				}
-				c.close(reason, false)
-				_ = ws.Close()
+			if err := g.writeBatch(sc); err != nil {
+				c.writeFailed(g, err)
 				return
 			}
 			clear(sc.batch)
 			continue
 		}
 		if closed { // flushed: say goodbye
-			deadline := time.Now().Add(time.Second)
-			_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), deadline)
-			_ = ws.Close()
+			_ = g.writeFrames(appendCloseFrame(nil, closeNormal, ""), true)
+			g.abort()
 			return
 		}
 		// Idle: let the goroutine go. A push that raced with this check
@@ -227,25 +219,32 @@ func (c *Conn) writeLoop(ws *websocket.Conn) {
 	}
 }
 
+// writeFailed ends the session after a write on g failed: the writer's, or
+// the reader's answer to a ping.
+func (c *Conn) writeFailed(g *gorillaWS, err error) {
+	reason := writeErrorReason(err)
+	if reason == ReasonWriteTimeout && !c.isClosed() {
+		c.srv.stats.writeTimeouts.Add(1)
+		c.srv.cfg.Logger.Info("engineio: disconnecting a client that does not read", "sid", c.id, "reason", reason)
+	}
+	c.close(reason, false)
+	g.abort()
+}
+
 // writeBatch writes sc.batch: raw frames gathered into one writev, with
 // messages to compress going through gorilla's deflate writer in order.
-func (c *Conn) writeBatch(ws *websocket.Conn, sc *writeScratch) error {
-	nc := ws.NetConn()
-	// Refreshing the deadline costs a timer update per batch; a batch
-	// only needs at least half of WriteTimeout left, so the deadline is
-	// moved once per half period under steady traffic.
-	timeout := c.srv.cfg.WriteTimeout
-	now := time.Now()
-	if c.writeDeadline.Sub(now) < timeout/2 {
-		c.writeDeadline = now.Add(timeout)
-		if err := nc.SetWriteDeadline(c.writeDeadline); err != nil {
-			return err
-		}
+func (g *gorillaWS) writeBatch(sc *writeScratch) error {
+	g.wmu.Lock()
+	defer g.wmu.Unlock()
+	if g.closing {
+		return websocket.ErrCloseSent
 	}
-	deadline := c.writeDeadline
-	if !c.wsDeflate {
+	if err := g.refreshDeadline(); err != nil {
+		return err
+	}
+	if !g.deflate {
 		sc.frameBatch()
-		return sc.flush(nc)
+		return sc.flush(g.nc)
 	}
 	sc.bufs, sc.hdr = sc.bufs[:0], sc.hdr[:0]
 	if need := 11 * len(sc.batch); cap(sc.hdr) < need {
@@ -253,18 +252,19 @@ func (c *Conn) writeBatch(ws *websocket.Conn, sc *writeScratch) error {
 	}
 	for _, it := range sc.batch {
 		if compressible(it) {
-			if err := sc.flush(nc); err != nil {
+			if err := sc.flush(g.nc); err != nil {
 				return err
 			}
-			_ = ws.SetWriteDeadline(deadline)
-			if err := writeItem(ws, it); err != nil {
+			// gorilla sets its own deadline on every write it makes.
+			_ = g.conn.SetWriteDeadline(g.deadline)
+			if err := writeItem(g.conn, it); err != nil {
 				return err
 			}
 			continue
 		}
 		sc.appendItem(it)
 	}
-	return sc.flush(nc)
+	return sc.flush(g.nc)
 }
 
 // flush writes the gathered frames with one writev.
