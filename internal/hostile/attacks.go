@@ -533,12 +533,7 @@ func wsDeflateBomb(e *env) outcome {
 	if err := ws.sioConnect(); err != nil {
 		return fail("%v", err)
 	}
-	msg := make([]byte, 0, bombSize+16)
-	msg = append(msg, `42["echo","`...)
-	msg = append(msg, bytes.Repeat([]byte("a"), bombSize)...)
-	msg = append(msg, `"]`...)
-	body := deflateMessage(msg)
-	msg = nil
+	body := deflateBomb(`42["echo","`, bombSize, `"]`)
 	if err := ws.send(5*time.Second, frame{fin: true, rsv: 0x40, op: opText, payload: body, length: -1}); err != nil {
 		return fail("sending: %v", err)
 	}

@@ -402,10 +402,21 @@ func (w *rawWS) sioConnect() error {
 
 // deflateMessage compresses msg as a permessage-deflate message body
 // (RFC 7692 §7.2.1: the trailing empty stored block removed).
-func deflateMessage(msg []byte) []byte {
+// deflateBomb compresses prefix, n bytes of 'a' and suffix as one
+// permessage-deflate message without holding the n bytes: the attacker
+// runs in the server's process, and its own memory must not count as the
+// server's.
+func deflateBomb(prefix string, n int, suffix string) []byte {
 	var buf bytes.Buffer
 	fw, _ := flate.NewWriter(&buf, flate.BestCompression)
-	_, _ = fw.Write(msg)
+	_, _ = fw.Write([]byte(prefix))
+	chunk := bytes.Repeat([]byte("a"), 64<<10)
+	for n > 0 {
+		k := min(n, len(chunk))
+		_, _ = fw.Write(chunk[:k])
+		n -= k
+	}
+	_, _ = fw.Write([]byte(suffix))
 	_ = fw.Flush()
 	return bytes.TrimSuffix(buf.Bytes(), []byte{0, 0, 0xff, 0xff})
 }
