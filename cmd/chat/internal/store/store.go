@@ -1,0 +1,110 @@
+// Package store keeps the chat's accounts, sessions, rooms, messages and
+// files. Store is implemented twice, on SQLite (modernc.org/sqlite, the
+// default: one file, no service) and on PostgreSQL (pgx), and both run the
+// same tests against the real database.
+//
+// Every write that a client is told about has returned from the database
+// first: the chat acknowledges a message only after AddMessage returned,
+// so nothing acknowledged is lost when the process dies.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Errors a Store returns; callers test them with errors.Is.
+var (
+	ErrNotFound = errors.New("store: not found")
+	ErrExists   = errors.New("store: already exists")
+)
+
+// User is an account.
+type User struct {
+	ID           int64
+	Name         string // unique, validated by the caller
+	PasswordHash string // argon2id, PHC string form
+	Created      time.Time
+}
+
+// Room is a chat room. The room "general" exists from the first migration.
+type Room struct {
+	Name      string
+	CreatedBy string // user name; "" for general
+	Created   time.Time
+}
+
+// FileInfo describes a stored file (an image or other attachment).
+type FileInfo struct {
+	ID   int64
+	Name string // the name the sender gave, sanitised by the caller
+	Type string // MIME type
+	Size int64
+}
+
+// Message is one chat message, to a room or private between two users.
+// ID is the message's offset: it grows with every message stored, across
+// all rooms, so a client that saw offset N asks for what came after N.
+type Message struct {
+	ID       int64
+	Room     string    // the room; "" for a private message
+	From     string    // the author's user name
+	To       string    // the addressee of a private message; "" in a room
+	Text     string
+	File     *FileInfo // an attachment, or nil
+	ClientID string    // the sender's id for the message, for idempotent retries
+	Sent     time.Time
+}
+
+// Store is the chat's persistence. Every method is safe for concurrent use.
+type Store interface {
+	// Accounts.
+	CreateUser(ctx context.Context, name, passwordHash string) (User, error) // ErrExists
+	UserByName(ctx context.Context, name string) (User, error)              // ErrNotFound
+
+	// Sessions and API tokens are looked up by a hash of the secret; the
+	// secret itself is never stored.
+	CreateSession(ctx context.Context, tokenHash []byte, userID int64, expires time.Time) error
+	SessionUser(ctx context.Context, tokenHash []byte, now time.Time) (User, error) // ErrNotFound when absent or expired
+	DeleteSession(ctx context.Context, tokenHash []byte) error
+	CreateAPIToken(ctx context.Context, tokenHash []byte, userID int64, label string) error
+	APITokenUser(ctx context.Context, tokenHash []byte) (User, error) // ErrNotFound
+
+	// Rooms and membership.
+	CreateRoom(ctx context.Context, name, createdBy string) (Room, error) // ErrExists
+	Room(ctx context.Context, name string) (Room, error)                  // ErrNotFound
+	Rooms(ctx context.Context) ([]Room, error)                            // by name
+	JoinRoom(ctx context.Context, user, room string) error                // idempotent
+	LeaveRoom(ctx context.Context, user, room string) error               // idempotent
+	UserRooms(ctx context.Context, user string) ([]string, error)         // by name
+
+	// Messages. AddMessage stores m (its ID and Sent are set by the store)
+	// and returns it; when the same author already stored a message with
+	// the same non-empty ClientID, it stores nothing and returns that
+	// message with dup true (a client's retry after a lost ack).
+	AddMessage(ctx context.Context, m Message) (stored Message, dup bool, err error)
+	// RoomHistory returns up to limit messages of room with ID < before
+	// (before <= 0: the newest), oldest first.
+	RoomHistory(ctx context.Context, room string, before int64, limit int) ([]Message, error)
+	// PrivateHistory is RoomHistory for the private messages between a and b.
+	PrivateHistory(ctx context.Context, a, b string, before int64, limit int) ([]Message, error)
+	// MessagesSince returns up to limit messages with ID > after that user
+	// can see (in the rooms it is a member of, and private messages from or
+	// to it), oldest first: what a client missed while away.
+	MessagesSince(ctx context.Context, user string, after int64, limit int) ([]Message, error)
+
+	// Unread counts: MarkRead records that user has read room (or, for
+	// private messages, the conversation with another user given as
+	// "@name") up to message ID upTo; Unread counts newer messages per
+	// room and per "@name" conversation, leaving out zero counts and the
+	// user's own messages.
+	MarkRead(ctx context.Context, user, room string, upTo int64) error
+	Unread(ctx context.Context, user string) (map[string]int, error)
+
+	// Files.
+	SaveFile(ctx context.Context, owner string, name, mimeType string, data []byte) (FileInfo, error)
+	File(ctx context.Context, id int64) (FileInfo, []byte, error) // ErrNotFound
+
+	Close() error
+}
