@@ -48,9 +48,9 @@ type FileInfo struct {
 // all rooms, so a client that saw offset N asks for what came after N.
 type Message struct {
 	ID       int64
-	Room     string    // the room; "" for a private message
-	From     string    // the author's user name
-	To       string    // the addressee of a private message; "" in a room
+	Room     string // the room; "" for a private message
+	From     string // the author's user name
+	To       string // the addressee of a private message; "" in a room
 	Text     string
 	File     *FileInfo // an attachment, or nil
 	ClientID string    // the sender's id for the message, for idempotent retries
@@ -61,7 +61,7 @@ type Message struct {
 type Store interface {
 	// Accounts.
 	CreateUser(ctx context.Context, name, passwordHash string) (User, error) // ErrExists
-	UserByName(ctx context.Context, name string) (User, error)              // ErrNotFound
+	UserByName(ctx context.Context, name string) (User, error)               // ErrNotFound
 
 	// Sessions and API tokens are looked up by a hash of the secret; the
 	// secret itself is never stored.
