@@ -1,0 +1,26 @@
+package main
+
+import (
+	"testing"
+
+	tt "github.com/switchboard-go/socketio/examples/tutorial/internal/tutorialtest"
+)
+
+// A chat message reaches the server, which logs it and sends it to nobody.
+func TestMessageLogged(t *testing.T) {
+	srv := tt.Start(t, run, "")
+	a := tt.Connect(t, srv.URL, nil)
+	b := tt.Connect(t, srv.URL, nil)
+	if err := a.Emit("chat message", "hello, server"); err != nil {
+		t.Fatal(err)
+	}
+	srv.ExpectLog(t, "message: hello, server")
+	if err := b.Emit("chat message", "second"); err != nil {
+		t.Fatal(err)
+	}
+	srv.ExpectLog(t, "message: second")
+	// Had the server relayed the first message, it would have arrived by
+	// now: the second was handled after it.
+	a.None(t)
+	b.None(t)
+}
