@@ -1,0 +1,177 @@
+// Command step8 is step 8 of socket.io's "Get started" chat tutorial,
+// "Client delivery" (https://socket.io/docs/v4/tutorial/step-8): step 7,
+// and now no message typed is lost either. The page sends each message
+// with a name of its own (its client offset) and waits for the server's
+// acknowledgement, sending it again when none comes within 10 s or the
+// connection is lost (the client's ackTimeout and retries options). The
+// server acknowledges a message once it is stored; a UNIQUE column on the
+// client offset stores it once, and a message sent again is acknowledged
+// without being shown twice.
+//
+// From the repository's root:
+//
+//	go run ./examples/tutorial/step8 [-addr 127.0.0.1:3000] [-db chat.db]
+//
+// then open http://127.0.0.1:3000 in two tabs, take one offline (the
+// browser's developer tools, Network, "Offline"), type in it, and bring it
+// back: the other tab shows those messages, once. The database file is
+// created when missing; one of step 7 works too (same table).
+package main
+
+import (
+	"context"
+	"database/sql"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"flag"
+	"log"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+
+	"github.com/switchboard-go/socketio"
+	"github.com/switchboard-go/socketio/examples/tutorial/internal/serve"
+	"modernc.org/sqlite" // the "sqlite" driver, in Go: no C compiler needed
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+//go:embed index.html
+var page []byte
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:3000", "`host:port` to listen on; \":3000\" for every interface")
+	dbPath := flag.String("db", "chat.db", "the SQLite database `file` that stores the messages")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, *addr, *dbPath, log.Printf); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// run serves the step on addr, with the messages stored in dbPath, until
+// ctx is done.
+func run(ctx context.Context, addr, dbPath string, logf func(string, ...any)) error {
+	db, err := openDB(dbPath)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	io := socketio.NewServer(&socketio.Options{ConnectionStateRecovery: &socketio.Recovery{}})
+	c := &chat{io: io, db: db, logf: logf}
+	io.OnConnection(func(socket *socketio.Socket) { c.connected(ctx, socket) })
+	return serve.Run(ctx, addr, handler(io), io, logf)
+}
+
+// openDB opens the database and creates the messages table, with the
+// UNIQUE client_offset column that stores each message once.
+func openDB(path string) (*sql.DB, error) {
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		return nil, err
+	}
+	// SQLite takes one writer at a time: one connection makes the
+	// handlers of different clients wait for each other instead of
+	// failing with "database is locked".
+	db.SetMaxOpenConns(1)
+	_, err = db.Exec(`CREATE TABLE IF NOT EXISTS messages (
+		id INTEGER PRIMARY KEY AUTOINCREMENT,
+		client_offset TEXT UNIQUE,
+		content TEXT
+	)`)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+type chat struct {
+	io   *socketio.Server
+	db   *sql.DB
+	logf func(string, ...any)
+
+	// mu makes storing a message and sending it one step, and so is
+	// catching a socket up: pages then get messages in the order of their
+	// ids, the catch-up included, so that the last offset a page got is
+	// one after which it has missed nothing. Without it two clients'
+	// messages could be stored as 5 then 6 but sent as 6 then 5.
+	mu sync.Mutex
+}
+
+func (c *chat) connected(ctx context.Context, socket *socketio.Socket) {
+	socket.On("chat message", func(e *socketio.Event) {
+		var msg, clientOffset string
+		if e.Decode(0, &msg) != nil || e.Decode(1, &clientOffset) != nil {
+			return // not what the page sends
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		res, err := c.db.ExecContext(ctx, "INSERT INTO messages (content, client_offset) VALUES (?, ?)", msg, clientOffset)
+		if err != nil {
+			var sqlErr *sqlite.Error
+			if errors.As(err, &sqlErr) && sqlErr.Code()&0xff == sqlite3.SQLITE_CONSTRAINT {
+				// Stored and sent to everyone already: this is the
+				// client sending it again, its acknowledgement lost or
+				// late. Acknowledge it so that it stops.
+				_ = e.Ack()
+				return
+			}
+			// No acknowledgement: the client sends it again.
+			c.logf("storing a message: %v", err)
+			return
+		}
+		id, err := res.LastInsertId()
+		if err != nil {
+			c.logf("storing a message: %v", err)
+			return
+		}
+		_ = c.io.Emit("chat message", msg, id)
+		// Acknowledge only now that it is stored and sent: else the
+		// client keeps sending it (at most retries times).
+		_ = e.Ack()
+	})
+
+	// A recovered socket got what it missed from the recovery itself.
+	if !socket.Recovered() {
+		c.catchUp(ctx, socket)
+	}
+}
+
+// catchUp sends the socket every stored message after the offset its page
+// sent, 0 (all of them) when it sent none.
+func (c *chat) catchUp(ctx context.Context, socket *socketio.Socket) {
+	var auth struct {
+		ServerOffset int64 `json:"serverOffset"`
+	}
+	_ = json.Unmarshal(socket.Handshake().Auth, &auth) // none or malformed: from the start
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	rows, err := c.db.QueryContext(ctx, "SELECT id, content FROM messages WHERE id > ? ORDER BY id", auth.ServerOffset)
+	if err != nil {
+		c.logf("reading the messages: %v", err)
+		return
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var content string
+		if err := rows.Scan(&id, &content); err != nil {
+			c.logf("reading the messages: %v", err)
+			return
+		}
+		_ = socket.Emit("chat message", content, id)
+	}
+	if err := rows.Err(); err != nil {
+		c.logf("reading the messages: %v", err)
+	}
+}
+
+func handler(io *socketio.Server) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /{$}", serve.Page(page))
+	mux.Handle("/socket.io/", io)
+	return mux
+}
