@@ -4,9 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/switchboard-go/socketio/adapter"
 	"github.com/switchboard-go/socketio/engineio"
 	"github.com/switchboard-go/socketio/internal/leakcheck"
 )
@@ -117,7 +119,12 @@ func (c *rawClient) connect(nsp string) string {
 }
 
 // expectClosed waits for the server to close the connection.
-func (c *rawClient) expectClosed() {
+func (c *rawClient) expectClosed() { c.t.Helper(); c.closeError() }
+
+// closeError waits for the server to close the connection and returns the
+// read error that says how: a *websocket.CloseError for a close frame.
+// Frames before the close are skipped.
+func (c *rawClient) closeError() error {
 	c.t.Helper()
 	_ = c.ws.SetReadDeadline(time.Now().Add(5 * time.Second))
 	for {
@@ -126,7 +133,7 @@ func (c *rawClient) expectClosed() {
 			if errors.As(err, &ne) && ne.Timeout() {
 				c.t.Fatal("connection not closed")
 			}
-			return
+			return err
 		}
 	}
 }
@@ -652,14 +659,91 @@ func TestServerUtilities(t *testing.T) {
 	if r, _ := srv.In("vip").FetchSockets(context.Background()); len(r) != 0 {
 		t.Fatalf("still in vip: %d", len(r))
 	}
-	// With one server there is nobody to tell: no error, and no client
-	// gets it (the next packet each sees is the DISCONNECT below).
+	// With the in-memory adapter there is nobody to tell: no error, and no
+	// client gets it (the next packet each sees is the DISCONNECT below).
+	// What reaches a cluster's adapter is TestServerSideEmitReachesAdapter's.
 	if err := srv.ServerSideEmit(context.Background(), "hello"); err != nil {
 		t.Fatal(err)
 	}
 	_ = srv.DisconnectSockets(false)
 	if a.recv() != "1" || b.recv() != "1" {
 		t.Fatal("DisconnectSockets")
+	}
+}
+
+// sideEmitAdapter is the in-memory adapter with the ServerSideEmit of a
+// cluster adapter: it records what the namespace hands over, by namespace,
+// and answers with err (a cluster's failure to publish).
+type sideEmitAdapter struct {
+	adapter.Adapter
+	ns    string
+	calls chan<- sideEmit
+	err   error
+}
+
+type sideEmit struct {
+	ns   string
+	args []any
+}
+
+func (a *sideEmitAdapter) ServerSideEmit(_ context.Context, args []any) error {
+	a.calls <- sideEmit{a.ns, args}
+	return a.err
+}
+
+// ServerSideEmit's contract with the adapter: the event name then the
+// arguments, as given, to the adapter of the namespace it was called on;
+// the adapter's error back to the caller; a reserved event name refused
+// before the adapter sees it. No local socket receives it.
+func TestServerSideEmitReachesAdapter(t *testing.T) {
+	calls := make(chan sideEmit, 4)
+	published := errors.New("cluster unreachable")
+	srv, url := newTestServer(t, &Options{Adapter: func(h adapter.Host) adapter.Adapter {
+		a := &sideEmitAdapter{Adapter: adapter.NewInMemory(h), ns: h.Name(), calls: calls}
+		if h.Name() == "/down" {
+			a.err = published
+		}
+		return a
+	}})
+	srv.Of("/chat")
+	c := dialRaw(t, url)
+	c.connect("/")
+	c.connect("/chat")
+
+	payload := map[string]any{"k": "v"}
+	if err := srv.ServerSideEmit(context.Background(), "hello", 1, "two", payload); err != nil {
+		t.Fatal(err)
+	}
+	got := recvWithin(t, calls)
+	if got.ns != "/" || len(got.args) != 4 || got.args[0] != "hello" || got.args[1] != 1 || got.args[2] != "two" ||
+		!reflect.DeepEqual(got.args[3], payload) {
+		t.Fatalf("adapter got %+v, want / [hello 1 two %v]", got, payload)
+	}
+	if err := srv.Of("/chat").ServerSideEmit(context.Background(), "only-chat"); err != nil {
+		t.Fatal(err)
+	}
+	if got := recvWithin(t, calls); got.ns != "/chat" || !reflect.DeepEqual(got.args, []any{"only-chat"}) {
+		t.Fatalf("adapter got %+v, want /chat [only-chat]", got)
+	}
+	if err := srv.Of("/down").ServerSideEmit(context.Background(), "x"); !errors.Is(err, published) {
+		t.Fatalf("error %v, want the adapter's %v", err, published)
+	}
+	recvWithin(t, calls)
+	for _, reserved := range []string{"connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"} {
+		if err := srv.ServerSideEmit(context.Background(), reserved); !errors.Is(err, ErrReservedEvent) {
+			t.Fatalf("%s: error %v, want ErrReservedEvent", reserved, err)
+		}
+	}
+	select {
+	case got := <-calls:
+		t.Fatalf("a reserved event reached the adapter: %+v", got)
+	default:
+	}
+	// Nothing went to the client: the next packet it sees is the event
+	// emitted now.
+	_ = srv.Emit("after")
+	if p := c.recv(); p != `2["after"]` {
+		t.Fatalf("got %q", p)
 	}
 }
 
@@ -691,19 +775,36 @@ func TestCatchAllAndPanicContained(t *testing.T) {
 }
 
 // A connection that joins no namespace within ConnectTimeout is closed
-// then, not earlier; one that joins in time stays.
+// then, not earlier, by the server: a normal WebSocket close (1000) after
+// whatever was queued, which is how the engine ends a session it closes
+// itself (Conn.Close), not the drop of a ping timeout (that comes after
+// PingInterval+PingTimeout, here an hour) or of a protocol error. One that
+// joins in time stays.
 func TestConnectTimeout(t *testing.T) {
 	const timeout = 200 * time.Millisecond
-	srv, url := newTestServer(t, &Options{ConnectTimeout: timeout})
+	srv, url := newTestServer(t, &Options{
+		ConnectTimeout: timeout,
+		Engine:         engineio.Options{PingInterval: time.Hour, PingTimeout: time.Hour},
+	})
 	socks := make(chan *Socket, 1)
 	srv.OnConnection(func(s *Socket) { socks <- s })
 	start := time.Now()
 	idle, joined := dialRaw(t, url), dialRaw(t, url)
 	joined.connect("/")
 	s := recvWithin(t, socks)
-	idle.expectClosed()
-	if elapsed := time.Since(start); elapsed < timeout {
+	err := idle.closeError()
+	elapsed := time.Since(start)
+	if elapsed < timeout {
 		t.Fatalf("closed after %v, before the connect timeout of %v", elapsed, timeout)
+	}
+	var ce *websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code != websocket.CloseNormalClosure {
+		t.Fatalf("the idle connection ended with %v, want the server's normal close (1000)", err)
+	}
+	// The server counts one connection now: the idle one is gone from the
+	// engine, not just from this client's view.
+	if n := srv.Engine().Count(); n != 1 {
+		t.Fatalf("%d engine connections after the connect timeout, want 1", n)
 	}
 	// The joined one outlives the timeout and still gets events.
 	if !s.Connected() || s.Emit("still here") != nil {
@@ -750,37 +851,54 @@ func jsonUnmarshal(raw []byte, v any) error {
 	return json.Unmarshal(raw, v)
 }
 
+// panicLog is a slog handler that passes on the "panic" attribute of every
+// record that has one: the server's report that it contained a panic.
+type panicLog chan any
+
+func (panicLog) Enabled(context.Context, slog.Level) bool { return true }
+func (h panicLog) WithAttrs([]slog.Attr) slog.Handler     { return h }
+func (h panicLog) WithGroup(string) slog.Handler          { return h }
+func (h panicLog) Handle(_ context.Context, r slog.Record) error {
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == "panic" {
+			h <- a.Value.Any()
+		}
+		return true
+	})
+	return nil
+}
+
 // An ack callback that panics (here: on its timeout) is contained: it ran,
-// with ErrTimeout, and the socket goes on working.
+// with ErrTimeout, the server reported the panic it recovered, and the
+// socket goes on working after that.
 func TestAckTimeoutPanicContained(t *testing.T) {
-	srv, url := newTestServer(t, nil)
+	panics := make(panicLog, 4)
+	srv, url := newTestServer(t, &Options{Logger: slog.New(panics)})
 	called := make(chan error, 1)
-	after := make(chan error, 1)
+	sockets := make(chan *Socket, 1)
 	srv.OnConnection(func(s *Socket) {
 		_ = s.Timeout(20*time.Millisecond).Emit("q", AckFunc(func(_ Args, err error) {
 			called <- err
 			panic("ack callback bug")
 		}))
-		go func() {
-			select {
-			case err := <-called:
-				if !errors.Is(err, ErrTimeout) {
-					after <- fmt.Errorf("ack callback got %v, want ErrTimeout", err)
-					return
-				}
-			case <-time.After(5 * time.Second):
-				after <- errors.New("the ack callback never ran")
-				return
-			}
-			after <- s.Emit("still alive")
-		}()
+		sockets <- s
 	})
 	c := dialRaw(t, url)
 	c.connect("/")
 	if p := c.recv(); p != `20["q"]` {
 		t.Fatalf("got %q", p)
 	}
-	if err := recvWithin(t, after); err != nil {
+	s := recvWithin(t, sockets)
+	if err := recvWithin(t, called); !errors.Is(err, ErrTimeout) {
+		t.Fatalf("ack callback got %v, want ErrTimeout", err)
+	}
+	if p := recvWithin(t, panics); p != "ack callback bug" {
+		t.Fatalf("the server reported the panic %v, want the callback's", p)
+	}
+	if !s.Connected() {
+		t.Fatal("the panic disconnected the socket")
+	}
+	if err := s.Emit("still alive"); err != nil {
 		t.Fatal(err)
 	}
 	if p := c.recv(); p != `2["still alive"]` {

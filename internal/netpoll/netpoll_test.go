@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // waitTimeout bounds every wait in these tests so that a bug shows as a
@@ -349,6 +350,81 @@ func waitNoPollerGoroutine(t *testing.T) {
 	}
 }
 
+// settle returns once p has handled every event its epoll set reports now:
+// it waits for the round in progress, then serves what is left itself. A
+// handler call that has not happened after settle is not going to happen
+// without a new event, which is what the "not called" checks below need.
+func settle(p *poller) {
+	p.serveMu.Lock()
+	_, _ = p.serveReady()
+	p.serveMu.Unlock()
+}
+
+// waitInput waits until the kernel holds at least n unread bytes for d,
+// so that a check after it knows the input has arrived, or fails.
+func waitInput(t *testing.T, d *Desc, n int) {
+	t.Helper()
+	fd := descFd(d)
+	for deadline := time.Now().Add(waitTimeout); ; time.Sleep(time.Millisecond) {
+		var queued int32
+		_, _, e := syscall.Syscall(syscall.SYS_IOCTL, uintptr(fd), syscall.TIOCINQ, uintptr(unsafe.Pointer(&queued)))
+		if e != 0 {
+			t.Fatalf("FIONREAD on %d: %v", fd, e)
+		}
+		if int(queued) >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d bytes arrived for descriptor %d, want %d", queued, fd, n)
+		}
+	}
+}
+
+// waitPeerFin waits until d's connection has received the peer's FIN (TCP
+// state CLOSE_WAIT), or fails.
+func waitPeerFin(t *testing.T, d *Desc) {
+	t.Helper()
+	const tcpCloseWait = 8
+	fd := descFd(d)
+	for deadline := time.Now().Add(waitTimeout); ; time.Sleep(time.Millisecond) {
+		var info [104]byte // struct tcp_info; tcpi_state is its first byte
+		size := uint32(len(info))
+		_, _, e := syscall.Syscall6(syscall.SYS_GETSOCKOPT, uintptr(fd), syscall.IPPROTO_TCP, syscall.TCP_INFO,
+			uintptr(unsafe.Pointer(&info[0])), uintptr(unsafe.Pointer(&size)), 0)
+		if e != 0 {
+			t.Fatalf("TCP_INFO on %d: %v", fd, e)
+		}
+		if info[0] == tcpCloseWait {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("descriptor %d in TCP state %d, want CLOSE_WAIT", fd, info[0])
+		}
+	}
+}
+
+// waitGoroutine waits until a goroutine's stack holds every one of parts
+// (a state such as "[IO wait", function names), or fails.
+func waitGoroutine(t *testing.T, parts ...string) {
+	t.Helper()
+	buf := make([]byte, 1<<20)
+	for deadline := time.Now().Add(waitTimeout); ; time.Sleep(time.Millisecond) {
+		n := runtime.Stack(buf, true)
+	stacks:
+		for _, g := range strings.Split(string(buf[:n]), "\n\n") {
+			for _, p := range parts {
+				if !strings.Contains(g, p) {
+					continue stacks
+				}
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no goroutine with %q", parts)
+		}
+	}
+}
+
 // 1. Bytes flow both ways, in order, through OnData and Writev.
 func TestDataBothWays(t *testing.T) {
 	ln := listen(t)
@@ -446,7 +522,7 @@ func TestPeerClose(t *testing.T) {
 	d.WaitWritable()
 	d.PauseReads(true)
 	d.PauseReads(false)
-	time.Sleep(100 * time.Millisecond)
+	settle(d.p)
 	if n := r.nClose.Load(); n != 1 {
 		t.Fatalf("OnClose called %d times", n)
 	}
@@ -459,7 +535,7 @@ func TestPeerClose(t *testing.T) {
 // reads EOF; repeated and concurrent calls are harmless.
 func TestShutdown(t *testing.T) {
 	ln := listen(t)
-	check := func(t *testing.T, client *net.TCPConn, r *recorder) {
+	check := func(t *testing.T, client *net.TCPConn, d *Desc, r *recorder) {
 		t.Helper()
 		if err := r.waitClosed(t); err != nil {
 			t.Errorf("OnClose(%v) after Shutdown, want nil", err)
@@ -468,7 +544,7 @@ func TestShutdown(t *testing.T) {
 		if n, err := client.Read(make([]byte, 1)); n != 0 || err != io.EOF {
 			t.Errorf("client Read after Shutdown = %d, %v; want 0, EOF", n, err)
 		}
-		time.Sleep(100 * time.Millisecond)
+		settle(d.p)
 		if n := r.nClose.Load(); n != 1 {
 			t.Errorf("OnClose called %d times", n)
 		}
@@ -486,7 +562,7 @@ func TestShutdown(t *testing.T) {
 			d.Shutdown()
 		}()
 		<-done
-		check(t, client, r)
+		check(t, client, d, r)
 		d.Shutdown() // after the close as well
 	})
 
@@ -506,7 +582,7 @@ func TestShutdown(t *testing.T) {
 		}
 		close(start)
 		wg.Wait()
-		check(t, client, r)
+		check(t, client, d, r)
 	})
 
 	t.Run("reads paused", func(t *testing.T) {
@@ -515,7 +591,7 @@ func TestShutdown(t *testing.T) {
 		d := take(t, srv, r)
 		d.PauseReads(true)
 		go d.Shutdown()
-		check(t, client, r)
+		check(t, client, d, r)
 	})
 }
 
@@ -563,7 +639,7 @@ func TestBackpressure(t *testing.T) {
 
 	d.WaitWritable()
 	waits := 1
-	time.Sleep(100 * time.Millisecond)
+	settle(d.p)
 	if n := r.nWritable.Load(); n != 0 {
 		t.Fatalf("OnWritable called while the peer reads nothing")
 	}
@@ -578,7 +654,7 @@ func TestBackpressure(t *testing.T) {
 		readDone <- result{n, bad, err}
 	}()
 	r.waitWritable(t)
-	time.Sleep(100 * time.Millisecond) // the socket stays writable: no second call
+	settle(d.p) // the socket stays writable: no second call
 	if n := r.nWritable.Load(); n != 1 {
 		t.Fatalf("OnWritable called %d times after one WaitWritable", n)
 	}
@@ -594,7 +670,7 @@ func TestBackpressure(t *testing.T) {
 	}
 	waits += writeAll(t, d, r, bufs, &sc)
 	total := pos + int64(len(rest)) + int64(len(extra))
-	time.Sleep(100 * time.Millisecond)
+	settle(d.p)
 	if n := r.nWritable.Load(); n != int64(waits) {
 		t.Errorf("OnWritable called %d times for %d WaitWritable calls", n, waits)
 	}
@@ -632,7 +708,8 @@ func TestPauseReads(t *testing.T) {
 	if _, err := client.Write([]byte("paused")); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(200 * time.Millisecond)
+	waitInput(t, d, 6)
+	settle(d.p)
 	if n := r.nData.Load(); n != 0 {
 		t.Fatalf("OnData called %d times while paused (%q)", n, r.bytes())
 	}
@@ -648,7 +725,8 @@ func TestPauseReads(t *testing.T) {
 	if _, err := client.Write([]byte("again")); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(200 * time.Millisecond)
+	waitInput(t, d, 5)
+	settle(d.p)
 	if n := r.nData.Load(); n != 1 {
 		t.Fatalf("OnData called while paused (%q)", r.bytes())
 	}
@@ -671,7 +749,8 @@ func TestPauseReadsPeerHangsUp(t *testing.T) {
 	if _, err := client.Write([]byte("first, ")); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(200 * time.Millisecond)
+	waitInput(t, d, 7)
+	settle(d.p)
 	if n := r.nData.Load(); n != 0 {
 		t.Fatalf("OnData called %d times while paused (%q)", n, r.bytes())
 	}
@@ -901,7 +980,7 @@ func TestTakeClosesOriginalConn(t *testing.T) {
 		_, err := srv.Read(make([]byte, 1))
 		blocked <- err
 	}()
-	time.Sleep(50 * time.Millisecond)
+	waitGoroutine(t, "[IO wait", "netpoll.TestTakeClosesOriginalConn.func")
 
 	var origFd int
 	rc, err := srv.SyscallConn()
@@ -971,7 +1050,7 @@ func TestBeforeStart(t *testing.T) {
 		if _, err := client.Write([]byte("waiting")); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(100 * time.Millisecond)
+		waitInput(t, d, 7) // it waits in the kernel for Start
 		if err := d.Start(r); err != nil {
 			t.Fatal(err)
 		}
@@ -989,11 +1068,12 @@ func TestBeforeStart(t *testing.T) {
 		if _, err := client.Write([]byte("held")); err != nil {
 			t.Fatal(err)
 		}
+		waitInput(t, d, 4)
 		if err := d.Start(r); err != nil {
 			t.Fatal(err)
 		}
 		r.waitWritable(t)
-		time.Sleep(200 * time.Millisecond)
+		settle(d.p)
 		if n := r.nData.Load(); n != 0 {
 			t.Fatalf("OnData called while paused before Start")
 		}
@@ -1030,7 +1110,8 @@ func TestBeforeStart(t *testing.T) {
 		d := takeOnly(t, srv, r)
 		client.Write([]byte("x"))
 		client.Close()
-		time.Sleep(50 * time.Millisecond)
+		waitInput(t, d, 1) // both arrived before Start
+		waitPeerFin(t, d)
 		if err := d.Start(r); err != nil {
 			t.Fatal(err)
 		}
@@ -1281,6 +1362,9 @@ func TestRaceWritevShutdownPeerClose(t *testing.T) {
 				}
 			}
 		})
+		// The random sleeps below are the test's subject, not waits for
+		// events: they spread the three actors' steps over different
+		// interleavings from one iteration to the next.
 		wg.Go(func() { // Shutdown
 			<-start
 			time.Sleep(time.Duration(rand.IntN(1000)) * time.Microsecond)
@@ -1448,14 +1532,32 @@ func repairLost(d *Desc) {
 	}
 }
 
-// 12. The same race as above, arranged deterministically: the poller has
-// closed descriptor f of connection A but not yet removed f from its table
-// when connection B, whose duplicate got the number f, is started. B must
-// be served.
-func TestStartReusingClosingFdNumber(t *testing.T) {
-	// One P: the poller, once woken, waits until this goroutine blocks.
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+// waitPollerBlocked waits until a poller loop is blocked taking a mutex
+// inside fn (a function name such as "(*poller).close"), or fails.
+func waitPollerBlocked(t *testing.T, fn string) {
+	t.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	for {
+		for _, g := range strings.Split(pollerGoroutines(), "\n\n") {
+			if strings.Contains(g, "[sync.Mutex.Lock") && strings.Contains(g, "internal/netpoll."+fn+"(") {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no poller blocked on a mutex in %s:\n%s", fn, pollerGoroutines())
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
 
+// 12. The same race as above, arranged deterministically: the poller has
+// read connection A's end and is closing it when connection B, whose
+// duplicate gets A's descriptor number f, is started. The poller is held
+// in close, waiting for p.mu, which the test holds: A's descriptor must
+// still be open and A still in the table then (the entry goes before the
+// descriptor is closed, so the number cannot be handed out while the
+// table still names A). Once A is closed, B gets f and must be served.
+func TestStartReusingClosingFdNumber(t *testing.T) {
 	ln := listen(t)
 	cA, sA := pair(t, ln)
 	rA := newRecorder()
@@ -1464,38 +1566,30 @@ func TestStartReusingClosingFdNumber(t *testing.T) {
 	f := descFd(dA)
 	p := dA.p
 
-	// Hold dA.mu so that the poller, woken by A's close, stops in handle
+	// Hold dA.mu so that the poller, woken by A's end, stops in handle
 	// (after it has looked A up in p.descs); then hold p.mu and let it go:
-	// it reads EOF, closes f and blocks taking p.mu to remove A.
+	// it reads EOF and stops in close, taking p.mu.
 	dA.mu.Lock()
 	cA.Close()
-	time.Sleep(50 * time.Millisecond)
+	waitPollerBlocked(t, "(*poller).handle")
 	p.mu.Lock()
 	dA.mu.Unlock()
-	pLocked := true
-	defer func() {
-		if pLocked {
-			p.mu.Unlock()
-		}
-	}()
-	deadline := time.Now().Add(time.Second)
-	for {
-		_, _, e := syscall.Syscall(syscall.SYS_FCNTL, uintptr(f), syscall.F_GETFD, 0)
-		if e == syscall.EBADF {
-			break
-		}
-		if time.Now().After(deadline) {
-			// The poller does not close a descriptor while p.mu is held
-			// elsewhere: the window this test looks for does not exist.
-			p.mu.Unlock()
-			pLocked = false
-			rA.waitClosed(t)
-			t.Log("descriptor not closed while p.mu is held: no window")
-			return
-		}
-		time.Sleep(time.Millisecond)
+	waitPollerBlocked(t, "(*poller).close")
+	_, _, e := syscall.Syscall(syscall.SYS_FCNTL, uintptr(f), syscall.F_GETFD, 0)
+	inTable := p.descs[int32(f)] == dA
+	p.mu.Unlock()
+	if e != 0 {
+		t.Fatalf("descriptor %d closed (%v) while the poller waited for p.mu to remove it from the table", f, e)
 	}
-	time.Sleep(20 * time.Millisecond) // the poller is now waiting for p.mu
+	if !inTable {
+		t.Fatalf("A left the table before the poller had p.mu")
+	}
+	if err := rA.waitClosed(t); err != nil {
+		t.Errorf("A: OnClose(%v)", err)
+	}
+	if _, _, e := syscall.Syscall(syscall.SYS_FCNTL, uintptr(f), syscall.F_GETFD, 0); e != syscall.EBADF {
+		t.Fatalf("descriptor %d still open after OnClose (%v)", f, e)
+	}
 
 	// Make f the lowest free descriptor number, so that Take's dup gets it
 	// (Take does not need p.mu; Start does).
@@ -1521,19 +1615,11 @@ func TestStartReusingClosingFdNumber(t *testing.T) {
 	}
 	t.Cleanup(func() { repairLost(dB) }) // runs before takeOnly's cleanup
 	if fdB := descFd(dB); fdB != f || dB.p != p {
-		p.mu.Unlock()
-		pLocked = false
 		_ = dB.Start(rB)
-		t.Skipf("B got descriptor %d, not %d: could not arrange the reuse", fdB, f)
+		t.Fatalf("B got descriptor %d on poller %p, not %d on %p: the reuse was not arranged", fdB, dB.p, f, p)
 	}
-
-	p.mu.Unlock()
-	pLocked = false
-	if err := dB.Start(rB); err != nil { // the poller cannot run before this returns
+	if err := dB.Start(rB); err != nil {
 		t.Fatal(err)
-	}
-	if err := rA.waitClosed(t); err != nil {
-		t.Errorf("A: OnClose(%v)", err)
 	}
 	if _, err := cB.Write([]byte("B")); err != nil {
 		t.Fatal(err)
