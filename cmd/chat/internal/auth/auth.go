@@ -121,6 +121,7 @@ type Auth struct {
 	log     *slog.Logger
 	now     func() time.Time
 	allowed map[string]bool // normalised AllowedOrigins
+	params  Params          // of new hashes: DefaultParams but in this package's tests
 	dummy   string          // hash verified for unknown names
 	hashSem chan struct{}   // bounds concurrent argon2id runs
 	ips     *ipLimiter
@@ -130,6 +131,12 @@ type Auth struct {
 // New returns an Auth over st. It computes one argon2id hash (the dummy
 // for unknown names), which takes a few tens of milliseconds.
 func New(st store.Store, opts Options) *Auth {
+	return newAuth(st, opts, DefaultParams)
+}
+
+// newAuth is New with other hash parameters: the behaviour tests use cheap
+// ones, since under the race detector one default hash takes over a second.
+func newAuth(st store.Store, opts Options, params Params) *Auth {
 	if opts.SessionTTL <= 0 {
 		opts.SessionTTL = DefaultSessionTTL
 	}
@@ -145,6 +152,7 @@ func New(st store.Store, opts Options) *Auth {
 		log:     opts.Logger,
 		now:     opts.Now,
 		allowed: make(map[string]bool),
+		params:  params,
 		hashSem: make(chan struct{}, max(2, runtime.GOMAXPROCS(0))),
 		ips:     newIPLimiter(ipBurst, ipEvery, maxEntries),
 		locks:   newLockout(maxEntries),
@@ -158,7 +166,7 @@ func New(st store.Store, opts Options) *Auth {
 	}
 	var err error
 	// A random password: the dummy must not match anything a client sends.
-	if a.dummy, err = HashPassword(rand.Text()); err != nil {
+	if a.dummy, err = hashWith(params, rand.Text()); err != nil {
 		panic("auth: no randomness: " + err.Error()) // crypto/rand does not fail on supported systems
 	}
 	return a
@@ -292,7 +300,7 @@ func (a *Auth) hash(ctx context.Context, password string) (string, error) {
 		return "", err
 	}
 	defer a.release()
-	return HashPassword(password)
+	return hashWith(a.params, password)
 }
 
 func (a *Auth) verify(ctx context.Context, hash, password string) (bool, error) {
