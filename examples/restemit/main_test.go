@@ -262,4 +262,3 @@ func TestCORS(t *testing.T) {
 		t.Errorf("GET /: %d", res.StatusCode)
 	}
 }
-
