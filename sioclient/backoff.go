@@ -22,7 +22,11 @@ type backoff struct {
 }
 
 func (b *backoff) duration() time.Duration {
-	exp := float64(b.min) * math.Pow(2, float64(b.attempts))
+	// The exponent stops at 64: min·2⁶⁴ is past any Duration already, and
+	// past about 2¹⁰⁰⁰ the product would be +Inf, which the jitter turns
+	// into NaN (Inf - Inf) and a NaN into a garbage delay: a client that
+	// kept retrying for hours would then reconnect in a tight loop.
+	exp := float64(b.min) * math.Pow(2, float64(min(b.attempts, 64)))
 	b.attempts++
 	if b.jitter > 0 {
 		r := b.random()

@@ -24,6 +24,28 @@ func TestBackoffDoublesAndCaps(t *testing.T) {
 	}
 }
 
+// A client that keeps retrying (no ReconnectionAttempts limit) for hours
+// reaches attempts where min·2ⁿ is no longer a finite float64: the delay
+// stays max, with or without jitter, and is never NaN turned into a
+// Duration (a negative or zero delay: a reconnection loop).
+func TestBackoffAfterThousandsOfAttempts(t *testing.T) {
+	for _, jitter := range []float64{0, 0.5, 1} {
+		for _, coin := range []float64{0.2, 0.7} {
+			b := backoff{min: time.Second, max: 5 * time.Second, jitter: jitter, attempts: 1100,
+				rand: func() float64 { return coin }}
+			for range 3 {
+				d := b.duration()
+				if jitter < 1 && d != 5*time.Second || d <= 0 || d > 5*time.Second {
+					t.Errorf("jitter %v, coin %v, attempt %d: %v, want 5s", jitter, coin, b.attempts-1, d)
+				}
+			}
+			if b.attempts != 1103 {
+				t.Errorf("attempts %d, want 1103 (the count goes on)", b.attempts)
+			}
+		}
+	}
+}
+
 func TestBackoffJitter(t *testing.T) {
 	// rand values: the fraction of the deviation, then the coin.
 	for _, tc := range []struct {
@@ -40,6 +62,14 @@ func TestBackoffJitter(t *testing.T) {
 		if d := b.duration(); d != tc.want {
 			t.Errorf("rand %v: %v, want %v", tc.r, d, tc.want)
 		}
+	}
+	// A coin of exactly one half moves the delay up: the lower half of
+	// [0, 1) moves it down, the upper half up.
+	half := []float64{0.5, 0.5}
+	i := 0
+	b0 := backoff{min: time.Second, max: 10 * time.Second, jitter: 0.5, rand: func() float64 { i++; return half[i-1] }}
+	if d := b0.duration(); d != 1250*time.Millisecond {
+		t.Errorf("coin 0.5: %v, want 1.25s", d)
 	}
 	// The defaults (1s, 5s, 0.5) stay within [0.5s, 5s].
 	b := backoff{min: time.Second, max: 5 * time.Second, jitter: 0.5}

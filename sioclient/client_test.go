@@ -252,6 +252,54 @@ func TestDialSharesManagers(t *testing.T) {
 	}
 }
 
+// A shared manager leaves the cache when it closes (its last socket
+// disconnected): the next Dial of that server, even of another namespace,
+// gets a connection of its own, which connects. A ForceNew manager
+// closing leaves the shared one in the cache.
+func TestDialAfterTheSharedManagerClosed(t *testing.T) {
+	srv := startServer(t, "", func(srv *socketio.Server) {
+		echoServer(srv.Of("/"))
+		echoServer(srv.Of("/a"))
+		echoServer(srv.Of("/b"))
+	})
+	opts := socketiotest.WebSocket.Options()
+	first, err := sioclient.Dial(srv.URL, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitConnected(t, first)
+	first.Disconnect()
+	second, _ := sioclient.Dial(srv.URL+"/a", opts)
+	defer second.Disconnect()
+	if second.Manager() == first.Manager() {
+		t.Fatal("Dial handed out the closed manager")
+	}
+	waitConnected(t, second)
+
+	forcedOpts := socketiotest.WebSocket.Options()
+	forcedOpts.ForceNew = true
+	forced, _ := sioclient.Dial(srv.URL+"/b", forcedOpts)
+	waitConnected(t, forced)
+	forced.Disconnect()
+	third, _ := sioclient.New(srv.URL+"/b", opts)
+	if third.Manager() != second.Manager() {
+		t.Error("a ForceNew manager closing took the shared one out of the cache")
+	}
+}
+
+// waitConnected polls the socket's state with a deadline (Dial connects
+// before a handler could be added).
+func waitConnected(t *testing.T, s *sioclient.Socket) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !s.Connected() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s never connected", s.Namespace())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 func TestConnectErrorAndAuthFunc(t *testing.T) {
 	socketiotest.EachTransport(t, func(t *testing.T, m socketiotest.Transport) {
 		srv := startServer(t, "", func(srv *socketio.Server) {

@@ -142,3 +142,26 @@ func TestRetriesAcrossConnections(t *testing.T) {
 	}
 	f.expect(t, "[early early]") // once on each connection
 }
+
+// The emits waiting in the retry queue count against MaxBufferBytes, by
+// the size of their encoded arguments: emits that fill it exactly are
+// taken, and one more byte is refused with ErrBufferFull.
+func TestRetriesBufferLimit(t *testing.T) {
+	opts := socketiotest.WebSocket.Options()
+	opts.Retries = 1
+	// ["e","aaaaaaaaaa"] is 18 bytes; ["e",""] is 8.
+	opts.MaxBufferBytes = 2 * 18
+	s, err := sioclient.New("http://127.0.0.1:1", opts) // never connected: the emits wait
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Manager().Close() })
+	for i := range 2 {
+		if err := s.Emit("e", "aaaaaaaaaa"); err != nil {
+			t.Fatalf("emit %d, within the limit: %v", i, err)
+		}
+	}
+	if err := s.Emit("e", ""); !errors.Is(err, sioclient.ErrBufferFull) {
+		t.Errorf("an emit past the limit: %v, want ErrBufferFull", err)
+	}
+}
