@@ -235,18 +235,14 @@ func slowClientMissesQuotes(t *testing.T, transport string) {
 
 	fastGot, fastMissed := fast.gaps(t, "fast")
 	slowGot, slowMissed := slow.gaps(t, "slow")
-	var slowTotal uint64
+	// Every tick drops the quotes of every symbol alike.
 	for _, sym := range all {
 		if fastMissed[sym] != 0 {
 			t.Errorf("the fast client missed %d of the %s quotes (got %d)", fastMissed[sym], sym, fastGot[sym])
 		}
-		if slowGot[sym] == 0 {
-			t.Errorf("the slow client got no %s quote", sym)
+		if slowMissed[sym] == 0 {
+			t.Errorf("the slow client missed no %s quote (got %d)", sym, slowGot[sym])
 		}
-		slowTotal += slowMissed[sym]
-	}
-	if slowTotal == 0 {
-		t.Errorf("the slow client missed no quote: %v", slowGot)
 	}
 	_, dropped := stats(t, url)
 	t.Logf("stalled for %d AAPL quotes; the server dropped %d quotes; fast got %v, missed none; slow got %v, missed %v",
