@@ -8,9 +8,9 @@
 #
 # Needs Go, Node.js >= 20 with npm (the npm packages are installed here
 # from the committed lockfiles), Chromium and a python3 that has
-# python-socketio, requests and websocket-client (Debian: chromium,
-# python3-socketio, python3-requests, python3-websocket; .ci/run installs
-# them on a fresh machine). A missing one fails the run: nothing is skipped.
+# python-socketio, requests, websocket-client and websockets (Debian:
+# chromium, python3-socketio, python3-requests, python3-websocket,
+# python3-websockets; .ci/run installs them on a fresh machine). A missing one fails the run: nothing is skipped.
 #
 # Environment:
 #   SWITCHBOARD_CHROMIUM  the Chromium binary (default /usr/bin/chromium)
@@ -48,8 +48,8 @@ node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)
   fail "Node.js $(node --version) is too old: the interop tests need Node.js >= 20"
 [ -x "$SWITCHBOARD_CHROMIUM" ] ||
   fail "no Chromium at $SWITCHBOARD_CHROMIUM: run 'apt-get install -y chromium' or set SWITCHBOARD_CHROMIUM to a Chromium binary"
-"$SWITCHBOARD_PYTHON" -c 'import socketio, engineio, requests, websocket' ||
-  fail "$SWITCHBOARD_PYTHON cannot import python-socketio, requests and websocket-client: run 'apt-get install -y python3-socketio python3-requests python3-websocket' or set SWITCHBOARD_PYTHON to a python3 that has them"
+"$SWITCHBOARD_PYTHON" -c 'import socketio, engineio, requests, websocket, websockets' ||
+  fail "$SWITCHBOARD_PYTHON cannot import python-socketio, requests, websocket-client and websockets: run 'apt-get install -y python3-socketio python3-requests python3-websocket python3-websockets' or set SWITCHBOARD_PYTHON to a python3 that has them"
 echo "$(go version), node $(node --version), npm $(npm --version), $("$SWITCHBOARD_CHROMIUM" --version 2>/dev/null || echo "$SWITCHBOARD_CHROMIUM"), $("$SWITCHBOARD_PYTHON" --version)"
 
 echo "== npm ci (official Socket.IO client and server, browser driver)"
