@@ -30,7 +30,7 @@ func TestBrowserServerDelivery(t *testing.T) {
 	b.Offline("A", true)
 	b.Disconnected("A")
 	srv.Stop(t)
-	srv = tt.Start(t, withDB(dbPath), srv.Addr)
+	tt.Start(t, withDB(dbPath), srv.Addr) // on the same address: the pages reconnect to it
 	b.Connected("B") // B's client reconnects to the new server
 	if r := b.Eval("B", "socket.recovered"); r != false {
 		t.Errorf("B: socket.recovered %v from a new server", r)
