@@ -372,6 +372,10 @@ func TestCheckOrigin(t *testing.T) {
 		{"allowed origin, other scheme", "chat.test", false, "http://chat.example.com", false},
 		{"allowed dev server", "chat.test", false, "http://localhost:5173", true},
 		{"ipv6 same origin", "[::1]:8080", false, "http://[::1]:8080", true},
+		{"origin with a path", "chat.test", false, "http://chat.test/chat", false},
+		{"origin with a query", "chat.test", false, "http://chat.test?x=1", false},
+		{"origin with a fragment", "chat.test", false, "http://chat.test#x", false},
+		{"origin with a slash", "chat.test", false, "http://chat.test/", true},
 		{"ipv6 other port", "[::1]:8080", false, "http://[::1]:8081", false},
 	}
 	for _, c := range cases {
@@ -388,6 +392,19 @@ func TestCheckOrigin(t *testing.T) {
 				t.Fatalf("CheckOrigin(host %q, tls %v, origin %q) = %v", c.host, c.tls, c.origin, got)
 			}
 		})
+	}
+}
+
+// With Options.Secure the server's own origin is https even when the
+// request reached it in plain text (TLS ended at a proxy in front).
+func TestCheckOriginSecureOption(t *testing.T) {
+	a := &Auth{allowed: map[string]bool{}, opts: Options{Secure: true}}
+	for origin, ok := range map[string]bool{"https://chat.test": true, "http://chat.test": false} {
+		r := httptest.NewRequest("GET", "http://chat.test/ws", nil)
+		r.Header.Set("Origin", origin)
+		if got := a.CheckOrigin(r); got != ok {
+			t.Errorf("Secure, plain request, Origin %s: %v", origin, got)
+		}
 	}
 }
 
