@@ -252,12 +252,20 @@ func (a *Auth) UserFromBearer(r *http.Request) (store.User, error) {
 	return a.UserFromToken(r.Context(), tok)
 }
 
-// newSession stores a session for u and sets its cookie on w.
-func (a *Auth) newSession(ctx context.Context, w http.ResponseWriter, u store.User) error {
+// newSession stores a session for u and sets its cookie on w. A session
+// the request's cookie still names is deleted: the browser is about to
+// forget it, and a row nobody can use should not live on for a week.
+func (a *Auth) newSession(w http.ResponseWriter, r *http.Request, u store.User) error {
+	ctx := r.Context()
 	tok := newToken()
 	exp := a.now().Add(a.opts.SessionTTL)
 	if err := a.st.CreateSession(ctx, tokenHash(tok), u.ID, exp); err != nil {
 		return err
+	}
+	if c, err := r.Cookie(SessionCookie); err == nil && wellFormed(c.Value) {
+		if err := a.st.DeleteSession(ctx, tokenHash(c.Value)); err != nil && !errors.Is(err, store.ErrNotFound) {
+			a.log.Warn("auth: deleting the replaced session", "err", err)
+		}
 	}
 	http.SetCookie(w, &http.Cookie{
 		Name:     SessionCookie,

@@ -190,6 +190,45 @@ func TestLogoutDeletesSession(t *testing.T) {
 	})
 }
 
+// A login over an existing session replaces it: the old token is deleted.
+func TestLoginReplacesSession(t *testing.T) {
+	eachStore(t, func(t *testing.T, st store.Store) {
+		e := newEnv(t, st, Options{})
+		b := e.signup("rita", "password1")
+		old := b.cookies[SessionCookie].Value
+		want(t, b.do("POST", "/api/login", cred("rita", "password1")), 200, "")
+		if now := b.cookies[SessionCookie].Value; now == old {
+			t.Fatal("login kept the session token")
+		}
+		if _, err := e.a.UserFromToken(context.Background(), old); !errors.Is(err, ErrUnauthenticated) {
+			t.Fatalf("the replaced session still authenticates: %v", err)
+		}
+		if r := b.start(); r.userName() != "rita" {
+			t.Fatalf("new session: %v", r.body)
+		}
+	})
+}
+
+// Waiting for a hashing slot ends with the request.
+func TestHashWaitCancelled(t *testing.T) {
+	a := newAuth(openSQLite(t), Options{}, cheap)
+	for range cap(a.hashSem) {
+		a.hashSem <- struct{}{}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := a.hash(ctx, "password1"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("hash with every slot taken and a cancelled context: %v", err)
+	}
+	if _, err := a.verify(ctx, a.dummy, "password1"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("verify: %v", err)
+	}
+	<-a.hashSem
+	if ok, err := a.verify(context.Background(), a.dummy, "password1"); err != nil || ok {
+		t.Fatalf("verify with a free slot: %v, %v", ok, err)
+	}
+}
+
 func TestCookieAttributes(t *testing.T) {
 	eachStore(t, func(t *testing.T, st store.Store) {
 		for _, secure := range []bool{false, true} {

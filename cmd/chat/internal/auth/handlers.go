@@ -181,7 +181,7 @@ func (a *Auth) signup(w http.ResponseWriter, r *http.Request) {
 		a.internal(w, r, err)
 		return
 	}
-	if err := a.newSession(r.Context(), w, u); err != nil {
+	if err := a.newSession(w, r, u); err != nil {
 		a.internal(w, r, err)
 		return
 	}
@@ -222,7 +222,7 @@ func (a *Auth) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.locks.success(c.Username)
-	if err := a.newSession(r.Context(), w, u); err != nil {
+	if err := a.newSession(w, r, u); err != nil {
 		a.internal(w, r, err)
 		return
 	}
