@@ -112,6 +112,16 @@ type Options struct {
 	AllowedOrigins []string      // extra origins besides the request's own host (the -origin flag)
 	Logger         *slog.Logger
 	Now            func() time.Time // tests; default time.Now
+
+	// HashParams are the argon2id parameters of new password hashes; the
+	// zero value means DefaultParams. Only tests should lower them (one
+	// default hash takes over a second under the race detector). Out of
+	// the bounds ParseHash accepts, they are ignored with a logged error.
+	HashParams Params
+	// OnSignup, when set, runs after an account and its session were
+	// created and before the answer is sent (the chat puts new users into
+	// the room general). An error there is the hook's to log.
+	OnSignup func(ctx context.Context, u store.User)
 }
 
 // Auth authenticates the chat's users. It is safe for concurrent use.
@@ -131,12 +141,6 @@ type Auth struct {
 // New returns an Auth over st. It computes one argon2id hash (the dummy
 // for unknown names), which takes a few tens of milliseconds.
 func New(st store.Store, opts Options) *Auth {
-	return newAuth(st, opts, DefaultParams)
-}
-
-// newAuth is New with other hash parameters: the behaviour tests use cheap
-// ones, since under the race detector one default hash takes over a second.
-func newAuth(st store.Store, opts Options, params Params) *Auth {
 	if opts.SessionTTL <= 0 {
 		opts.SessionTTL = DefaultSessionTTL
 	}
@@ -152,7 +156,7 @@ func newAuth(st store.Store, opts Options, params Params) *Auth {
 		log:     opts.Logger,
 		now:     opts.Now,
 		allowed: make(map[string]bool),
-		params:  params,
+		params:  DefaultParams,
 		hashSem: make(chan struct{}, max(2, runtime.GOMAXPROCS(0))),
 		ips:     newIPLimiter(ipBurst, ipEvery, maxEntries),
 		locks:   newLockout(maxEntries),
@@ -164,9 +168,19 @@ func newAuth(st store.Store, opts Options, params Params) *Auth {
 			a.log.Warn("auth: ignoring malformed allowed origin", "origin", o)
 		}
 	}
+	if opts.HashParams != (Params{}) {
+		// Hash once with them and parse the result: whatever ParseHash
+		// refuses would lock every new account out.
+		h, err := hashWith(opts.HashParams, "check")
+		if _, _, _, perr := ParseHash(h); err == nil && perr == nil {
+			a.params = opts.HashParams
+		} else {
+			a.log.Error("auth: HashParams out of bounds, using DefaultParams", "params", opts.HashParams, "err", errors.Join(err, perr))
+		}
+	}
 	var err error
 	// A random password: the dummy must not match anything a client sends.
-	if a.dummy, err = hashWith(params, rand.Text()); err != nil {
+	if a.dummy, err = hashWith(a.params, rand.Text()); err != nil {
 		panic("auth: no randomness: " + err.Error()) // crypto/rand does not fail on supported systems
 	}
 	return a

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -211,7 +212,7 @@ func TestLoginReplacesSession(t *testing.T) {
 
 // Waiting for a hashing slot ends with the request.
 func TestHashWaitCancelled(t *testing.T) {
-	a := newAuth(openSQLite(t), Options{}, cheap)
+	a := New(openSQLite(t), Options{HashParams: cheap})
 	for range cap(a.hashSem) {
 		a.hashSem <- struct{}{}
 	}
@@ -734,4 +735,47 @@ func TestLoginTiming(t *testing.T) {
 	t.Logf("  wrong password of a user: median %s, mean %s, min %s, max %s (%d rounds)", fmtDur(med(known)), fmtDur(mean(known)), fmtDur(slices.Min(known)), fmtDur(slices.Max(known)), rounds)
 	t.Logf("  unknown user:             median %s, mean %s, min %s, max %s", fmtDur(med(unknown)), fmtDur(mean(unknown)), fmtDur(slices.Min(unknown)), fmtDur(slices.Max(unknown)))
 	t.Logf("  right password:           %s", fmtDur(ok))
+}
+
+func TestHashParamsAndOnSignup(t *testing.T) {
+	eachStore(t, func(t *testing.T, st store.Store) {
+		var got []store.User
+		var mu sync.Mutex
+		e := newEnv(t, st, Options{OnSignup: func(ctx context.Context, u store.User) {
+			mu.Lock()
+			defer mu.Unlock()
+			got = append(got, u)
+		}})
+		e.signup(" Sam ", "password1")
+		mu.Lock()
+		defer mu.Unlock()
+		if len(got) != 1 || got[0].Name != "sam" || got[0].ID == 0 {
+			t.Fatalf("OnSignup got %+v, want the stored user sam once", got)
+		}
+		u, err := st.UserByName(context.Background(), "sam")
+		if err != nil || !strings.HasPrefix(u.PasswordHash, "$argon2id$v=19$m=64,t=1,p=1$") {
+			t.Fatalf("stored hash %q (%v) is not of Options.HashParams", u.PasswordHash, err)
+		}
+		// A refused sign-up does not call it.
+		b := e.browser()
+		b.start()
+		want(t, b.do("POST", "/api/signup", cred("sam", "password1")), 409, "")
+		if len(got) != 1 {
+			t.Fatalf("OnSignup ran for a refused sign-up: %+v", got)
+		}
+	})
+}
+
+// Parameters whose hashes ParseHash would refuse are not used.
+func TestHashParamsOutOfBounds(t *testing.T) {
+	for _, p := range []Params{
+		{Memory: 1, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, // memory below 8 KiB per lane
+		{Memory: 64, Time: 1, Threads: 1, SaltLen: 4, KeyLen: 32}, // short salt
+		{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 8}, // short key
+	} {
+		a := New(nil, Options{HashParams: p})
+		if a.params != DefaultParams {
+			t.Fatalf("HashParams %+v accepted", p)
+		}
+	}
 }

@@ -120,7 +120,10 @@ func newEnv(t *testing.T, st store.Store, opts Options) *env {
 	if opts.Now == nil {
 		opts.Now = c.Now
 	}
-	a := newAuth(st, opts, cheap)
+	if opts.HashParams == (Params{}) {
+		opts.HashParams = cheap
+	}
+	a := New(st, opts)
 	mux := http.NewServeMux()
 	a.Routes(mux)
 	return &env{t: t, st: st, a: a, mux: mux, clock: c}

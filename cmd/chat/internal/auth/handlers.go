@@ -185,6 +185,9 @@ func (a *Auth) signup(w http.ResponseWriter, r *http.Request) {
 		a.internal(w, r, err)
 		return
 	}
+	if a.opts.OnSignup != nil {
+		a.opts.OnSignup(r.Context(), u)
+	}
 	a.log.Info("auth: signed up", "user", u.Name, "ip", clientKey(r))
 	WriteJSON(w, http.StatusCreated, map[string]any{"user": userOut(u), "csrfToken": a.csrfToken(w, r)})
 }
