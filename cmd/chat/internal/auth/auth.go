@@ -13,9 +13,10 @@
 //
 // and verification reads the parameters from that string and compares
 // keys in constant time, so DefaultParams can be raised later without
-// invalidating existing hashes. At most max(2, GOMAXPROCS) hashes run at
-// once: each takes 19 MiB, and a burst of logins must not take the
-// server's memory with it.
+// invalidating existing hashes. One hash takes about 25-30 ms on a shared
+// 2-core machine (TestLoginTiming reports it). At most max(2, GOMAXPROCS)
+// hashes run at once: each takes 19 MiB, and a burst of logins must not
+// take the server's memory with it.
 //
 // A login for a name that does not exist verifies the password against a
 // dummy hash with the same parameters, so the response takes as long as a
@@ -24,7 +25,8 @@
 // # Sessions and tokens
 //
 // A session is a random 32-byte token, sent to the browser in the cookie
-// chat_session (HttpOnly, SameSite=Lax, Path=/, Secure under TLS) and
+// chat_session (HttpOnly, SameSite=Lax, Path=/; Secure under
+// Options.Secure and on any request that came over TLS) and
 // stored only as its SHA-256 hash, so a copy of the database holds no
 // usable session. Sessions last Options.SessionTTL (7 days by default);
 // logout deletes the session from the store. API tokens (POST /api/tokens)
@@ -57,7 +59,11 @@
 // each further failure locks it again for twice as long, up to 15 minutes;
 // a successful login or an hour without failures clears it. A refused
 // attempt gets 429 with a Retry-After header. Both tables are capped at
-// 100,000 entries, evicting idle entries first.
+// 100,000 entries, evicting idle entries first. A lock stops the account's
+// owner too (anyone can lock a name by failing on purpose), which is why
+// locks are short and capped. The address is the connection's, never
+// X-Forwarded-For (which any client can write): behind a reverse proxy all
+// clients share the proxy's bucket, and the proxy should limit instead.
 //
 // # Errors
 //
@@ -288,19 +294,23 @@ func (a *Auth) newSession(w http.ResponseWriter, r *http.Request, u store.User) 
 		Expires:  exp,
 		MaxAge:   int(a.opts.SessionTTL / time.Second),
 		HttpOnly: true,
-		Secure:   a.opts.Secure,
+		Secure:   a.secure(r),
 		SameSite: http.SameSiteLaxMode,
 	})
 	return nil
 }
 
-func (a *Auth) clearSessionCookie(w http.ResponseWriter) {
+// secure reports whether cookies get the Secure attribute: under
+// Options.Secure, and on any request that came over TLS even without it.
+func (a *Auth) secure(r *http.Request) bool { return a.opts.Secure || r.TLS != nil }
+
+func (a *Auth) clearSessionCookie(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{
 		Name:     SessionCookie,
 		Path:     "/",
 		MaxAge:   -1,
 		HttpOnly: true,
-		Secure:   a.opts.Secure,
+		Secure:   a.secure(r),
 		SameSite: http.SameSiteLaxMode,
 	})
 }

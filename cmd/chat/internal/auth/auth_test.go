@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -232,8 +233,9 @@ func TestHashWaitCancelled(t *testing.T) {
 
 func TestCookieAttributes(t *testing.T) {
 	eachStore(t, func(t *testing.T, st store.Store) {
-		for _, secure := range []bool{false, true} {
-			e := newEnv(t, st, Options{Secure: secure, SessionTTL: 3 * time.Hour})
+		// The third round: TLS without Options.Secure still gets Secure.
+		for i, secure := range []bool{false, true, true} {
+			e := newEnv(t, st, Options{Secure: secure && i == 1, SessionTTL: 3 * time.Hour})
 			b := e.browser()
 			b.tls = secure
 			if secure {
@@ -254,10 +256,7 @@ func TestCookieAttributes(t *testing.T) {
 			if r2 := b.start(); r2.cookies[CSRFCookie] != nil || r2.body["csrfToken"] != csrf.Value {
 				t.Fatalf("the CSRF token changed: %v", r2.body)
 			}
-			name := "frank"
-			if secure {
-				name = "frank2"
-			}
+			name := fmt.Sprintf("frank%d", i)
 			r = b.do("POST", "/api/signup", cred(name, "password1"))
 			want(t, r, 201, "")
 			s := r.cookies[SessionCookie]

@@ -257,7 +257,7 @@ func (a *Auth) logout(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	a.clearSessionCookie(w)
+	a.clearSessionCookie(w, r)
 	WriteJSON(w, http.StatusOK, map[string]bool{"ok": true})
 }
 
@@ -269,7 +269,7 @@ func (a *Auth) session(w http.ResponseWriter, r *http.Request) {
 		out["user"] = userOut(u)
 	case errors.Is(err, ErrUnauthenticated):
 		if _, e := r.Cookie(SessionCookie); e == nil {
-			a.clearSessionCookie(w) // expired or logged out elsewhere: drop the dead cookie
+			a.clearSessionCookie(w, r) // expired or logged out elsewhere: drop the dead cookie
 		}
 	default:
 		a.internal(w, r, err)
