@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -28,7 +29,9 @@ func BenchmarkAddMessage(b *testing.B) {
 				for i := range senders {
 					wg.Go(func() {
 						m := Message{Room: "general", From: fmt.Sprintf("user%02d", i), Text: "hello, benchmark"}
-						for next.Add(1) <= int64(b.N) {
+						for n := next.Add(1); n <= int64(b.N); n = next.Add(1) {
+							// A client id on each, as the chat's clients send.
+							m.ClientID = strconv.FormatInt(n, 10)
 							if _, _, err := s.AddMessage(ctx, m); err != nil {
 								b.Error(err)
 								return

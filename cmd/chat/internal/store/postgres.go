@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 )
@@ -48,11 +49,11 @@ func OpenPostgres(ctx context.Context, url string) (Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: connect to PostgreSQL: %w", err)
 	}
-	if err := migrate(ctx, db, "postgres", pgLockMigrate); err != nil {
+	if err := migrate(ctx, db, migrations, "migrations/postgres", pgLockMigrate); err != nil {
 		db.Close()
 		return nil, err
 	}
-	d := dialect{name: "postgres", classify: pgClassify, lockMessages: pgLockMessages}
+	d := dialect{name: "postgres", classify: pgClassify, lockMessages: pgLockMessages, pipeline: true}
 	return newSQLStore(d, db, db), nil
 }
 
@@ -70,4 +71,53 @@ func pgClassify(err error) error {
 	return err
 }
 
-var _ = stdlib.GetDefaultDriver // the "pgx" database/sql driver
+// insertPipeline stores reqs' messages on PostgreSQL in one round trip:
+// the advisory lock and every insert are sent as one pgx batch, which the
+// server runs as one implicit transaction, committed at the batch's end
+// (the extended protocol's Sync) before the results are complete. Through
+// database/sql the same would cost a round trip per statement, plus BEGIN
+// and COMMIT. Results are set only once the commit is known to have
+// happened (the batch closed without error).
+func (s *sqlStore) insertPipeline(ctx context.Context, reqs []*addReq) error {
+	conn, err := s.w.Conn(ctx)
+	if err != nil {
+		return s.err(err)
+	}
+	defer conn.Close()
+	res := make([]addRes, len(reqs))
+	err = conn.Raw(func(dc any) error {
+		pc := dc.(*stdlib.Conn).Conn()
+		var b pgx.Batch
+		b.Queue(pgLockMessages)
+		ms := make([]Message, len(reqs))
+		for i, r := range reqs {
+			ms[i] = r.m
+			b.Queue(insertMessage, insertArgs(&ms[i])...)
+		}
+		br := pc.SendBatch(ctx, &b)
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return err
+		}
+		for i := range reqs {
+			err := br.QueryRow().Scan(&ms[i].ID)
+			switch {
+			case errors.Is(err, pgx.ErrNoRows) && ms[i].ClientID != "":
+				res[i] = addRes{dup: true}
+			case err != nil:
+				br.Close()
+				return err
+			default:
+				res[i] = addRes{m: ms[i]}
+			}
+		}
+		return br.Close()
+	})
+	if err != nil {
+		return s.err(err)
+	}
+	for i, r := range reqs {
+		r.res = res[i]
+	}
+	return nil
+}

@@ -21,6 +21,9 @@ type dialect struct {
 	// lockMessages, when set, runs first in every transaction that inserts
 	// messages (PostgreSQL: see postgres.go).
 	lockMessages string
+	// pipeline: messages are inserted by insertPipeline (pgx) rather than
+	// in a database/sql transaction.
+	pipeline bool
 }
 
 // sqlStore implements Store on database/sql.
@@ -259,7 +262,12 @@ func scanMessage(sc interface{ Scan(...any) error }) (Message, error) {
 	return m, nil
 }
 
-func (s *sqlStore) messages(ctx context.Context, q string, args ...any) ([]Message, error) {
+func (s *sqlStore) messages(ctx context.Context, limit int, q string, args ...any) ([]Message, error) {
+	if limit <= 0 {
+		// SQLite reads LIMIT -1 as "no limit", PostgreSQL refuses it:
+		// answer the same on both.
+		return []Message{}, nil
+	}
 	rows, err := s.r.QueryContext(ctx, `SELECT `+msgCols+msgFrom+q, args...)
 	if err != nil {
 		return nil, s.err(err)
@@ -284,34 +292,103 @@ func (s *sqlStore) AddMessage(ctx context.Context, m Message) (Message, bool, er
 	if (m.Room == "") == (m.To == "") || m.From == "" {
 		return Message{}, false, errBadMessage
 	}
+	if m.File != nil {
+		// The stored message names the file as stored, whatever the
+		// caller filled in besides its ID. Files never change, so this
+		// is read before the writer's transaction, keeping that short;
+		// the foreign key still guards the insert.
+		f := FileInfo{ID: m.File.ID}
+		err := s.r.QueryRowContext(ctx, `SELECT name, type, size FROM files WHERE id = $1`, f.ID).Scan(&f.Name, &f.Type, &f.Size)
+		if err != nil {
+			return Message{}, false, s.err(err)
+		}
+		m.File = &f
+	}
 	return s.b.add(ctx, s.closed, m)
+}
+
+// insertMessage stores one message, unless its author already used its
+// client id (the unique index): then it returns no row. It relies on
+// being the only writer of messages while its transaction lasts (SQLite's
+// one write connection, PostgreSQL's advisory lock), so that the message
+// it collides with is committed, or earlier in the same transaction, and
+// can be read once the transaction has committed.
+const insertMessage = `INSERT INTO messages(room, from_user, to_user, pair, text, file_id, client_id, sent)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+	ON CONFLICT (from_user, client_id) WHERE client_id IS NOT NULL DO NOTHING
+	RETURNING id`
+
+// insertArgs sets m's time and returns insertMessage's arguments for it.
+func insertArgs(m *Message) []any {
+	m.Sent = now()
+	var pair sql.NullString
+	if m.To != "" {
+		pair = nullStr(pairKey(m.From, m.To))
+	}
+	var fileID sql.NullInt64
+	if m.File != nil {
+		fileID = sql.NullInt64{Int64: m.File.ID, Valid: true}
+	}
+	return []any{nullStr(m.Room), m.From, nullStr(m.To), pair, m.Text, fileID, nullStr(m.ClientID), micros(m.Sent)}
 }
 
 // addBatch stores the messages of one batch in one transaction, so that
 // they share one commit (one fsync on SQLite, one WAL flush on
 // PostgreSQL). When any of them fails (a room that does not exist, say),
 // the transaction is rolled back and each is stored in a transaction of its
-// own instead, so that one bad message fails alone.
+// own instead, so that one bad message fails alone. Retries (dup) get
+// the message they repeat, read once the batch has committed.
 func (s *sqlStore) addBatch(ctx context.Context, reqs []*addReq) {
-	if len(reqs) > 1 {
-		err := s.inTx(ctx, func(tx *sql.Tx) error {
+	insert := s.insertTx
+	if s.d.pipeline {
+		insert = s.insertPipeline
+	}
+	if err := insert(ctx, reqs); err != nil {
+		if len(reqs) == 1 {
+			reqs[0].res = addRes{err: err}
+		} else {
 			for _, r := range reqs {
-				if r.res.err = s.addOne(ctx, tx, r); r.res.err != nil {
-					return r.res.err
+				if err := insert(ctx, []*addReq{r}); err != nil {
+					r.res = addRes{err: err}
 				}
 			}
-			return nil
-		})
-		if err == nil {
-			return
 		}
 	}
 	for _, r := range reqs {
-		err := s.inTx(ctx, func(tx *sql.Tx) error { return s.addOne(ctx, tx, r) })
-		if err != nil {
-			r.res = addRes{err: err}
+		if r.res.err == nil && r.res.dup {
+			old, err := scanMessage(s.r.QueryRowContext(ctx, `SELECT `+msgCols+msgFrom+
+				`WHERE m.from_user = $1 AND m.client_id = $2`, r.m.From, r.m.ClientID))
+			r.res = addRes{m: old, dup: true, err: s.err(err)}
 		}
 	}
+}
+
+// insertTx stores reqs' messages in one database/sql transaction (SQLite:
+// every statement is a call into the library, no round trip).
+func (s *sqlStore) insertTx(ctx context.Context, reqs []*addReq) error {
+	res := make([]addRes, len(reqs))
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		for i, r := range reqs {
+			m := r.m
+			err := tx.QueryRowContext(ctx, insertMessage, insertArgs(&m)...).Scan(&m.ID)
+			switch {
+			case errors.Is(err, sql.ErrNoRows) && m.ClientID != "":
+				res[i] = addRes{dup: true}
+			case err != nil:
+				return s.err(err)
+			default:
+				res[i] = addRes{m: m}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for i, r := range reqs {
+		r.res = res[i]
+	}
+	return nil
 }
 
 // inTx runs f in a write transaction that takes the dialect's message lock
@@ -333,50 +410,6 @@ func (s *sqlStore) inTx(ctx context.Context, f func(*sql.Tx) error) error {
 	return s.err(tx.Commit())
 }
 
-// addOne stores one message in tx, or finds the one it repeats. It relies
-// on being the only writer of messages while tx lasts (SQLite's one write
-// connection, PostgreSQL's advisory lock), so that looking up the client's
-// id and inserting cannot race with another insert of the same id.
-func (s *sqlStore) addOne(ctx context.Context, tx *sql.Tx, r *addReq) error {
-	m := r.m
-	if m.ClientID != "" {
-		old, err := scanMessage(tx.QueryRowContext(ctx, `SELECT `+msgCols+msgFrom+
-			`WHERE m.from_user = $1 AND m.client_id = $2`, m.From, m.ClientID))
-		if err == nil {
-			r.res = addRes{m: old, dup: true}
-			return nil
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return s.err(err)
-		}
-	}
-	var fileID sql.NullInt64
-	if m.File != nil {
-		// The stored message names the file as stored, whatever the
-		// caller filled in besides its ID.
-		f := FileInfo{ID: m.File.ID}
-		err := tx.QueryRowContext(ctx, `SELECT name, type, size FROM files WHERE id = $1`, f.ID).Scan(&f.Name, &f.Type, &f.Size)
-		if err != nil {
-			return s.err(err)
-		}
-		m.File = &f
-		fileID = sql.NullInt64{Int64: f.ID, Valid: true}
-	}
-	var pair sql.NullString
-	if m.To != "" {
-		pair = nullStr(pairKey(m.From, m.To))
-	}
-	m.Sent = now()
-	err := tx.QueryRowContext(ctx, `INSERT INTO messages(room, from_user, to_user, pair, text, file_id, client_id, sent)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
-		nullStr(m.Room), m.From, nullStr(m.To), pair, m.Text, fileID, nullStr(m.ClientID), micros(m.Sent)).Scan(&m.ID)
-	if err != nil {
-		return s.err(err)
-	}
-	r.res = addRes{m: m}
-	return nil
-}
-
 // page turns "newest limit messages before before, newest first" into the
 // oldest-first order callers want.
 func page(ms []Message) []Message {
@@ -394,17 +427,17 @@ func before(b int64) int64 {
 }
 
 func (s *sqlStore) RoomHistory(ctx context.Context, room string, bef int64, limit int) ([]Message, error) {
-	ms, err := s.messages(ctx, `WHERE m.room = $1 AND m.id < $2 ORDER BY m.id DESC LIMIT $3`, room, before(bef), limit)
+	ms, err := s.messages(ctx, limit, `WHERE m.room = $1 AND m.id < $2 ORDER BY m.id DESC LIMIT $3`, room, before(bef), limit)
 	return page(ms), err
 }
 
 func (s *sqlStore) PrivateHistory(ctx context.Context, a, b string, bef int64, limit int) ([]Message, error) {
-	ms, err := s.messages(ctx, `WHERE m.pair = $1 AND m.id < $2 ORDER BY m.id DESC LIMIT $3`, pairKey(a, b), before(bef), limit)
+	ms, err := s.messages(ctx, limit, `WHERE m.pair = $1 AND m.id < $2 ORDER BY m.id DESC LIMIT $3`, pairKey(a, b), before(bef), limit)
 	return page(ms), err
 }
 
 func (s *sqlStore) MessagesSince(ctx context.Context, user string, after int64, limit int) ([]Message, error) {
-	return s.messages(ctx, `WHERE m.id > $1 AND (
+	return s.messages(ctx, limit, `WHERE m.id > $1 AND (
 			m.room IN (SELECT room FROM members WHERE user_name = $2)
 			OR (m.room IS NULL AND (m.from_user = $2 OR m.to_user = $2)))
 		ORDER BY m.id LIMIT $3`, after, user, limit)
@@ -421,16 +454,18 @@ func (s *sqlStore) MarkRead(ctx context.Context, user, room string, upTo int64) 
 }
 
 func (s *sqlStore) Unread(ctx context.Context, user string) (map[string]int, error) {
+	// Joins rather than a subquery per message, so that each count is
+	// one range of an index: (room, id) above the marker, (to_user, id).
 	rows, err := s.r.QueryContext(ctx, `
 		SELECT mb.room, COUNT(*) FROM members mb
-		JOIN messages m ON m.room = mb.room AND m.from_user <> mb.user_name
-			AND m.id > COALESCE((SELECT up_to FROM reads r WHERE r.user_name = mb.user_name AND r.key = mb.room), 0)
+		LEFT JOIN reads r ON r.user_name = mb.user_name AND r.key = mb.room
+		JOIN messages m ON m.room = mb.room AND m.id > COALESCE(r.up_to, 0) AND m.from_user <> mb.user_name
 		WHERE mb.user_name = $1
 		GROUP BY mb.room
 		UNION ALL
 		SELECT '@' || m.from_user, COUNT(*) FROM messages m
-		WHERE m.to_user = $1 AND m.from_user <> $1
-			AND m.id > COALESCE((SELECT up_to FROM reads r WHERE r.user_name = $1 AND r.key = '@' || m.from_user), 0)
+		LEFT JOIN reads r ON r.user_name = $1 AND r.key = '@' || m.from_user
+		WHERE m.to_user = $1 AND m.from_user <> $1 AND m.id > COALESCE(r.up_to, 0)
 		GROUP BY m.from_user`, user)
 	if err != nil {
 		return nil, s.err(err)

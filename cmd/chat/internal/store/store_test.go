@@ -318,6 +318,11 @@ func TestRoomHistoryPaging(t *testing.T) {
 		if err != nil || len(none) != 0 {
 			t.Fatalf("before the first = %v, %v", texts(none), err)
 		}
+		for _, limit := range []int{0, -1} {
+			if h, err := s.RoomHistory(ctx, "general", 0, limit); err != nil || len(h) != 0 {
+				t.Fatalf("limit %d = %v, %v", limit, texts(h), err)
+			}
+		}
 		empty, err := s.RoomHistory(ctx, "nope", 0, 10)
 		if err != nil || len(empty) != 0 {
 			t.Fatalf("missing room = %v, %v", texts(empty), err)

@@ -47,7 +47,7 @@ CREATE TABLE files (
 
 -- An identity column never hands out an ID twice. That IDs also become
 -- visible in order (a reader never sees N+1 before N) is the insert's job:
--- see the advisory lock in sql.go.
+-- see the advisory lock in postgres.go.
 CREATE TABLE messages (
 	id        BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
 	room      TEXT REFERENCES rooms(name),
