@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strings"
@@ -54,6 +55,38 @@ func TestHashRoundTrip(t *testing.T) {
 		if got != p || len(salt) != 16 || len(key) != 32 {
 			t.Fatalf("parsed %+v, salt %d, key %d", p, len(salt), len(key))
 		}
+	}
+}
+
+// Every byte of the key counts: a stored key changed in its last byte, or
+// its salt changed, no longer matches.
+func TestVerifyWholeKey(t *testing.T) {
+	h, err := hashWith(cheap, "password1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, salt, key, _ := ParseHash(h)
+	phc := func(salt, key []byte) string {
+		return fmt.Sprintf("$argon2id$v=19$m=%d,t=%d,p=%d$%s$%s", p.Memory, p.Time, p.Threads, b64.EncodeToString(salt), b64.EncodeToString(key))
+	}
+	if phc(salt, key) != h {
+		t.Fatalf("rebuilt %q, want %q", phc(salt, key), h)
+	}
+	for i := range key {
+		k := bytes.Clone(key)
+		k[i] ^= 1
+		if ok, err := VerifyPassword(phc(salt, k), "password1"); err != nil || ok {
+			t.Fatalf("key with byte %d changed: %v, %v", i, ok, err)
+		}
+	}
+	s := bytes.Clone(salt)
+	s[len(s)-1] ^= 1
+	if ok, _ := VerifyPassword(phc(s, key), "password1"); ok {
+		t.Fatal("a changed salt still matched")
+	}
+	// A longer stored key whose prefix is the real one does not match.
+	if ok, _ := VerifyPassword(phc(salt, append(bytes.Clone(key), make([]byte, 16)...)), "password1"); ok {
+		t.Fatal("a key with extra bytes matched")
 	}
 }
 
