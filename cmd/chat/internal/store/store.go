@@ -11,6 +11,7 @@ package store
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 )
 
@@ -105,6 +106,21 @@ type Store interface {
 	// Files.
 	SaveFile(ctx context.Context, owner string, name, mimeType string, data []byte) (FileInfo, error)
 	File(ctx context.Context, id int64) (FileInfo, []byte, error) // ErrNotFound
+	// FileVisible tells whether user may fetch the file: it is attached to
+	// a message in a room the user is a member of, or to a private message
+	// from or to the user, or the user uploaded it.
+	FileVisible(ctx context.Context, user string, fileID int64) (bool, error)
 
 	Close() error
+}
+
+// Open opens the store that dsn names: a postgres:// or postgresql:// URL
+// is a PostgreSQL database (OpenPostgres), anything else the path of a
+// SQLite file (OpenSQLite), created when absent. Either way the schema is
+// brought up to date before Open returns.
+func Open(ctx context.Context, dsn string) (Store, error) {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		return OpenPostgres(ctx, dsn)
+	}
+	return OpenSQLite(ctx, dsn)
 }
