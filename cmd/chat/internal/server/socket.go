@@ -562,7 +562,12 @@ type typingOut struct {
 }
 
 // typing is volatile both ways: a lost indicator is replaced by the next.
-func (h *handlers) typing(_ *socketio.Event, a typingArg) {
+// A client that asks for an acknowledgement (one with retries on sends
+// everything that way) gets an empty one.
+func (h *handlers) typing(e *socketio.Event, a typingArg) {
+	if e.WantsAck() {
+		_ = e.Ack()
+	}
 	switch {
 	case a.Room != "":
 		if valid.Room(a.Room) != nil {

@@ -188,6 +188,9 @@ function receive(m) {
   if (c.msgs.has(m.id)) return; // already shown (history and live overlap)
   if (m.clientId && m.from === state.me) state.pending.delete(m.clientId);
   c.msgs.set(m.id, m);
+  // A message ends its author's typing, whether or not the volatile
+  // "stopped typing" arrived.
+  if (c.typing.has(m.from)) { clearTimeout(c.typing.get(m.from)); c.typing.delete(m.from); renderTyping(); }
   if (c.oldest === 0 || m.id < c.oldest) c.oldest = m.id;
   if (state.active === key && document.visibilityState === "visible") {
     markRead(c);
@@ -285,8 +288,9 @@ function send(text, file) {
   };
   if (file && file.type.startsWith("image/")) p.preview = URL.createObjectURL(file.blob);
   state.pending.set(p.clientId, p);
+  stopTyping(); // first: a volatile emit right after another may be dropped
   emitPending(p);
-  renderMessages(true);
+  renderMessages("force");
 }
 
 function emitPending(p) {
@@ -329,10 +333,15 @@ function typed() {
     state.socket.volatile.emit("typing", { ...target, typing: true });
   }
   clearTimeout(typingStop);
-  typingStop = setTimeout(() => {
-    typingSent = 0;
-    if (state.socket) state.socket.volatile.emit("typing", { ...target, typing: false });
-  }, 3000);
+  typingStop = setTimeout(stopTyping, 3000);
+}
+
+function stopTyping() {
+  clearTimeout(typingStop);
+  const c = state.active && conv(state.active);
+  if (!typingSent || !c || !state.socket) return;
+  typingSent = 0;
+  state.socket.volatile.emit("typing", c.dm ? { to: c.name, typing: false } : { room: c.key, typing: false });
 }
 
 // ---- rendering ----
@@ -353,7 +362,7 @@ function time(ms) {
 
 function render() {
   renderSidebar();
-  renderMessages(true);
+  renderMessages("force");
   renderMembers();
   renderTyping();
 }
@@ -434,7 +443,7 @@ function messageItem(m, pending) {
       a.append(img);
       li.append(a);
     } else {
-      const a = el("a", "file-link", "📄 " + f.name + (f.size ? " (" + Math.ceil(f.size / 1024) + " KiB)" : ""));
+      const a = el("a", "file-link", "File: " + f.name + (f.size ? " (" + Math.ceil(f.size / 1024) + " KiB)" : ""));
       if (f.url) { a.href = f.url; a.download = f.name; }
       li.append(a);
     }
@@ -448,23 +457,23 @@ function renderMessages(stick) {
   if (!c) { box.replaceChildren(); return; }
   const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 60;
   const items = [];
-  for (const m of c.msgs.values()) items.push({ at: m.id, node: () => messageItem(m) });
-  for (const n of c.notices) items.push({ at: Infinity, sent: n.at, node: () => el("li", "notice", n.user + (n.event === "joined" ? " joined" : " left") + " #" + n.room + " · " + time(n.at)) });
+  for (const m of c.msgs.values()) items.push({ at: m.sent, id: m.id, node: () => messageItem(m) });
+  for (const n of c.notices) items.push({ at: n.at, id: Infinity, node: () => el("li", "notice", n.user + (n.event === "joined" ? " joined" : " left") + " #" + n.room + " · " + time(n.at)) });
   for (const p of state.pending.values()) {
     if (p.key !== c.key) continue;
     if (p.id && c.msgs.has(p.id)) { state.pending.delete(p.clientId); continue; }
     const m = { from: p.from, text: p.text, sent: p.sent, file: p.file && { name: p.file.name, type: p.file.type, size: p.file.data.byteLength } };
-    items.push({ at: p.id || Infinity, sent: p.sent, node: () => messageItem(m, p) });
+    items.push({ at: Infinity, id: p.sent, node: () => messageItem(m, p) });
   }
-  // Messages by id (their order on the server); notices and messages not
-  // yet stored after them, by time.
-  items.sort((a, b) => (a.at - b.at) || ((a.sent || 0) - (b.sent || 0)));
+  // By the server's time, then by id (a message's offset); messages not
+  // yet stored last, in the order they were written.
+  items.sort((a, b) => (a.at - b.at) || (a.id - b.id));
   const nodes = [];
   if (c.loaded && c.more) nodes.push(el("li", "older", "Scroll up for older messages"));
   else if (c.loaded && c.msgs.size) nodes.push(el("li", "older", "The beginning of " + (c.dm ? "your conversation with " + c.name : "#" + c.name)));
   for (const it of items) nodes.push(it.node());
   box.replaceChildren(...nodes);
-  if (stick && (atBottom || true)) box.scrollTop = box.scrollHeight;
+  if (stick === "force" || (stick && atBottom)) box.scrollTop = box.scrollHeight;
 }
 
 function renderMembers() {
@@ -530,6 +539,7 @@ $("create-form").addEventListener("submit", (e) => {
     const c = conv(r.room);
     c.joined = true;
     c.loaded = true;
+    c.more = false; // a new room
     for (const m of r.history) c.msgs.set(m.id, m);
     c.online = r.online;
     open(r.room);
