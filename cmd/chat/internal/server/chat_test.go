@@ -275,7 +275,7 @@ func TestOffsetCatchUp(t *testing.T) {
 	}
 	a.ack("message", map[string]any{"to": "bob", "text": "missed dm"}, nil)
 	// Bob's next page load knows the last id it saw.
-	b2 := e.connect(bob, nil, func() (any, error) { return map[string]any{"offset": last}, nil })
+	b2 := e.connect(bob, nil, func() (any, error) { return map[string]any{"lastId": last}, nil })
 	b2.waitMsg("missed dm")
 	b2.mu.Lock()
 	defer b2.mu.Unlock()

@@ -157,6 +157,8 @@ type client struct {
 	msgs    []wireMsg     // "message" events, in arrival order
 	ids     map[int64]int // how many times each message id arrived
 	events  []recorded    // every other event
+	offset  int64         // the highest "session" offset
+	session bool          // a "session" event arrived
 }
 
 type recorded struct {
@@ -213,6 +215,12 @@ func (e *env) newClient(u *user, opts *sioclient.Options, authPayload func() (an
 			}
 			c.msgs = append(c.msgs, m)
 			c.ids[m.ID]++
+		case "session":
+			var si sessionInfo
+			_ = ev.Decode(0, &si)
+			c.offset = max(c.offset, si.Offset)
+			c.session = true
+			fallthrough
 		default:
 			var raw json.RawMessage
 			if ev.Len() > 0 {

@@ -65,7 +65,11 @@ type Server struct {
 	hub   *hub
 	page  int
 	pubMu sync.Mutex // see the package comment
-	mux   *http.ServeMux
+	// lastID is the highest message id published (under pubMu): a socket
+	// that connects is told it as its offset, since every later message
+	// reaches it live.
+	lastID int64
+	mux    *http.ServeMux
 
 	wsMu     sync.Mutex
 	wsConns  map[*wsClient]bool
@@ -112,6 +116,7 @@ func New(cfg Config) *Server {
 		ConnectionStateRecovery: &socketio.Recovery{MaxDisconnectionDuration: cfg.RecoveryWindow},
 		Logger:                  cfg.Logger,
 	})
+	s.lastID = s.latestRoomMessage()
 	s.io.Use(s.authenticate)
 	s.io.OnConnection(s.onConnection)
 	s.routes()
@@ -284,6 +289,7 @@ func (s *Server) publish(ctx context.Context, m store.Message) (store.Message, e
 	if err != nil || dup {
 		return stored, err
 	}
+	s.lastID = max(s.lastID, stored.ID)
 	w := toWire(stored)
 	var targets []string
 	if stored.Room != "" {
@@ -298,6 +304,31 @@ func (s *Server) publish(ctx context.Context, m store.Message) (store.Message, e
 		c.send(w)
 	}
 	return stored, nil
+}
+
+// latestRoomMessage is the id of the newest room message, where a new
+// process starts its lastID. A newer private message, if any, is sent
+// again to a client that catches up from there; the client drops it by id.
+func (s *Server) latestRoomMessage() int64 {
+	ctx, cancel := context.WithTimeout(context.Background(), dbTimeout)
+	defer cancel()
+	rooms, err := s.st.Rooms(ctx)
+	if err != nil {
+		s.log.Error("chat: rooms at start", "err", err)
+		return 0
+	}
+	var last int64
+	for _, r := range rooms {
+		ms, err := s.st.RoomHistory(ctx, r.Name, 0, 1)
+		if err != nil {
+			s.log.Error("chat: newest message at start", "room", r.Name, "err", err)
+			continue
+		}
+		for _, m := range ms {
+			last = max(last, m.ID)
+		}
+	}
+	return last
 }
 
 // The Socket.IO rooms of a chat room and of a user's sockets; the

@@ -26,8 +26,13 @@ const (
 // or session token, for clients without the browser's cookie) and the id
 // of the last message it saw.
 type handshakeAuth struct {
-	Token  string `json:"token"`
-	Offset int64  `json:"offset"`
+	Token string `json:"token"`
+	// LastID is the client's offset, absent on its first connection (it
+	// loads history instead); 0 is an offset like any other: a client
+	// that was told 0 (no message existed) and missed the first messages.
+	// Not named "offset": the official clients put their recovery offset
+	// (a string) and "pid" in the same payload, under those names.
+	LastID *int64 `json:"lastId"`
 }
 
 // authenticate is the connection middleware: a socket is a user's, by the
@@ -37,7 +42,8 @@ func (s *Server) authenticate(sock *socketio.Socket) error {
 	var a handshakeAuth
 	if len(hs.Auth) > 0 {
 		if err := json.Unmarshal(hs.Auth, &a); err != nil {
-			return &socketio.ConnectError{Message: "bad auth payload: want {token, offset}", Data: map[string]any{"code": "bad_auth"}}
+			s.log.Info("chat: bad auth payload", "addr", hs.Address, "err", err, "len", len(hs.Auth))
+			return &socketio.ConnectError{Message: "bad auth payload: want {token, lastId}", Data: map[string]any{"code": "bad_auth"}}
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), dbTimeout)
@@ -61,7 +67,9 @@ func (s *Server) authenticate(sock *socketio.Socket) error {
 		}
 	}
 	sock.Set(keyUser, u.Name)
-	sock.Set(keyOffset, a.Offset)
+	if a.LastID != nil {
+		sock.Set(keyOffset, *a.LastID)
+	}
 	return nil
 }
 
@@ -74,7 +82,12 @@ func socketUser(sock *socketio.Socket) string {
 // sessionInfo is the first event a socket gets: who it is, its rooms and
 // unread counts.
 type sessionInfo struct {
-	User   string         `json:"user"`
+	User string `json:"user"`
+	// Offset is where the socket stands: every message after it reaches
+	// the socket (live, or by the catch-up before this event). A client
+	// keeps the highest of it and of the ids it received, and sends that
+	// as auth.offset when it connects again.
+	Offset int64          `json:"offset"`
 	Rooms  []string       `json:"rooms"`
 	Unread map[string]int `json:"unread"`
 }
@@ -95,9 +108,11 @@ func (s *Server) onConnection(sock *socketio.Socket) {
 		sock.Disconnect(true)
 		return
 	}
-	sock.Join(userKey(user))
-
 	s.pubMu.Lock()
+	// Every room is joined under pubMu, the user's own too (private
+	// messages): a message published before is in the catch-up, one
+	// published after arrives live, none both.
+	sock.Join(userKey(user))
 	// A recovered socket has its old rooms; membership may have changed
 	// meanwhile (another tab), so set them again.
 	want := map[string]bool{}
@@ -113,15 +128,14 @@ func (s *Server) onConnection(sock *socketio.Socket) {
 	// Under pubMu no message is being published: the catch-up ends exactly
 	// where the live messages begin.
 	resync := false
+	offset := s.lastID
 	if !sock.Recovered() {
-		v, _ := sock.Get(keyOffset)
-		after, _ := v.(int64)
-		if after > 0 {
+		if v, ok := sock.Get(keyOffset); ok {
+			after, _ := v.(int64)
 			resync = s.catchUp(ctx, sock, user, after)
 		}
 	}
 	s.pubMu.Unlock()
-	sock.Set(keyOffset, int64(0)) // used once
 
 	for _, r := range s.hub.connect(user, rooms, nil) {
 		s.emitPresence(r)
@@ -133,7 +147,7 @@ func (s *Server) onConnection(sock *socketio.Socket) {
 	if unread == nil {
 		unread = map[string]int{}
 	}
-	_ = sock.Emit("session", sessionInfo{User: user, Rooms: rooms, Unread: unread})
+	_ = sock.Emit("session", sessionInfo{User: user, Offset: offset, Rooms: rooms, Unread: unread})
 	if resync {
 		_ = sock.Emit("resync")
 	}

@@ -12,7 +12,9 @@ const state = {
   convs: new Map(), // key ("general", "@bob") -> conversation
   active: null, // key of the conversation shown
   otherRooms: [],
-  offset: 0, // the highest message id seen: what a long absence is caught up from
+  // Where the page stands: the highest message id it received or was told
+  // in "session"; null until the first connection (history is loaded then).
+  offset: null,
   pending: new Map(), // clientId -> pending message
 };
 
@@ -103,7 +105,7 @@ async function logout() {
   state.me = null;
   state.convs.clear();
   state.active = null;
-  state.offset = 0;
+  state.offset = null;
   $("messages").replaceChildren();
   showAuth();
 }
@@ -118,7 +120,7 @@ function enter(name) {
   const socket = io({
     // The session cookie authenticates; the offset tells the server what
     // this page has seen, for when the connection cannot be recovered.
-    auth: (cb) => cb({ offset: state.offset }),
+    auth: (cb) => cb(state.offset === null ? {} : { lastId: state.offset }),
     ackTimeout: 10000,
     retries: 3,
   });
@@ -142,6 +144,7 @@ function enter(name) {
   });
 
   socket.on("session", (s) => {
+    state.offset = Math.max(state.offset || 0, s.offset || 0);
     for (const r of s.rooms) conv(r).joined = true;
     for (const [k, n] of Object.entries(s.unread || {})) conv(k).unread = n;
     refreshRooms();
@@ -182,7 +185,7 @@ function enter(name) {
 }
 
 function receive(m) {
-  if (m.id > state.offset) state.offset = m.id;
+  if (state.offset === null || m.id > state.offset) state.offset = m.id;
   const key = keyOf(m);
   const c = conv(key);
   if (c.msgs.has(m.id)) return; // already shown (history and live overlap)
@@ -227,7 +230,7 @@ function open(key) {
       c.loading = false;
       if (err || !r || r.error) { $("send-error").textContent = (r && r.error) || "could not load the history"; return; }
       c.loaded = true;
-      for (const m of list) { c.msgs.set(m.id, m); if (m.id > state.offset) state.offset = m.id; }
+      for (const m of list) c.msgs.set(m.id, m);
       if (list.length) c.oldest = Math.min(c.oldest || Infinity, list[0].id);
       c.more = list.length >= 50;
       if (r.online) c.online = r.online;
