@@ -85,3 +85,42 @@ func TestRoomEventsBound(t *testing.T) {
 		}
 	}
 }
+
+// A panicking OnRoom handler is logged with its panic value, and the
+// changes after it are still delivered; handlers that return normally log
+// nothing.
+func TestRoomHandlerPanicLogged(t *testing.T) {
+	var mu sync.Mutex
+	var logged []string
+	logger := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		logged = append(logged, string(p))
+		mu.Unlock()
+		return len(p), nil
+	}), nil))
+	srv, url := newTestServer(t, &Options{Logger: logger})
+	srv.OnConnection(func(s *Socket) { s.Join("boom", "after") })
+	after := make(chan struct{})
+	srv.OnRoom(func(ev RoomEvent) {
+		switch {
+		case ev.Kind == RoomJoined && ev.Room == "boom":
+			panic("room handler failed")
+		case ev.Kind == RoomJoined && ev.Room == "after":
+			close(after)
+		}
+	})
+	c := dialRaw(t, url)
+	c.connect("/")
+	recvWithin(t, after)
+	mu.Lock()
+	defer mu.Unlock()
+	var panics []string
+	for _, l := range logged {
+		if strings.Contains(l, "handler panicked") {
+			panics = append(panics, l)
+		}
+	}
+	if len(panics) != 1 || !strings.Contains(panics[0], `panic="room handler failed"`) {
+		t.Fatalf("logged %q, want one panic, the handler's", logged)
+	}
+}

@@ -144,6 +144,8 @@ func TestParseHashErrors(t *testing.T) {
 		{"params order", "$argon2id$v=19$t=2,m=19456,p=1$" + salt + "$" + key},
 		{"two params", "$argon2id$v=19$m=19456,t=2$" + salt + "$" + key},
 		{"four params", "$argon2id$v=19$m=19456,t=2,p=1,x=1$" + salt + "$" + key},
+		{"leading zero", "$argon2id$v=19$m=019456,t=2,p=1$" + salt + "$" + key},
+		{"loose base64 tail", "$argon2id$v=19$m=19456,t=2,p=1$" + salt[:len(salt)-1] + "x$" + key},
 		{"not a number", "$argon2id$v=19$m=lots,t=2,p=1$" + salt + "$" + key},
 		{"negative", "$argon2id$v=19$m=19456,t=-2,p=1$" + salt + "$" + key},
 		{"overflow", "$argon2id$v=19$m=99999999999,t=2,p=1$" + salt + "$" + key},
@@ -170,4 +172,32 @@ func TestParseHashErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// ParseHash never panics, and what it accepts re-encodes to the same
+// string (one spelling per hash: no padding, no leading zeros).
+func FuzzParseHash(f *testing.F) {
+	h, _ := hashWith(cheap, "seed")
+	f.Add(h)
+	f.Add("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA")
+	f.Add("$argon2id$v=19$m=019456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA")
+	f.Add("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHR$aGFzaGhhc2hoYXNoaGFzaA")
+	f.Add("$argon2i$v=19$m=1,t=1,p=1$$")
+	f.Add("")
+	f.Fuzz(func(t *testing.T, s string) {
+		p, salt, key, err := ParseHash(s)
+		if err != nil {
+			if p != (Params{}) || salt != nil || key != nil {
+				t.Fatalf("error %v with results %+v %x %x", err, p, salt, key)
+			}
+			return
+		}
+		if p.Memory > maxMemory || p.Time > maxTime || p.Threads == 0 || len(salt) < minSaltLen || len(key) < minKeyLen {
+			t.Fatalf("accepted out-of-bounds %+v", p)
+		}
+		again := fmt.Sprintf("$argon2id$v=19$m=%d,t=%d,p=%d$%s$%s", p.Memory, p.Time, p.Threads, b64.EncodeToString(salt), b64.EncodeToString(key))
+		if again != s {
+			t.Fatalf("accepted %q, which re-encodes as %q", s, again)
+		}
+	})
 }
