@@ -236,3 +236,29 @@ func loadAvg() string {
 	}
 	return strings.Join(f[:3], " ")
 }
+
+// postgresCPU sums the CPU time of every PostgreSQL server process (the
+// postmaster, its backends and its writers): the database's share of a
+// chat on PostgreSQL, which the chat process's own CPU leaves out. It
+// counts whatever else uses that server meanwhile too.
+func postgresCPU() time.Duration {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0
+	}
+	var sum time.Duration
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+		if err != nil || !strings.HasPrefix(string(comm), "postgres") {
+			continue
+		}
+		if d, err := procCPU(pid); err == nil {
+			sum += d
+		}
+	}
+	return sum
+}

@@ -43,8 +43,12 @@ type result struct {
 	ServerCPUPerDeliverUs float64 `json:"serverCPUPerDeliveryUs"`
 	ServerCPUPerMessageUs float64 `json:"serverCPUPerMessageUs"`
 	ClientCPUSeconds      float64 `json:"clientCPUSeconds"`
-	LoadBefore            string  `json:"loadBefore"`
-	LoadAfter             string  `json:"loadAfter"`
+	// PostgreSQL's processes, with -store postgres (all their work, other
+	// users' included): the database's CPU, outside the chat process.
+	PostgresCPUSeconds  float64 `json:"postgresCPUSeconds,omitempty"`
+	PostgresCPUPerMsgUs float64 `json:"postgresCPUPerMessageUs,omitempty"`
+	LoadBefore          string  `json:"loadBefore"`
+	LoadAfter           string  `json:"loadAfter"`
 
 	Missing    int  `json:"missing"`    // (member, acked message) pairs never delivered
 	Duplicates int  `json:"duplicates"` // deliveries beyond the first
@@ -134,6 +138,10 @@ func load(ctx context.Context, c config, p *chatProc, logw io.Writer) (*result, 
 		return nil, err
 	}
 	self0 := selfCPU()
+	var pg0 time.Duration
+	if c.store == "postgres" {
+		pg0 = postgresCPU()
+	}
 	start := time.Now()
 	deadline := start.Add(c.duration)
 	var wg sync.WaitGroup
@@ -185,6 +193,12 @@ func load(ctx context.Context, c config, p *chatProc, logw io.Writer) (*result, 
 		return nil, err
 	}
 	res.LoadAfter = loadAvg()
+	if c.store == "postgres" {
+		res.PostgresCPUSeconds = (postgresCPU() - pg0).Seconds()
+		if res.Acked > 0 {
+			res.PostgresCPUPerMsgUs = res.PostgresCPUSeconds * 1e6 / float64(res.Acked)
+		}
+	}
 	res.ClientCPUSeconds = (selfCPU() - self0).Seconds()
 	res.Deliveries = delivered.Load()
 	last := time.Unix(0, lastDelivery.Load())
@@ -331,6 +345,9 @@ func printSummary(w io.Writer, r *result) {
 		r.Deliveries, r.ExpectedDeliveries, r.DeliverSeconds, r.DeliveriesPerSec)
 	fmt.Fprintf(w, "  chat CPU      %.2f s (%.2f cores): %.1f µs per delivery, %.1f µs per stored message; generator CPU %.2f s\n",
 		r.ServerCPUSeconds, r.ServerCores, r.ServerCPUPerDeliverUs, r.ServerCPUPerMessageUs, r.ClientCPUSeconds)
+	if r.PostgresCPUSeconds > 0 {
+		fmt.Fprintf(w, "  PostgreSQL    %.2f s CPU in its processes: %.1f µs per stored message\n", r.PostgresCPUSeconds, r.PostgresCPUPerMsgUs)
+	}
 	fmt.Fprintf(w, "  checks        missing %d, duplicates %d, misrouted %d, history ok %v\n",
 		r.Missing, r.Duplicates, r.Misrouted, r.HistoryOK)
 	fmt.Fprintf(w, "  load average  %s before, %s after\n", r.LoadBefore, r.LoadAfter)

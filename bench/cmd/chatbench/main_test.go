@@ -64,6 +64,9 @@ func TestChatbench(t *testing.T) {
 				t.Errorf("summary:\n%s", out.String())
 			}
 			if store == "postgres" {
+				if r.PostgresCPUSeconds <= 0 {
+					t.Errorf("PostgreSQL's CPU not read: %+v", r)
+				}
 				conn, err := pgx.Connect(ctx, pg)
 				if err != nil {
 					t.Fatal(err)
