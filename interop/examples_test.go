@@ -278,6 +278,35 @@ func TestExampleSimplechatBrowser(t *testing.T) {
 	}
 }
 
+// The ticker's dashboard: a click follows a symbol, whose price then moves.
+func TestExampleTickerBrowser(t *testing.T) {
+	t.Parallel()
+	ex := startExample(t, "ticker", "-every", "10ms")
+	ls := runExampleDriver(t, "ticker", ex.URL+"/")
+	tk := ls.one(t, "ticker")
+	first, later := fmt.Sprint(tk["first"]), fmt.Sprint(tk["later"])
+	if first == later {
+		t.Errorf("the price did not move: %s, then %s", first, later)
+	}
+	wantEqual(t, "transport", tk["transport"], any("websocket"))
+	// Only AAPL was followed: the other rows never showed a price.
+	wantJSON(t, "the price cells after AAPL was left", tk["others"], `["-", "-", "-", "-", "-", "-"]`)
+}
+
+// The restemit page: it joins a room, posts to it through its form, and
+// shows an event posted by another program.
+func TestExampleRestemitBrowser(t *testing.T) {
+	t.Parallel()
+	ex := startExample(t, "restemit")
+	ls := runExampleDriver(t, "restemit", ex.URL+"/")
+	wantJSON(t, "the other program's POST", ls.one(t, "post"), `{"ev": "post", "status": 200, "answer": {"room": "", "sent": "news"}}`)
+	wantJSON(t, "the page's events", ls.one(t, "messages", "name", "A")["list"], `[
+		"join: \"sports\"",
+		"message: [\"from the page\"]",
+		"POST /send: 200 {\"room\":\"sports\",\"sent\":\"message\"}\n",
+		"news: [{\"n\":1}]"]`)
+}
+
 func TestExampleNamespacesPython(t *testing.T) {
 	t.Parallel()
 	requirePython(t)

@@ -1,5 +1,5 @@
-// Browser driver for the pages of the examples (../examples_test.go): two
-// tabs, each its own browser context, of headless Chromium driven by
+// Browser driver for the pages of the examples (../examples_test.go): tabs,
+// each its own browser context, of headless Chromium driven by
 // playwright-core (which never downloads a browser of its own).
 //
 // Usage: node examples.js <scenario> <url> <screenshot-dir> [chromium]
@@ -8,6 +8,11 @@
 //               the form (#text); then A's tab closes.
 //   simplechat  examples/simplechat: A sends through the form (#input),
 //               then B.
+//   ticker      examples/ticker: one tab follows AAPL until its price
+//               changes, then stops following it ("ticker" line).
+//   restemit    examples/restemit: one tab joins the room "sports", posts
+//               to it through its form, then this script posts an event to
+//               all ("post" line).
 // Every message a tab shows (#messages li) is printed once the scenario has
 // ended: {"ev": "messages", "name", "list"}. Also "ids" (wschat), "page"
 // (socket transport, simplechat), "screenshot", and "pageerror", "console"
@@ -25,8 +30,8 @@ const WATCHDOG_MS = 45000; // the Go side gives up at 60s
 
 const [scenario, url, shotDir] = process.argv.slice(2, 5);
 const executablePath = process.argv[5] || process.env.CHROMIUM || "/usr/bin/chromium";
-if (!["wschat", "simplechat"].includes(scenario) || !url || !shotDir) {
-  console.error("usage: node examples.js wschat|simplechat <url> <screenshot-dir> [chromium]");
+if (!["wschat", "simplechat", "ticker", "restemit"].includes(scenario) || !url || !shotDir) {
+  console.error("usage: node examples.js wschat|simplechat|ticker|restemit <url> <screenshot-dir> [chromium]");
   process.exit(64);
 }
 
@@ -61,11 +66,11 @@ async function openTab(name) {
 
 // waitMessage waits until page lists text.
 async function waitMessage(page, text) {
-  await page.locator("#messages li", { hasText: text }).first().waitFor();
+  await page.locator("#messages li, #events li", { hasText: text }).first().waitFor();
 }
 
 async function messages(page) {
-  return page.locator("#messages li").allTextContents();
+  return page.locator("#messages li, #events li").allTextContents();
 }
 
 async function shoot(name, page) {
@@ -126,6 +131,44 @@ async function simplechat() {
   }
 }
 
+async function ticker() {
+  const page = await openTab("A");
+  await page.waitForFunction(() => typeof socket !== "undefined" && socket.connected);
+  const row = page.locator("tr", { hasText: "AAPL" });
+  await row.locator("a").click();
+  const price = row.locator(".price");
+  // A quote, then another: the row follows the price.
+  await page.waitForFunction((el) => /^[0-9]+\.[0-9]{2}$/.test(el.textContent), await price.elementHandle());
+  const first = await price.textContent();
+  await page.waitForFunction(([el, first]) => el.textContent !== first, [await price.elementHandle(), first]);
+  const later = await price.textContent();
+  await shoot("A", page);
+  await row.locator("a").click(); // stop following
+  await page.waitForFunction((el) => el.textContent === "-", await price.elementHandle());
+  const others = await page.locator("tr .price").allTextContents();
+  out("ticker", { first, later, others, transport: await page.evaluate(() => socket.io.engine.transport.name) });
+}
+
+async function restemit() {
+  const page = await openTab("A");
+  await page.waitForFunction(() => typeof socket !== "undefined" && socket.connected);
+  await page.fill("#room", "sports");
+  await page.click("#join button");
+  await waitMessage(page, 'join: "sports"');
+  // The page posts to its own server's /send, to its room...
+  await page.fill("#data", "from the page");
+  await page.fill("#to", "sports");
+  await page.click("#send button");
+  await waitMessage(page, 'message: ["from the page"]');
+  await waitMessage(page, "POST /send: 200");
+  // ... and a program elsewhere (as curl would) to everyone.
+  const res = await fetch(new URL("/send", url), { method: "POST", body: JSON.stringify({ event: "news", data: { n: 1 } }) });
+  out("post", { status: res.status, answer: await res.json() });
+  await waitMessage(page, 'news: [{"n":1}]');
+  await shoot("A", page);
+  out("messages", { name: "A", list: await messages(page) });
+}
+
 async function main() {
   browser = await chromium.launch({
     executablePath,
@@ -133,7 +176,7 @@ async function main() {
     args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
   });
   out("browser", { version: browser.version() });
-  await (scenario === "wschat" ? wschat() : simplechat());
+  await { wschat, simplechat, ticker, restemit }[scenario]();
 }
 
 main()
