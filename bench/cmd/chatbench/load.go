@@ -17,6 +17,7 @@ import (
 // result is one run's numbers; the JSON names are the report's.
 type result struct {
 	Time      string `json:"time"`
+	Label     string `json:"label,omitempty"`
 	Store     string `json:"store"`
 	Users     int    `json:"users"`
 	Rooms     int    `json:"rooms"`

@@ -51,6 +51,7 @@ type config struct {
 	duration time.Duration
 	text     int // bytes of text per message
 	out      string
+	label    string // copied into the result
 }
 
 func main() {
@@ -66,6 +67,7 @@ func main() {
 	flag.IntVar(&c.messages, "messages", 20000, "messages to send at most")
 	flag.DurationVar(&c.duration, "duration", 20*time.Second, "sending stops after this long at most")
 	flag.IntVar(&c.text, "text", 100, "bytes of text per message")
+	flag.StringVar(&c.label, "label", "", "a `name` for this run, copied into the JSON (the chat build, say)")
 	flag.StringVar(&c.out, "out", "", "append the JSON result line to this `file`")
 	flag.Parse()
 
@@ -169,6 +171,7 @@ func bench(ctx context.Context, c config, logw io.Writer) (res *result, err erro
 	res, err = load(ctx, c, p, logw)
 	if res != nil {
 		res.Store = c.store
+		res.Label = c.label
 	}
 	if err != nil && res == nil {
 		err = fmt.Errorf("%w\nthe chat's last log lines:\n%s", err, p.logTail())
