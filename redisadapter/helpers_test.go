@@ -83,7 +83,8 @@ type client struct {
 func connect(t *testing.T, serverURL, name, rooms string) *client {
 	t.Helper()
 	s, err := sioclient.New(serverURL, &sioclient.Options{
-		Query:               url.Values{"rooms": {rooms}, "name": {name}},
+		// "ctl" is the control socket of a Node server (nodetest/server.js).
+		Query:               url.Values{"rooms": {rooms}, "name": {name}, "ctl": {map[bool]string{true: "1"}[name == "ctl"]}},
 		ForceNew:            true,
 		DisableReconnection: true,
 	})
