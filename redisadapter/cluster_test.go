@@ -127,6 +127,39 @@ func TestThreeGoNodesRemoteOperations(t *testing.T) {
 		t.Fatalf("answers %v", names)
 	}
 
+	// Server-side emits reach the other servers' handlers (not the
+	// sender's); each of them answers once.
+	if err := a.srv.ServerSideEmit(ctx, "sse", "x"); err != nil {
+		t.Fatal(err)
+	}
+	// The handlers run on goroutines of their own: wait for their
+	// effect before the fence.
+	for _, cl := range []*client{b1, b2, c1, c2} {
+		select {
+		case v := <-cl.got:
+			if v != "sse:x" {
+				t.Fatalf("%s got %q, want sse:x", cl.name, v)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s: no sse:x", cl.name)
+		}
+	}
+	expectEvents(t, fence, all, nil)
+	acks, err := a.srv.ServerSideEmitWithAck(ctx, "sseack", "y")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ackVals []string
+	for _, ack := range acks {
+		var v string
+		_ = ack.Decode(0, &v)
+		ackVals = append(ackVals, v)
+	}
+	// d answers too: every server but the sender does.
+	if !slices.Equal(ackVals, []string{"go:y", "go:y", "go:y"}) {
+		t.Fatalf("ServerSideEmitWithAck answers %v, want three", ackVals)
+	}
+
 	// r1 but not r2: a1 and b1 are disconnected, c1 stays.
 	if err := c.srv.In("r1").Except("r2").DisconnectSockets(false); err != nil {
 		t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	socketio "github.com/switchboard-go/socketio"
+
 	"github.com/switchboard-go/socketio/internal/leakcheck"
 	"github.com/switchboard-go/socketio/sioclient"
 )
@@ -62,6 +63,18 @@ func startGoNode(t *testing.T, key string) *goNode {
 		if r := s.Handshake().Query.Get("rooms"); r != "" {
 			s.Join(strings.Split(r, ",")...)
 		}
+	})
+	// As nodetest/server.js: "sse" is relayed to this server's clients,
+	// "sseack" answered.
+	srv.OnServerSideEmit("sse", func(e *socketio.ServerSideEvent) {
+		var arg string
+		_ = e.Decode(0, &arg)
+		_ = srv.Local().Emit("ev", "sse:"+arg)
+	})
+	srv.OnServerSideEmit("sseack", func(e *socketio.ServerSideEvent) {
+		var arg string
+		_ = e.Decode(0, &arg)
+		_ = e.Ack("go:" + arg)
 	})
 	ts := httptest.NewServer(srv)
 	t.Cleanup(func() {

@@ -284,9 +284,19 @@ func TestMixedGoNodeCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	expectEvents(t, fence, all, map[*client][]string{n1: {"sse:hi"}, n2: {"sse:hi"}, ctl: {"sse:hi"}})
-	acks, err := g.srv.Of("/").Adapter().(*cluster.Adapter).ServerSideEmitWithAck(ctx, []any{"sseack", "yo"})
-	if err != nil || len(acks) != 1 || acks[0] != "node:yo" {
+	acks, err := g.srv.ServerSideEmitWithAck(ctx, "sseack", "yo")
+	if err != nil || len(acks) != 1 || acks[0].Value(0) != "node:yo" {
 		t.Fatalf("ServerSideEmitWithAck = %v, %v", acks, err)
+	}
+	// And from Node to Go.
+	do(t, ctl, map[string]any{"op": "serverSideEmit", "event": "sse", "args": []any{"ho"}})
+	expectEvents(t, fence, all, map[*client][]string{g1: {"sse:ho"}, g2: {"sse:ho"}})
+	var nodeAcks []string
+	if err := json.Unmarshal(do(t, ctl, map[string]any{"op": "serverSideEmitWithAck", "event": "sseack", "args": []any{"hey"}}), &nodeAcks); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(nodeAcks, []string{"go:hey"}) {
+		t.Fatalf("Node serverSideEmitWithAck answers %v", nodeAcks)
 	}
 
 	// Node disconnects r1: g1 on Go and n1 on Node.

@@ -55,13 +55,6 @@ type Config struct {
 // within Config.RequestTimeout.
 var ErrTimeout = errors.New("cluster: timeout reached while waiting for responses")
 
-// ServerSideReceiver is implemented by a Host that takes events other
-// servers send with ServerSideEmit. ack is nil unless the sender waits for
-// an answer; it sends one value and only the first call counts.
-type ServerSideReceiver interface {
-	ServerSideEvent(args []any, ack func(any))
-}
-
 // Adapter is the cluster adapter of one namespace.
 type Adapter struct {
 	adapter.Adapter // the local sockets
@@ -260,18 +253,25 @@ func (a *Adapter) ServerSideEmit(ctx context.Context, args []any) error {
 // ServerSideEmitWithAck sends an event to the other servers and gathers
 // one answer from each within the request timeout (or ctx). On timeout it
 // returns the answers received and an error wrapping ErrTimeout.
-func (a *Adapter) ServerSideEmitWithAck(ctx context.Context, args []any) ([]any, error) {
+func (a *Adapter) ServerSideEmitWithAck(ctx context.Context, args []any) ([]adapter.Args, error) {
 	data, err := toValues(args)
 	if err != nil {
 		return nil, err
 	}
 	rs, err := a.request(ctx, &Request{Type: ServerSideEmit, Data: data}, -1)
-	out := make([]any, len(rs))
-	for i, r := range rs {
-		out[i] = r.Data
+	out := make([]adapter.Args, 0, len(rs))
+	for _, r := range rs {
+		args, aerr := ValueArgs(r.Data)
+		if aerr != nil {
+			a.log.Warn("socketio cluster adapter: dropping an acknowledgement", "err", aerr)
+			continue
+		}
+		out = append(out, args)
 	}
 	return out, err
 }
+
+var _ adapter.ServerSideAcker = (*Adapter)(nil)
 
 func (a *Adapter) FetchSockets(ctx context.Context, opts adapter.Options) ([]adapter.SocketDetails, error) {
 	local, err := a.Adapter.FetchSockets(ctx, opts)
@@ -400,8 +400,13 @@ func (r receiver) OnRequest(req *Request) {
 		socks, _ := a.Adapter.FetchSockets(ctx, opts)
 		a.respond(req, &Response{RequestID: req.RequestID, Type: RemoteFetch, Sockets: socks})
 	case ServerSideEmit:
-		sr, ok := a.host.(ServerSideReceiver)
+		sr, ok := a.host.(adapter.ServerSideReceiver)
 		if !ok {
+			return
+		}
+		args, err := valuesArgs(req.Data)
+		if err != nil {
+			a.log.Warn("socketio cluster adapter: dropping a server-side event", "err", err)
 			return
 		}
 		var ack func(any)
@@ -413,7 +418,7 @@ func (r receiver) OnRequest(req *Request) {
 				})
 			}
 		}
-		sr.ServerSideEvent(req.Data, ack)
+		sr.ServerSideEvent(args, ack)
 	case BroadcastWithAck:
 		if req.Packet == nil || req.Packet.Nsp != a.host.Name() {
 			return

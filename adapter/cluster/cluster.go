@@ -26,7 +26,7 @@
 //
 // The adapter.Adapter interface is unchanged: what the cluster needs of
 // the namespace beyond adapter.Host is asked through optional interfaces
-// (ServerSideReceiver), so the in-memory path pays nothing.
+// (adapter.ServerSideReceiver), so the in-memory path pays nothing.
 package cluster
 
 import (

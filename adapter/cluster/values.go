@@ -87,10 +87,9 @@ func toValues(args []any) ([]any, error) {
 	return v.([]any), nil
 }
 
-// ValueArgs wraps one plain value as an argument list (an acknowledgement
-// relayed from another server).
-func ValueArgs(v any) (adapter.Args, error) {
-	data, atts, err := parser.EncodeArgs([]any{normalize(v)})
+// valuesArgs wraps plain values as an argument list.
+func valuesArgs(vs []any) (adapter.Args, error) {
+	data, atts, err := parser.EncodeArgs(normalize(vs).([]any))
 	if err != nil {
 		return adapter.Args{}, err
 	}
@@ -100,3 +99,7 @@ func ValueArgs(v any) (adapter.Args, error) {
 	}
 	return adapter.Args{Raw: raw, Attachments: atts}, nil
 }
+
+// ValueArgs wraps one plain value as an argument list (an acknowledgement
+// relayed from another server).
+func ValueArgs(v any) (adapter.Args, error) { return valuesArgs([]any{v}) }

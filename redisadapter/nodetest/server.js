@@ -82,7 +82,7 @@ async function main() {
         io.serverSideEmit(op.event, ...op.args);
         return null;
       case "serverSideEmitWithAck":
-        return await io.timeout(3000).serverSideEmitWithAck(op.event, ...op.args);
+        return await io.serverSideEmitWithAck(op.event, ...op.args);
       case "serverCount":
         return await io.of("/").adapter.serverCount();
     }
