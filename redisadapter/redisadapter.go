@@ -12,6 +12,18 @@
 // each message. One go-redis client serves publishing and, on a
 // connection of its own per namespace, subscribing; go-redis reconnects
 // and subscribes again after Redis restarts.
+//
+// # When Redis is down
+//
+// Local delivery goes on: a broadcast reaches this server's sockets first,
+// then its publication fails and the emitting call returns the error.
+// Requests that wait for answers (FetchSockets, acks, ServerSideEmitWithAck)
+// fail with an error at their timeout. Redis pub/sub keeps nothing: what
+// was published while a server was unsubscribed (Redis down, or the few
+// moments after it came back and before go-redis subscribed again) never
+// reaches that server. Connection state recovery is not supported yet, as
+// with the reference's pub/sub adapter: with the option on, the server
+// logs that its adapter keeps no sessions and recovers nobody.
 package redisadapter
 
 import (
