@@ -240,7 +240,7 @@ func (a *Adapter) remote(opts adapter.Options, local func() error, req *Request)
 }
 
 func (a *Adapter) ServerSideEmit(ctx context.Context, args []any) error {
-	data, err := toValues(args)
+	data, err := PlainValues(args)
 	if err != nil {
 		return err
 	}
@@ -254,7 +254,7 @@ func (a *Adapter) ServerSideEmit(ctx context.Context, args []any) error {
 // one answer from each within the request timeout (or ctx). On timeout it
 // returns the answers received and an error wrapping ErrTimeout.
 func (a *Adapter) ServerSideEmitWithAck(ctx context.Context, args []any) ([]adapter.Args, error) {
-	data, err := toValues(args)
+	data, err := PlainValues(args)
 	if err != nil {
 		return nil, err
 	}

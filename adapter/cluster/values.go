@@ -73,9 +73,10 @@ func normalize(v any) any {
 	return v
 }
 
-// toValues turns the arguments of a server-side emit (any Go values) into
-// plain values: each is encoded as it would be for a client, then decoded.
-func toValues(args []any) ([]any, error) {
+// PlainValues turns event arguments (any Go values) into plain values:
+// each is encoded as it would be for a client, then decoded. Emitters and
+// server-side emits use it.
+func PlainValues(args []any) ([]any, error) {
 	data, atts, err := parser.EncodeArgs(args)
 	if err != nil {
 		return nil, err
