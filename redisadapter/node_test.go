@@ -236,6 +236,20 @@ func TestMixedGoNodeCluster(t *testing.T) {
 	if len(names) != 2 || names[g1.s.ID()] != "g1" || names[n1.s.ID()] != "n1" {
 		t.Fatalf("Go FetchSockets(r1) = %v", names)
 	}
+	// The handles FetchSockets returns act on Node's socket from Go.
+	for _, s := range socks {
+		if s.ID != n1.s.ID() {
+			continue
+		}
+		if err := s.Join("r5"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Emit("ev", "direct"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rawEmit(t, rdb, key, []string{"r5"}, "ev", "r5")
+	expectEvents(t, fence, all, map[*client][]string{n1: {"direct", "r5"}})
 	// And from Node, Go's.
 	var fetched []struct {
 		ID    string            `json:"id"`
