@@ -229,6 +229,10 @@ func TestMixedGoNodeCluster(t *testing.T) {
 	names := map[string]string{}
 	for _, s := range socks {
 		names[s.ID] = s.Handshake.Query.Get("name")
+		// Node sends the time as Date.prototype.toString() prints it.
+		if age := time.Since(s.Handshake.Time); age < 0 || age > time.Minute {
+			t.Errorf("socket %s handshake time %v", s.ID, s.Handshake.Time)
+		}
 		if !slices.Contains(s.Rooms, "r4") {
 			t.Errorf("socket %s rooms %v, want r4 among them", s.ID, s.Rooms)
 		}
