@@ -239,7 +239,8 @@ func TestClientHeartbeat(t *testing.T) {
 			t.Errorf("heartbeat settings: %v %v", c.PingInterval(), c.PingTimeout())
 		}
 		// Many ping rounds: the server closes a client that does not pong,
-		// the client one whose server does not ping.
+		// the client one whose server does not ping. The sleep is the
+		// subject: time passes, ten ping intervals, and nobody closes.
 		time.Sleep(500 * time.Millisecond)
 		select {
 		case reason := <-r.closed:

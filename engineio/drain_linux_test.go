@@ -39,7 +39,7 @@ func TestCloseCutsOffDrainingSession(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	time.Sleep(300 * time.Millisecond)
+	waitWriterStalled(t, c)
 	_ = c.Close() // graceful: the rest of the queue is still being written
 	start := time.Now()
 	if err := ts.eng.Close(); err != nil {

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -590,6 +591,24 @@ func TestShutdownFlushes(t *testing.T) {
 	}
 }
 
+// stackHas reports whether a goroutine's stack holds every one of parts (a
+// state such as "[sync.Mutex.Lock", function names): the event of a
+// goroutine reaching a point that has no other signal.
+func stackHas(parts ...string) bool {
+	buf := make([]byte, 8<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+stacks:
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		for _, p := range parts {
+			if !strings.Contains(g, p) {
+				continue stacks
+			}
+		}
+		return true
+	}
+	return false
+}
+
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
@@ -829,6 +848,8 @@ func TestClientPingKeepsWriting(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("no pong")
 	}
+	// The sleep is the subject: the message goes out after the one second
+	// that gorilla's pong handler used to leave as the write deadline.
 	time.Sleep(1200 * time.Millisecond)
 	if err := c.Send([]byte("later"), false, false); err != nil {
 		t.Fatal(err)
@@ -857,7 +878,16 @@ func TestCloseDuringHandlerFactory(t *testing.T) {
 		closed := make(chan struct{})
 		go func() { _ = c.Close(); close(closed) }()
 		<-closed
-		time.Sleep(50 * time.Millisecond) // the close notification had time to run
+		// The close notification has started and waits for the handler
+		// this factory is about to return.
+		// (Not waitStack: this is the server's goroutine, where t.Fatal
+		// must not be called.)
+		for deadline := time.Now().Add(5 * time.Second); !stackHas("[sync.Mutex.Lock", "engineio.(*Conn).close.func"); time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Error("the close notification never waited for the handler")
+				break
+			}
+		}
 		return rec
 	})
 	ts := httptest.NewServer(eng)

@@ -13,11 +13,14 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Control frames on a stalled connection: the server's pongs and close
@@ -159,11 +162,64 @@ func (r *rawWS) readFrame() (wsFrame, error) {
 // resume the stalled writer, enough for a short write to go in.
 func (r *rawWS) nibble(t *testing.T) {
 	t.Helper()
+	srv := peerSocket(t, r.nc)
+	before := sendQueue(t, srv)
 	_ = r.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if _, err := r.br.Peek(nibbleBytes); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(50 * time.Millisecond) // for the window update to reach the server
+	// The window update has reached the server once its send queue
+	// shrinks: the kernel sent, and the client's acknowledged, bytes it
+	// could not send before.
+	deadline := time.Now().Add(5 * time.Second)
+	for sendQueue(t, srv) >= before {
+		if time.Now().After(deadline) {
+			t.Fatalf("the server's send queue stayed at %d bytes or more after the client read", before)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// peerSocket returns the descriptor, in this process, of the server's end
+// of the client connection nc: the socket whose local address is nc's
+// remote one and whose peer is nc's local one.
+func peerSocket(t *testing.T, nc net.Conn) int {
+	t.Helper()
+	local, remote := nc.LocalAddr().(*net.TCPAddr), nc.RemoteAddr().(*net.TCPAddr)
+	same := func(sa syscall.Sockaddr, a *net.TCPAddr) bool {
+		in, ok := sa.(*syscall.SockaddrInet4)
+		return ok && in.Port == a.Port && net.IP(in.Addr[:]).Equal(a.IP)
+	}
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		fd, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		sa, err := syscall.Getsockname(fd)
+		if err != nil || !same(sa, remote) {
+			continue
+		}
+		if pa, err := syscall.Getpeername(fd); err == nil && same(pa, local) {
+			return fd
+		}
+	}
+	t.Fatalf("no socket of this process is the server's end of %v -> %v", local, remote)
+	return -1
+}
+
+// sendQueue is how many bytes fd's send queue holds (SIOCOUTQ): unsent,
+// or sent and not yet acknowledged.
+func sendQueue(t *testing.T, fd int) int {
+	t.Helper()
+	var n int32
+	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, uintptr(fd), syscall.TIOCOUTQ, uintptr(unsafe.Pointer(&n))); e != 0 {
+		t.Fatalf("SIOCOUTQ on %d: %v", fd, e)
+	}
+	return int(n)
 }
 
 const nibbleBytes = 32 << 10
@@ -227,10 +283,9 @@ func stallServer(t *testing.T, c *Conn) int {
 // with messages queued behind.
 func stalledConn(t *testing.T) (*testServer, *rawWS, *Conn, int) {
 	t.Helper()
-	if !pollerExpected() {
-		t.Skip("poller only")
-	}
-	ts := startServer(t, &Options{MaxQueueBytes: 256 << 20, WriteTimeout: 20 * time.Second}, false)
+	// The poller's writer even in the -nopoller pass: its stall is the
+	// subject.
+	ts := startServerRaw(t, &Options{MaxQueueBytes: 256 << 20, WriteTimeout: 20 * time.Second}, false)
 	ws := dialRaw(t, ts, "")
 	if open := ws.readText(t); !strings.HasPrefix(open, "0{") {
 		t.Fatalf("open packet %q", open)
@@ -417,10 +472,8 @@ func TestGracefulCloseWhileStalled(t *testing.T) {
 // the pong, then the probe's answer, then the session's messages once the
 // upgrade is done.
 func TestProbeAnswersPings(t *testing.T) {
-	if !pollerExpected() {
-		t.Skip("poller only")
-	}
-	ts := startServer(t, nil, true)
+	// The poller's probe even in the -nopoller pass: it is the subject.
+	ts := startServerRaw(t, nil, true)
 	op := handshake(t, ts)
 	c := <-ts.rec.conns
 	ws := dialRaw(t, ts, "sid="+op.SID)

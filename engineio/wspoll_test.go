@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"net/http/httptest"
+	"os"
 	"runtime"
 	"strings"
 	"testing"
@@ -24,6 +25,38 @@ var noPoller = flag.Bool("nopoller", false, "run every server with Options.Disab
 // round per io_uring submission: scripts/test.sh runs the package that way
 // too, which is the path of machines that refuse io_uring.
 var noRings = flag.Bool("norings", false, "write broadcast rounds without io_uring (netpoll.SetRings(false))")
+
+// The default pass writes broadcast rounds through io_uring, and
+// scripts/test.sh runs -norings for the other path: a machine that
+// refuses io_uring would run the second path twice and the first never,
+// silently. It fails here unless SWITCHBOARD_NO_IOURING=1 declares that.
+func TestRingsAvailable(t *testing.T) {
+	if !netpoll.Supported {
+		t.Skip("no poller on this platform")
+	}
+	if runtime.GOARCH != "amd64" && runtime.GOARCH != "arm64" {
+		t.Skip("no io_uring writes on " + runtime.GOARCH)
+	}
+	if *noRings {
+		netpoll.SetRings(false)
+		if r := netpoll.AcquireRing(); r != nil {
+			netpoll.ReleaseRing(r)
+			t.Fatal("-norings, but the flushers would get a ring")
+		}
+		return
+	}
+	r := netpoll.AcquireRing()
+	declared := os.Getenv("SWITCHBOARD_NO_IOURING") == "1"
+	if r != nil {
+		netpoll.ReleaseRing(r)
+	}
+	switch {
+	case r != nil && declared:
+		t.Fatal("SWITCHBOARD_NO_IOURING=1, but io_uring works here: unset it")
+	case r == nil && !declared:
+		t.Fatal("io_uring is refused here: the ring path goes untested; set SWITCHBOARD_NO_IOURING=1 on a machine known to refuse it")
+	}
+}
 
 // testOptions applies -nopoller and -norings to a test server.
 func testOptions(opts *Options) *Options {
@@ -228,13 +261,15 @@ func (b *blockingRecorder) OnMessage(c *Conn, data []byte, binary bool) {
 }
 
 func TestPollerInboundBackpressure(t *testing.T) {
-	if !pollerExpected() {
-		t.Skip("poller only")
+	if !netpoll.Supported {
+		t.Skip("no poller on this platform")
 	}
 	rec := newRecorder(false)
 	rec.msgs = make(chan Message, 4096)
 	br := &blockingRecorder{recorder: rec, release: make(chan struct{})}
-	eng := NewServer(testOptions(nil), func(c *Conn) Handler { rec.conns <- c; return br })
+	opts := testOptions(nil)
+	opts.DisablePoller = false // the poller's backpressure even in the -nopoller pass
+	eng := NewServer(opts, func(c *Conn) Handler { rec.conns <- c; return br })
 	ts := &testServer{eng: eng, rec: rec}
 	ts.Server = httptest.NewServer(eng)
 	t.Cleanup(func() {
@@ -303,6 +338,38 @@ func TestWebSocketEmptyBinaryIsNotNil(t *testing.T) {
 	}
 }
 
+// waitWriterStalled waits until c's WebSocket writer is stopped by a full
+// socket: the poller's writer marks the stall itself; a writer goroutine
+// is then blocked in a write, waiting for the network. It fails if that
+// does not happen within 10 s.
+func waitWriterStalled(t *testing.T, c *Conn) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		switch w := transportOf(c).(type) {
+		case *pollWS:
+			if w.stalledSince.Load() != 0 {
+				return
+			}
+		case *gorillaWS:
+			buf := make([]byte, 8<<20)
+			buf = buf[:runtime.Stack(buf, true)]
+			for _, g := range strings.Split(string(buf), "\n\n") {
+				if strings.Contains(g, "[IO wait") && strings.Contains(g, "engineio.(*Conn).writeLoop") {
+					return
+				}
+			}
+		case nil: // not attached yet
+		default:
+			t.Fatalf("transport %T", w)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the writer (%T) did not stall on a client that reads nothing", transportOf(c))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 // TestSlowReaderGetsEverythingInOrder fills the kernel's buffers while the
 // client does not read, then lets it read: every message must arrive once,
 // intact and in order, through the stall and the resumption (single sends
@@ -338,10 +405,10 @@ func TestSlowReaderGetsEverythingInOrder(t *testing.T) {
 			}
 		}
 	}()
-	time.Sleep(300 * time.Millisecond) // let the server stall on a full socket
-	if pw, ok := transportOf(c).(*pollWS); ok && pw.stalledSince.Load() == 0 {
-		t.Log("the writer did not stall; the test covers less than intended")
-	}
+	// The client reads nothing until the server's writer stalled on the
+	// full socket: 16 MB is more than the loopback buffers hold, so it
+	// must, and a writer that never does fails here.
+	waitWriterStalled(t, c)
 	for i := 0; i < n; i++ {
 		_ = ws.SetReadDeadline(time.Now().Add(10 * time.Second))
 		mt, data, err := ws.ReadMessage()

@@ -15,8 +15,12 @@
 #   scripts/mutation.sh
 # Only the lines changed since a git base, in the packages they touch (CI):
 #   scripts/mutation.sh -d HEAD~1
-# Some packages only:
+# Some packages only (`.` is the root package, the server):
 #   scripts/mutation.sh parser adapter
+# Only some files of one package, then the survivors again once tests are
+# added (each mutant run alone on the files as they are now):
+#   scripts/mutation.sh -o /tmp/m -f server.go,rooms.go .
+#   scripts/mutation.sh -r /tmp/m .
 #
 # Options:
 #   -d BASE     diff mode: only mutants on lines changed since the merge base
@@ -25,6 +29,12 @@
 #   -t SECONDS  overall time bound (default 3600, 1200 in diff mode); running
 #               out of it fails the run
 #   -o DIR      keep the gremlins reports (JSON, logs) in DIR
+#   -f FILES    mutate only these files (comma-separated names) of the one
+#               package given
+#   -r DIR      recheck: no gremlins run; the reports kept in DIR by -o are
+#               scored again, their survivors and uncovered mutants each run
+#               on the tree as it is (the mutated files must not have moved
+#               lines since)
 # Environment: MUTATION_MIN_SCORE (default 90), MUTATION_MIN_COVERAGE
 # (default 95), MUTATION_TEST_SECONDS (time for the tests of one mutant,
 # default 60), GREMLINS (command to run gremlins; default go run of v0.6.0).
@@ -35,19 +45,41 @@ root=$(pwd)
 # The packages held to the bar. Packages join the list once they reach it.
 all_pkgs=(parser adapter internal/queue internal/listeners)
 
-base="" workers=1 bound="" out=""
-while getopts "d:w:t:o:h" opt; do
+base="" workers=1 bound="" out="" files="" recheck=""
+while getopts "d:w:t:o:f:r:h" opt; do
   case $opt in
     d) base=$OPTARG ;;
     w) workers=$OPTARG ;;
     t) bound=$OPTARG ;;
     o) out=$OPTARG ;;
+    f) files=$OPTARG ;;
+    r) recheck=$OPTARG ;;
     *) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 2 ;;
   esac
 done
 shift $((OPTIND - 1))
 pkgs=("$@")
 [ ${#pkgs[@]} -gt 0 ] || pkgs=("${all_pkgs[@]}")
+if [ -n "$files" ] && [ ${#pkgs[@]} -ne 1 ]; then
+  echo "mutation: -f needs exactly one package" >&2
+  exit 2
+fi
+# The report of a package: its path with / as _, the root package "root".
+report() { if [ "$1" = . ]; then echo root; else echo "${1//\//_}"; fi; }
+
+score() {
+  local reports=() pkg
+  for pkg in "${pkgs[@]}"; do reports+=("$pkg=$1/$(report "$pkg").json"); done
+  go run "$root/scripts/mutscore.go" \
+    -exclusions "$root/scripts/mutation-exclusions.txt" \
+    -min-score "${MUTATION_MIN_SCORE:-90}" -min-coverage "${MUTATION_MIN_COVERAGE:-95}" \
+    ${recheck:+-recheck} "${reports[@]}"
+}
+
+if [ -n "$recheck" ]; then
+  score "$(cd "$recheck" && pwd)"
+  exit
+fi
 if [ -z "$bound" ]; then
   if [ -n "$base" ]; then bound=1200; else bound=3600; fi
 fi
@@ -73,7 +105,9 @@ if [ -n "$base" ]; then
   changed=$(git diff --merge-base --name-only "$base" -- '*.go' | grep -v '_test\.go$' || true)
   selected=()
   for pkg in "${pkgs[@]}"; do
-    if grep -q "^$pkg/[^/]*\.go$" <<<"$changed"; then selected+=("$pkg"); fi
+    dir="$pkg/"
+    [ "$pkg" != . ] || dir=""
+    if grep -q "^$dir[^/]*\.go$" <<<"$changed"; then selected+=("$pkg"); fi
   done
   pkgs=("${selected[@]+"${selected[@]}"}")
   if [ ${#pkgs[@]} -eq 0 ]; then
@@ -82,32 +116,93 @@ if [ -n "$base" ]; then
   fi
 fi
 
+# The root package is mutated in a copy of the module that holds no other
+# package's tests: gremlins measures coverage with `go test ./...` from the
+# package's directory, which from the root would run every test of the
+# module once, and copies that directory for each worker. Nested modules
+# (interop, cmd/chat, bench) stay out. Test files marked for the README
+# check (readme_test.go reads them) are kept, and not built.
+stage_root() {
+  local stage=$1 f d skip nested
+  nested=$(git ls-files -co --exclude-standard -- '*/go.mod' | xargs -rn1 dirname)
+  rm -rf "$stage"
+  mkdir -p "$stage"
+  while IFS= read -r f; do
+    [ -f "$f" ] || continue
+    skip=""
+    for d in $nested; do
+      case $f in "$d"/*) skip=1 ;; esac
+    done
+    [ -z "$skip" ] || continue
+    mkdir -p "$stage/$(dirname "$f")"
+    case $f in
+      */*_test.go)
+        if grep -q '// README: ' "$f"; then
+          { printf '//go:build ignore\n\n'; cat "$f"; } >"$stage/$f"
+        fi
+        continue
+        ;;
+    esac
+    cp "$f" "$stage/$f"
+  done < <(git ls-files -co --exclude-standard)
+}
+
 deadline=$(($(date +%s) + bound))
 for pkg in "${pkgs[@]}"; do
-  name=${pkg//\//_}
+  name=$(report "$pkg")
+  dir=$pkg
+  if [ "$pkg" = . ]; then
+    dir="$out/module"
+    stage_root "$dir"
+  fi
   # gremlins gives each mutant's tests the time its first, coverage run took,
   # times a coefficient. That run finds the package compiled while a mutant
   # must compile it again, so a fixed coefficient is either too short for a
   # package with quick tests or far too long for one with slow tests (an
   # endless loop waits it out). The coefficient is chosen instead so that
   # each mutant gets about MUTATION_TEST_SECONDS, from a run like gremlins'.
-  go test -count=1 -vet=off -cover "./$pkg" >/dev/null
+  #
+  # The root package's copy, and gremlins' copies of it, are built with
+  # -trimpath: the build cache then does not depend on the directory, so
+  # neither gremlins' coverage run nor a mutant's first run compiles every
+  # package again (which on a busy machine takes longer than the tests).
+  flags="-vet=off -count=1"
+  timed=(go test -count=1 -vet=off -cover "./$pkg")
+  if [ "$pkg" = . ]; then
+    flags+=" -trimpath"
+    timed=(env -C "$dir" GOWORK=off go test -count=1 -vet=off -trimpath -cover ./...)
+  fi
+  "${timed[@]}" >/dev/null
   t0=$(date +%s%N)
-  go test -count=1 -vet=off -cover "./$pkg" >/dev/null
+  "${timed[@]}" >/dev/null
   ms=$((($(date +%s%N) - t0) / 1000000 + 1))
   coef=$(((${MUTATION_TEST_SECONDS:-60} * 1000 + ms - 1) / ms))
   [ "$coef" -ge 3 ] || coef=3
   args=(unleash --workers "$workers" --timeout-coefficient "$coef" -o "$out/$name.json")
   # Files of helper packages nested in a package are not part of it.
-  for sub in $(cd "$pkg" && find . -mindepth 2 -name '*.go' -printf '%h\n' | sort -u); do
+  for sub in $(cd "$dir" && find . -mindepth 2 -name '*.go' -printf '%h\n' | sort -u); do
     args+=(--exclude-files "^${sub#./}/")
   done
+  if [ -n "$files" ]; then
+    for f in $(cd "$pkg" && ls -- *.go | grep -v '_test\.go$'); do
+      if ! grep -qx -- "$f" <<<"${files//,/$'\n'}"; then
+        args+=(--exclude-files "^${f//./\\.}\$")
+      fi
+    done
+  fi
   env=()
+  [ "$pkg" != . ] || env=(GOWORK=off)
   if [ -n "$base" ]; then
     args+=(--diff "$base")
-    # gremlins matches the diff's file names against paths relative to the
-    # directory it runs in: make git print them that way.
-    env=(GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=diff.relative GIT_CONFIG_VALUE_0=true)
+    if [ "$pkg" = . ]; then
+      # The copy is no git work tree: point git at this one (the file
+      # names of its diff are then relative to the module root already).
+      env+=(GIT_DIR="$(git rev-parse --absolute-git-dir)" GIT_WORK_TREE="$root")
+    else
+      # gremlins matches the diff's file names against paths relative to
+      # the directory it runs in: make git print them that way.
+      env+=(GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=diff.relative GIT_CONFIG_VALUE_0=true)
+    fi
   fi
   left=$((deadline - $(date +%s)))
   if [ $left -le 0 ]; then
@@ -118,16 +213,11 @@ for pkg in "${pkgs[@]}"; do
   # Vet is not a test: a mutant it rejects must not count as killed. And a
   # cached test result would make the coverage run, hence every timeout,
   # far too short.
-  if ! (cd "$pkg" && env "${env[@]+"${env[@]}"}" GOFLAGS="-vet=off -count=1" timeout "$left" "${gremlins[@]}" "${args[@]}" >"$out/$name.log" 2>&1); then
+  if ! (cd "$dir" && env "${env[@]+"${env[@]}"}" GOFLAGS="$flags" timeout "$left" "${gremlins[@]}" "${args[@]}" >"$out/$name.log" 2>&1); then
     tail -20 "$out/$name.log" >&2
     echo "mutation: gremlins failed or ran out of time (${bound}s) on $pkg" >&2
     exit 1
   fi
 done
 
-reports=()
-for pkg in "${pkgs[@]}"; do reports+=("$pkg=$out/${pkg//\//_}.json"); done
-go run "$root/scripts/mutscore.go" \
-  -exclusions "$root/scripts/mutation-exclusions.txt" \
-  -min-score "${MUTATION_MIN_SCORE:-90}" -min-coverage "${MUTATION_MIN_COVERAGE:-95}" \
-  "${reports[@]}"
+score "$out"

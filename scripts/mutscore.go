@@ -5,7 +5,7 @@
 // prints a table per package and fails when a package is under the bar.
 // scripts/mutation.sh runs it.
 //
-//	go run scripts/mutscore.go -exclusions FILE [-min-score 90] [-min-coverage 95] pkg=report.json...
+//	go run scripts/mutscore.go -exclusions FILE [-min-score 90] [-min-coverage 95] [-recheck] pkg=report.json...
 //
 // gremlins only runs a mutant whose position lies in a block of the
 // coverage profile that a test executed. Some code that runs has no such
@@ -29,6 +29,11 @@
 // several of that type. An equivalent mutant counts as covered and as
 // neither killed nor survived. An entry whose line is no longer in the
 // file is an error, so the list cannot rot silently.
+//
+// With -recheck, each survivor of the reports that is not listed as
+// equivalent is run again the same way, on the tree as it is now: after
+// tests are added, only the mutants that lived are run, not the whole
+// package again. (The mutated files must be as they were for the report.)
 package main
 
 import (
@@ -84,6 +89,7 @@ func main() {
 	minScore := flag.Float64("min-score", 90, "minimum score, percent")
 	minCoverage := flag.Float64("min-coverage", 95, "minimum mutator coverage, percent")
 	timeout := flag.Duration("timeout", 2*time.Minute, "time for the tests of one mutant run here")
+	recheck := flag.Bool("recheck", false, "run the survivors again, on the tree as it is")
 	flag.Parse()
 
 	exs, err := readExclusions(*exPath)
@@ -149,6 +155,11 @@ func main() {
 						e.used = true
 						rw.excl++
 						excluded = append(excluded, where+"  ("+e.where+")")
+					} else if status := recheckStatus(*recheck, pkg, file, m.Line, m.Column, m.Type, *timeout); status == "KILLED" {
+						rw.killed++
+						rw.rerun++
+					} else if status == "TIMED OUT" {
+						rw.timedOut++
 					} else {
 						rw.lived++
 						survivors = append(survivors, where+"  `"+text+"`")
@@ -195,7 +206,7 @@ func main() {
 		}
 		killed := fmt.Sprint(rw.killed)
 		if rw.rerun > 0 {
-			killed += fmt.Sprintf(" (%d not covered by gremlins)", rw.rerun)
+			killed += fmt.Sprintf(" (%d run by mutscore)", rw.rerun)
 		}
 		fmt.Printf("| %s | %s | %d | %d | %d | %d | %.1f %% | %.1f %% |%s\n",
 			rw.pkg, killed, rw.lived, rw.excl, rw.notCovered, rw.timedOut, rw.score, rw.coverage, mark)
@@ -278,6 +289,15 @@ func rerun(pkg, file string, line, col int, typ string, timeout time.Duration) s
 		return "NOT VIABLE"
 	}
 	return "KILLED"
+}
+
+// recheckStatus runs a survivor again when rechecking, and says LIVED
+// otherwise.
+func recheckStatus(recheck bool, pkg, file string, line, col int, typ string, timeout time.Duration) string {
+	if !recheck {
+		return "LIVED"
+	}
+	return rerun(pkg, file, line, col, typ, timeout)
 }
 
 // mutate replaces the operator at line:col of src as mutator typ does.

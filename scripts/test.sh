@@ -8,9 +8,9 @@
 #
 # Needs Go, Node.js >= 20 with npm (the npm packages are installed here
 # from the committed lockfiles), Chromium and a python3 that has
-# python-socketio, requests and websocket-client (Debian: chromium,
-# python3-socketio, python3-requests, python3-websocket; .ci/run installs
-# them on a fresh machine). A missing one fails the run: nothing is skipped.
+# python-socketio, requests, websocket-client and websockets (Debian:
+# chromium, python3-socketio, python3-requests, python3-websocket,
+# python3-websockets; .ci/run installs them on a fresh machine). A missing one fails the run: nothing is skipped.
 #
 # Environment:
 #   SWITCHBOARD_CHROMIUM  the Chromium binary (default /usr/bin/chromium)
@@ -48,12 +48,12 @@ node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)
   fail "Node.js $(node --version) is too old: the interop tests need Node.js >= 20"
 [ -x "$SWITCHBOARD_CHROMIUM" ] ||
   fail "no Chromium at $SWITCHBOARD_CHROMIUM: run 'apt-get install -y chromium' or set SWITCHBOARD_CHROMIUM to a Chromium binary"
-"$SWITCHBOARD_PYTHON" -c 'import socketio, engineio, requests, websocket' ||
-  fail "$SWITCHBOARD_PYTHON cannot import python-socketio, requests and websocket-client: run 'apt-get install -y python3-socketio python3-requests python3-websocket' or set SWITCHBOARD_PYTHON to a python3 that has them"
+"$SWITCHBOARD_PYTHON" -c 'import socketio, engineio, requests, websocket, websockets' ||
+  fail "$SWITCHBOARD_PYTHON cannot import python-socketio, requests, websocket-client and websockets: run 'apt-get install -y python3-socketio python3-requests python3-websocket python3-websockets' or set SWITCHBOARD_PYTHON to a python3 that has them"
 echo "$(go version), node $(node --version), npm $(npm --version), $("$SWITCHBOARD_CHROMIUM" --version 2>/dev/null || echo "$SWITCHBOARD_CHROMIUM"), $("$SWITCHBOARD_PYTHON" --version)"
 
 echo "== npm ci (official Socket.IO client and server, browser driver)"
-for dir in interop/node interop/browser bench/node redisadapter/nodetest; do
+for dir in interop/node interop/browser bench/node examples/tutorial/browsertest redisadapter/nodetest; do
   [ -f "$dir/package-lock.json" ] || fail "$dir/package-lock.json is missing"
   (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
 done
@@ -79,21 +79,40 @@ done
 echo "== bench module (its own go.mod and go.work): build, tests"
 (cd bench && go build ./... && go test -count=1 ./...)
 
+# race_only: the tests that skip under the race detector; the pass
+# without it below runs them and fails if they skip there.
+race_only='TestDecodeTextDoesNotAllocate|TestAppendPayloadGrowsOnce|TestDecodePayloadTextDoesNotAllocate'
+# noskip_test runs go test -v with its arguments, shows the packages'
+# results (the whole output on failure) and fails if a test other than the
+# race_only ones skipped: a skip on CI's machine fails the run (TESTING.md).
+noskip_test() {
+  local log skips
+  log=$(mktemp)
+  if ! go test -v "$@" >"$log" 2>&1; then
+    cat "$log"; rm -f "$log"; exit 1
+  fi
+  grep -E '^(ok|\?) ' "$log" || true
+  skips=$(grep -E -- '--- SKIP: ' "$log" | grep -Ev -- "--- SKIP: ($race_only) " || true)
+  rm -f "$log"
+  [ -z "$skips" ] || fail "tests skipped (a skip fails the run):
+$skips"
+}
+
 echo "== go test -race"
-go test -race -count=1 -timeout 15m ./...
+noskip_test -race -count=1 -timeout 15m ./...
 # The engine again with a reader goroutine per WebSocket (the path TLS and
 # compressed connections take), instead of the epoll poller.
-go test -race -count=1 -timeout 5m ./engineio -args -nopoller
+noskip_test -race -count=1 -timeout 5m ./engineio -args -nopoller
 # And with the poller but without io_uring for broadcast rounds (the path
 # of machines that refuse io_uring).
-go test -race -count=1 -timeout 5m ./engineio -args -norings
+noskip_test -race -count=1 -timeout 5m ./engineio -args -norings
 
 echo "== without the race detector: the tests that skip or loosen a bound under it"
 # Allocation counts differ under the race detector (it turns off compiler
 # optimisations and drops sync.Pool items on purpose), so these tests skip
 # there, or loosen their bound: here they run at their tight bound. Each one
 # must run and pass; a skip, or a name that no longer matches, fails.
-alloc='^(TestDecodeTextDoesNotAllocate|TestAppendPayloadGrowsOnce|TestDecodePayloadTextDoesNotAllocate|TestInMemoryBroadcastReusesTargets)$'
+alloc="^($race_only|TestInMemoryBroadcastReusesTargets)\$"
 out=$(go test -count=1 -v -run "$alloc" ./engineio ./adapter) || { echo "$out"; exit 1; }
 if grep -q -- '--- SKIP' <<<"$out" || [ "$(grep -c -- '--- PASS' <<<"$out")" -ne 4 ]; then
   echo "$out"; fail "an allocation test skipped or did not run"
@@ -107,10 +126,13 @@ echo "== mutation testing of the lines changed since ${MUTATION_BASE:-HEAD~1} (T
 scripts/mutation.sh -t 600 -d "${MUTATION_BASE:-HEAD~1}"
 
 echo "== interop tests (module interop/): official Node.js client and server, python-socketio, Chromium"
-(cd interop && go test -race -count=1 -timeout 15m ./...)
+(cd interop && noskip_test -race -count=1 -timeout 15m ./...)
+
+echo "== socket.io's tutorial, step by step (module examples/tutorial/): Go client, Chromium"
+(cd examples/tutorial && go test -race -count=1 -timeout 10m ./...)
 
 echo "== redisadapter (its own module): three Go nodes and a mixed Go / Node.js cluster on the Redis at 127.0.0.1:6379"
-(cd redisadapter && go test -race -count=1 -timeout 10m ./...)
+(cd redisadapter && noskip_test -race -count=1 -timeout 10m ./...)
 
 echo "== benchmarks (one iteration each: they must run, timings are not checked)"
 go test -run '^$' -bench . -benchtime 1x ./...

@@ -5,7 +5,9 @@ go 1.26.0
 replace github.com/switchboard-go/socketio => ../..
 
 require (
+	github.com/gorilla/websocket v1.5.3
 	github.com/jackc/pgx/v5 v5.13.0
+	github.com/switchboard-go/socketio v0.0.0-00010101000000-000000000000
 	golang.org/x/crypto v0.59.0
 	modernc.org/sqlite v1.62.0
 )

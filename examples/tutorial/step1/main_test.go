@@ -4,7 +4,11 @@ import (
 	"testing"
 
 	tt "github.com/switchboard-go/socketio/examples/tutorial/internal/tutorialtest"
+	"github.com/switchboard-go/socketio/internal/leakcheck"
 )
+
+// The step leaves no goroutine behind: servers, clients, proxies.
+func TestMain(m *testing.M) { leakcheck.Main(m) }
 
 // The home page says hello; nothing else is served.
 func TestHelloWorld(t *testing.T) {

@@ -5,7 +5,11 @@ import (
 	"testing"
 
 	tt "github.com/switchboard-go/socketio/examples/tutorial/internal/tutorialtest"
+	"github.com/switchboard-go/socketio/internal/leakcheck"
 )
+
+// The step leaves no goroutine behind: servers, clients, proxies.
+func TestMain(m *testing.M) { leakcheck.Main(m) }
 
 // The home page is the chat's page: the list, the form, no script yet.
 func TestServesPage(t *testing.T) {

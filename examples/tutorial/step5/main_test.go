@@ -5,7 +5,11 @@ import (
 	"testing"
 
 	tt "github.com/switchboard-go/socketio/examples/tutorial/internal/tutorialtest"
+	"github.com/switchboard-go/socketio/internal/leakcheck"
 )
+
+// The step leaves no goroutine behind: servers, clients, proxies.
+func TestMain(m *testing.M) { leakcheck.Main(m) }
 
 // A chat message goes to everyone, its author included, as the only
 // argument of a "chat message" event.

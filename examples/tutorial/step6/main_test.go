@@ -5,7 +5,11 @@ import (
 	"testing"
 
 	tt "github.com/switchboard-go/socketio/examples/tutorial/internal/tutorialtest"
+	"github.com/switchboard-go/socketio/internal/leakcheck"
 )
+
+// The step leaves no goroutine behind: servers, clients, proxies.
+func TestMain(m *testing.M) { leakcheck.Main(m) }
 
 // A client whose network goes away for a while gets its socket back when
 // it returns, with the messages sent meanwhile, each once, in order.

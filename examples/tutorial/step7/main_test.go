@@ -8,8 +8,12 @@ import (
 	"testing"
 
 	tt "github.com/switchboard-go/socketio/examples/tutorial/internal/tutorialtest"
+	"github.com/switchboard-go/socketio/internal/leakcheck"
 	"github.com/switchboard-go/socketio/sioclient"
 )
+
+// The step leaves no goroutine behind: servers, clients, proxies.
+func TestMain(m *testing.M) { leakcheck.Main(m) }
 
 // withDB is run with its database file.
 func withDB(path string) tt.RunFunc {

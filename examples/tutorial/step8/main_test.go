@@ -9,8 +9,12 @@ import (
 	"time"
 
 	tt "github.com/switchboard-go/socketio/examples/tutorial/internal/tutorialtest"
+	"github.com/switchboard-go/socketio/internal/leakcheck"
 	"github.com/switchboard-go/socketio/sioclient"
 )
+
+// The step leaves no goroutine behind: servers, clients, proxies.
+func TestMain(m *testing.M) { leakcheck.Main(m) }
 
 func withDB(path string) tt.RunFunc {
 	return func(ctx context.Context, addr string, logf func(string, ...any)) error {

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strings"
@@ -54,6 +55,38 @@ func TestHashRoundTrip(t *testing.T) {
 		if got != p || len(salt) != 16 || len(key) != 32 {
 			t.Fatalf("parsed %+v, salt %d, key %d", p, len(salt), len(key))
 		}
+	}
+}
+
+// Every byte of the key counts: a stored key changed in its last byte, or
+// its salt changed, no longer matches.
+func TestVerifyWholeKey(t *testing.T) {
+	h, err := hashWith(cheap, "password1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, salt, key, _ := ParseHash(h)
+	phc := func(salt, key []byte) string {
+		return fmt.Sprintf("$argon2id$v=19$m=%d,t=%d,p=%d$%s$%s", p.Memory, p.Time, p.Threads, b64.EncodeToString(salt), b64.EncodeToString(key))
+	}
+	if phc(salt, key) != h {
+		t.Fatalf("rebuilt %q, want %q", phc(salt, key), h)
+	}
+	for i := range key {
+		k := bytes.Clone(key)
+		k[i] ^= 1
+		if ok, err := VerifyPassword(phc(salt, k), "password1"); err != nil || ok {
+			t.Fatalf("key with byte %d changed: %v, %v", i, ok, err)
+		}
+	}
+	s := bytes.Clone(salt)
+	s[len(s)-1] ^= 1
+	if ok, _ := VerifyPassword(phc(s, key), "password1"); ok {
+		t.Fatal("a changed salt still matched")
+	}
+	// A longer stored key whose prefix is the real one does not match.
+	if ok, _ := VerifyPassword(phc(salt, append(bytes.Clone(key), make([]byte, 16)...)), "password1"); ok {
+		t.Fatal("a key with extra bytes matched")
 	}
 }
 
@@ -111,6 +144,8 @@ func TestParseHashErrors(t *testing.T) {
 		{"params order", "$argon2id$v=19$t=2,m=19456,p=1$" + salt + "$" + key},
 		{"two params", "$argon2id$v=19$m=19456,t=2$" + salt + "$" + key},
 		{"four params", "$argon2id$v=19$m=19456,t=2,p=1,x=1$" + salt + "$" + key},
+		{"leading zero", "$argon2id$v=19$m=019456,t=2,p=1$" + salt + "$" + key},
+		{"loose base64 tail", "$argon2id$v=19$m=19456,t=2,p=1$" + salt[:len(salt)-1] + "x$" + key},
 		{"not a number", "$argon2id$v=19$m=lots,t=2,p=1$" + salt + "$" + key},
 		{"negative", "$argon2id$v=19$m=19456,t=-2,p=1$" + salt + "$" + key},
 		{"overflow", "$argon2id$v=19$m=99999999999,t=2,p=1$" + salt + "$" + key},
@@ -137,4 +172,32 @@ func TestParseHashErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// ParseHash never panics, and what it accepts re-encodes to the same
+// string (one spelling per hash: no padding, no leading zeros).
+func FuzzParseHash(f *testing.F) {
+	h, _ := hashWith(cheap, "seed")
+	f.Add(h)
+	f.Add("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA")
+	f.Add("$argon2id$v=19$m=019456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA")
+	f.Add("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHR$aGFzaGhhc2hoYXNoaGFzaA")
+	f.Add("$argon2i$v=19$m=1,t=1,p=1$$")
+	f.Add("")
+	f.Fuzz(func(t *testing.T, s string) {
+		p, salt, key, err := ParseHash(s)
+		if err != nil {
+			if p != (Params{}) || salt != nil || key != nil {
+				t.Fatalf("error %v with results %+v %x %x", err, p, salt, key)
+			}
+			return
+		}
+		if p.Memory > maxMemory || p.Time > maxTime || p.Threads == 0 || len(salt) < minSaltLen || len(key) < minKeyLen {
+			t.Fatalf("accepted out-of-bounds %+v", p)
+		}
+		again := fmt.Sprintf("$argon2id$v=19$m=%d,t=%d,p=%d$%s$%s", p.Memory, p.Time, p.Threads, b64.EncodeToString(salt), b64.EncodeToString(key))
+		if again != s {
+			t.Fatalf("accepted %q, which re-encodes as %q", s, again)
+		}
+	})
 }

@@ -3,6 +3,8 @@ package auth
 import (
 	"fmt"
 	"net/http"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -144,5 +146,37 @@ func TestClientKey(t *testing.T) {
 		if got := clientKey(r); got != c.want {
 			t.Errorf("clientKey(%q) = %q, want %q", c.remote, got, c.want)
 		}
+	}
+}
+
+// Many goroutines on the limiters at once (run with -race): an address's
+// burst is granted exactly ipBurst times in all, and the maps stay bounded.
+func TestLimitersConcurrent(t *testing.T) {
+	l := newIPLimiter(ipBurst, ipEvery, 50)
+	lo := newLockout(50)
+	var wg sync.WaitGroup
+	var granted atomic.Int64
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 200 {
+				if ok, _ := l.allow("shared", t0); ok {
+					granted.Add(1)
+				}
+				l.allow(fmt.Sprintf("10.%d.0.%d", g, i), t0)
+				lo.fail(fmt.Sprintf("u%d-%d", g, i%70), t0)
+				lo.locked("shared", t0)
+			}
+		}()
+	}
+	wg.Wait()
+	// "shared" may have been evicted by the flood and started afresh, so
+	// at least one burst was granted; never more than one per eviction.
+	if n := granted.Load(); n < ipBurst {
+		t.Fatalf("granted %d of the shared address's burst of %d", n, ipBurst)
+	}
+	if l.len() > 50 || lo.len() > 50 {
+		t.Fatalf("maps hold %d and %d entries, cap 50", l.len(), lo.len())
 	}
 }

@@ -1,0 +1,315 @@
+// Package server is the chat's real-time side: the Socket.IO server and
+// its event handlers, the HTTP API to post into a room, the plain
+// WebSocket bridge (/ws), file downloads and the embedded web page. The
+// events are documented in cmd/chat/PROTOCOL.md.
+//
+// Every message is written to the store before anyone is told about it
+// (the sender's acknowledgement included), and it is published under one
+// lock (pubMu) together with its write, so that every connection receives
+// messages in the order of their ids, their offsets. A client that was
+// away asks for what came after the last id it saw; because of that order
+// nothing below that id can still be on its way to it.
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/switchboard-go/socketio"
+	"github.com/switchboard-go/socketio/cmd/chat/internal/store"
+	"github.com/switchboard-go/socketio/cmd/chat/internal/valid"
+	"github.com/switchboard-go/socketio/engineio"
+)
+
+// Authenticator is what the server needs of the auth package: the routes
+// of accounts and sessions, and telling who makes a request.
+type Authenticator interface {
+	Routes(mux *http.ServeMux)
+	UserFromRequest(r *http.Request) (store.User, error)
+	UserFromToken(ctx context.Context, token string) (store.User, error)
+	CheckOrigin(r *http.Request) bool
+}
+
+// Config configures a Server. Store, Auth are required.
+type Config struct {
+	Store  store.Store
+	Auth   Authenticator
+	Logger *slog.Logger
+	// RecoveryWindow is how long a dropped Socket.IO client gets its
+	// session back with what it missed; default 2 minutes. Longer absences
+	// are caught up by message offset.
+	RecoveryWindow time.Duration
+	// PingInterval and PingTimeout of the Engine.IO layer; defaults 25s and
+	// 20s. Tests shorten them.
+	PingInterval, PingTimeout time.Duration
+	// HistoryPage is the number of messages sent on join and per history
+	// page; default 50.
+	HistoryPage int
+}
+
+// Server is the chat server; Handler serves it.
+type Server struct {
+	io    *socketio.Server
+	st    store.Store
+	auth  Authenticator
+	log   *slog.Logger
+	hub   *hub
+	page  int
+	pubMu sync.Mutex // see the package comment
+	mux   *http.ServeMux
+
+	wsMu     sync.Mutex
+	wsConns  map[*wsClient]bool
+	wsClosed bool
+	wsWG     sync.WaitGroup
+}
+
+// catchUpMax bounds the messages sent to a client that comes back after a
+// long absence; past it the client is told to reload history (event
+// "resync").
+const catchUpMax = 1000
+
+// New returns a chat server.
+func New(cfg Config) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.RecoveryWindow == 0 {
+		cfg.RecoveryWindow = 2 * time.Minute
+	}
+	if cfg.HistoryPage == 0 {
+		cfg.HistoryPage = 50
+	}
+	s := &Server{st: cfg.Store, auth: cfg.Auth, log: cfg.Logger, hub: newHub(), page: cfg.HistoryPage, wsConns: map[*wsClient]bool{}}
+	s.io = socketio.NewServer(&socketio.Options{
+		Engine: engineio.Options{
+			PingInterval: cfg.PingInterval,
+			PingTimeout:  cfg.PingTimeout,
+			// A file travels as one binary attachment: over long-polling
+			// it is base64 (4/3), so the limit leaves room for that.
+			MaxPayload: valid.FileMax*4/3 + 64<<10,
+			// A file sent to a room is queued to every member; the queue
+			// must hold one.
+			MaxQueueBytes: 2*valid.FileMax + 1<<20,
+			// Cross-site WebSocket hijacking: a page of another site could
+			// open a Socket.IO connection that carries the user's cookie.
+			AllowRequest: func(r *http.Request) error {
+				if !s.auth.CheckOrigin(r) {
+					return errors.New("origin not allowed")
+				}
+				return nil
+			},
+		},
+		ConnectionStateRecovery: &socketio.Recovery{MaxDisconnectionDuration: cfg.RecoveryWindow},
+		Logger:                  cfg.Logger,
+	})
+	s.io.Use(s.authenticate)
+	s.io.OnConnection(s.onConnection)
+	s.routes()
+	return s
+}
+
+// Handler returns the HTTP handler of everything: the page, /socket.io/,
+// the API, /ws, /files/ and /healthz.
+func (s *Server) Handler() http.Handler { return s.mux }
+
+// IO returns the Socket.IO server.
+func (s *Server) IO() *socketio.Server { return s.io }
+
+// Shutdown tells every client that the server is going away and closes
+// their connections: Socket.IO clients get "server shutting down" (they
+// reconnect to the next server), /ws clients a close frame 1001.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.wsMu.Lock()
+	s.wsClosed = true
+	conns := make([]*wsClient, 0, len(s.wsConns))
+	for c := range s.wsConns {
+		conns = append(conns, c)
+	}
+	s.wsMu.Unlock()
+	for _, c := range conns {
+		c.goingAway()
+	}
+	err := s.io.Shutdown(ctx)
+	done := make(chan struct{})
+	go func() { s.wsWG.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		if err == nil {
+			err = ctx.Err()
+		}
+	}
+	return err
+}
+
+func (s *Server) routes() {
+	mux := http.NewServeMux()
+	mux.Handle("/socket.io/", s.io)
+	authMux := http.NewServeMux()
+	s.auth.Routes(authMux)
+	mux.Handle("/api/", authMux)
+	mux.HandleFunc("POST /api/signup", func(w http.ResponseWriter, r *http.Request) { s.signup(authMux, w, r) })
+	mux.HandleFunc("POST /api/rooms/{room}/messages", s.postMessage)
+	mux.HandleFunc("GET /ws", s.serveWS)
+	mux.HandleFunc("GET /files/{id}", s.serveFile)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	static, _ := fs.Sub(webFS, "web")
+	files := http.FileServerFS(static)
+	mux.HandleFunc("GET /static/", func(w http.ResponseWriter, r *http.Request) {
+		securityHeaders(w)
+		// The assets change with the binary: revalidate each time.
+		w.Header().Set("Cache-Control", "no-cache")
+		http.StripPrefix("/static/", files).ServeHTTP(w, r)
+	})
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		securityHeaders(w)
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-cache")
+		b, _ := webFS.ReadFile("web/index.html")
+		_, _ = w.Write(b)
+	})
+	s.mux = mux
+}
+
+// signup passes a sign-up to the auth API and makes a new user a member
+// of general, so that a newcomer lands in a room with people in it.
+func (s *Server) signup(next http.Handler, w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 8<<10))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "the request body could not be read")
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	rec := &statusRecorder{ResponseWriter: w}
+	next.ServeHTTP(rec, r)
+	if rec.status != http.StatusCreated {
+		return
+	}
+	var cred struct {
+		Username string `json:"username"`
+	}
+	if json.Unmarshal(body, &cred) != nil {
+		return
+	}
+	if err := s.st.JoinRoom(r.Context(), cred.Username, "general"); err != nil {
+		s.log.Error("chat: joining general", "user", cred.Username, "err", err)
+	}
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.ResponseWriter.Write(b)
+}
+
+// securityHeaders keeps the page's scripts to its own: no inline script,
+// no framing, no sniffing.
+func securityHeaders(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' blob: data:; connect-src 'self' ws: wss:; script-src 'self'; style-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("X-Frame-Options", "DENY")
+}
+
+// wireMsg is a message as clients see it.
+type wireMsg struct {
+	ID       int64     `json:"id"`
+	Room     string    `json:"room,omitempty"`
+	From     string    `json:"from"`
+	To       string    `json:"to,omitempty"`
+	Text     string    `json:"text,omitempty"`
+	File     *wireFile `json:"file,omitempty"`
+	ClientID string    `json:"clientId,omitempty"`
+	Sent     int64     `json:"sent"` // milliseconds since the epoch
+}
+
+type wireFile struct {
+	ID   int64  `json:"id"`
+	Name string `json:"name"`
+	Type string `json:"type"`
+	Size int64  `json:"size"`
+	URL  string `json:"url"`
+}
+
+func toWire(m store.Message) wireMsg {
+	w := wireMsg{ID: m.ID, Room: m.Room, From: m.From, To: m.To, Text: m.Text, ClientID: m.ClientID, Sent: m.Sent.UnixMilli()}
+	if m.File != nil {
+		w.File = &wireFile{ID: m.File.ID, Name: m.File.Name, Type: m.File.Type, Size: m.File.Size, URL: "/files/" + strconv.FormatInt(m.File.ID, 10)}
+	}
+	return w
+}
+
+func toWireList(ms []store.Message) []wireMsg {
+	out := make([]wireMsg, len(ms))
+	for i, m := range ms {
+		out[i] = toWire(m)
+	}
+	return out
+}
+
+// publish stores m and sends it to everyone who may see it: the Socket.IO
+// rooms of its room (or of its two users) and the /ws clients. A retry of
+// a message already stored (same author and clientId) is not sent again.
+func (s *Server) publish(ctx context.Context, m store.Message) (store.Message, error) {
+	s.pubMu.Lock()
+	defer s.pubMu.Unlock()
+	stored, dup, err := s.st.AddMessage(ctx, m)
+	if err != nil || dup {
+		return stored, err
+	}
+	w := toWire(stored)
+	var targets []string
+	if stored.Room != "" {
+		targets = []string{roomKey(stored.Room)}
+	} else {
+		targets = []string{userKey(stored.From), userKey(stored.To)}
+	}
+	if err := s.io.To(targets...).Emit("message", w); err != nil {
+		s.log.Error("chat: broadcast", "err", err)
+	}
+	for _, c := range s.hub.wsFor(stored.Room, stored.From, stored.To) {
+		c.send(w)
+	}
+	return stored, nil
+}
+
+// The Socket.IO rooms of a chat room and of a user's sockets; the
+// prefixes keep them apart from each other and from socket ids.
+func roomKey(room string) string { return "r:" + room }
+func userKey(user string) string { return "u:" + user }
+
+// errInternal is what a client is told when the server failed; the cause
+// is logged.
+var errInternal = errors.New("the server failed; try again")
+
+func (s *Server) internal(op string, err error) error {
+	s.log.Error("chat: "+op, "err", err)
+	return errInternal
+}
