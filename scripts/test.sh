@@ -53,7 +53,7 @@ node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)
 echo "$(go version), node $(node --version), npm $(npm --version), $("$SWITCHBOARD_CHROMIUM" --version 2>/dev/null || echo "$SWITCHBOARD_CHROMIUM"), $("$SWITCHBOARD_PYTHON" --version)"
 
 echo "== npm ci (official Socket.IO client and server, browser driver)"
-for dir in interop/node interop/browser bench/node; do
+for dir in interop/node interop/browser bench/node cmd/chat/browsertest cmd/chat/nodetest; do
   [ -f "$dir/package-lock.json" ] || fail "$dir/package-lock.json is missing"
   (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
 done
@@ -108,6 +108,9 @@ scripts/mutation.sh -t 600 -d "${MUTATION_BASE:-HEAD~1}"
 
 echo "== interop tests (module interop/): official Node.js client and server, python-socketio, Chromium"
 (cd interop && go test -race -count=1 -timeout 15m ./...)
+
+echo "== the chat (module cmd/chat): store, auth, handlers, many clients, the Node client, Chromium"
+(cd cmd/chat && go test -race -count=1 -timeout 10m ./...)
 
 echo "== benchmarks (one iteration each: they must run, timings are not checked)"
 go test -run '^$' -bench . -benchtime 1x ./...
