@@ -13,9 +13,10 @@
 //
 // and verification reads the parameters from that string and compares
 // keys in constant time, so DefaultParams can be raised later without
-// invalidating existing hashes. At most max(2, GOMAXPROCS) hashes run at
-// once: each takes 19 MiB, and a burst of logins must not take the
-// server's memory with it.
+// invalidating existing hashes. One hash takes about 25-30 ms on a shared
+// 2-core machine (TestLoginTiming reports it). At most max(2, GOMAXPROCS)
+// hashes run at once: each takes 19 MiB, and a burst of logins must not
+// take the server's memory with it.
 //
 // A login for a name that does not exist verifies the password against a
 // dummy hash with the same parameters, so the response takes as long as a
@@ -24,7 +25,8 @@
 // # Sessions and tokens
 //
 // A session is a random 32-byte token, sent to the browser in the cookie
-// chat_session (HttpOnly, SameSite=Lax, Path=/, Secure under TLS) and
+// chat_session (HttpOnly, SameSite=Lax, Path=/; Secure under
+// Options.Secure and on any request that came over TLS) and
 // stored only as its SHA-256 hash, so a copy of the database holds no
 // usable session. Sessions last Options.SessionTTL (7 days by default);
 // logout deletes the session from the store. API tokens (POST /api/tokens)
@@ -57,7 +59,11 @@
 // each further failure locks it again for twice as long, up to 15 minutes;
 // a successful login or an hour without failures clears it. A refused
 // attempt gets 429 with a Retry-After header. Both tables are capped at
-// 100,000 entries, evicting idle entries first.
+// 100,000 entries, evicting idle entries first. A lock stops the account's
+// owner too (anyone can lock a name by failing on purpose), which is why
+// locks are short and capped. The address is the connection's, never
+// X-Forwarded-For (which any client can write): behind a reverse proxy all
+// clients share the proxy's bucket, and the proxy should limit instead.
 //
 // # Errors
 //
@@ -112,6 +118,16 @@ type Options struct {
 	AllowedOrigins []string      // extra origins besides the request's own host (the -origin flag)
 	Logger         *slog.Logger
 	Now            func() time.Time // tests; default time.Now
+
+	// HashParams are the argon2id parameters of new password hashes; the
+	// zero value means DefaultParams. Only tests should lower them (one
+	// default hash takes over a second under the race detector). Out of
+	// the bounds ParseHash accepts, they are ignored with a logged error.
+	HashParams Params
+	// OnSignup, when set, runs after an account and its session were
+	// created and before the answer is sent (the chat puts new users into
+	// the room general). An error there is the hook's to log.
+	OnSignup func(ctx context.Context, u store.User)
 }
 
 // Auth authenticates the chat's users. It is safe for concurrent use.
@@ -121,6 +137,7 @@ type Auth struct {
 	log     *slog.Logger
 	now     func() time.Time
 	allowed map[string]bool // normalised AllowedOrigins
+	params  Params          // of new hashes: DefaultParams but in this package's tests
 	dummy   string          // hash verified for unknown names
 	hashSem chan struct{}   // bounds concurrent argon2id runs
 	ips     *ipLimiter
@@ -145,6 +162,7 @@ func New(st store.Store, opts Options) *Auth {
 		log:     opts.Logger,
 		now:     opts.Now,
 		allowed: make(map[string]bool),
+		params:  DefaultParams,
 		hashSem: make(chan struct{}, max(2, runtime.GOMAXPROCS(0))),
 		ips:     newIPLimiter(ipBurst, ipEvery, maxEntries),
 		locks:   newLockout(maxEntries),
@@ -156,9 +174,19 @@ func New(st store.Store, opts Options) *Auth {
 			a.log.Warn("auth: ignoring malformed allowed origin", "origin", o)
 		}
 	}
+	if opts.HashParams != (Params{}) {
+		// Hash once with them and parse the result: whatever ParseHash
+		// refuses would lock every new account out.
+		h, err := hashWith(opts.HashParams, "check")
+		if _, _, _, perr := ParseHash(h); err == nil && perr == nil {
+			a.params = opts.HashParams
+		} else {
+			a.log.Error("auth: HashParams out of bounds, using DefaultParams", "params", opts.HashParams, "err", errors.Join(err, perr))
+		}
+	}
 	var err error
 	// A random password: the dummy must not match anything a client sends.
-	if a.dummy, err = HashPassword(rand.Text()); err != nil {
+	if a.dummy, err = hashWith(a.params, rand.Text()); err != nil {
 		panic("auth: no randomness: " + err.Error()) // crypto/rand does not fail on supported systems
 	}
 	return a
@@ -244,12 +272,20 @@ func (a *Auth) UserFromBearer(r *http.Request) (store.User, error) {
 	return a.UserFromToken(r.Context(), tok)
 }
 
-// newSession stores a session for u and sets its cookie on w.
-func (a *Auth) newSession(ctx context.Context, w http.ResponseWriter, u store.User) error {
+// newSession stores a session for u and sets its cookie on w. A session
+// the request's cookie still names is deleted: the browser is about to
+// forget it, and a row nobody can use should not live on for a week.
+func (a *Auth) newSession(w http.ResponseWriter, r *http.Request, u store.User) error {
+	ctx := r.Context()
 	tok := newToken()
 	exp := a.now().Add(a.opts.SessionTTL)
 	if err := a.st.CreateSession(ctx, tokenHash(tok), u.ID, exp); err != nil {
 		return err
+	}
+	if c, err := r.Cookie(SessionCookie); err == nil && wellFormed(c.Value) {
+		if err := a.st.DeleteSession(ctx, tokenHash(c.Value)); err != nil && !errors.Is(err, store.ErrNotFound) {
+			a.log.Warn("auth: deleting the replaced session", "err", err)
+		}
 	}
 	http.SetCookie(w, &http.Cookie{
 		Name:     SessionCookie,
@@ -258,19 +294,23 @@ func (a *Auth) newSession(ctx context.Context, w http.ResponseWriter, u store.Us
 		Expires:  exp,
 		MaxAge:   int(a.opts.SessionTTL / time.Second),
 		HttpOnly: true,
-		Secure:   a.opts.Secure,
+		Secure:   a.secure(r),
 		SameSite: http.SameSiteLaxMode,
 	})
 	return nil
 }
 
-func (a *Auth) clearSessionCookie(w http.ResponseWriter) {
+// secure reports whether cookies get the Secure attribute: under
+// Options.Secure, and on any request that came over TLS even without it.
+func (a *Auth) secure(r *http.Request) bool { return a.opts.Secure || r.TLS != nil }
+
+func (a *Auth) clearSessionCookie(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{
 		Name:     SessionCookie,
 		Path:     "/",
 		MaxAge:   -1,
 		HttpOnly: true,
-		Secure:   a.opts.Secure,
+		Secure:   a.secure(r),
 		SameSite: http.SameSiteLaxMode,
 	})
 }
@@ -292,7 +332,7 @@ func (a *Auth) hash(ctx context.Context, password string) (string, error) {
 		return "", err
 	}
 	defer a.release()
-	return HashPassword(password)
+	return hashWith(a.params, password)
 }
 
 func (a *Auth) verify(ctx context.Context, hash, password string) (bool, error) {

@@ -70,7 +70,7 @@ func (a *Auth) originAllowed(r *http.Request, origin string) bool {
 		return true
 	}
 	scheme := "http"
-	if r.TLS != nil || a.opts.Secure {
+	if a.secure(r) {
 		scheme = "https"
 	}
 	self, ok := normOrigin(scheme + "://" + r.Host)
@@ -119,7 +119,7 @@ func (a *Auth) csrfToken(w http.ResponseWriter, r *http.Request) string {
 		// As long as a session: a page left open a week still has both.
 		MaxAge: int(a.opts.SessionTTL.Seconds()),
 		// Not HttpOnly: the page reads it to echo it in the header.
-		Secure: a.opts.Secure,
+		Secure: a.secure(r),
 		// Strict: the token is only ever needed by the chat's own pages.
 		SameSite: http.SameSiteStrictMode,
 	})

@@ -181,9 +181,12 @@ func (a *Auth) signup(w http.ResponseWriter, r *http.Request) {
 		a.internal(w, r, err)
 		return
 	}
-	if err := a.newSession(r.Context(), w, u); err != nil {
+	if err := a.newSession(w, r, u); err != nil {
 		a.internal(w, r, err)
 		return
+	}
+	if a.opts.OnSignup != nil {
+		a.opts.OnSignup(r.Context(), u)
 	}
 	a.log.Info("auth: signed up", "user", u.Name, "ip", clientKey(r))
 	WriteJSON(w, http.StatusCreated, map[string]any{"user": userOut(u), "csrfToken": a.csrfToken(w, r)})
@@ -222,7 +225,7 @@ func (a *Auth) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.locks.success(c.Username)
-	if err := a.newSession(r.Context(), w, u); err != nil {
+	if err := a.newSession(w, r, u); err != nil {
 		a.internal(w, r, err)
 		return
 	}
@@ -254,7 +257,7 @@ func (a *Auth) logout(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	a.clearSessionCookie(w)
+	a.clearSessionCookie(w, r)
 	WriteJSON(w, http.StatusOK, map[string]bool{"ok": true})
 }
 
@@ -266,7 +269,7 @@ func (a *Auth) session(w http.ResponseWriter, r *http.Request) {
 		out["user"] = userOut(u)
 	case errors.Is(err, ErrUnauthenticated):
 		if _, e := r.Cookie(SessionCookie); e == nil {
-			a.clearSessionCookie(w) // expired or logged out elsewhere: drop the dead cookie
+			a.clearSessionCookie(w, r) // expired or logged out elsewhere: drop the dead cookie
 		}
 	default:
 		a.internal(w, r, err)

@@ -103,10 +103,10 @@ func ParseHash(hash string) (p Params, salt, key []byte, err error) {
 		if !ok {
 			return bad("parameters are not m,t,p")
 		}
-		// ParseUint rejects signs and spaces; leading zeros are let
-		// through, harmless since the value is what counts.
+		// ParseUint rejects signs and spaces; leading zeros are refused
+		// here, as the PHC format asks, so each hash has one spelling.
 		n, err := strconv.ParseUint(v, 10, 32)
-		if err != nil {
+		if err != nil || len(v) > 1 && v[0] == '0' {
 			return bad("parameter " + name + " is not a number")
 		}
 		vals[i] = n
@@ -121,10 +121,12 @@ func ParseHash(hash string) (p Params, salt, key []byte, err error) {
 		return bad("memory out of range")
 	}
 	p.Threads = uint8(vals[2])
-	if salt, err = b64.DecodeString(parts[4]); err != nil {
+	// Strict: the unused low bits of the last character must be zero,
+	// again one spelling per hash.
+	if salt, err = b64.Strict().DecodeString(parts[4]); err != nil {
 		return bad("salt is not base64")
 	}
-	if key, err = b64.DecodeString(parts[5]); err != nil {
+	if key, err = b64.Strict().DecodeString(parts[5]); err != nil {
 		return bad("key is not base64")
 	}
 	if len(salt) < minSaltLen || len(salt) > maxSaltLen {

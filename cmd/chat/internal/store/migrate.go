@@ -27,8 +27,8 @@ type migration struct {
 	sql     string
 }
 
-func loadMigrations(dir string) ([]migration, error) {
-	ents, err := fs.ReadDir(migrations, path.Join("migrations", dir))
+func loadMigrations(fsys fs.FS, dir string) ([]migration, error) {
+	ents, err := fs.ReadDir(fsys, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -40,7 +40,7 @@ func loadMigrations(dir string) ([]migration, error) {
 		if !ok || err != nil || !strings.HasSuffix(n, ".sql") {
 			return nil, fmt.Errorf("store: migration %s/%s: name is not NNNN_name.sql", dir, n)
 		}
-		b, err := fs.ReadFile(migrations, path.Join("migrations", dir, n))
+		b, err := fs.ReadFile(fsys, path.Join(dir, n))
 		if err != nil {
 			return nil, err
 		}
@@ -55,12 +55,13 @@ func loadMigrations(dir string) ([]migration, error) {
 	return ms, nil
 }
 
-// migrate brings db's schema up to date. lock, when set, runs first in each
+// migrate brings db's schema up to date with the migrations in dir of
+// fsys (the embedded migrations/sqlite or migrations/postgres). lock, when set, runs first in each
 // migration's transaction so that two processes starting at once on one
 // database migrate one after the other (SQLite's write transactions,
 // begun IMMEDIATE, already do).
-func migrate(ctx context.Context, db *sql.DB, dir, lock string) error {
-	ms, err := loadMigrations(dir)
+func migrate(ctx context.Context, db *sql.DB, fsys fs.FS, dir, lock string) error {
+	ms, err := loadMigrations(fsys, dir)
 	if err != nil {
 		return err
 	}

@@ -49,7 +49,7 @@ func OpenPostgres(ctx context.Context, url string) (Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: connect to PostgreSQL: %w", err)
 	}
-	if err := migrate(ctx, db, "postgres", pgLockMigrate); err != nil {
+	if err := migrate(ctx, db, migrations, "migrations/postgres", pgLockMigrate); err != nil {
 		db.Close()
 		return nil, err
 	}

@@ -46,7 +46,7 @@ func OpenSQLite(ctx context.Context, path string) (Store, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	if err := migrate(ctx, w, "sqlite", ""); err != nil {
+	if err := migrate(ctx, w, migrations, "migrations/sqlite", ""); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}

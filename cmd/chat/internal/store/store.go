@@ -5,7 +5,20 @@
 //
 // Every write that a client is told about has returned from the database
 // first: the chat acknowledges a message only after AddMessage returned,
+// and AddMessage returns only after its transaction committed durably
+// (SQLite: WAL with synchronous=FULL; PostgreSQL: a synchronous commit),
 // so nothing acknowledged is lost when the process dies.
+//
+// Both implementations share one body of SQL on database/sql (sql.go).
+// AddMessage hands its message to one writer goroutine per Store, which
+// stores every message waiting at that moment in one transaction
+// (batch.go): concurrent senders share a commit. Message IDs become
+// visible in increasing order, also with several processes on one
+// database (postgres.go explains how), so a client that asks for the
+// messages after the last ID it saw misses none.
+//
+// The schema is created and upgraded by numbered SQL files embedded in
+// the binary (migrations/, migrate.go).
 package store
 
 import (
@@ -76,12 +89,14 @@ type Store interface {
 	CreateRoom(ctx context.Context, name, createdBy string) (Room, error) // ErrExists
 	Room(ctx context.Context, name string) (Room, error)                  // ErrNotFound
 	Rooms(ctx context.Context) ([]Room, error)                            // by name
-	JoinRoom(ctx context.Context, user, room string) error                // idempotent
+	JoinRoom(ctx context.Context, user, room string) error                // idempotent; ErrNotFound for a missing room or user
 	LeaveRoom(ctx context.Context, user, room string) error               // idempotent
 	UserRooms(ctx context.Context, user string) ([]string, error)         // by name
 
-	// Messages. AddMessage stores m (its ID and Sent are set by the store)
-	// and returns it; when the same author already stored a message with
+	// Messages. AddMessage stores m (its ID and Sent are set by the store,
+	// and its File, when set, is filled in from the file's ID) and returns
+	// it, once committed; ErrNotFound when its room, author, addressee or
+	// file does not exist; ErrClosed after Close. When the same author already stored a message with
 	// the same non-empty ClientID, it stores nothing and returns that
 	// message with dup true (a client's retry after a lost ack).
 	AddMessage(ctx context.Context, m Message) (stored Message, dup bool, err error)
@@ -99,7 +114,9 @@ type Store interface {
 	// private messages, the conversation with another user given as
 	// "@name") up to message ID upTo; Unread counts newer messages per
 	// room and per "@name" conversation, leaving out zero counts and the
-	// user's own messages.
+	// user's own messages. A marker only moves forward, and joining a room
+	// starts it at the room's newest message (the past is history, not
+	// unread).
 	MarkRead(ctx context.Context, user, room string, upTo int64) error
 	Unread(ctx context.Context, user string) (map[string]int, error)
 
