@@ -261,8 +261,13 @@ func TestRecovery(t *testing.T) {
 	})
 }
 
+// TestOffsetCatchUp: a client back after a long absence (a new session)
+// gets what it missed after its offset, in order, once.
 func TestOffsetCatchUp(t *testing.T) {
-	e := newEnv(t, nil, Config{})
+	testOffsetCatchUp(t, newEnv(t, nil, Config{}))
+}
+
+func testOffsetCatchUp(t *testing.T, e *env) {
 	alice, bob := e.signup("alice"), e.signup("bob")
 	a := e.connect(alice, nil, nil)
 	b := e.connect(bob, nil, nil)

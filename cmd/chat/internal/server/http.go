@@ -65,7 +65,7 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "the body is JSON: {\"text\": \"...\"}")
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), dbTimeout)
+	ctx, cancel := context.WithTimeout(r.Context(), s.dbTimeout)
 	defer cancel()
 	if err := s.joinUser(ctx, u.Name, room); err != nil {
 		s.httpFail(w, err)
@@ -266,7 +266,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), dbTimeout)
+	ctx, cancel := context.WithTimeout(r.Context(), s.dbTimeout)
 	defer cancel()
 	if err := s.joinUser(ctx, u.Name, room); err != nil {
 		s.httpFail(w, err)
@@ -317,7 +317,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 			c.send(map[string]string{"error": "send text"})
 			continue
 		}
-		mctx, mcancel := context.WithTimeout(context.Background(), dbTimeout)
+		mctx, mcancel := context.WithTimeout(context.Background(), s.dbTimeout)
 		m, err := s.newMessage(mctx, u.Name, messageArg{Room: room, Text: string(data)})
 		if err == nil {
 			_, err = s.publish(mctx, m)

@@ -123,20 +123,23 @@ func TestManyClients(t *testing.T) {
 		m.c = c
 		ms[i] = m
 	}
-	for _, m := range ms {
-		m.c.s.Connect()
-	}
-	for _, m := range ms {
-		select {
-		case <-m.c.life.Connected:
-		case err := <-m.c.life.ConnectErrors:
-			t.Fatalf("%s: %v", m.name, err)
-		case <-time.After(60 * time.Second):
-			t.Fatalf("%s did not connect", m.name)
+	// In waves of 50, as clients arrive in practice (a restart's
+	// reconnections are spread by the clients' backoff jitter).
+	for lo := 0; lo < n; lo += 50 {
+		wave := ms[lo:min(lo+50, n)]
+		for _, m := range wave {
+			m.c.s.Connect()
 		}
-	}
-	for _, m := range ms {
-		m.c.waitEvent("session", func(json.RawMessage) bool { return true })
+		for _, m := range wave {
+			select {
+			case <-m.c.life.Connected:
+			case err := <-m.c.life.ConnectErrors:
+				t.Fatalf("%s: %v", m.name, err)
+			case <-time.After(60 * time.Second):
+				t.Fatalf("%s did not connect", m.name)
+			}
+			m.c.waitEvent("session", func(json.RawMessage) bool { return true })
+		}
 	}
 	connected := time.Since(began)
 

@@ -51,6 +51,8 @@ type Config struct {
 	// PingInterval and PingTimeout of the Engine.IO layer; defaults 25s and
 	// 20s. Tests shorten them.
 	PingInterval, PingTimeout time.Duration
+	// DBTimeout bounds each handler's work with the store; default 10s.
+	DBTimeout time.Duration
 	// HistoryPage is the number of messages sent on join and per history
 	// page; default 50.
 	HistoryPage int
@@ -58,13 +60,15 @@ type Config struct {
 
 // Server is the chat server; Handler serves it.
 type Server struct {
-	io    *socketio.Server
-	st    store.Store
-	auth  Authenticator
-	log   *slog.Logger
-	hub   *hub
-	page  int
-	pubMu sync.Mutex // see the package comment
+	io   *socketio.Server
+	st   store.Store
+	auth Authenticator
+	log  *slog.Logger
+	hub  *hub
+	page int
+	// dbTimeout bounds each handler's work with the store.
+	dbTimeout time.Duration
+	pubMu     sync.Mutex // see the package comment
 	// lastID is the highest message id published (under pubMu): a socket
 	// that connects is told it as its offset, since every later message
 	// reaches it live.
@@ -90,10 +94,13 @@ func New(cfg Config) *Server {
 	if cfg.RecoveryWindow == 0 {
 		cfg.RecoveryWindow = 2 * time.Minute
 	}
+	if cfg.DBTimeout == 0 {
+		cfg.DBTimeout = 10 * time.Second
+	}
 	if cfg.HistoryPage == 0 {
 		cfg.HistoryPage = 50
 	}
-	s := &Server{st: cfg.Store, auth: cfg.Auth, log: cfg.Logger, hub: newHub(), page: cfg.HistoryPage, wsConns: map[*wsClient]bool{}}
+	s := &Server{st: cfg.Store, auth: cfg.Auth, log: cfg.Logger, hub: newHub(), page: cfg.HistoryPage, dbTimeout: cfg.DBTimeout, wsConns: map[*wsClient]bool{}}
 	s.io = socketio.NewServer(&socketio.Options{
 		Engine: engineio.Options{
 			PingInterval: cfg.PingInterval,
@@ -310,7 +317,7 @@ func (s *Server) publish(ctx context.Context, m store.Message) (store.Message, e
 // process starts its lastID. A newer private message, if any, is sent
 // again to a client that catches up from there; the client drops it by id.
 func (s *Server) latestRoomMessage() int64 {
-	ctx, cancel := context.WithTimeout(context.Background(), dbTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), s.dbTimeout)
 	defer cancel()
 	rooms, err := s.st.Rooms(ctx)
 	if err != nil {

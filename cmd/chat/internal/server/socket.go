@@ -8,12 +8,10 @@ import (
 	"time"
 
 	"github.com/switchboard-go/socketio"
+	"github.com/switchboard-go/socketio/cmd/chat/internal/auth"
 	"github.com/switchboard-go/socketio/cmd/chat/internal/store"
 	"github.com/switchboard-go/socketio/cmd/chat/internal/valid"
 )
-
-// dbTimeout bounds each handler's work with the store.
-const dbTimeout = 10 * time.Second
 
 // The values a socket keeps (Socket.Set): they survive connection state
 // recovery with the socket.
@@ -46,7 +44,7 @@ func (s *Server) authenticate(sock *socketio.Socket) error {
 			return &socketio.ConnectError{Message: "bad auth payload: want {token, lastId}", Data: map[string]any{"code": "bad_auth"}}
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), dbTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), s.dbTimeout)
 	defer cancel()
 	var (
 		u   store.User
@@ -58,6 +56,15 @@ func (s *Server) authenticate(sock *socketio.Socket) error {
 		r, _ := http.NewRequestWithContext(ctx, http.MethodGet, "/", nil)
 		r.Header = hs.Headers
 		u, err = s.auth.UserFromRequest(r)
+	}
+	if err != nil && !errors.Is(err, auth.ErrUnauthenticated) {
+		// The store failed (or was too slow): not the client's fault, so
+		// not "log in again". The client may retry.
+		s.log.Error("chat: authenticating a socket", "addr", hs.Address, "err", err)
+		return &socketio.ConnectError{
+			Message: "the server is busy or failing; try again",
+			Data:    map[string]any{"code": "unavailable"},
+		}
 	}
 	if err != nil {
 		s.log.Debug("chat: connection refused", "addr", hs.Address, "err", err)
@@ -100,7 +107,7 @@ type sessionInfo struct {
 // the order it sent them.
 func (s *Server) onConnection(sock *socketio.Socket) {
 	user := socketUser(sock)
-	ctx, cancel := context.WithTimeout(context.Background(), dbTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), s.dbTimeout)
 	defer cancel()
 	rooms, err := s.st.UserRooms(ctx, user)
 	if err != nil {
@@ -241,7 +248,7 @@ type roomsResult struct {
 }
 
 func (h *handlers) rooms() (roomsResult, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), dbTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), h.s.dbTimeout)
 	defer cancel()
 	all, err := h.s.st.Rooms(ctx)
 	if err != nil {
@@ -273,7 +280,7 @@ func (h *handlers) create(e *socketio.Event, a roomArg) (joinResult, error) {
 	if err := valid.Room(a.Room); err != nil {
 		return joinResult{}, err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), dbTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), h.s.dbTimeout)
 	defer cancel()
 	if _, err := h.s.st.CreateRoom(ctx, a.Room, h.user); err != nil {
 		if errors.Is(err, store.ErrExists) {
@@ -295,7 +302,7 @@ func (h *handlers) join(_ *socketio.Event, a roomArg) (joinResult, error) {
 	if err := valid.Room(a.Room); err != nil {
 		return joinResult{}, err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), dbTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), h.s.dbTimeout)
 	defer cancel()
 	if _, err := h.s.st.Room(ctx, a.Room); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
@@ -306,16 +313,19 @@ func (h *handlers) join(_ *socketio.Event, a roomArg) (joinResult, error) {
 	if err := h.s.st.JoinRoom(ctx, h.user, a.Room); err != nil {
 		return joinResult{}, h.s.internal("join", err)
 	}
-	// History and the sockets' joining under pubMu: the history ends
-	// where the live messages begin.
+	// The sockets join under pubMu, where the last id published tells
+	// where their live messages begin; the history is read after the lock
+	// (it is the slow part) and ends there: no message is in both.
 	h.s.pubMu.Lock()
-	hist, err := h.s.st.RoomHistory(ctx, a.Room, 0, h.s.page)
-	if err == nil {
-		err = h.s.io.In(userKey(h.user)).SocketsJoin(roomKey(a.Room))
-	}
+	err := h.s.io.In(userKey(h.user)).SocketsJoin(roomKey(a.Room))
+	upTo := h.s.lastID
 	h.s.pubMu.Unlock()
 	if err != nil {
 		return joinResult{}, h.s.internal("join", err)
+	}
+	hist, err := h.s.st.RoomHistory(ctx, a.Room, upTo+1, h.s.page)
+	if err != nil {
+		return joinResult{}, h.s.internal("history", err)
 	}
 	if h.s.hub.joined(h.user, a.Room) {
 		_ = h.s.io.To(roomKey(a.Room)).Emit("notice", notice{Room: a.Room, User: h.user, Event: "joined", At: time.Now().UnixMilli()})
@@ -332,7 +342,7 @@ func (h *handlers) leave(_ *socketio.Event, a roomArg) (okResult, error) {
 	if err := valid.Room(a.Room); err != nil {
 		return okResult{}, err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), dbTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), h.s.dbTimeout)
 	defer cancel()
 	if err := h.s.st.LeaveRoom(ctx, h.user, a.Room); err != nil {
 		return okResult{}, h.s.internal("leave", err)
@@ -378,7 +388,7 @@ type sentResult struct {
 }
 
 func (h *handlers) message(_ *socketio.Event, a messageArg) (sentResult, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), dbTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), h.s.dbTimeout)
 	defer cancel()
 	m, err := h.s.newMessage(ctx, h.user, a)
 	if err != nil {
@@ -497,7 +507,7 @@ func (h *handlers) history(_ *socketio.Event, a historyArg) (historyResult, erro
 	if limit > valid.PageMax {
 		return historyResult{}, &valid.Error{Msg: "a history page has at most 100 messages"}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), dbTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), h.s.dbTimeout)
 	defer cancel()
 	var (
 		ms  []store.Message
@@ -554,7 +564,7 @@ func (h *handlers) read(_ *socketio.Event, a readArg) (okResult, error) {
 	default:
 		return okResult{}, &valid.Error{Msg: "read a room or a conversation with a user"}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), dbTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), h.s.dbTimeout)
 	defer cancel()
 	if err := h.s.st.MarkRead(ctx, h.user, key, a.UpTo); err != nil {
 		return okResult{}, h.s.internal("mark read", err)

@@ -141,6 +141,8 @@ function enter(name) {
       return;
     }
     $("banner").hidden = false;
+    // A refusal ends the client's retries; "unavailable" is worth another.
+    if (err.data && err.data.code === "unavailable") setTimeout(() => { if (state.socket === socket) socket.connect(); }, 2000 + Math.random() * 3000);
   });
 
   socket.on("session", (s) => {
