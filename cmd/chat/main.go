@@ -141,7 +141,8 @@ func run(ctx context.Context, c *config, logOut io.Writer, ready chan<- string) 
 		}
 	}
 	secure := c.tlsCert != ""
-	a := auth.New(st, auth.Options{Secure: secure, AllowedOrigins: origins, Logger: logger})
+	a := auth.New(st, auth.Options{Secure: secure, AllowedOrigins: origins, Logger: logger,
+		OnSignup: server.JoinGeneralOnSignup(st, logger)})
 	chat := server.New(server.Config{Store: st, Auth: a, Logger: logger})
 
 	ln, err := net.Listen("tcp", c.addr)

@@ -34,7 +34,7 @@ func TestNodeClient(t *testing.T) {
 			}
 			defer st.Close()
 			logger := socketiotest.Logger()
-			chat := server.New(server.Config{Store: st, Auth: auth.New(st, auth.Options{Logger: logger}), Logger: logger})
+			chat := server.New(server.Config{Store: st, Auth: auth.New(st, auth.Options{Logger: logger, OnSignup: server.JoinGeneralOnSignup(st, logger)}), Logger: logger})
 			hs := httptest.NewServer(chat.Handler())
 			defer hs.Close()
 			defer func() {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"strings"
 	"testing"
 	"time"
@@ -488,4 +489,24 @@ func TestBridges(t *testing.T) {
 		t.Fatalf("ws after shutdown: %v", err)
 	}
 	socketiotest.Receive(t, a.life.Disconnected, "alice's disconnect")
+}
+
+// A new account is a member of general under the name auth stored, not the
+// one typed: " Sam " signs up as sam, and sam is in general.
+func TestSignupJoinsGeneralUnderStoredName(t *testing.T) {
+	e := newEnv(t, nil, Config{})
+	jar, _ := cookiejar.New(nil)
+	u := &user{name: "sam", jar: jar, hc: &http.Client{Jar: jar, Timeout: wait}}
+	var s struct {
+		CSRF string `json:"csrfToken"`
+	}
+	e.do(u, "GET", "/api/session", nil, &s)
+	u.csrf = s.CSRF
+	if code := e.do(u, "POST", "/api/signup", map[string]string{"username": " Sam ", "password": "password-sam"}, nil); code != http.StatusCreated {
+		t.Fatalf("signup: %d", code)
+	}
+	rooms, err := e.st.UserRooms(context.Background(), "sam")
+	if err != nil || len(rooms) != 1 || rooms[0] != "general" {
+		t.Fatalf("sam's rooms: %v (%v), want [general]", rooms, err)
+	}
 }

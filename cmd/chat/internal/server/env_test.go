@@ -52,7 +52,7 @@ func newEnv(t testing.TB, st store.Store, cfg Config) *env {
 		st = openSQLite(t)
 	}
 	logger := socketiotest.Logger()
-	a := auth.New(st, auth.Options{Logger: logger})
+	a := auth.New(st, auth.Options{Logger: logger, OnSignup: JoinGeneralOnSignup(st, logger)})
 	cfg.Store, cfg.Auth, cfg.Logger = st, a, logger
 	if cfg.DBTimeout == 0 {
 		cfg.DBTimeout = time.Minute // see wait

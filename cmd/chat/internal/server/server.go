@@ -12,11 +12,8 @@
 package server
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
-	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -170,7 +167,6 @@ func (s *Server) routes() {
 	authMux := http.NewServeMux()
 	s.auth.Routes(authMux)
 	mux.Handle("/api/", authMux)
-	mux.HandleFunc("POST /api/signup", func(w http.ResponseWriter, r *http.Request) { s.signup(authMux, w, r) })
 	mux.HandleFunc("POST /api/rooms/{room}/messages", s.postMessage)
 	mux.HandleFunc("GET /ws", s.serveWS)
 	mux.HandleFunc("GET /files/{id}", s.serveFile)
@@ -196,48 +192,16 @@ func (s *Server) routes() {
 	s.mux = mux
 }
 
-// signup passes a sign-up to the auth API and makes a new user a member
-// of general, so that a newcomer lands in a room with people in it.
-func (s *Server) signup(next http.Handler, w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, 8<<10))
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "the request body could not be read")
-		return
+// JoinGeneralOnSignup is the auth.Options.OnSignup hook of the chat: it
+// makes a new user a member of general, so that a newcomer lands in a room
+// with people in it. It is given the user as stored (its name normalised
+// by auth), not as typed.
+func JoinGeneralOnSignup(st store.Store, log *slog.Logger) func(context.Context, store.User) {
+	return func(ctx context.Context, u store.User) {
+		if err := st.JoinRoom(ctx, u.Name, "general"); err != nil {
+			log.Error("chat: joining general", "user", u.Name, "err", err)
+		}
 	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	rec := &statusRecorder{ResponseWriter: w}
-	next.ServeHTTP(rec, r)
-	if rec.status != http.StatusCreated {
-		return
-	}
-	var cred struct {
-		Username string `json:"username"`
-	}
-	if json.Unmarshal(body, &cred) != nil {
-		return
-	}
-	if err := s.st.JoinRoom(r.Context(), cred.Username, "general"); err != nil {
-		s.log.Error("chat: joining general", "user", cred.Username, "err", err)
-	}
-}
-
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	if r.status == 0 {
-		r.status = code
-	}
-	r.ResponseWriter.WriteHeader(code)
-}
-
-func (r *statusRecorder) Write(b []byte) (int, error) {
-	if r.status == 0 {
-		r.status = http.StatusOK
-	}
-	return r.ResponseWriter.Write(b)
 }
 
 // securityHeaders keeps the page's scripts to its own: no inline script,
