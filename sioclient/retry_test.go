@@ -149,17 +149,19 @@ func TestRetriesAcrossConnections(t *testing.T) {
 func TestRetriesBufferLimit(t *testing.T) {
 	opts := socketiotest.WebSocket.Options()
 	opts.Retries = 1
-	// ["e","aaaaaaaaaa"] is 18 bytes; ["e",""] is 8.
+	// ["e","aaaaaaaaaa"] and ["e","aaaa","bbb"] are 18 bytes; ["e",""]
+	// is 8.
 	opts.MaxBufferBytes = 2 * 18
 	s, err := sioclient.New("http://127.0.0.1:1", opts) // never connected: the emits wait
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = s.Manager().Close() })
-	for i := range 2 {
-		if err := s.Emit("e", "aaaaaaaaaa"); err != nil {
-			t.Fatalf("emit %d, within the limit: %v", i, err)
-		}
+	if err := s.Emit("e", "aaaaaaaaaa"); err != nil {
+		t.Fatalf("an emit within the limit: %v", err)
+	}
+	if err := s.Emit("e", "aaaa", "bbb"); err != nil {
+		t.Fatalf("an emit that fills the limit: %v", err)
 	}
 	if err := s.Emit("e", ""); !errors.Is(err, sioclient.ErrBufferFull) {
 		t.Errorf("an emit past the limit: %v, want ErrBufferFull", err)
