@@ -167,3 +167,48 @@ func TestRetriesBufferLimit(t *testing.T) {
 		t.Errorf("an emit past the limit: %v, want ErrBufferFull", err)
 	}
 }
+
+// An emit queued behind one whose attempt is on the wire waits for it:
+// the first is not sent again meanwhile, so a server that answers each
+// attempt sees each emit once.
+func TestRetriesSendEachOnceWhenAnswered(t *testing.T) {
+	release := make(chan struct{})
+	arrived := make(chan string, 8)
+	srv := startServer(t, "", func(srv *socketio.Server) {
+		srv.OnConnection(func(s *socketio.Socket) {
+			s.On("job", func(e *socketio.Event) {
+				var v string
+				_ = e.Decode(0, &v)
+				arrived <- v
+				if v == "a" {
+					<-release // answered once the second emit is queued
+				}
+				_ = e.Ack("done " + v)
+			})
+		})
+	})
+	releaseOnce := sync.OnceFunc(func() { close(release) })
+	t.Cleanup(releaseOnce) // before the server closes, should the test stop early
+	opts := socketiotest.WebSocket.Options()
+	opts.Retries, opts.AckTimeout = 2, 10*time.Second
+	s, _ := socketiotest.Connect(t, srv.URL, opts, nil)
+	ack, answers := answerRecorder()
+	if err := s.Emit("job", "a", ack); err != nil {
+		t.Fatal(err)
+	}
+	if got := socketiotest.Receive(t, arrived, "the first emit"); got != "a" {
+		t.Fatalf("the server got %q", got)
+	}
+	if err := s.Emit("job", "b", ack); err != nil {
+		t.Fatal(err)
+	}
+	releaseOnce()
+	for _, want := range []string{"done a<nil>", "done b<nil>"} {
+		if got := socketiotest.Receive(t, answers, want); got != want {
+			t.Fatalf("got %q, want %q", got, want)
+		}
+	}
+	if got := socketiotest.Receive(t, arrived, "the second emit"); got != "b" {
+		t.Fatalf("the server got %q, want b: the first emit was sent twice", got)
+	}
+}
