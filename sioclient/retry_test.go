@@ -149,19 +149,66 @@ func TestRetriesAcrossConnections(t *testing.T) {
 func TestRetriesBufferLimit(t *testing.T) {
 	opts := socketiotest.WebSocket.Options()
 	opts.Retries = 1
-	// ["e","aaaaaaaaaa"] is 18 bytes; ["e",""] is 8.
+	// ["e","aaaaaaaaaa"] and ["e","aaaa","bbb"] are 18 bytes; ["e",""]
+	// is 8.
 	opts.MaxBufferBytes = 2 * 18
 	s, err := sioclient.New("http://127.0.0.1:1", opts) // never connected: the emits wait
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = s.Manager().Close() })
-	for i := range 2 {
-		if err := s.Emit("e", "aaaaaaaaaa"); err != nil {
-			t.Fatalf("emit %d, within the limit: %v", i, err)
-		}
+	if err := s.Emit("e", "aaaaaaaaaa"); err != nil {
+		t.Fatalf("an emit within the limit: %v", err)
+	}
+	if err := s.Emit("e", "aaaa", "bbb"); err != nil {
+		t.Fatalf("an emit that fills the limit: %v", err)
 	}
 	if err := s.Emit("e", ""); !errors.Is(err, sioclient.ErrBufferFull) {
 		t.Errorf("an emit past the limit: %v, want ErrBufferFull", err)
+	}
+}
+
+// An emit queued behind one whose attempt is on the wire waits for it:
+// the first is not sent again meanwhile, so a server that answers each
+// attempt sees each emit once.
+func TestRetriesSendEachOnceWhenAnswered(t *testing.T) {
+	release := make(chan struct{})
+	arrived := make(chan string, 8)
+	srv := startServer(t, "", func(srv *socketio.Server) {
+		srv.OnConnection(func(s *socketio.Socket) {
+			s.On("job", func(e *socketio.Event) {
+				var v string
+				_ = e.Decode(0, &v)
+				arrived <- v
+				if v == "a" {
+					<-release // answered once the second emit is queued
+				}
+				_ = e.Ack("done " + v)
+			})
+		})
+	})
+	releaseOnce := sync.OnceFunc(func() { close(release) })
+	t.Cleanup(releaseOnce) // before the server closes, should the test stop early
+	opts := socketiotest.WebSocket.Options()
+	opts.Retries, opts.AckTimeout = 2, 10*time.Second
+	s, _ := socketiotest.Connect(t, srv.URL, opts, nil)
+	ack, answers := answerRecorder()
+	if err := s.Emit("job", "a", ack); err != nil {
+		t.Fatal(err)
+	}
+	if got := socketiotest.Receive(t, arrived, "the first emit"); got != "a" {
+		t.Fatalf("the server got %q", got)
+	}
+	if err := s.Emit("job", "b", ack); err != nil {
+		t.Fatal(err)
+	}
+	releaseOnce()
+	for _, want := range []string{"done a<nil>", "done b<nil>"} {
+		if got := socketiotest.Receive(t, answers, want); got != want {
+			t.Fatalf("got %q, want %q", got, want)
+		}
+	}
+	if got := socketiotest.Receive(t, arrived, "the second emit"); got != "b" {
+		t.Fatalf("the server got %q, want b: the first emit was sent twice", got)
 	}
 }
