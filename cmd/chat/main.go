@@ -72,7 +72,7 @@ func flags(fs *flag.FlagSet, getenv func(string) string) *config {
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", sd,
 		"how long SIGINT/SIGTERM waits for clients to be told and connections to close (env CHAT_SHUTDOWN_TIMEOUT)")
 	fs.StringVar(&c.redis, "redis", env("CHAT_REDIS", ""),
-		"Redis `URL` to run several nodes; not yet available: it needs the Redis adapter (issue 19), and the chat refuses to start with it rather than run as an isolated node (env CHAT_REDIS)")
+		"Redis `URL` to run several nodes; not yet available: the Redis adapter exists (redisadapter), the chat's multi-node mode on it does not yet (issue 19), so the chat refuses to start with it rather than run as an isolated node (env CHAT_REDIS)")
 	return c
 }
 
@@ -120,7 +120,7 @@ func run(ctx context.Context, c *config, logOut io.Writer, ready chan<- string) 
 		return err
 	}
 	if c.redis != "" {
-		return errors.New("-redis needs the Redis adapter (issue 19), which this build lacks; run one node without -redis")
+		return errors.New("-redis: the chat's multi-node mode is not built yet (issue 19); run one node without -redis")
 	}
 	if (c.tlsCert == "") != (c.tlsKey == "") {
 		return errors.New("-tls-cert and -tls-key go together")
