@@ -12,48 +12,29 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/switchboard-go/socketio/cmd/chat/internal/auth"
 	"github.com/switchboard-go/socketio/cmd/chat/internal/store"
 	"github.com/switchboard-go/socketio/cmd/chat/internal/valid"
 )
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-func writeError(w http.ResponseWriter, code int, msg string) {
-	writeJSON(w, code, map[string]string{"error": msg})
-}
-
-// bearer returns the token of an "Authorization: Bearer" header.
-func bearer(r *http.Request) string {
-	h := r.Header.Get("Authorization")
-	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
-		return strings.TrimSpace(h[7:])
-	}
-	return ""
-}
 
 // postMessage is POST /api/rooms/{room}/messages with an API token: the
 // REST way in for scripts and bots. Posting into a room joins it. No
 // cookie is read, so no CSRF check is needed: a page of another site
 // cannot set the Authorization header.
 func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) {
-	tok := bearer(r)
+	tok, _ := auth.BearerToken(r)
 	if tok == "" {
-		writeError(w, http.StatusUnauthorized, "an API token is needed: Authorization: Bearer <token>")
+		auth.WriteError(w, http.StatusUnauthorized, "an API token is needed: Authorization: Bearer <token>")
 		return
 	}
 	u, err := s.auth.UserFromToken(r.Context(), tok)
 	if err != nil {
-		writeError(w, http.StatusUnauthorized, "invalid or expired token")
+		auth.WriteError(w, http.StatusUnauthorized, "invalid or expired token")
 		return
 	}
 	room := r.PathValue("room")
 	if err := valid.Room(room); err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+		auth.WriteError(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	var body struct {
@@ -62,7 +43,7 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) {
 	}
 	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
 	if err := dec.Decode(&body); err != nil {
-		writeError(w, http.StatusBadRequest, "the body is JSON: {\"text\": \"...\"}")
+		auth.WriteError(w, http.StatusBadRequest, "the body is JSON: {\"text\": \"...\"}")
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.dbTimeout)
@@ -81,17 +62,17 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) {
 		s.httpFail(w, s.internal("message", err))
 		return
 	}
-	writeJSON(w, http.StatusCreated, sentResult{ID: stored.ID, Sent: stored.Sent.UnixMilli()})
+	auth.WriteJSON(w, http.StatusCreated, sentResult{ID: stored.ID, Sent: stored.Sent.UnixMilli()})
 }
 
 func (s *Server) httpFail(w http.ResponseWriter, err error) {
 	switch {
 	case valid.IsError(err):
-		writeError(w, http.StatusBadRequest, err.Error())
+		auth.WriteError(w, http.StatusBadRequest, err.Error())
 	case errors.Is(err, errNoRoom):
-		writeError(w, http.StatusNotFound, err.Error())
+		auth.WriteError(w, http.StatusNotFound, err.Error())
 	default:
-		writeError(w, http.StatusInternalServerError, errInternal.Error())
+		auth.WriteError(w, http.StatusInternalServerError, errInternal.Error())
 	}
 }
 
@@ -135,36 +116,36 @@ func (s *Server) joinUser(ctx context.Context, user, room string) error {
 func (s *Server) serveFile(w http.ResponseWriter, r *http.Request) {
 	u, err := s.auth.UserFromRequest(r)
 	if err != nil {
-		if tok := bearer(r); tok != "" {
+		if tok, ok := auth.BearerToken(r); ok {
 			u, err = s.auth.UserFromToken(r.Context(), tok)
 		}
 	}
 	if err != nil {
-		writeError(w, http.StatusUnauthorized, "log in to see files")
+		auth.WriteError(w, http.StatusUnauthorized, "log in to see files")
 		return
 	}
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id <= 0 {
-		writeError(w, http.StatusNotFound, "no such file")
+		auth.WriteError(w, http.StatusNotFound, "no such file")
 		return
 	}
 	ok, err := s.st.FileVisible(r.Context(), u.Name, id)
 	if err != nil {
-		writeError(w, http.StatusInternalServerError, s.internal("file visible", err).Error())
+		auth.WriteError(w, http.StatusInternalServerError, s.internal("file visible", err).Error())
 		return
 	}
 	if !ok {
 		// Not "forbidden": whether a file exists is not told either.
-		writeError(w, http.StatusNotFound, "no such file")
+		auth.WriteError(w, http.StatusNotFound, "no such file")
 		return
 	}
 	fi, data, err := s.st.File(r.Context(), id)
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			writeError(w, http.StatusNotFound, "no such file")
+			auth.WriteError(w, http.StatusNotFound, "no such file")
 			return
 		}
-		writeError(w, http.StatusInternalServerError, s.internal("file", err).Error())
+		auth.WriteError(w, http.StatusInternalServerError, s.internal("file", err).Error())
 		return
 	}
 	h := w.Header()
@@ -247,15 +228,15 @@ func (c *wsClient) goingAway() {
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	tok := r.URL.Query().Get("token")
 	if tok == "" {
-		tok = bearer(r)
+		tok, _ = auth.BearerToken(r)
 	}
 	if tok == "" {
-		writeError(w, http.StatusUnauthorized, "a token is needed: ?token= or Authorization: Bearer")
+		auth.WriteError(w, http.StatusUnauthorized, "a token is needed: ?token= or Authorization: Bearer")
 		return
 	}
 	u, err := s.auth.UserFromToken(r.Context(), tok)
 	if err != nil {
-		writeError(w, http.StatusUnauthorized, "invalid or expired token")
+		auth.WriteError(w, http.StatusUnauthorized, "invalid or expired token")
 		return
 	}
 	room := r.URL.Query().Get("room")
@@ -263,7 +244,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		room = "general"
 	}
 	if err := valid.Room(room); err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+		auth.WriteError(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.dbTimeout)
@@ -281,7 +262,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	s.wsMu.Lock()
 	if s.wsClosed {
 		s.wsMu.Unlock()
-		writeError(w, http.StatusServiceUnavailable, "shutting down")
+		auth.WriteError(w, http.StatusServiceUnavailable, "shutting down")
 		return
 	}
 	s.wsWG.Add(1)
