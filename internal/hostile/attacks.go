@@ -794,7 +794,7 @@ func (d *driver) emit(n, size int) (time.Duration, error) {
 	for range perWrite {
 		arg := make([]byte, size*3/4)
 		_, _ = rand.Read(arg)
-		ev := `42["` + evBroadcast + `","` + base64.StdEncoding.EncodeToString(arg) + `"]`
+		ev := `42["` + evFlood + `","` + base64.StdEncoding.EncodeToString(arg) + `"]`
 		batch = append(batch, frame{fin: true, op: opText, payload: []byte(ev), length: -1}.bytes()...)
 	}
 	start := time.Now()
