@@ -27,6 +27,8 @@ type Namespace struct {
 
 	rooms roomEvents // OnRoom
 
+	serverSide serverSideHandlers // OnServerSideEmit
+
 	mu          sync.RWMutex
 	sockets     map[string]*Socket
 	middlewares []Middleware

@@ -193,3 +193,18 @@ type RoomObserver interface {
 	// user code.
 	RoomsChanged(changes []RoomChange)
 }
+
+// ServerSideReceiver is implemented by a Host that takes the events other
+// servers of a cluster send with ServerSideEmit (the root package's
+// namespaces do). args holds the event name first. ack is nil unless the
+// sender waits for an answer; only its first call counts.
+type ServerSideReceiver interface {
+	ServerSideEvent(args Args, ack func(answer any))
+}
+
+// ServerSideAcker is implemented by a cluster adapter that can wait for
+// the answers of the other servers to a server-side emit: one per server,
+// or an error once its timeout has passed (with the answers that came).
+type ServerSideAcker interface {
+	ServerSideEmitWithAck(ctx context.Context, args []any) ([]Args, error)
+}

@@ -53,7 +53,7 @@ node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)
 echo "$(go version), node $(node --version), npm $(npm --version), $("$SWITCHBOARD_CHROMIUM" --version 2>/dev/null || echo "$SWITCHBOARD_CHROMIUM"), $("$SWITCHBOARD_PYTHON" --version)"
 
 echo "== npm ci (official Socket.IO client and server, browser driver)"
-for dir in interop/node interop/browser bench/node examples/tutorial/browsertest; do
+for dir in interop/node interop/browser bench/node examples/tutorial/browsertest redisadapter/nodetest; do
   [ -f "$dir/package-lock.json" ] || fail "$dir/package-lock.json is missing"
   (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
 done
@@ -130,6 +130,9 @@ echo "== interop tests (module interop/): official Node.js client and server, py
 
 echo "== socket.io's tutorial, step by step (module examples/tutorial/): Go client, Chromium"
 (cd examples/tutorial && go test -race -count=1 -timeout 10m ./...)
+
+echo "== redisadapter (its own module): three Go nodes and a mixed Go / Node.js cluster on the Redis at 127.0.0.1:6379"
+(cd redisadapter && go test -race -count=1 -timeout 10m ./...)
 
 echo "== benchmarks (one iteration each: they must run, timings are not checked)"
 go test -run '^$' -bench . -benchtime 1x ./...

@@ -1,0 +1,19 @@
+module github.com/switchboard-go/socketio/redisadapter
+
+go 1.26.0
+
+replace github.com/switchboard-go/socketio => ../
+
+require (
+	github.com/redis/go-redis/v9 v9.23.0
+	github.com/switchboard-go/socketio v0.0.0-00010101000000-000000000000
+	github.com/vmihailenco/msgpack/v5 v5.4.1
+)
+
+require (
+	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	github.com/gorilla/websocket v1.5.3 // indirect
+	github.com/vmihailenco/tagparser/v2 v2.0.0 // indirect
+	go.uber.org/atomic v1.12.0 // indirect
+	golang.org/x/sys v0.48.0 // indirect
+)
