@@ -80,6 +80,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/switchboard-go/socketio"
@@ -182,10 +183,28 @@ func run(ctx context.Context, addr string, cfg config, logf func(string, ...any)
 // openDB opens the database, shared by every node, and creates the
 // messages table of step 8.
 func openDB(path string) (*sql.DB, error) {
-	// WAL: other nodes read while one writes. busy_timeout: a node that
-	// finds another writing waits up to 5 s for its turn instead of
-	// failing at once. Both hold for every connection the pool opens.
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)"
+	// busy_timeout: a node that finds another writing waits up to 5 s
+	// for its turn instead of failing at once ("database is locked").
+	// WAL: other nodes read while one writes. Both hold for every
+	// connection the pool opens.
+	dsn := "file:" + path + "?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)"
+	// Nodes that start together on a new file may still find it busy:
+	// SQLite does not wait, whatever the timeout, when two connections
+	// switch the file to WAL at once, and two that wait for each other
+	// wait the whole timeout before one gives up. Try again, for longer
+	// than one timeout.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		db, err := tryOpenDB(dsn)
+		var sqlErr *sqlite.Error
+		if err == nil || !errors.As(err, &sqlErr) || sqlErr.Code()&0xff != sqlite3.SQLITE_BUSY || time.Now().After(deadline) {
+			return db, err
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func tryOpenDB(dsn string) (*sql.DB, error) {
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, err

@@ -230,3 +230,66 @@ func TestRunNodes(t *testing.T) {
 		t.Errorf("without Redis: %v, want an error about it", err)
 	}
 }
+
+// A node that starts while another process writes to the database waits
+// for its turn (busy_timeout, set before switching to WAL) instead of
+// failing with "database is locked".
+func TestStartWhileLocked(t *testing.T) {
+	cfg := cluster(t)
+	db, err := sql.Open("sqlite", cfg.dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	// The other writer holds its lock for a while, well within the
+	// node's 5 s busy timeout.
+	released := make(chan error, 1)
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		_, err := conn.ExecContext(ctx, "COMMIT")
+		released <- err
+	}()
+	n := tt.Start(t, node(cfg), "")
+	if err := <-released; err != nil {
+		t.Fatal(err)
+	}
+	c := connect(t, n.URL, 0)
+	send(t, c, "after the wait", "c-0")
+	expect(t, c, "after the wait", 1)
+}
+
+// Nodes starting together on a new database file all open it: switching
+// it to WAL at once makes SQLite answer "database is locked" without
+// waiting, and openDB tries again.
+func TestOpenTogether(t *testing.T) {
+	dir := t.TempDir()
+	for round := range 20 {
+		path := filepath.Join(dir, fmt.Sprint(round, ".db"))
+		errs := make([]error, 4)
+		var wg sync.WaitGroup
+		for i := range errs {
+			wg.Go(func() {
+				db, err := openDB(path)
+				if err == nil {
+					err = db.Close()
+				}
+				errs[i] = err
+			})
+		}
+		wg.Wait()
+		for _, err := range errs {
+			if err != nil {
+				t.Fatalf("round %d: %v", round, err)
+			}
+		}
+	}
+}
