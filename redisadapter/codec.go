@@ -257,6 +257,22 @@ func decodeAny(b []byte) (map[string]any, error) {
 	return m, nil
 }
 
+// responseID reads the requestId of a JSON response without decoding the
+// rest into values (msgpack responses, acks, are small: they are decoded
+// whole).
+func responseID(b []byte) (string, bool) {
+	if len(b) == 0 || b[0] != '{' {
+		return "", false
+	}
+	var r struct {
+		RequestID string `json:"requestId"`
+	}
+	if json.Unmarshal(b, &r) != nil {
+		return "", false
+	}
+	return r.RequestID, true
+}
+
 // decodeRequest returns nil, nil for requests this server does not serve
 // (the per-socket forms older Node servers sent).
 func decodeRequest(b []byte) (*cluster.Request, error) {

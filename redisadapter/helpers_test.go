@@ -26,7 +26,7 @@ const redisAddr = "127.0.0.1:6379"
 
 // newRedis connects to the test Redis and fails (never skips) when it is
 // not there: .ci/run starts it.
-func newRedis(t *testing.T) *redis.Client {
+func newRedis(t testing.TB) *redis.Client {
 	t.Helper()
 	rdb := redis.NewClient(&redis.Options{Addr: redisAddr})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
@@ -55,7 +55,7 @@ type goNode struct {
 	url string
 }
 
-func startGoNode(t *testing.T, key string) *goNode {
+func startGoNode(t testing.TB, key string) *goNode {
 	t.Helper()
 	rdb := newRedis(t)
 	srv := socketio.NewServer(&socketio.Options{Adapter: New(rdb, &Options{Key: key, RequestTimeout: 3 * time.Second})})
@@ -93,7 +93,7 @@ type client struct {
 	gone chan string // disconnection reasons
 }
 
-func connect(t *testing.T, serverURL, name, rooms string) *client {
+func connect(t testing.TB, serverURL, name, rooms string) *client {
 	t.Helper()
 	s, err := sioclient.New(serverURL, &sioclient.Options{
 		// "ctl" is the control socket of a Node server (nodetest/server.js).

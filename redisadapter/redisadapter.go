@@ -171,6 +171,9 @@ func (b *bus) dispatch(m *redis.Message) {
 		}
 		b.rcv.OnBroadcast(br)
 	case strings.HasPrefix(m.Channel, b.response):
+		if id, ok := responseID(payload); ok && !b.rcv.Awaits(id) {
+			return // another server's answer
+		}
 		r, err := decodeResponse(payload)
 		if err != nil {
 			b.log.Warn("socketio redis adapter: dropping a malformed response", "err", err)

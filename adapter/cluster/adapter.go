@@ -457,6 +457,15 @@ func (a *Adapter) respond(req *Request, resp *Response) {
 	}()
 }
 
+func (r receiver) Awaits(requestID string) bool {
+	a := r.a
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	_, ack := a.ackReqs[requestID]
+	_, req := a.pending[requestID]
+	return ack || req
+}
+
 func (r receiver) OnResponse(resp *Response) {
 	a := r.a
 	a.mu.Lock()

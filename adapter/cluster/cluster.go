@@ -116,4 +116,9 @@ type Receiver interface {
 	OnBroadcast(b *Broadcast)
 	OnRequest(r *Request)
 	OnResponse(r *Response)
+	// Awaits reports whether this server waits for answers to requestID.
+	// Where responses to every server share a channel (Redis by default),
+	// a bus can read a response's id, ask, and skip decoding the rest:
+	// FetchSockets answers run to kilobytes.
+	Awaits(requestID string) bool
 }
