@@ -41,23 +41,24 @@
 // 6 to its own pages at once while 5 is still on its way from A through
 // Redis, so B's pages get 6 before 5.
 //
-// So a node does not forward the message itself. It tells every node
-// (itself included) "the messages up to id n are stored" (a server-side
-// event through the adapter), and each node sends its own pages every
-// message it has not sent yet, up to n, read from the database in id
-// order. A node remembers the last id it sent: an announcement of an id it
+// So a node does not forward the message itself. Having stored message
+// n, it tells the other nodes "the messages up to id n are stored" (a
+// server-side event, "stored", through the adapter), and each node, itself
+// included, sends its own pages every message it has not sent them yet, up
+// to n, read from the database in id order. A node remembers the last id it sent: an announcement of an id it
 // has passed is ignored, one that skips ids sends the skipped ones first.
-// This is sound because SQLite has one writer at a time: when row n is
-// stored, every row with a smaller id is stored already (or never will be),
-// so reading up to n misses none. Announcements may then arrive late, out
+// This is sound because SQLite has one writer at a time and AUTOINCREMENT
+// never hands out an id twice: when row n is stored, every row with a
+// smaller id is stored already (or never will be), so reading up to n
+// misses none. Announcements may then arrive late, out
 // of order, twice, or never (Redis down): every page still gets each
 // message once, in order — one missed announcement delays a node's pages
 // until the next one arrives or the page reconnects.
 //
 // A page that connects is caught up under the same node lock, up to the
 // last id the node has sent to its pages (after sending them anything
-// newer first, should the page, come from another node, be ahead of this
-// one), and only then joins the room the node sends new messages to, so
+// newer first, should the page come from another node that is ahead of
+// this one), and only then joins the room the node sends new messages to, so
 // that it gets nothing twice either.
 //
 // Step 6's connection state recovery is off: the Redis adapter keeps no
