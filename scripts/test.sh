@@ -128,7 +128,7 @@ scripts/mutation.sh -t 600 -d "${MUTATION_BASE:-HEAD~1}"
 echo "== interop tests (module interop/): official Node.js client and server, python-socketio, Chromium"
 (cd interop && noskip_test -race -count=1 -timeout 15m ./...)
 
-echo "== socket.io's tutorial, step by step (module examples/tutorial/): Go client, Chromium"
+echo "== socket.io's tutorial, step by step (module examples/tutorial/): Go client, Chromium, Redis at 127.0.0.1:6379 (step 9)"
 (cd examples/tutorial && noskip_test -race -count=1 -timeout 10m ./...)
 
 echo "== redisadapter (its own module): three Go nodes and a mixed Go / Node.js cluster on the Redis at 127.0.0.1:6379"
