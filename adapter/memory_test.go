@@ -15,13 +15,13 @@ import (
 func TestMain(m *testing.M) { leakcheck.Main(m) }
 
 func TestInMemory(t *testing.T) {
-	adaptertest.Run(t, adaptertest.Single(adapter.NewInMemory))
+	adaptertest.RunSingle(t, adapter.NewInMemory)
 }
 
 // With recovery on, the adapter is the same adapter: offsets appended to
 // events change nothing the suite checks.
 func TestInMemoryWithRecovery(t *testing.T) {
-	adaptertest.Run(t, adaptertest.Single(adapter.NewInMemoryWithRecovery(adapter.RecoveryConfig{})))
+	adaptertest.RunSingle(t, adapter.NewInMemoryWithRecovery(adapter.RecoveryConfig{}))
 }
 
 // countHost is a Host that only counts deliveries, so that the benchmark
