@@ -257,6 +257,8 @@ func (a *InMemory) Broadcast(pkt *parser.Packet, opts Options) error {
 	var logged *parser.Packet
 	if a.rec != nil && loggable(pkt, opts) {
 		logged = pkt
+		a.rec.order.Lock()
+		defer a.rec.order.Unlock()
 	}
 	ids, frames := a.broadcastTargets(opts, logged)
 	defer putTargets(ids)

@@ -32,7 +32,9 @@ type Restored struct {
 // restoreSession). Such an adapter appends an offset, a string, as the
 // last argument of every event it broadcasts without an acknowledgement
 // and not volatile, and logs the packet; a client reconnecting sends the
-// offset of the last event it received.
+// offset of the last event it received. So the adapter must hand logged
+// packets to Host.Deliver in offset order: a socket that received an
+// offset has received every earlier one its rooms selected.
 type SessionAware interface {
 	// PersistSession keeps s for the recovery window.
 	PersistSession(s Session)
@@ -103,6 +105,14 @@ var _ SessionAware = (*InMemoryWithRecovery)(nil)
 type recoveryLog struct {
 	maxAge   time.Duration
 	maxBytes int
+
+	// order is held by a logged broadcast from before it takes its offset
+	// until Deliver has queued it to every target, so that logged packets
+	// reach each socket in offset order. A client asks, after a drop, for
+	// what follows the last offset it received; had a later offset
+	// overtaken an earlier one, the earlier packet would be lost. It is
+	// taken before the adapter's mu and never inside it.
+	order sync.Mutex
 
 	// mu guards below. Broadcast takes it inside InMemory.mu held for
 	// reading, RestoreSession inside InMemory.mu held for writing: so a
