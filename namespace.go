@@ -29,6 +29,8 @@ type Namespace struct {
 
 	serverSide serverSideHandlers // OnServerSideEmit
 
+	limits atomic.Pointer[RateLimits] // SetRateLimits; nil: the parent's, or none
+
 	mu          sync.RWMutex
 	sockets     map[string]*Socket
 	middlewares []Middleware

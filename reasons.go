@@ -35,6 +35,10 @@ const (
 	ReasonQueueOverflow Reason = engineio.ReasonQueueOverflow
 	// ReasonWriteTimeout: a write to the client did not finish in time.
 	ReasonWriteTimeout Reason = engineio.ReasonWriteTimeout
+	// ReasonRateLimited: the socket sent events over its namespace's
+	// RateLimits, which disconnect (RateLimits.Disconnect). The client
+	// sees a server disconnect ("io server disconnect").
+	ReasonRateLimited Reason = "rate limit exceeded"
 )
 
 // Errors returned by the socket API.

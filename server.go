@@ -22,6 +22,7 @@ import (
 	"net/http"
 	"regexp"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchboard-go/socketio/adapter"
@@ -424,6 +425,8 @@ type ParentNamespace struct {
 	children    map[string]*Namespace
 	middlewares []Middleware
 	onConn      []func(*Socket)
+
+	limits atomic.Pointer[RateLimits] // SetRateLimits
 }
 
 // Use adds middleware run for every child namespace, before the child's own.

@@ -64,6 +64,7 @@ type socketHooks struct {
 	onError       []func(error)        // copied on write
 	outgoing      []*outListener       // OnAnyOutgoing; appended, snapshots stay valid
 	disconnecting []func(Reason)       // OnDisconnecting; likewise
+	limiter       *eventLimiter        // the namespace's RateLimits, counted for this socket
 }
 
 type pendingAck struct {
@@ -511,6 +512,12 @@ func (s *Socket) Disconnect(close bool) {
 		s.client.disconnectAll()
 		return
 	}
+	s.disconnect(ReasonServerNamespaceDisconnect)
+}
+
+// disconnect disconnects the socket from its namespace with a DISCONNECT
+// packet, its handlers told reason.
+func (s *Socket) disconnect(reason Reason) {
 	// The socket is marked closing before the DISCONNECT packet leaves:
 	// the client may close its transport as soon as it reads the packet,
 	// and that close must not win the race and name the disconnection
@@ -523,7 +530,7 @@ func (s *Socket) Disconnect(close bool) {
 	if testHookDisconnectWritten != nil {
 		testHookDisconnectWritten(s)
 	}
-	s.finishClose(ReasonServerNamespaceDisconnect, discoing)
+	s.finishClose(reason, discoing)
 }
 
 // testHookDisconnectWritten, set only by tests, runs between the
@@ -622,8 +629,16 @@ func (s *Socket) onEvent(p *parser.Packet) {
 	}
 	s.mu.Lock()
 	ok := s.connected && !s.closing
+	var lim *eventLimiter
+	if ok {
+		lim = s.limiterLocked()
+	}
 	s.mu.Unlock()
 	if !ok {
+		return
+	}
+	if lim != nil && !lim.allow(name, time.Now()) {
+		s.refuse(e, lim.cfg)
 		return
 	}
 	for _, fn := range s.handlers.CatchAll() {
