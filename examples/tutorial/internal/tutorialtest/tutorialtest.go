@@ -143,6 +143,15 @@ type Client struct {
 // 100-200 ms) so that tests of recovery do not wait a second.
 func Connect(t testing.TB, url string, opts *sioclient.Options) *Client {
 	t.Helper()
+	c := open(t, url, opts, 100)
+	c.WaitConnected(t)
+	return c
+}
+
+// open starts connecting a client without waiting, with room for buffered
+// messages before its receiving blocks.
+func open(t testing.TB, url string, opts *sioclient.Options, buffered int) *Client {
+	t.Helper()
 	if opts == nil {
 		opts = &sioclient.Options{}
 	}
@@ -155,7 +164,7 @@ func Connect(t testing.TB, url string, opts *sioclient.Options) *Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &Client{Socket: s, Messages: make(chan Message, 100), connected: make(chan bool, 10), lost: make(chan string, 10)}
+	c := &Client{Socket: s, Messages: make(chan Message, buffered), connected: make(chan bool, 10), lost: make(chan string, 10)}
 	s.On("chat message", func(e *sioclient.Event) { c.Messages <- Message(e.Values()) })
 	s.OnConnect(func() { c.connected <- s.Recovered() })
 	s.OnDisconnect(func(reason string) { c.lost <- reason })
@@ -165,7 +174,6 @@ func Connect(t testing.TB, url string, opts *sioclient.Options) *Client {
 	s.OnConnectError(func(err *sioclient.ConnectError) { t.Logf("connect error: %v", err) })
 	t.Cleanup(func() { _ = s.Close() })
 	s.Connect()
-	c.WaitConnected(t)
 	return c
 }
 
