@@ -134,22 +134,35 @@ func RecoverDuringMessages(t *testing.T, srv *Server, n int, send SendFunc) {
 			}
 		}
 	})
-	recovered := false
+	recovered, back := false, 0 // back: how many messages the sender had then
 	got := stream(t, srv, n, send, func(k int) {
 		switch k {
 		case n / 4:
 			proxy.Cut()
 		case n / 2:
 			proxy.Restore()
-		case n * 3 / 4:
-			// Back before the last quarter is sent (it usually is
-			// already): it comes back while messages are sent.
-			c.WaitDisconnected(t)
-			recovered = c.WaitConnected(t)
 		}
+		if k <= n/4 || back != 0 {
+			return
+		}
+		if k < n*3/4 {
+			select {
+			case recovered = <-c.connected:
+				back = k
+			default:
+			}
+			return
+		}
+		// Back before the last quarter is sent (it usually is
+		// already): it comes back while messages are sent.
+		recovered, back = c.WaitConnected(t), k
 	})
 	if !recovered {
 		t.Fatal("the client's session was not recovered")
 	}
+	if reason := c.WaitDisconnected(t); reason != "transport close" && reason != "transport error" {
+		t.Errorf("disconnected for %q", reason)
+	}
+	t.Logf("back after message %d of %d", back, n)
 	expectAll(t, "the recovered client", c, got)
 }
