@@ -115,7 +115,7 @@ func send(c *tt.Client, msg string) error { return c.Emit("chat message", msg) }
 // broadcast, never both, never neither.
 func TestConnectDuringMessages(t *testing.T) {
 	srv := tt.Start(t, withDB(filepath.Join(t.TempDir(), "chat.db")), "")
-	tt.ConnectDuringMessages(t, srv, 300, 12, send)
+	tt.ConnectDuringMessages(t, srv, srv, 300, 12, send)
 }
 
 // A client whose connection is lost while messages are being sent gets

@@ -155,7 +155,7 @@ func sender(name string) tt.SendFunc {
 // broadcast, never both, never neither.
 func TestConnectDuringMessages(t *testing.T) {
 	srv := tt.Start(t, withDB(filepath.Join(t.TempDir(), "chat.db")), "")
-	tt.ConnectDuringMessages(t, srv, 300, 12, sender("s"))
+	tt.ConnectDuringMessages(t, srv, srv, 300, 12, sender("s"))
 }
 
 // A client whose connection is lost while messages are being sent gets

@@ -74,12 +74,13 @@ func expectAll(t *testing.T, name string, c *Client, want []Message) {
 
 // ConnectDuringMessages checks a step's catch-up against its broadcasts.
 // While one client sends n messages to srv (empty database) as fast as
-// the server stores them, late clients connect one after another, each
-// with the offset of a message already sent (auth.serverOffset, as the
-// page sends it). Each must get every message after its offset, once, in
-// order: those stored before it connected from the catch-up, the others
-// as they are broadcast, none twice and none missing in between.
-func ConnectDuringMessages(t *testing.T, srv *Server, n, late int, send SendFunc) {
+// the server stores them, late clients connect to lateSrv (srv, or
+// another server of the same chat) one after another, each with the
+// offset of a message already sent (auth.serverOffset, as the page sends
+// it). Each must get every message after its offset, once, in order: those
+// stored before it connected from the catch-up, the others as they are
+// broadcast, none twice and none missing in between.
+func ConnectDuringMessages(t *testing.T, srv, lateSrv *Server, n, late int, send SendFunc) {
 	t.Helper()
 	type lateClient struct {
 		c      *Client
@@ -96,7 +97,7 @@ func ConnectDuringMessages(t *testing.T, srv *Server, n, late int, send SendFunc
 		next++
 		// Not waited for: the stream goes on while it connects. Its
 		// buffer holds every message it can get.
-		c := open(t, srv.URL, &sioclient.Options{Auth: map[string]any{"serverOffset": offset}}, n+10)
+		c := open(t, lateSrv.URL, &sioclient.Options{Auth: map[string]any{"serverOffset": offset}}, n+10)
 		clients = append(clients, lateClient{c, offset})
 	})
 	if len(clients) != late {
