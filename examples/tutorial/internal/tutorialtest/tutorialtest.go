@@ -1,7 +1,8 @@
 // Package tutorialtest holds what the steps' tests share: running a step's
 // program on a free loopback port and reading its log, HTTP GETs, Go
 // clients that record what they receive, a TCP proxy that cuts the
-// network between a client and the server, and (browser.go) headless
+// network between a client and the server, streams of messages while
+// clients connect or recover (stream.go), and (browser.go) headless
 // Chromium driving the steps' pages with the official client.
 package tutorialtest
 
