@@ -134,8 +134,10 @@ func (c *chat) connected(ctx context.Context, socket *socketio.Socket) {
 	})
 
 	// A recovered socket is back in its rooms and got what was broadcast
-	// to them while it was away: in the room, it has missed nothing. One
-	// whose connection was lost before it joined is caught up anew.
+	// to them while it was away: in the room, it has missed nothing. (It
+	// is in it: the library handles a lost connection only once the
+	// connection handler that joined it has returned. Were it not, it is
+	// caught up as a new socket.)
 	if socket.Recovered() && slices.Contains(socket.Rooms(), room) {
 		return
 	}
