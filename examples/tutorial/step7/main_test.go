@@ -106,3 +106,22 @@ func TestServerDelivery(t *testing.T) {
 		t.Errorf("%d rows, last id %d; want 5, 5", n, maxID)
 	}
 }
+
+// send is the page's emit.
+func send(c *tt.Client, msg string) error { return c.Emit("chat message", msg) }
+
+// A client that connects while messages are being stored and sent gets
+// each one after its offset once, in order: from the catch-up or as it is
+// broadcast, never both, never neither.
+func TestConnectDuringMessages(t *testing.T) {
+	srv := tt.Start(t, withDB(filepath.Join(t.TempDir(), "chat.db")), "")
+	tt.ConnectDuringMessages(t, srv, srv, 300, 12, send)
+}
+
+// A client whose connection is lost while messages are being sent gets
+// its socket back with the messages it missed, and not a second time from
+// a catch-up.
+func TestRecoveredDuringMessages(t *testing.T) {
+	srv := tt.Start(t, withDB(filepath.Join(t.TempDir(), "chat.db")), "")
+	tt.RecoverDuringMessages(t, srv, 300, send)
+}

@@ -8,6 +8,11 @@
 // client offset stores it once, and a message sent again is acknowledged
 // without being shown twice.
 //
+// As in step 7, and unlike the tutorial, a socket joins the room "chat"
+// that messages are broadcast to only once caught up, under the lock that
+// storing and broadcasting a message hold: a page that connects while
+// messages are sent gets each once.
+//
 // From the repository's root:
 //
 //	go run ./examples/tutorial/step8 [-addr 127.0.0.1:3000] [-db chat.db]
@@ -29,6 +34,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"sync"
 
 	"github.com/switchboard-go/socketio"
@@ -93,13 +99,17 @@ type chat struct {
 	db   *sql.DB
 	logf func(string, ...any)
 
-	// mu makes storing a message and sending it one step, and so is
-	// catching a socket up: pages then get messages in the order of their
-	// ids, the catch-up included, so that the last offset a page got is
-	// one after which it has missed nothing. Without it two clients'
-	// messages could be stored as 5 then 6 but sent as 6 then 5.
+	// mu makes storing a message and broadcasting it one step, and so is
+	// catching a socket up and adding it to the room "chat" (see
+	// catchUp). Pages then get every message once, in the order of the
+	// ids, so that the last offset a page got is one after which it has
+	// missed nothing. Without it two clients' messages could be stored as
+	// 5 then 6 but sent as 6 then 5.
 	mu sync.Mutex
 }
+
+// room is where messages are broadcast: sockets join it once caught up.
+const room = "chat"
 
 func (c *chat) connected(ctx context.Context, socket *socketio.Socket) {
 	socket.On("chat message", func(e *socketio.Event) {
@@ -128,20 +138,29 @@ func (c *chat) connected(ctx context.Context, socket *socketio.Socket) {
 			c.logf("storing a message: %v", err)
 			return
 		}
-		_ = c.io.Emit("chat message", msg, id)
+		_ = c.io.To(room).Emit("chat message", msg, id)
 		// Acknowledge only now that it is stored and sent: else the
 		// client keeps sending it (at most retries times).
 		_ = e.Ack()
 	})
 
-	// A recovered socket got what it missed from the recovery itself.
-	if !socket.Recovered() {
-		c.catchUp(ctx, socket)
+	// A recovered socket is back in its rooms and got what was broadcast
+	// to them while it was away: in the room, it has missed nothing. (It
+	// is in it: the library handles a lost connection only once the
+	// connection handler that joined it has returned. Were it not, it is
+	// caught up as a new socket.)
+	if socket.Recovered() && slices.Contains(socket.Rooms(), room) {
+		return
 	}
+	c.catchUp(ctx, socket)
 }
 
 // catchUp sends the socket every stored message after the offset its page
-// sent, 0 (all of them) when it sent none.
+// sent, 0 (all of them) when it sent none, then adds it to the room. Both
+// under c.mu, as storing and broadcasting a message are: a message stored
+// before is in the query's rows and is not broadcast to the socket, one
+// stored after is not in them and is broadcast to it. So each comes once,
+// in the order of the ids.
 func (c *chat) catchUp(ctx context.Context, socket *socketio.Socket) {
 	var auth struct {
 		ServerOffset int64 `json:"serverOffset"`
@@ -149,24 +168,28 @@ func (c *chat) catchUp(ctx context.Context, socket *socketio.Socket) {
 	_ = json.Unmarshal(socket.Handshake().Auth, &auth) // none or malformed: from the start
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	rows, err := c.db.QueryContext(ctx, "SELECT id, content FROM messages WHERE id > ? ORDER BY id", auth.ServerOffset)
-	if err != nil {
+	if err := c.sendAfter(ctx, socket, auth.ServerOffset); err != nil {
 		c.logf("reading the messages: %v", err)
-		return
+	}
+	socket.Join(room)
+}
+
+// sendAfter sends the socket the stored messages whose id is above offset.
+func (c *chat) sendAfter(ctx context.Context, socket *socketio.Socket, offset int64) error {
+	rows, err := c.db.QueryContext(ctx, "SELECT id, content FROM messages WHERE id > ? ORDER BY id", offset)
+	if err != nil {
+		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var id int64
 		var content string
 		if err := rows.Scan(&id, &content); err != nil {
-			c.logf("reading the messages: %v", err)
-			return
+			return err
 		}
 		_ = socket.Emit("chat message", content, id)
 	}
-	if err := rows.Err(); err != nil {
-		c.logf("reading the messages: %v", err)
-	}
+	return rows.Err()
 }
 
 func handler(io *socketio.Server) http.Handler {

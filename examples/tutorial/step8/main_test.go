@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"path/filepath"
 	"reflect"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -134,4 +136,32 @@ func TestClientDelivery(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("stored %q, want %q", got, want)
 	}
+}
+
+// sender returns the page's emit: with a client offset of its own, and
+// waiting for the server's acknowledgement.
+func sender(name string) tt.SendFunc {
+	var counter atomic.Int64
+	return func(c *tt.Client, msg string) error {
+		ctx, cancel := context.WithTimeout(context.Background(), tt.Wait)
+		defer cancel()
+		_, err := c.EmitWithAck(ctx, "chat message", msg, fmt.Sprintf("%s-%d", name, counter.Add(1)))
+		return err
+	}
+}
+
+// A client that connects while messages are being stored and sent gets
+// each one after its offset once, in order: from the catch-up or as it is
+// broadcast, never both, never neither.
+func TestConnectDuringMessages(t *testing.T) {
+	srv := tt.Start(t, withDB(filepath.Join(t.TempDir(), "chat.db")), "")
+	tt.ConnectDuringMessages(t, srv, srv, 300, 12, sender("s"))
+}
+
+// A client whose connection is lost while messages are being sent gets
+// its socket back with the messages it missed, and not a second time from
+// a catch-up.
+func TestRecoveredDuringMessages(t *testing.T) {
+	srv := tt.Start(t, withDB(filepath.Join(t.TempDir(), "chat.db")), "")
+	tt.RecoverDuringMessages(t, srv, 300, sender("s"))
 }

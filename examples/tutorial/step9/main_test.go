@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -292,4 +293,20 @@ func TestOpenTogether(t *testing.T) {
 			}
 		}
 	}
+}
+
+// A client that connects to one node while messages sent on another are
+// being stored and announced gets each one after its offset once, in
+// order: from its catch-up or from the room, never both, never neither.
+func TestConnectDuringMessages(t *testing.T) {
+	cfg := cluster(t)
+	nodeA := tt.Start(t, node(cfg), "")
+	nodeB := tt.Start(t, node(cfg), "")
+	var counter atomic.Int64
+	tt.ConnectDuringMessages(t, nodeA, nodeB, 300, 12, func(c *tt.Client, msg string) error {
+		ctx, cancel := context.WithTimeout(context.Background(), tt.Wait)
+		defer cancel()
+		_, err := c.EmitWithAck(ctx, "chat message", msg, fmt.Sprintf("s-%d", counter.Add(1)))
+		return err
+	})
 }

@@ -1,7 +1,8 @@
 // Package tutorialtest holds what the steps' tests share: running a step's
 // program on a free loopback port and reading its log, HTTP GETs, Go
 // clients that record what they receive, a TCP proxy that cuts the
-// network between a client and the server, and (browser.go) headless
+// network between a client and the server, streams of messages while
+// clients connect or recover (stream.go), and (browser.go) headless
 // Chromium driving the steps' pages with the official client.
 package tutorialtest
 
@@ -143,6 +144,15 @@ type Client struct {
 // 100-200 ms) so that tests of recovery do not wait a second.
 func Connect(t testing.TB, url string, opts *sioclient.Options) *Client {
 	t.Helper()
+	c := open(t, url, opts, 100)
+	c.WaitConnected(t)
+	return c
+}
+
+// open starts connecting a client without waiting, with room for buffered
+// messages before its receiving blocks.
+func open(t testing.TB, url string, opts *sioclient.Options, buffered int) *Client {
+	t.Helper()
 	if opts == nil {
 		opts = &sioclient.Options{}
 	}
@@ -155,7 +165,7 @@ func Connect(t testing.TB, url string, opts *sioclient.Options) *Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &Client{Socket: s, Messages: make(chan Message, 100), connected: make(chan bool, 10), lost: make(chan string, 10)}
+	c := &Client{Socket: s, Messages: make(chan Message, buffered), connected: make(chan bool, 10), lost: make(chan string, 10)}
 	s.On("chat message", func(e *sioclient.Event) { c.Messages <- Message(e.Values()) })
 	s.OnConnect(func() { c.connected <- s.Recovered() })
 	s.OnDisconnect(func(reason string) { c.lost <- reason })
@@ -165,7 +175,6 @@ func Connect(t testing.TB, url string, opts *sioclient.Options) *Client {
 	s.OnConnectError(func(err *sioclient.ConnectError) { t.Logf("connect error: %v", err) })
 	t.Cleanup(func() { _ = s.Close() })
 	s.Connect()
-	c.WaitConnected(t)
 	return c
 }
 
