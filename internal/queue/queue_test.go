@@ -220,7 +220,7 @@ func TestPeak(t *testing.T) {
 	if p := q.Peak(); p != 0 {
 		t.Fatalf("new queue: Peak = %d", p)
 	}
-	_ = q.Push(item("123456789")) // 10 bytes
+	_ = q.Push(item("123456789"))   // 10 bytes
 	_ = q.PushControl(item("1234")) // 5
 	if p := q.Peak(); p != 15 {
 		t.Fatalf("Peak = %d, want 15", p)
