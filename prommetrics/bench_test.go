@@ -13,6 +13,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	socketio "github.com/switchboard-go/socketio"
+	"github.com/switchboard-go/socketio/parser"
 	"github.com/switchboard-go/socketio/prommetrics"
 )
 
@@ -109,4 +110,23 @@ func benchFanout(b *testing.B, n int, opts *socketio.Options) {
 		_ = ws.Close()
 	}
 	wg.Wait()
+}
+
+// BenchmarkObserverCalls measures what the server pays per call into the
+// metrics: Broadcast once per broadcast (whatever the number of sockets
+// it reaches), PacketIn once per packet received.
+func BenchmarkObserverCalls(b *testing.B) {
+	m := prommetrics.New()
+	b.Run("Broadcast", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			m.Broadcast(socketio.BroadcastStat{Namespace: "/", Type: parser.Event, Deliveries: 1000, Bytes: 64})
+		}
+	})
+	b.Run("PacketIn", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			m.PacketIn(socketio.PacketStat{Namespace: "/", Type: parser.Event, Bytes: 64})
+		}
+	})
 }
