@@ -91,7 +91,8 @@ func main() {
 		out := fs.Output()
 		fmt.Fprintf(out, "Usage: chat [flags]\n\n"+
 			"Serves the chat: the web page at /, Socket.IO at /socket.io/, the HTTP API\n"+
-			"under /api/, a plain WebSocket at /ws, files at /files/ and /healthz.\n"+
+			"under /api/, a plain WebSocket at /ws, files at /files/, /healthz and the\n"+
+			"Prometheus metrics at /metrics (-metrics).\n"+
 			"Every flag can be set by the environment variable named in its text.\n\n")
 		fs.PrintDefaults()
 	}
