@@ -18,6 +18,9 @@ type client struct {
 	srv  *Server
 	conn *engineio.Conn
 	dec  parser.Decoder // used only by OnMessage, which the engine serializes
+	// inBytes adds up the messages of the packet being received, for
+	// Observer.PacketIn; used only by OnMessage.
+	inBytes int
 
 	mu sync.Mutex
 	// sockets holds one socket per joined namespace, searched linearly: a
@@ -58,6 +61,14 @@ func (c *client) OnMessage(_ *engineio.Conn, data []byte, binary bool) {
 		c.srv.logger.Debug("socketio: invalid packet", "sid", c.conn.ID(), "err", err)
 		c.conn.CloseWithReason(engineio.ReasonParseError)
 		return
+	}
+	if o := c.srv.observer; o != nil {
+		c.inBytes += len(data)
+		if pkt == nil {
+			return // waiting for attachments
+		}
+		o.PacketIn(PacketStat{Type: pkt.Type, Namespace: pkt.Namespace, Bytes: c.inBytes})
+		c.inBytes = 0
 	}
 	if pkt == nil {
 		return // waiting for attachments
@@ -150,6 +161,9 @@ func (c *client) connectOnce(pkt *parser.Packet) (retry bool) {
 		err := errMiddlewarePanicked // stays if m panics: a failing check refuses
 		s.safely(func() { err = m(s) })
 		if err != nil {
+			if o := c.srv.observer; o != nil {
+				o.MiddlewareRefused(MiddlewareRefusal{Namespace: name})
+			}
 			if s.Recovered() {
 				c.abandonRestore(s)
 			}
@@ -174,6 +188,9 @@ func (c *client) connectOnce(pkt *parser.Packet) (retry bool) {
 	s.mu.Lock()
 	s.connected = true
 	s.mu.Unlock()
+	if o := c.srv.observer; o != nil {
+		o.SocketConnected(SocketConnect{Namespace: name, Recovered: s.Recovered()})
+	}
 	if s.Recovered() {
 		// Back in its rooms already (RestoreSession did it, with no
 		// broadcast in between); its own id room is among them.
@@ -215,15 +232,21 @@ func (c *client) writePacket(p *parser.Packet, volatile bool) error {
 // writePacketCompress is writePacket with Compress(false) honoured.
 func (c *client) writePacketCompress(p *parser.Packet, volatile, noCompress bool) error {
 	text := p.Encode()
+	var err error
 	if len(p.Attachments) == 0 && !noCompress {
-		return c.conn.Send(text, false, volatile)
+		err = c.conn.Send(text, false, volatile)
+	} else {
+		msgs := make([]engineio.Message, 0, 1+len(p.Attachments))
+		msgs = append(msgs, engineio.Message{Data: text, NoCompress: noCompress})
+		for _, a := range p.Attachments {
+			msgs = append(msgs, engineio.Message{Data: a, Binary: true, NoCompress: noCompress})
+		}
+		err = c.conn.SendMessages(msgs, volatile)
 	}
-	msgs := make([]engineio.Message, 0, 1+len(p.Attachments))
-	msgs = append(msgs, engineio.Message{Data: text, NoCompress: noCompress})
-	for _, a := range p.Attachments {
-		msgs = append(msgs, engineio.Message{Data: a, Binary: true, NoCompress: noCompress})
+	if o := c.srv.observer; o != nil && err == nil {
+		o.PacketOut(PacketStat{Type: p.Type, Namespace: p.Namespace, Bytes: packetBytes(text, p.Attachments)})
 	}
-	return c.conn.SendMessages(msgs, volatile)
+	return err
 }
 
 func (c *client) remove(s *Socket) {

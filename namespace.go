@@ -10,6 +10,7 @@ import (
 
 	"github.com/switchboard-go/socketio/adapter"
 	"github.com/switchboard-go/socketio/engineio"
+	"github.com/switchboard-go/socketio/parser"
 )
 
 // Namespace is a communication channel multiplexed on the connections:
@@ -232,25 +233,40 @@ func prepareFrames(frames []adapter.Frame, noCompress bool) *engineio.Prepared {
 func (h nsHost) Deliver(ids []string, frames []adapter.Frame, opts adapter.DeliverOptions) {
 	prepared := prepareFrames(frames, opts.NoCompress)
 	ns := h.ns
+	obs := ns.srv.observer
+	var sent time.Time
+	if obs != nil && opts.OnAck != nil {
+		sent = time.Now()
+	}
+	delivered := 0
 	ns.mu.RLock()
-	defer ns.mu.RUnlock()
 	for _, id := range ids {
 		s := ns.sockets[id]
 		if s == nil {
 			continue
 		}
+		delivered++
 		if opts.OnAck != nil {
 			onAck := opts.OnAck
 			s.registerAck(opts.AckID, func(a Args, err error) {
 				if err == nil {
 					onAck(id, a)
 				}
-			}, opts.AckTimeout)
+			}, opts.AckTimeout, sent)
 		}
 		if s.rec != nil && s.rec.restoring.Load() && s.hold(prepared, opts.Volatile) {
 			continue
 		}
 		_ = s.client.conn.SendPrepared(prepared, opts.Volatile)
+	}
+	ns.mu.RUnlock()
+	if obs != nil && delivered > 0 && len(frames) > 0 && len(frames[0].Data) > 0 {
+		obs.Broadcast(BroadcastStat{
+			Namespace:  ns.name,
+			Type:       parser.PacketType(frames[0].Data[0] - '0'),
+			Deliveries: delivered,
+			Bytes:      framesBytes(frames),
+		})
 	}
 }
 

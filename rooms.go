@@ -54,9 +54,19 @@ type roomEvents struct {
 	running  bool // a goroutine is delivering the queue
 }
 
-func (h nsHost) ObservingRooms() bool { return h.ns.rooms.observed.Load() }
+func (h nsHost) ObservingRooms() bool {
+	return h.ns.rooms.observed.Load() || h.ns.srv.observer != nil
+}
 
 func (h nsHost) RoomsChanged(changes []adapter.RoomChange) {
+	if o := h.ns.srv.observer; o != nil {
+		if d := roomsDelta(changes); d != 0 {
+			o.RoomsChanged(RoomsChange{Namespace: h.ns.name, Delta: d})
+		}
+		if !h.ns.rooms.observed.Load() {
+			return
+		}
+	}
 	r := &h.ns.rooms
 	r.mu.Lock()
 	if len(r.queue)+len(changes) > maxRoomEvents {

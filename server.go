@@ -73,6 +73,11 @@ type Options struct {
 	// build needs a server with the msgpack parser, which this one lacks.
 	DisableServeClient bool
 
+	// Observer, when set, hears what the server does, for metrics: see
+	// Observer. It also becomes Engine.Observer unless that is set.
+	// Default nil: nothing is reported, at no cost.
+	Observer Observer
+
 	// Logger; default slog.Default().
 	Logger *slog.Logger
 }
@@ -122,6 +127,7 @@ type Server struct {
 	cleanupEmpty   bool
 	clientPath     string // the engine path when serving the client, else ""
 	logger         *slog.Logger
+	observer       Observer // nil: none
 
 	mu      sync.RWMutex
 	nsps    map[string]*Namespace
@@ -165,6 +171,9 @@ func NewServer(opts *Options) *Server {
 	if o.Engine.Logger == nil {
 		o.Engine.Logger = o.Logger
 	}
+	if o.Engine.Observer == nil && o.Observer != nil {
+		o.Engine.Observer = o.Observer
+	}
 	s := &Server{
 		adapterFactory: o.Adapter,
 		connectTimeout: o.ConnectTimeout,
@@ -172,6 +181,7 @@ func NewServer(opts *Options) *Server {
 		recovery:       recovery,
 		cleanupEmpty:   o.CleanupEmptyChildNamespaces,
 		logger:         o.Logger,
+		observer:       o.Observer,
 		nsps:           make(map[string]*Namespace),
 	}
 	s.engine = engineio.NewServer(&o.Engine, func(c *engineio.Conn) engineio.Handler {

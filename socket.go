@@ -70,6 +70,7 @@ type socketHooks struct {
 type pendingAck struct {
 	fn    func(Args, error)
 	timer *time.Timer
+	sent  time.Time // for Observer.AckReceived; zero without an observer
 }
 
 func newSocket(ns *Namespace, c *client, auth json.RawMessage) *Socket {
@@ -387,7 +388,11 @@ func (s *Socket) emit(event string, args []any, volatile, noCompress bool, timeo
 	}
 	if ack != nil {
 		pkt.ID, pkt.HasID = s.ns.nextAckID(), true
-		s.registerAck(pkt.ID, ack, timeout)
+		var sent time.Time
+		if s.ns.srv.observer != nil {
+			sent = time.Now()
+		}
+		s.registerAck(pkt.ID, ack, timeout, sent)
 	}
 	if err := s.client.writePacketCompress(&pkt, volatile, noCompress); err != nil {
 		if ack != nil {
@@ -414,8 +419,10 @@ func eventPacket(nsp, event string, args []any) (parser.Packet, error) {
 	return parser.Packet{Type: t, Namespace: nsp, Data: data, Attachments: atts}, nil
 }
 
-func (s *Socket) registerAck(id uint64, fn func(Args, error), timeout time.Duration) {
-	p := &pendingAck{fn: fn}
+// registerAck waits for the answer id; sent is when the emit left, for
+// the observer (zero without one).
+func (s *Socket) registerAck(id uint64, fn func(Args, error), timeout time.Duration, sent time.Time) {
+	p := &pendingAck{fn: fn, sent: sent}
 	s.mu.Lock()
 	if s.acks == nil {
 		s.acks = make(map[uint64]*pendingAck)
@@ -587,6 +594,9 @@ func (s *Socket) finishClose(reason Reason, discoing []func(Reason)) {
 		}
 		s.safely(func() { p.fn(Args{}, ErrDisconnected) })
 	}
+	if o := s.ns.srv.observer; o != nil {
+		o.SocketDisconnected(SocketDisconnect{Namespace: s.ns.name, Reason: reason})
+	}
 	for _, fn := range disc {
 		s.safely(func() { fn(reason) })
 	}
@@ -603,6 +613,9 @@ func (s *Socket) onPacket(p *parser.Packet) {
 			return
 		}
 		if a := s.takeAck(p.ID); a != nil {
+			if o := s.ns.srv.observer; o != nil && !a.sent.IsZero() {
+				o.AckReceived(AckStat{Namespace: s.ns.name, RTT: time.Since(a.sent)})
+			}
 			s.safely(func() { a.fn(Args{Raw: raw, Attachments: p.Attachments}, nil) })
 		}
 	case parser.Disconnect:

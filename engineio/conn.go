@@ -247,7 +247,7 @@ var ErrQueueOverflow = errors.New("engineio: outbound queue overflow")
 // a broadcast), so the caller may write them itself (see kick).
 func (c *Conn) push(items []queue.Item, volatile, inline bool) error {
 	if volatile && !c.writable() {
-		c.srv.stats.volatileDropped.Add(1)
+		c.srv.volatileDropped()
 		return nil
 	}
 	switch err := c.q.PushAll(items, volatile); err {
@@ -258,7 +258,7 @@ func (c *Conn) push(items []queue.Item, volatile, inline bool) error {
 		}
 		return nil
 	case queue.ErrDropped:
-		c.srv.stats.volatileDropped.Add(1)
+		c.srv.volatileDropped()
 		return nil
 	case queue.ErrFull:
 		if c.overflowed.CompareAndSwap(false, true) {
@@ -337,8 +337,12 @@ func (c *Conn) start() bool {
 		c.counted = true
 		s.open.Add(1)
 	}
+	counted := c.counted
 	c.mu.Unlock()
 	s.mu.Unlock()
+	if o := s.cfg.Observer; o != nil && counted {
+		o.ConnOpened(ConnOpen{Transport: c.initialTransport})
+	}
 	c.scheduleHeartbeat(s.cfg.PingInterval, false)
 	return true
 }
@@ -470,6 +474,9 @@ func (c *Conn) close(reason string, flush bool) {
 
 	c.q.Close()
 	c.srv.congestion.forget(c)
+	if o := c.srv.cfg.Observer; o != nil && published {
+		o.ConnClosed(ConnClose{Transport: transport, Reason: reason, Duration: timeNow().Sub(c.created), QueuePeak: c.q.Peak()})
+	}
 	if done != nil {
 		close(done)
 	}

@@ -61,6 +61,9 @@ func (s *Server) refuseStatus(w http.ResponseWriter, r *http.Request, status, co
 	if message == "" {
 		message = codeMessages[code]
 	}
+	if o := s.cfg.Observer; o != nil {
+		o.ConnRefused(ConnRefusal{Code: code, Message: message})
+	}
 	if fn := s.cfg.OnConnectionError; fn != nil {
 		func() {
 			defer func() {

@@ -122,6 +122,11 @@ type Options struct {
 	InitialHeaders func(h http.Header, r *http.Request)
 	Headers        func(h http.Header, r *http.Request)
 
+	// Observer, when set, hears of every session opened, upgraded and
+	// closed, of refused requests and of dropped volatile messages, for
+	// metrics (see Observer). Default nil: nothing is reported.
+	Observer Observer
+
 	// Logger receives connection errors at debug level; default
 	// slog.Default().
 	Logger *slog.Logger

@@ -71,6 +71,14 @@ type Stats struct {
 	VolatileDropped uint64 // volatile messages dropped for clients that were behind
 }
 
+// volatileDropped counts a volatile message dropped.
+func (s *Server) volatileDropped() {
+	s.stats.volatileDropped.Add(1)
+	if o := s.cfg.Observer; o != nil {
+		o.VolatileDropped()
+	}
+}
+
 // Stats returns the server's counters.
 func (s *Server) Stats() Stats {
 	return Stats{

@@ -119,6 +119,7 @@ func (g *gorillaWS) writeFrames(frames []byte, isClose bool) error {
 // attach makes t the session's transport and starts writing to it.
 func (c *Conn) attach(t wsTransport) {
 	c.mu.Lock()
+	from := c.transport
 	c.transport = TransportWebSocket
 	c.ws = t
 	c.upgrading = false
@@ -129,6 +130,12 @@ func (c *Conn) attach(t wsTransport) {
 	if drop {
 		t.abort()
 		return
+	}
+	if o := c.srv.cfg.Observer; o != nil && from != TransportWebSocket && !closed {
+		// A session closed before (its close reported it on polling)
+		// is not reported upgraded: an observer's count of connections
+		// by transport stays balanced.
+		o.ConnUpgraded(ConnUpgrade{From: from, To: TransportWebSocket})
 	}
 	if closed {
 		// Closed with a flush during the upgrade: the writer delivers

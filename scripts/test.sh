@@ -134,6 +134,9 @@ echo "== socket.io's tutorial, step by step (module examples/tutorial/): Go clie
 echo "== redisadapter (its own module): three Go nodes and a mixed Go / Node.js cluster on the Redis at 127.0.0.1:6379"
 (cd redisadapter && noskip_test -race -count=1 -timeout 10m ./...)
 
+echo "== prommetrics (its own module): the Prometheus exporter, real clients against a server, /metrics scraped"
+(cd prommetrics && noskip_test -race -count=1 -timeout 5m ./...)
+
 echo "== the chat (module cmd/chat): store, auth, handlers, many clients, the Node client, Chromium"
 (cd cmd/chat && noskip_test -race -count=1 -timeout 10m ./...)
 

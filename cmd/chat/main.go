@@ -22,9 +22,15 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	socketio "github.com/switchboard-go/socketio"
 	"github.com/switchboard-go/socketio/cmd/chat/internal/auth"
 	"github.com/switchboard-go/socketio/cmd/chat/internal/server"
 	"github.com/switchboard-go/socketio/cmd/chat/internal/store"
+	"github.com/switchboard-go/socketio/prommetrics"
 )
 
 // config is what the flags and environment variables set.
@@ -38,6 +44,7 @@ type config struct {
 	logFormat       string
 	shutdownTimeout time.Duration
 	redis           string
+	metrics         string
 }
 
 // flags defines the flags on fs; each defaults to its environment
@@ -73,6 +80,8 @@ func flags(fs *flag.FlagSet, getenv func(string) string) *config {
 		"how long SIGINT/SIGTERM waits for clients to be told and connections to close (env CHAT_SHUTDOWN_TIMEOUT)")
 	fs.StringVar(&c.redis, "redis", env("CHAT_REDIS", ""),
 		"Redis `URL` to run several nodes; not yet available: the Redis adapter exists (redisadapter), the chat's multi-node mode on it does not yet (issue 19), so the chat refuses to start with it rather than run as an isolated node (env CHAT_REDIS)")
+	fs.StringVar(&c.metrics, "metrics", env("CHAT_METRICS", "/metrics"),
+		"`path` of the Prometheus metrics (prommetrics) on the chat's address; \"\" turns them off (env CHAT_METRICS)")
 	return c
 }
 
@@ -82,7 +91,8 @@ func main() {
 		out := fs.Output()
 		fmt.Fprintf(out, "Usage: chat [flags]\n\n"+
 			"Serves the chat: the web page at /, Socket.IO at /socket.io/, the HTTP API\n"+
-			"under /api/, a plain WebSocket at /ws, files at /files/ and /healthz.\n"+
+			"under /api/, a plain WebSocket at /ws, files at /files/, /healthz and the\n"+
+			"Prometheus metrics at /metrics (-metrics).\n"+
 			"Every flag can be set by the environment variable named in its text.\n\n")
 		fs.PrintDefaults()
 	}
@@ -143,14 +153,29 @@ func run(ctx context.Context, c *config, logOut io.Writer, ready chan<- string) 
 	secure := c.tlsCert != ""
 	a := auth.New(st, auth.Options{Secure: secure, AllowedOrigins: origins, Logger: logger,
 		OnSignup: server.JoinGeneralOnSignup(st, logger)})
-	chat := server.New(server.Config{Store: st, Auth: a, Logger: logger})
+	var metrics *prommetrics.Metrics
+	var observer socketio.Observer
+	if c.metrics != "" {
+		metrics = prommetrics.New()
+		observer = metrics
+	}
+	chat := server.New(server.Config{Store: st, Auth: a, Logger: logger, Observer: observer})
+	handler := chat.Handler()
+	if metrics != nil {
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(metrics, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		mux := http.NewServeMux()
+		mux.Handle(c.metrics, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		mux.Handle("/", handler)
+		handler = mux
+	}
 
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
 		return err
 	}
 	srv := &http.Server{
-		Handler: chat.Handler(),
+		Handler: handler,
 		// No ReadTimeout or WriteTimeout: a long-polling GET is answered up
 		// to a ping interval later and WebSockets live long. The header
 		// and idle bounds keep stalled clients from holding connections.

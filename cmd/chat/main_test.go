@@ -34,7 +34,7 @@ func TestRun(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("not ready")
 	}
-	for path, want := range map[string]string{"/healthz": "ok", "/": "<title>Switchboard chat</title>", "/socket.io/socket.io.js": "io"} {
+	for path, want := range map[string]string{"/healthz": "ok", "/": "<title>Switchboard chat</title>", "/socket.io/socket.io.js": "io", "/metrics": "socketio_connections"} {
 		resp, err := http.Get("http://" + addr + path)
 		if err != nil {
 			t.Fatal(err)

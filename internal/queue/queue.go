@@ -55,6 +55,7 @@ type Queue struct {
 	head     int
 	n        int
 	bytes    int
+	peak     int // the most bytes held at once
 	maxBytes int
 	softMark int // volatile items are dropped once bytes passes this mark
 	closed   bool
@@ -193,6 +194,17 @@ func (q *Queue) pushLocked(it Item, size int) {
 	q.items[(q.head+q.n)%len(q.items)] = it
 	q.n++
 	q.bytes += size
+	if q.bytes > q.peak {
+		q.peak = q.bytes
+	}
+}
+
+// Peak returns the most bytes the queue has held at once: its
+// high-water mark.
+func (q *Queue) Peak() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.peak
 }
 
 // Signal wakes the consumer; used when a consumer hands the queue over to

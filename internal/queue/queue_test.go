@@ -212,3 +212,26 @@ func isClosed(ch <-chan struct{}) bool {
 		return false
 	}
 }
+
+// TestPeak: the high-water mark follows the most bytes held at once,
+// control items included, and stays when the queue drains.
+func TestPeak(t *testing.T) {
+	q := New(100)
+	if p := q.Peak(); p != 0 {
+		t.Fatalf("new queue: Peak = %d", p)
+	}
+	_ = q.Push(item("123456789"))   // 10 bytes
+	_ = q.PushControl(item("1234")) // 5
+	if p := q.Peak(); p != 15 {
+		t.Fatalf("Peak = %d, want 15", p)
+	}
+	q.Drain(nil, 0)
+	_ = q.Push(item("12")) // 3: below the mark
+	if p := q.Peak(); p != 15 {
+		t.Fatalf("after a drain: Peak = %d, want 15", p)
+	}
+	_ = q.Push(item("1234567890123456789")) // 3 + 20 = 23
+	if p := q.Peak(); p != 23 {
+		t.Fatalf("Peak = %d, want 23", p)
+	}
+}

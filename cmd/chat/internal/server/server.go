@@ -53,6 +53,8 @@ type Config struct {
 	// HistoryPage is the number of messages sent on join and per history
 	// page; default 50.
 	HistoryPage int
+	// Observer, when set, hears what the Socket.IO server does (metrics).
+	Observer socketio.Observer
 }
 
 // Server is the chat server; Handler serves it.
@@ -119,6 +121,7 @@ func New(cfg Config) *Server {
 		},
 		ConnectionStateRecovery: &socketio.Recovery{MaxDisconnectionDuration: cfg.RecoveryWindow},
 		Logger:                  cfg.Logger,
+		Observer:                cfg.Observer,
 	})
 	s.lastID = s.latestRoomMessage()
 	s.io.Use(s.authenticate)
