@@ -49,6 +49,9 @@ type Observer interface {
 	// AckReceived: a client answered an emit that asked for an
 	// acknowledgement.
 	AckReceived(AckStat)
+	// EventRateLimited: an event over its namespace's RateLimits was
+	// refused.
+	EventRateLimited(RateLimitStat)
 }
 
 // SocketConnect describes a socket that joined a namespace.
@@ -87,6 +90,17 @@ type BroadcastStat struct {
 	Type       parser.PacketType
 	Deliveries int // local sockets it was queued for
 	Bytes      int // per delivery: text and binary attachments
+}
+
+// RateLimitStat describes an event refused by RateLimits.
+type RateLimitStat struct {
+	Namespace string
+	// Event is the event's name when its own limit (RateLimits.PerEvent)
+	// refused it, and empty when the socket's (PerSocket) did: so the
+	// names reported are those the server configured, never a client's
+	// choice.
+	Event        string
+	Disconnected bool // the socket was disconnected (RateLimits.Disconnect)
 }
 
 // AckStat describes an acknowledgement received.

@@ -32,9 +32,12 @@ func (r *recorder) ConnRefused(e engineio.ConnRefusal)    { r.add("refused %d %s
 func (r *recorder) VolatileDropped()                      { r.add("volatile dropped") }
 func (r *recorder) SocketConnected(e SocketConnect)       { r.add("socket %s %v", e.Namespace, e.Recovered) }
 func (r *recorder) MiddlewareRefused(e MiddlewareRefusal) { r.add("middleware %s", e.Namespace) }
-func (r *recorder) RoomsChanged(e RoomsChange)            { r.add("rooms %s %+d", e.Namespace, e.Delta) }
-func (r *recorder) PacketIn(e PacketStat)                 { r.add("in %v %s %d", e.Type, e.Namespace, e.Bytes) }
-func (r *recorder) PacketOut(e PacketStat)                { r.add("out %v %s %d", e.Type, e.Namespace, e.Bytes) }
+func (r *recorder) EventRateLimited(e RateLimitStat) {
+	r.add("ratelimited %s %q %v", e.Namespace, e.Event, e.Disconnected)
+}
+func (r *recorder) RoomsChanged(e RoomsChange) { r.add("rooms %s %+d", e.Namespace, e.Delta) }
+func (r *recorder) PacketIn(e PacketStat)      { r.add("in %v %s %d", e.Type, e.Namespace, e.Bytes) }
+func (r *recorder) PacketOut(e PacketStat)     { r.add("out %v %s %d", e.Type, e.Namespace, e.Bytes) }
 func (r *recorder) ConnClosed(e engineio.ConnClose) {
 	r.add("close %s %s peak>0:%v", e.Transport, e.Reason, e.QueuePeak > 0)
 }

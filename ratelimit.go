@@ -104,6 +104,19 @@ type eventLimiter struct {
 // allow reports whether the event named name passes the limits, and
 // counts it if so: a refused event spends no token of either bucket.
 func (l *eventLimiter) allow(name string, now time.Time) bool {
+	return l.check(name, now) == passed
+}
+
+// verdict says which limit, if any, refused an event.
+type verdict int
+
+const (
+	passed verdict = iota
+	refusedByEvent
+	refusedBySocket
+)
+
+func (l *eventLimiter) check(name string, now time.Time) verdict {
 	var own *bucket
 	if el, ok := l.cfg.PerEvent[name]; ok {
 		if own = l.perEvent[name]; own == nil {
@@ -114,19 +127,19 @@ func (l *eventLimiter) allow(name string, now time.Time) bool {
 			l.perEvent[name] = own
 		}
 		if own.refill(el, now); own.tokens < 1 {
-			return false
+			return refusedByEvent
 		}
 	}
 	if l.cfg.PerSocket.on() {
 		if l.socket.refill(l.cfg.PerSocket, now); l.socket.tokens < 1 {
-			return false
+			return refusedBySocket
 		}
 		l.socket.tokens--
 	}
 	if own != nil {
 		own.tokens--
 	}
-	return true
+	return passed
 }
 
 // limiterLocked returns the socket's limiter for the namespace's current
@@ -150,8 +163,15 @@ func (s *Socket) limiterLocked() *eventLimiter {
 
 // refuse handles an event over the limits: dropped with an error
 // acknowledgement, or the socket disconnected.
-func (s *Socket) refuse(e *Event, cfg *RateLimits) {
+func (s *Socket) refuse(e *Event, cfg *RateLimits, v verdict) {
 	s.ns.srv.logger.Debug("socketio: event over the rate limit", "nsp", s.ns.name, "socket", s.id, "event", e.Name, "disconnect", cfg.Disconnect)
+	if o := s.ns.srv.observer; o != nil {
+		st := RateLimitStat{Namespace: s.ns.name, Disconnected: cfg.Disconnect}
+		if v == refusedByEvent {
+			st.Event = e.Name
+		}
+		o.EventRateLimited(st)
+	}
 	if cfg.Disconnect {
 		s.disconnect(ReasonRateLimited)
 		return

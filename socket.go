@@ -650,9 +650,11 @@ func (s *Socket) onEvent(p *parser.Packet) {
 	if !ok {
 		return
 	}
-	if lim != nil && !lim.allow(name, time.Now()) {
-		s.refuse(e, lim.cfg)
-		return
+	if lim != nil {
+		if v := lim.check(name, time.Now()); v != passed {
+			s.refuse(e, lim.cfg, v)
+			return
+		}
 	}
 	for _, fn := range s.handlers.CatchAll() {
 		s.safely(func() { fn(e) })

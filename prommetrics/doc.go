@@ -45,6 +45,8 @@
 //	                                                      disconnect", "server namespace disconnect",
 //	                                                      "server shutting down")
 //	socketio_middleware_refusals_total{namespace} counter connections refused by the namespace's middleware
+//	socketio_rate_limited_total{namespace,event,action} counter events refused by Namespace.SetRateLimits: event is the
+//	                                              limited event's name (empty when the per-socket limit refused), action drop or disconnect
 //	socketio_rooms{namespace}                    gauge    rooms with a socket on this server, not counting the
 //	                                                      room each socket has under its own id
 //	socketio_packets_received_total{type}        counter  packets received, by type: "connect", "disconnect",

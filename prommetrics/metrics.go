@@ -28,6 +28,7 @@ type Metrics struct {
 	sockets            *prometheus.GaugeVec
 	socketDisconnects  *prometheus.CounterVec
 	middlewareRefusals *prometheus.CounterVec
+	rateLimited        *prometheus.CounterVec
 	rooms              *prometheus.GaugeVec
 	broadcasts         *prometheus.CounterVec
 	deliveries         *prometheus.CounterVec
@@ -102,6 +103,9 @@ func New() *Metrics {
 			Help: "Sockets disconnected, by namespace and Socket.IO reason."}, []string{"namespace", "reason"}),
 		middlewareRefusals: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "middleware_refusals_total",
 			Help: "Connections to a namespace refused by its middleware."}, []string{"namespace"}),
+		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "rate_limited_total",
+			Help: "Events refused by a namespace's rate limits, by namespace, the limited event (empty: the per-socket limit) and the action (drop or disconnect)."},
+			[]string{"namespace", "event", "action"}),
 		rooms: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "rooms",
 			Help: "Rooms with at least one socket on this server, by namespace (not counting each socket's own room)."}, []string{"namespace"}),
 		broadcasts: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "broadcasts_total",
@@ -135,7 +139,7 @@ func New() *Metrics {
 	m.all = []prometheus.Collector{
 		m.connections, m.connectionsOpened, m.upgrades, m.handshakesRefused, m.disconnects,
 		m.connectionDuration, m.queuePeak, m.volatileDropped,
-		m.sockets, m.socketDisconnects, m.middlewareRefusals, m.rooms, m.broadcasts, m.deliveries, m.ackRTT,
+		m.sockets, m.socketDisconnects, m.middlewareRefusals, m.rateLimited, m.rooms, m.broadcasts, m.deliveries, m.ackRTT,
 		m.packetsIn, m.packetsOut, m.bytesIn, m.bytesOut,
 	}
 	return m
@@ -216,6 +220,15 @@ func (m *Metrics) SocketDisconnected(e socketio.SocketDisconnect) {
 // MiddlewareRefused implements socketio.Observer.
 func (m *Metrics) MiddlewareRefused(e socketio.MiddlewareRefusal) {
 	m.middlewareRefusals.WithLabelValues(e.Namespace).Inc()
+}
+
+// EventRateLimited implements socketio.Observer.
+func (m *Metrics) EventRateLimited(e socketio.RateLimitStat) {
+	action := "drop"
+	if e.Disconnected {
+		action = "disconnect"
+	}
+	m.rateLimited.WithLabelValues(e.Namespace, e.Event, action).Inc()
 }
 
 // RoomsChanged implements socketio.Observer.
