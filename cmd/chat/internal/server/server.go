@@ -9,6 +9,11 @@
 // messages in the order of their ids, their offsets. A client that was
 // away asks for what came after the last id it saw; because of that order
 // nothing below that id can still be on its way to it.
+//
+// On several nodes (Config.Adapter) that order holds for each node's own
+// messages; another node's arrive through Redis a moment later, so a
+// client that comes back is caught up from a little before its offset
+// (onConnection). What crosses nodes, and how, is in cluster.go.
 package server
 
 import (
@@ -22,6 +27,7 @@ import (
 	"time"
 
 	"github.com/switchboard-go/socketio"
+	"github.com/switchboard-go/socketio/adapter"
 	"github.com/switchboard-go/socketio/cmd/chat/internal/store"
 	"github.com/switchboard-go/socketio/cmd/chat/internal/valid"
 	"github.com/switchboard-go/socketio/engineio"
@@ -53,6 +59,15 @@ type Config struct {
 	// HistoryPage is the number of messages sent on join and per history
 	// page; default 50.
 	HistoryPage int
+	// Adapter, when set, links this server to the other nodes of a
+	// cluster (redisadapter.New): see cluster.go for what crosses nodes
+	// and how. The nodes must share the Store's database. Nil: one node,
+	// the in-memory adapter with connection state recovery.
+	Adapter adapter.Factory
+	// ClusterTimeout bounds a question to the other nodes (their online
+	// users); default 3s. A node that does not answer in time is left out
+	// of the answer.
+	ClusterTimeout time.Duration
 }
 
 // Server is the chat server; Handler serves it.
@@ -65,7 +80,10 @@ type Server struct {
 	page int
 	// dbTimeout bounds each handler's work with the store.
 	dbTimeout time.Duration
-	pubMu     sync.Mutex // see the package comment
+	// cluster is set when Config.Adapter links this node to others.
+	cluster        bool
+	clusterTimeout time.Duration
+	pubMu          sync.Mutex // see the package comment
 	// lastID is the highest message id published (under pubMu): a socket
 	// that connects is told it as its offset, since every later message
 	// reaches it live.
@@ -97,8 +115,20 @@ func New(cfg Config) *Server {
 	if cfg.HistoryPage == 0 {
 		cfg.HistoryPage = 50
 	}
-	s := &Server{st: cfg.Store, auth: cfg.Auth, log: cfg.Logger, hub: newHub(), page: cfg.HistoryPage, dbTimeout: cfg.DBTimeout, wsConns: map[*wsClient]bool{}}
+	if cfg.ClusterTimeout == 0 {
+		cfg.ClusterTimeout = 3 * time.Second
+	}
+	s := &Server{st: cfg.Store, auth: cfg.Auth, log: cfg.Logger, hub: newHub(), page: cfg.HistoryPage, dbTimeout: cfg.DBTimeout, wsConns: map[*wsClient]bool{},
+		cluster: cfg.Adapter != nil, clusterTimeout: cfg.ClusterTimeout}
+	recovery := &socketio.Recovery{MaxDisconnectionDuration: cfg.RecoveryWindow}
+	if s.cluster {
+		// The cluster adapter keeps no sessions to recover: a client that
+		// comes back, to this node or another, catches up by its offset
+		// from the shared database instead (onConnection).
+		recovery = nil
+	}
 	s.io = socketio.NewServer(&socketio.Options{
+		Adapter: cfg.Adapter,
 		Engine: engineio.Options{
 			PingInterval: cfg.PingInterval,
 			PingTimeout:  cfg.PingTimeout,
@@ -117,12 +147,13 @@ func New(cfg Config) *Server {
 				return nil
 			},
 		},
-		ConnectionStateRecovery: &socketio.Recovery{MaxDisconnectionDuration: cfg.RecoveryWindow},
+		ConnectionStateRecovery: recovery,
 		Logger:                  cfg.Logger,
 	})
 	s.lastID = s.latestRoomMessage()
 	s.io.Use(s.authenticate)
 	s.io.OnConnection(s.onConnection)
+	s.clusterHandlers()
 	s.routes()
 	return s
 }
@@ -274,6 +305,7 @@ func (s *Server) publish(ctx context.Context, m store.Message) (store.Message, e
 	for _, c := range s.hub.wsFor(stored.Room, stored.From, stored.To) {
 		c.send(w)
 	}
+	s.wsToOthers(ctx, w)
 	return stored, nil
 }
 
