@@ -79,8 +79,12 @@ func flags(fs *flag.FlagSet, getenv func(string) string) *config {
 		"how long SIGINT/SIGTERM waits for clients to be told and connections to close (env CHAT_SHUTDOWN_TIMEOUT)")
 	fs.StringVar(&c.redis, "redis", env("CHAT_REDIS", ""),
 		"Redis `URL` (redis://host:6379/0) that links several nodes of the chat: messages, notices, presence and typing reach the users of every node; needs -db postgres://... shared by the nodes, and a load balancer with sticky sessions in front of them (README.md) (env CHAT_REDIS)")
-	fs.StringVar(&c.redisKey, "redis-key", env("CHAT_REDIS_KEY", "socket.io"),
-		"`prefix` of the Redis channels; the nodes of one chat share it, another chat on the same Redis uses another (env CHAT_REDIS_KEY)")
+	// Not Node's default "socket.io": the nodes ask each other questions
+	// (who is online) and wait for an answer from every server on the
+	// channels, so another Socket.IO application on the same Redis and
+	// prefix would be counted and never answer.
+	fs.StringVar(&c.redisKey, "redis-key", env("CHAT_REDIS_KEY", "chat"),
+		"`prefix` of the Redis channels; the nodes of one chat share it, any other Socket.IO application or chat on the same Redis must use another (env CHAT_REDIS_KEY)")
 	return c
 }
 
