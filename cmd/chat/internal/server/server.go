@@ -24,6 +24,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchboard-go/socketio"
@@ -83,7 +84,8 @@ type Server struct {
 	// cluster is set when Config.Adapter links this node to others.
 	cluster        bool
 	clusterTimeout time.Duration
-	pubMu          sync.Mutex // see the package comment
+	closed         atomic.Bool // Shutdown was called
+	pubMu          sync.Mutex  // see the package comment
 	// lastID is the highest message id published (under pubMu): a socket
 	// that connects is told it as its offset, since every later message
 	// reaches it live.
@@ -169,6 +171,7 @@ func (s *Server) IO() *socketio.Server { return s.io }
 // their connections: Socket.IO clients get "server shutting down" (they
 // reconnect to the next server), /ws clients a close frame 1001.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.closed.Store(true)
 	s.wsMu.Lock()
 	s.wsClosed = true
 	conns := make([]*wsClient, 0, len(s.wsConns))

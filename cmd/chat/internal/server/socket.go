@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/switchboard-go/socketio"
@@ -230,6 +231,26 @@ func (s *Server) emitPresence(rooms ...string) {
 
 func (s *Server) sendPresence(room string, online []string) {
 	_ = s.io.To(roomKey(room)).Emit("presence", presence{Room: room, Online: online})
+	if s.cluster {
+		time.AfterFunc(presenceRecheck, func() { s.recheckPresence(room, online) })
+	}
+}
+
+// presenceRecheck is how long after sending a room's presence a node of
+// a cluster checks it again. Two nodes whose users change at once each
+// ask the other, and the answers may cross the changes: the list that
+// arrives last may be the older one. Each node asks again a moment later
+// and sends the list again if it differs, so the last word is a fresh
+// one.
+const presenceRecheck = time.Second
+
+func (s *Server) recheckPresence(room string, sent []string) {
+	if s.closed.Load() {
+		return
+	}
+	if now := s.onlineIn(room)[room]; !slices.Equal(now, sent) {
+		s.sendPresence(room, now)
+	}
 }
 
 type presence struct {
