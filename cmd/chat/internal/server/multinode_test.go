@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -96,6 +97,19 @@ func TestMultiNode(t *testing.T) {
 	}
 	cb.send("general", "hello from B")
 	ca.waitMsg("hello from B")
+
+	// How long a room message takes from a client of A to one of B
+	// (logged, not checked: the machines are shared).
+	var lat []time.Duration
+	for i := range 50 {
+		start := time.Now()
+		text := "latency " + strconv.Itoa(i)
+		ca.send("general", text)
+		cb.waitMsg(text)
+		lat = append(lat, time.Since(start))
+	}
+	slices.Sort(lat)
+	t.Logf("room message from node A to node B, send to receipt, 50 in a row: median %v, max %v", lat[len(lat)/2], lat[len(lat)-1])
 
 	// A private message crosses, both ways, and not to a third user.
 	cc := b.connect(carol, nil, nil)
@@ -202,7 +216,7 @@ func TestMultiNode(t *testing.T) {
 
 	// History on B holds what was sent through A, the store being shared.
 	var h historyResult
-	if msg := cb.ack("history", map[string]any{"room": "general"}, &h); msg != "" {
+	if msg := cb.ack("history", map[string]any{"room": "general", "limit": 100}, &h); msg != "" {
 		t.Fatal(msg)
 	}
 	var texts []string
