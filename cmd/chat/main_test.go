@@ -5,6 +5,7 @@ import (
 	"context"
 	"flag"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -98,6 +99,22 @@ func TestRedisNeedsPostgres(t *testing.T) {
 	}
 	if _, err := os.Stat(db); !os.IsNotExist(err) {
 		t.Fatalf("the SQLite file was made: %v", err)
+	}
+}
+
+// TestRedisUnreachable: a node whose Redis does not answer does not start
+// (it would run cut off from the others) and says which Redis.
+func TestRedisUnreachable(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close() // nothing listens there now
+	c := &config{logLevel: "info", logFormat: "text", db: "postgres://u@127.0.0.1:1/db", redis: "redis://" + addr}
+	err = run(context.Background(), c, io.Discard, nil)
+	if err == nil || !strings.Contains(err.Error(), "-redis redis://"+addr) {
+		t.Fatalf("run: %v", err)
 	}
 }
 
