@@ -26,7 +26,12 @@ import (
 //     database, would outlive a node that crashes (its users would stay
 //     "online" until some expiry swept them); asking the live nodes
 //     cannot, since a dead node no longer answers, and it costs one
-//     request per presence change, which is rare next to messages.
+//     request per presence change, which is rare next to messages. A node
+//     that dies sends no presence event of its own: its clients reconnect
+//     to another node, whose presence event then lists whoever is online;
+//     a user who does not come back shows offline at the room's next
+//     presence event (a join, a leave, a connection), and at once to
+//     whoever asks ("members", "join").
 //   - A node's hub also knows the rooms of its online users (for typing
 //     and membership checks): a join or leave done on one node is sent to
 //     the others in the same request that asks for their online lists, so
