@@ -10,7 +10,8 @@
 # from the committed lockfiles), Chromium and a python3 that has
 # python-socketio, requests, websocket-client and websockets (Debian:
 # chromium, python3-socketio, python3-requests, python3-websocket,
-# python3-websockets; .ci/run installs them on a fresh machine). A missing one fails the run: nothing is skipped.
+# python3-websockets; .ci/run installs them on a fresh machine), and
+# HAProxy for the chat's two-node test (Debian: haproxy). A missing one fails the run: nothing is skipped.
 #
 # Environment:
 #   SWITCHBOARD_CHROMIUM  the Chromium binary (default /usr/bin/chromium)
@@ -50,6 +51,8 @@ node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)
   fail "no Chromium at $SWITCHBOARD_CHROMIUM: run 'apt-get install -y chromium' or set SWITCHBOARD_CHROMIUM to a Chromium binary"
 "$SWITCHBOARD_PYTHON" -c 'import socketio, engineio, requests, websocket, websockets' ||
   fail "$SWITCHBOARD_PYTHON cannot import python-socketio, requests, websocket-client and websockets: run 'apt-get install -y python3-socketio python3-requests python3-websocket python3-websockets' or set SWITCHBOARD_PYTHON to a python3 that has them"
+{ [ -x /usr/sbin/haproxy ] || command -v haproxy >/dev/null; } ||
+  fail "no haproxy: run 'apt-get install -y haproxy' (the chat's two-node test runs cmd/chat/deploy/haproxy.cfg)"
 echo "$(go version), node $(node --version), npm $(npm --version), $("$SWITCHBOARD_CHROMIUM" --version 2>/dev/null || echo "$SWITCHBOARD_CHROMIUM"), $("$SWITCHBOARD_PYTHON" --version)"
 
 echo "== npm ci (official Socket.IO client and server, browser driver)"
@@ -137,7 +140,7 @@ echo "== redisadapter (its own module): three Go nodes and a mixed Go / Node.js 
 echo "== prommetrics (its own module): the Prometheus exporter, real clients against a server, /metrics scraped"
 (cd prommetrics && noskip_test -race -count=1 -timeout 5m ./...)
 
-echo "== the chat (module cmd/chat): store, auth, handlers, many clients, the Node client, Chromium"
+echo "== the chat (module cmd/chat): store, auth, handlers, many clients, the Node client, Chromium, two nodes over Redis and PostgreSQL, behind HAProxy"
 (cd cmd/chat && noskip_test -race -count=1 -timeout 10m ./...)
 
 echo "== benchmarks (one iteration each: they must run, timings are not checked)"

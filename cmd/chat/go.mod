@@ -6,11 +6,15 @@ replace github.com/switchboard-go/socketio => ../..
 
 replace github.com/switchboard-go/socketio/prommetrics => ../../prommetrics
 
+replace github.com/switchboard-go/socketio/redisadapter => ../../redisadapter
+
 require (
 	github.com/gorilla/websocket v1.5.3
 	github.com/jackc/pgx/v5 v5.13.0
 	github.com/prometheus/client_golang v1.25.0
+	github.com/redis/go-redis/v9 v9.23.0
 	github.com/switchboard-go/socketio v0.0.0-00010101000000-000000000000
+	github.com/switchboard-go/socketio/redisadapter v0.0.0-00010101000000-000000000000
 	golang.org/x/crypto v0.59.0
 	modernc.org/sqlite v1.62.0
 )
@@ -35,6 +39,9 @@ require (
 	github.com/ncruces/go-strftime v1.1.0 // indirect
 	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
 	github.com/switchboard-go/socketio/prommetrics v0.0.0-00010101000000-000000000000
+	github.com/vmihailenco/msgpack/v5 v5.4.1 // indirect
+	github.com/vmihailenco/tagparser/v2 v2.0.0 // indirect
+	go.uber.org/atomic v1.12.0 // indirect
 	golang.org/x/sync v0.25.0 // indirect
 	golang.org/x/sys v0.50.0 // indirect
 	golang.org/x/text v0.44.0 // indirect

@@ -1,5 +1,7 @@
 // Command chat is Switchboard's chat application: accounts, rooms,
-// private messages, history, files, on SQLite by default.
+// private messages, history, files, on SQLite by default; several nodes
+// with -redis and a PostgreSQL database (README.md shows two behind
+// HAProxy).
 //
 //	go run ./cmd/chat            # then open http://127.0.0.1:8080
 //	go run ./cmd/chat -h         # the flags and their environment variables
@@ -25,12 +27,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
 
 	socketio "github.com/switchboard-go/socketio"
+	"github.com/switchboard-go/socketio/adapter"
 	"github.com/switchboard-go/socketio/cmd/chat/internal/auth"
 	"github.com/switchboard-go/socketio/cmd/chat/internal/server"
 	"github.com/switchboard-go/socketio/cmd/chat/internal/store"
 	"github.com/switchboard-go/socketio/prommetrics"
+	"github.com/switchboard-go/socketio/redisadapter"
 )
 
 // config is what the flags and environment variables set.
@@ -45,6 +50,7 @@ type config struct {
 	shutdownTimeout time.Duration
 	redis           string
 	metrics         string
+	redisKey        string
 }
 
 // flags defines the flags on fs; each defaults to its environment
@@ -79,7 +85,13 @@ func flags(fs *flag.FlagSet, getenv func(string) string) *config {
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", sd,
 		"how long SIGINT/SIGTERM waits for clients to be told and connections to close (env CHAT_SHUTDOWN_TIMEOUT)")
 	fs.StringVar(&c.redis, "redis", env("CHAT_REDIS", ""),
-		"Redis `URL` to run several nodes; not yet available: the Redis adapter exists (redisadapter), the chat's multi-node mode on it does not yet (issue 19), so the chat refuses to start with it rather than run as an isolated node (env CHAT_REDIS)")
+		"Redis `URL` (redis://host:6379/0) that links several nodes of the chat: messages, notices, presence and typing reach the users of every node; needs -db postgres://... shared by the nodes, and a load balancer with sticky sessions in front of them (README.md) (env CHAT_REDIS)")
+	// Not Node's default "socket.io": the nodes ask each other questions
+	// (who is online) and wait for an answer from every server on the
+	// channels, so another Socket.IO application on the same Redis and
+	// prefix would be counted and never answer.
+	fs.StringVar(&c.redisKey, "redis-key", env("CHAT_REDIS_KEY", "chat"),
+		"`prefix` of the Redis channels; the nodes of one chat share it, any other Socket.IO application or chat on the same Redis must use another (env CHAT_REDIS_KEY)")
 	fs.StringVar(&c.metrics, "metrics", env("CHAT_METRICS", "/metrics"),
 		"`path` of the Prometheus metrics (prommetrics) on the chat's address; \"\" turns them off (env CHAT_METRICS)")
 	return c
@@ -129,11 +141,27 @@ func run(ctx context.Context, c *config, logOut io.Writer, ready chan<- string) 
 	if err != nil {
 		return err
 	}
-	if c.redis != "" {
-		return errors.New("-redis: the chat's multi-node mode is not built yet (issue 19); run one node without -redis")
-	}
 	if (c.tlsCert == "") != (c.tlsKey == "") {
 		return errors.New("-tls-cert and -tls-key go together")
+	}
+	var cluster adapter.Factory
+	if c.redis != "" {
+		if !store.IsPostgres(c.db) {
+			return fmt.Errorf("-redis needs -db postgres://...: the nodes share their history and accounts through one database, and a SQLite file (%s) belongs to one process", c.db)
+		}
+		opts, err := redis.ParseURL(c.redis)
+		if err != nil {
+			return fmt.Errorf("-redis %q: %w", redact(c.redis), err)
+		}
+		rdb := redis.NewClient(opts)
+		defer func() { _ = rdb.Close() }()
+		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err = rdb.Ping(pctx).Err()
+		cancel()
+		if err != nil {
+			return fmt.Errorf("-redis %s: %w", redact(c.redis), err)
+		}
+		cluster = redisadapter.New(rdb, &redisadapter.Options{Key: c.redisKey, Logger: logger})
 	}
 	st, err := store.Open(ctx, c.db)
 	if err != nil {
@@ -159,7 +187,7 @@ func run(ctx context.Context, c *config, logOut io.Writer, ready chan<- string) 
 		metrics = prommetrics.New()
 		observer = metrics
 	}
-	chat := server.New(server.Config{Store: st, Auth: a, Logger: logger, Observer: observer})
+	chat := server.New(server.Config{Store: st, Auth: a, Logger: logger, Observer: observer, Adapter: cluster})
 	handler := chat.Handler()
 	if metrics != nil {
 		reg := prometheus.NewRegistry()
@@ -187,7 +215,7 @@ func run(ctx context.Context, c *config, logOut io.Writer, ready chan<- string) 
 	if secure {
 		scheme = "https"
 	}
-	logger.Info("chat is up", "url", scheme+"://"+displayAddr(ln.Addr().String()), "db", redact(c.db))
+	logger.Info("chat is up", "url", scheme+"://"+displayAddr(ln.Addr().String()), "db", redact(c.db), "redis", redact(c.redis))
 	fmt.Fprintf(logOut, "\n  Open %s://%s in a browser.\n\n", scheme, displayAddr(ln.Addr().String()))
 	if ready != nil {
 		ready <- ln.Addr().String()

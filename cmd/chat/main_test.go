@@ -5,7 +5,9 @@ import (
 	"context"
 	"flag"
 	"io"
+	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -81,6 +83,41 @@ func TestFlagsFromEnv(t *testing.T) {
 	}
 }
 
+// TestRedisNeedsPostgres: nodes cannot share a SQLite file, so -redis
+// with one is refused before anything is opened, with an error that says
+// what to use instead.
+func TestRedisNeedsPostgres(t *testing.T) {
+	fs := flag.NewFlagSet("chat", flag.ContinueOnError)
+	c := flags(fs, func(string) string { return "" })
+	db := filepath.Join(t.TempDir(), "c.db")
+	if err := fs.Parse([]string{"-redis", "redis://127.0.0.1:6379", "-db", db}); err != nil {
+		t.Fatal(err)
+	}
+	err := run(context.Background(), c, io.Discard, nil)
+	if err == nil || !strings.Contains(err.Error(), "-redis needs -db postgres://") {
+		t.Fatalf("run: %v", err)
+	}
+	if _, err := os.Stat(db); !os.IsNotExist(err) {
+		t.Fatalf("the SQLite file was made: %v", err)
+	}
+}
+
+// TestRedisUnreachable: a node whose Redis does not answer does not start
+// (it would run cut off from the others) and says which Redis.
+func TestRedisUnreachable(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close() // nothing listens there now
+	c := &config{logLevel: "info", logFormat: "text", db: "postgres://u@127.0.0.1:1/db", redis: "redis://" + addr}
+	err = run(context.Background(), c, io.Discard, nil)
+	if err == nil || !strings.Contains(err.Error(), "-redis redis://"+addr) {
+		t.Fatalf("run: %v", err)
+	}
+}
+
 // syncWriter serialises the logger's writes (the server's goroutines
 // log concurrently).
 type syncWriter struct {
@@ -92,4 +129,14 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.w.Write(p)
+}
+
+// String returns what was written, when w is a *bytes.Buffer.
+func (s *syncWriter) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if b, ok := s.w.(*bytes.Buffer); ok {
+		return b.String()
+	}
+	return ""
 }

@@ -103,9 +103,9 @@ func (s *Server) joinUser(ctx context.Context, user, room string) error {
 	if err != nil {
 		return s.internal("join", err)
 	}
-	if s.hub.joined(user, room) {
+	if online, changed := s.memberChanged(memberChange{User: user, Room: room, Joined: true}); changed {
 		_ = s.io.To(roomKey(room)).Emit("notice", notice{Room: room, User: user, Event: "joined", At: time.Now().UnixMilli()})
-		s.emitPresence(room)
+		s.sendPresence(room, online)
 	}
 	return nil
 }
@@ -277,16 +277,12 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	s.wsMu.Lock()
 	s.wsConns[c] = true
 	s.wsMu.Unlock()
-	for _, rm := range s.hub.connect(u.Name, rooms, c) {
-		s.emitPresence(rm)
-	}
+	s.emitPresence(s.hub.connect(u.Name, rooms, c)...)
 	defer func() {
 		s.wsMu.Lock()
 		delete(s.wsConns, c)
 		s.wsMu.Unlock()
-		for _, rm := range s.hub.disconnect(u.Name, c) {
-			s.emitPresence(rm)
-		}
+		s.emitPresence(s.hub.disconnect(u.Name, c)...)
 	}()
 	go c.writeLoop()
 	for {

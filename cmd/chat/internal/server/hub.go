@@ -9,8 +9,9 @@ import (
 // It holds only users with at least one connection (a Socket.IO socket or
 // a /ws client); their room sets are loaded from the store when they come
 // online and kept up to date by the join and leave handlers, which are the
-// only ways membership changes. One node's view: a cluster would need the
-// adapter to share it (issue 19).
+// only ways membership changes. It is one node's view: in a cluster each
+// node's hub holds that node's connections, and the cluster's view is the
+// union of them (cluster.go).
 type hub struct {
 	mu    sync.Mutex
 	users map[string]*userState

@@ -21,6 +21,14 @@ import (
 // end. PostgreSQL being unreachable fails the test.
 func openPostgres(t *testing.T) store.Store {
 	t.Helper()
+	return openPostgresURL(t, postgresSchema(t))
+}
+
+// postgresSchema makes a fresh schema, dropped at the end of the test,
+// and returns the URL of a store on it: several stores opened on it (the
+// nodes of a cluster) share one database as separate processes would.
+func postgresSchema(t *testing.T) string {
+	t.Helper()
 	base := os.Getenv("CHAT_TEST_POSTGRES")
 	if base == "" {
 		base = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
@@ -54,7 +62,15 @@ func openPostgres(t *testing.T) store.Store {
 	q := u.Query()
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
-	st, err := store.Open(ctx, u.String())
+	return u.String()
+}
+
+// openPostgresURL opens the store at dsn, closed at the end of the test.
+func openPostgresURL(t *testing.T, dsn string) store.Store {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	st, err := store.Open(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}

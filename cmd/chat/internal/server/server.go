@@ -9,6 +9,11 @@
 // messages in the order of their ids, their offsets. A client that was
 // away asks for what came after the last id it saw; because of that order
 // nothing below that id can still be on its way to it.
+//
+// On several nodes (Config.Adapter) that order holds for each node's own
+// messages; another node's arrive through Redis a moment later, so a
+// client that comes back is caught up from a little before its offset
+// (onConnection). What crosses nodes, and how, is in cluster.go.
 package server
 
 import (
@@ -19,9 +24,11 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchboard-go/socketio"
+	"github.com/switchboard-go/socketio/adapter"
 	"github.com/switchboard-go/socketio/cmd/chat/internal/store"
 	"github.com/switchboard-go/socketio/cmd/chat/internal/valid"
 	"github.com/switchboard-go/socketio/engineio"
@@ -55,6 +62,15 @@ type Config struct {
 	HistoryPage int
 	// Observer, when set, hears what the Socket.IO server does (metrics).
 	Observer socketio.Observer
+	// Adapter, when set, links this server to the other nodes of a
+	// cluster (redisadapter.New): see cluster.go for what crosses nodes
+	// and how. The nodes must share the Store's database. Nil: one node,
+	// the in-memory adapter with connection state recovery.
+	Adapter adapter.Factory
+	// ClusterTimeout bounds a question to the other nodes (their online
+	// users); default 3s. A node that does not answer in time is left out
+	// of the answer.
+	ClusterTimeout time.Duration
 }
 
 // Server is the chat server; Handler serves it.
@@ -67,7 +83,11 @@ type Server struct {
 	page int
 	// dbTimeout bounds each handler's work with the store.
 	dbTimeout time.Duration
-	pubMu     sync.Mutex // see the package comment
+	// cluster is set when Config.Adapter links this node to others.
+	cluster        bool
+	clusterTimeout time.Duration
+	closed         atomic.Bool // Shutdown was called
+	pubMu          sync.Mutex  // see the package comment
 	// lastID is the highest message id published (under pubMu): a socket
 	// that connects is told it as its offset, since every later message
 	// reaches it live.
@@ -99,8 +119,20 @@ func New(cfg Config) *Server {
 	if cfg.HistoryPage == 0 {
 		cfg.HistoryPage = 50
 	}
-	s := &Server{st: cfg.Store, auth: cfg.Auth, log: cfg.Logger, hub: newHub(), page: cfg.HistoryPage, dbTimeout: cfg.DBTimeout, wsConns: map[*wsClient]bool{}}
+	if cfg.ClusterTimeout == 0 {
+		cfg.ClusterTimeout = 3 * time.Second
+	}
+	s := &Server{st: cfg.Store, auth: cfg.Auth, log: cfg.Logger, hub: newHub(), page: cfg.HistoryPage, dbTimeout: cfg.DBTimeout, wsConns: map[*wsClient]bool{},
+		cluster: cfg.Adapter != nil, clusterTimeout: cfg.ClusterTimeout}
+	recovery := &socketio.Recovery{MaxDisconnectionDuration: cfg.RecoveryWindow}
+	if s.cluster {
+		// The cluster adapter keeps no sessions to recover: a client that
+		// comes back, to this node or another, catches up by its offset
+		// from the shared database instead (onConnection).
+		recovery = nil
+	}
 	s.io = socketio.NewServer(&socketio.Options{
+		Adapter: cfg.Adapter,
 		Engine: engineio.Options{
 			PingInterval: cfg.PingInterval,
 			PingTimeout:  cfg.PingTimeout,
@@ -119,13 +151,14 @@ func New(cfg Config) *Server {
 				return nil
 			},
 		},
-		ConnectionStateRecovery: &socketio.Recovery{MaxDisconnectionDuration: cfg.RecoveryWindow},
+		ConnectionStateRecovery: recovery,
 		Logger:                  cfg.Logger,
 		Observer:                cfg.Observer,
 	})
 	s.lastID = s.latestRoomMessage()
 	s.io.Use(s.authenticate)
 	s.io.OnConnection(s.onConnection)
+	s.clusterHandlers()
 	s.routes()
 	return s
 }
@@ -141,6 +174,7 @@ func (s *Server) IO() *socketio.Server { return s.io }
 // their connections: Socket.IO clients get "server shutting down" (they
 // reconnect to the next server), /ws clients a close frame 1001.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.closed.Store(true)
 	s.wsMu.Lock()
 	s.wsClosed = true
 	conns := make([]*wsClient, 0, len(s.wsConns))
@@ -277,6 +311,7 @@ func (s *Server) publish(ctx context.Context, m store.Message) (store.Message, e
 	for _, c := range s.hub.wsFor(stored.Room, stored.From, stored.To) {
 		c.send(w)
 	}
+	s.wsToOthers(ctx, w)
 	return stored, nil
 }
 

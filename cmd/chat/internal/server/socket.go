@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/switchboard-go/socketio"
@@ -139,14 +140,20 @@ func (s *Server) onConnection(sock *socketio.Socket) {
 	if !sock.Recovered() {
 		if v, ok := sock.Get(keyOffset); ok {
 			after, _ := v.(int64)
+			if s.cluster {
+				// Another node's message reaches this node's sockets
+				// through Redis, after this node's own: a client here may
+				// have seen id 11 (ours) and not yet 10 (another node's,
+				// on its way) when it dropped. Catching up from a little
+				// earlier sends 10; what it has already, it drops by id.
+				after = max(after-clusterCatchUpSlack, 0)
+			}
 			resync = s.catchUp(ctx, sock, user, after)
 		}
 	}
 	s.pubMu.Unlock()
 
-	for _, r := range s.hub.connect(user, rooms, nil) {
-		s.emitPresence(r)
-	}
+	s.emitPresence(s.hub.connect(user, rooms, nil)...)
 	unread, err := s.st.Unread(ctx, user)
 	if err != nil {
 		s.log.Error("chat: unread", "user", user, "err", err)
@@ -160,9 +167,7 @@ func (s *Server) onConnection(sock *socketio.Socket) {
 	}
 
 	sock.OnDisconnect(func(socketio.Reason) {
-		for _, r := range s.hub.disconnect(user, nil) {
-			s.emitPresence(r)
-		}
+		s.emitPresence(s.hub.disconnect(user, nil)...)
 	})
 	h := &handlers{s: s, sock: sock, user: user}
 	sock.On("rooms", func(e *socketio.Event) {
@@ -208,8 +213,44 @@ func (s *Server) catchUp(ctx context.Context, sock *socketio.Socket, user string
 	return true
 }
 
-func (s *Server) emitPresence(room string) {
-	_ = s.io.To(roomKey(room)).Emit("presence", presence{Room: room, Online: s.hub.onlineIn(room)})
+// clusterCatchUpSlack is how many ids before its offset a client that
+// comes back to a node of a cluster is caught up from (see onConnection).
+const clusterCatchUpSlack = 100
+
+// emitPresence tells each room who of its members is online, over the
+// cluster.
+func (s *Server) emitPresence(rooms ...string) {
+	if len(rooms) == 0 {
+		return
+	}
+	online := s.onlineIn(rooms...)
+	for _, r := range rooms {
+		s.sendPresence(r, online[r])
+	}
+}
+
+func (s *Server) sendPresence(room string, online []string) {
+	_ = s.io.To(roomKey(room)).Emit("presence", presence{Room: room, Online: online})
+	if s.cluster {
+		time.AfterFunc(presenceRecheck, func() { s.recheckPresence(room, online) })
+	}
+}
+
+// presenceRecheck is how long after sending a room's presence a node of
+// a cluster checks it again. Two nodes whose users change at once each
+// ask the other, and the answers may cross the changes: the list that
+// arrives last may be the older one. Each node asks again a moment later
+// and sends the list again if it differs, so the last word is a fresh
+// one.
+const presenceRecheck = time.Second
+
+func (s *Server) recheckPresence(room string, sent []string) {
+	if s.closed.Load() {
+		return
+	}
+	if now := s.onlineIn(room)[room]; !slices.Equal(now, sent) {
+		s.sendPresence(room, now)
+	}
 }
 
 type presence struct {
@@ -327,11 +368,12 @@ func (h *handlers) join(_ *socketio.Event, a roomArg) (joinResult, error) {
 	if err != nil {
 		return joinResult{}, h.s.internal("history", err)
 	}
-	if h.s.hub.joined(h.user, a.Room) {
+	online, changed := h.s.memberChanged(memberChange{User: h.user, Room: a.Room, Joined: true})
+	if changed {
 		_ = h.s.io.To(roomKey(a.Room)).Emit("notice", notice{Room: a.Room, User: h.user, Event: "joined", At: time.Now().UnixMilli()})
-		h.s.emitPresence(a.Room)
+		h.s.sendPresence(a.Room, online)
 	}
-	return joinResult{Room: a.Room, History: toWireList(hist), Online: h.s.hub.onlineIn(a.Room)}, nil
+	return joinResult{Room: a.Room, History: toWireList(hist), Online: online}, nil
 }
 
 type okResult struct {
@@ -353,9 +395,9 @@ func (h *handlers) leave(_ *socketio.Event, a roomArg) (okResult, error) {
 	if err != nil {
 		return okResult{}, h.s.internal("leave", err)
 	}
-	if h.s.hub.left(h.user, a.Room) {
+	if online, changed := h.s.memberChanged(memberChange{User: h.user, Room: a.Room}); changed {
 		_ = h.s.io.To(roomKey(a.Room)).Emit("notice", notice{Room: a.Room, User: h.user, Event: "left", At: time.Now().UnixMilli()})
-		h.s.emitPresence(a.Room)
+		h.s.sendPresence(a.Room, online)
 	}
 	return okResult{OK: true}, nil
 }
@@ -364,7 +406,7 @@ func (h *handlers) members(_ *socketio.Event, a roomArg) (presence, error) {
 	if err := valid.Room(a.Room); err != nil {
 		return presence{}, err
 	}
-	return presence{Room: a.Room, Online: h.s.hub.onlineIn(a.Room)}, nil
+	return presence{Room: a.Room, Online: h.s.onlineIn(a.Room)[a.Room]}, nil
 }
 
 // outFile is an attachment as a client sends it: its bytes as a binary

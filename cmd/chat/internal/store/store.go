@@ -136,8 +136,14 @@ type Store interface {
 // SQLite file (OpenSQLite), created when absent. Either way the schema is
 // brought up to date before Open returns.
 func Open(ctx context.Context, dsn string) (Store, error) {
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+	if IsPostgres(dsn) {
 		return OpenPostgres(ctx, dsn)
 	}
 	return OpenSQLite(ctx, dsn)
+}
+
+// IsPostgres reports whether Open takes dsn for a PostgreSQL URL (rather
+// than a SQLite file).
+func IsPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
 }
