@@ -30,6 +30,24 @@ type Bus interface {
 	Close() error
 }
 
+// RoomSubscriber is implemented by a Bus that listens to a channel per
+// room, such as the sharded Redis adapter in its dynamic modes: a server
+// then hears a single-room broadcast only when it has a socket in the
+// room. The Adapter tells such a bus of every room its local index creates
+// and deletes, and a join waits (SyncRooms) until the bus listens to the
+// rooms it created, so that a broadcast published after Join returns
+// reaches the socket.
+type RoomSubscriber interface {
+	// RoomsChanged receives the changes of the local room index
+	// (adapter.RoomObserver's), in order, RoomCreated and RoomDeleted
+	// among them. It runs under the local adapter's lock: it must only
+	// queue the work, not block.
+	RoomsChanged(changes []adapter.RoomChange)
+	// SyncRooms waits until the subscriptions queued so far are in place,
+	// or can be no sooner (the backend is unreachable), or ctx ends.
+	SyncRooms(ctx context.Context)
+}
+
 // Transport connects the adapter of namespace nsp, known to the cluster as
 // uid, and delivers what other servers publish to rcv. It returns once
 // the subscriptions are in place, so that nothing published after it
@@ -70,7 +88,19 @@ type Adapter struct {
 	ackReqs  map[string]*ackRequest // broadcasts with acks waiting for answers
 	closed   bool
 	remoteID atomic.Uint64 // ack ids of broadcasts from other servers
+
+	// Room changes for a RoomSubscriber bus. Until the bus is known
+	// (roomMode roomsUnknown) they are kept in roomBacklog, under mu.
+	roomMode    atomic.Int32
+	roomSub     RoomSubscriber // under mu
+	roomBacklog []adapter.RoomChange
 }
+
+const (
+	roomsUnknown int32 = iota // the bus is being set up
+	roomsWanted               // the bus is a RoomSubscriber
+	roomsNone                 // it is not
+)
 
 type pending struct {
 	typ  RequestType
@@ -105,7 +135,6 @@ func New(cfg Config) adapter.Factory {
 	}
 	return func(host adapter.Host) adapter.Adapter {
 		a := &Adapter{
-			Adapter: cfg.Local(host),
 			host:    host,
 			uid:     newUID(),
 			timeout: cfg.RequestTimeout,
@@ -114,6 +143,7 @@ func New(cfg Config) adapter.Factory {
 			ackReqs: make(map[string]*ackRequest),
 		}
 		a.remoteID.Store(remoteAckBase)
+		a.Adapter = cfg.Local(roomHost{host, a})
 		ctx, cancel := context.WithTimeout(context.Background(), cfg.RequestTimeout)
 		defer cancel()
 		// The Factory cannot fail: a namespace whose bus cannot be set up
@@ -124,8 +154,71 @@ func New(cfg Config) adapter.Factory {
 			a.busErr = fmt.Errorf("cluster: namespace %s is not connected to the cluster: %w", host.Name(), a.busErr)
 			a.log.Error("socketio cluster adapter", "err", a.busErr)
 		}
+		a.mu.Lock()
+		if rs, ok := a.bus.(RoomSubscriber); ok {
+			a.roomSub = rs
+			if len(a.roomBacklog) > 0 {
+				rs.RoomsChanged(a.roomBacklog)
+			}
+			a.roomMode.Store(roomsWanted)
+		} else {
+			a.roomMode.Store(roomsNone)
+		}
+		a.roomBacklog = nil
+		a.mu.Unlock()
 		return a
 	}
+}
+
+// roomHost is the Host the local adapter sees: the namespace's, with the
+// room changes also reported to a RoomSubscriber bus. The local adapter
+// sees no other optional interface of the namespace's Host.
+type roomHost struct {
+	adapter.Host
+	a *Adapter
+}
+
+func (h roomHost) inner() adapter.RoomObserver {
+	if o, ok := h.Host.(adapter.RoomObserver); ok && o.ObservingRooms() {
+		return o
+	}
+	return nil
+}
+
+func (h roomHost) ObservingRooms() bool {
+	return h.a.roomMode.Load() != roomsNone || h.inner() != nil
+}
+
+func (h roomHost) RoomsChanged(changes []adapter.RoomChange) {
+	a := h.a
+	if a.roomMode.Load() != roomsNone {
+		a.mu.Lock()
+		if a.roomSub != nil {
+			a.roomSub.RoomsChanged(changes)
+		} else if a.roomMode.Load() == roomsUnknown {
+			a.roomBacklog = append(a.roomBacklog, changes...)
+		}
+		a.mu.Unlock()
+	}
+	if o := h.inner(); o != nil {
+		o.RoomsChanged(changes)
+	}
+}
+
+// AddAll joins the local socket id to rooms; on a RoomSubscriber bus it
+// returns once the bus listens to the rooms the join created (bounded by
+// the request timeout).
+func (a *Adapter) AddAll(id string, rooms []string) {
+	a.Adapter.AddAll(id, rooms)
+	if a.roomMode.Load() != roomsWanted {
+		return
+	}
+	a.mu.Lock()
+	rs := a.roomSub
+	a.mu.Unlock()
+	ctx, cancel := a.ctx()
+	defer cancel()
+	rs.SyncRooms(ctx)
 }
 
 // UID is the adapter's name in the cluster.
