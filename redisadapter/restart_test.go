@@ -3,9 +3,12 @@ package redisadapter
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"os/exec"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -170,4 +173,79 @@ func testRedisRestart(t *testing.T, factory func(rdb *redis.Client, key string) 
 		n, err := a.srv.Of("/").Adapter().ServerCount(ctx)
 		return int64(n), err
 	}, 2)
+}
+
+// lockedBuffer is a log sink the adapters' goroutines may share.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// Redis freezes (SIGSTOP) without closing a connection, as a dead host
+// would: the sharded adapter's readers ping it after healthEvery of
+// silence, make their connections anew when no pong comes, and delivery
+// resumes once Redis runs again.
+func TestShardedSilentRedis(t *testing.T) {
+	rs := newPrivateRedis(t)
+	saved := healthEvery
+	healthEvery = 200 * time.Millisecond
+	t.Cleanup(func() { healthEvery = saved })
+	var logs lockedBuffer
+	logger := slog.New(slog.NewTextHandler(&logs, nil))
+	key := uniqueKey(t)
+	node := func() *goNode {
+		rdb := redis.NewClient(&redis.Options{Addr: rs.addr(), DialTimeout: time.Second, ReadTimeout: time.Second, WriteTimeout: time.Second})
+		t.Cleanup(func() { _ = rdb.Close() })
+		return startGoNodeWith(t, NewSharded(rdb, &ShardedOptions{ChannelPrefix: key, RequestTimeout: 2 * time.Second, Logger: logger}))
+	}
+	a, b := node(), node()
+	b1 := connect(t, b.url, "b1", "r")
+	until := func(msg string, within time.Duration, rooms ...string) {
+		t.Helper()
+		deadline := time.After(within)
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			_ = a.srv.To(rooms...).Emit("ev", msg)
+			select {
+			case v := <-b1.got:
+				if v == msg {
+					return
+				}
+			case <-tick.C:
+			case <-deadline:
+				t.Fatalf("b1 did not receive %q within %v", msg, within)
+			}
+		}
+	}
+	until("before", 5*time.Second, "r")
+	// Idle connections answer the pings and are kept.
+	time.Sleep(4 * healthEvery)
+	if strings.Contains(logs.String(), "silent") {
+		t.Fatalf("a healthy connection was made anew:\n%s", logs.String())
+	}
+	if err := rs.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(10 * healthEvery)
+	if err := rs.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "silent") {
+		t.Fatalf("no connection was found silent:\n%s", logs.String())
+	}
+	until("after", 20*time.Second)
+	until("after, to r", 5*time.Second, "r")
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"strings"
 	"sync"
 	"time"
@@ -301,14 +302,43 @@ func (b *shardedBus) isClosed() bool {
 	return b.closed
 }
 
-// receive reads one subscription connection until the bus closes.
-// go-redis reconnects on the next Receive after an error and subscribes
-// again to every channel of the connection.
+// healthEvery is how long a subscription connection may stay silent
+// before the reader pings Redis; without a pong within as long again, the
+// connection is dropped and made anew (a connection can die without a
+// reset: a dead host or network).
+var healthEvery = 15 * time.Second
+
+// receive reads one subscription connection until the bus closes or the
+// connection is replaced. go-redis reconnects on the next Receive after an
+// error and subscribes again to every channel of the connection.
 func (b *shardedBus) receive(ps *redis.PubSub) {
 	defer b.wg.Done()
 	backoff := 50 * time.Millisecond
+	pinged := false
 	for {
-		m, err := ps.Receive(context.Background())
+		m, err := ps.ReceiveTimeout(context.Background(), healthEvery)
+		if ne := net.Error(nil); errors.As(err, &ne) && ne.Timeout() {
+			if b.isClosed() {
+				return
+			}
+			if !pinged {
+				pinged = true
+				ctx, cancel := context.WithTimeout(context.Background(), b.opTime)
+				err = ps.Ping(ctx)
+				cancel()
+				if err == nil {
+					continue
+				}
+			}
+			b.logDown("socketio redis sharded adapter: subscription connection silent; making it anew", err)
+			b.mu.Lock()
+			renewed := !b.closed && b.renewLocked(ps)
+			b.mu.Unlock()
+			if renewed {
+				return
+			}
+			continue
+		}
 		if err != nil {
 			if b.isClosed() || errors.Is(err, redis.ErrClosed) {
 				return
@@ -324,6 +354,7 @@ func (b *shardedBus) receive(ps *redis.PubSub) {
 			continue
 		}
 		backoff = 50 * time.Millisecond
+		pinged = false
 		b.mu.Lock()
 		if b.downLog {
 			b.downLog = false
@@ -378,11 +409,26 @@ func (b *shardedBus) lostSlot(ps *redis.PubSub, channel string) {
 		return // asked for
 	}
 	b.log.Warn("socketio redis sharded adapter: Redis moved a channel's slot; subscribing again", "channel", channel)
-	delete(b.conns, slot)
-	_ = ps.Close()
-	for ch := range sc.channels {
-		b.queueLocked(true, ch)
+	b.renewLocked(ps)
+}
+
+// renewLocked replaces the subscription connection ps with a new one that
+// the subscriber goroutine makes, for the same channels; false when ps is
+// not (or no longer) one of the bus's.
+// requires b.mu
+func (b *shardedBus) renewLocked(ps *redis.PubSub) bool {
+	for slot, sc := range b.conns {
+		if sc.ps != ps {
+			continue
+		}
+		delete(b.conns, slot)
+		_ = ps.Close()
+		for ch := range sc.channels {
+			b.queueLocked(true, ch)
+		}
+		return true
 	}
+	return false
 }
 
 // dispatch decodes one message and hands it to the adapter; a message that
