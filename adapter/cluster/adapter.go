@@ -35,8 +35,8 @@ type Bus interface {
 // then hears a single-room broadcast only when it has a socket in the
 // room. The Adapter tells such a bus of every room its local index creates
 // and deletes, and a join waits (SyncRooms) until the bus listens to the
-// rooms it created, so that a broadcast published after Join returns
-// reaches the socket.
+// rooms it created (adapter.RoomSyncer), so that a broadcast published
+// after Join returns reaches the socket.
 type RoomSubscriber interface {
 	// RoomsChanged receives the changes of the local room index
 	// (adapter.RoomObserver's), in order, RoomCreated and RoomDeleted
@@ -205,11 +205,10 @@ func (h roomHost) RoomsChanged(changes []adapter.RoomChange) {
 	}
 }
 
-// AddAll joins the local socket id to rooms; on a RoomSubscriber bus it
-// returns once the bus listens to the rooms the join created (bounded by
-// the request timeout).
-func (a *Adapter) AddAll(id string, rooms []string) {
-	a.Adapter.AddAll(id, rooms)
+// SyncRooms waits, on a RoomSubscriber bus, until the bus listens to the
+// rooms the joins so far created (bounded by the request timeout); it
+// implements adapter.RoomSyncer.
+func (a *Adapter) SyncRooms() {
 	if a.roomMode.Load() != roomsWanted {
 		return
 	}
@@ -220,6 +219,8 @@ func (a *Adapter) AddAll(id string, rooms []string) {
 	defer cancel()
 	rs.SyncRooms(ctx)
 }
+
+var _ adapter.RoomSyncer = (*Adapter)(nil)
 
 // UID is the adapter's name in the cluster.
 func (a *Adapter) UID() string { return a.uid }
