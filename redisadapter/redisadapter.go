@@ -45,8 +45,9 @@
 // in one command, which Redis Cluster accepts for one slot only): with
 // dynamic modes and many rooms, up to one connection per slot in use.
 // Node's sharded protocol has no request for every room of the cluster:
-// AllRooms returns this server's rooms and an error. Requests count the
-// servers with PUBSUB SHARDNUMSUB of the namespace's channel.
+// AllRooms returns this server's rooms, with an error when there are other
+// servers. Requests count the servers with PUBSUB SHARDNUMSUB of the
+// namespace's channel.
 //
 // The cluster logic (what each operation publishes and how answers are
 // gathered) is package adapter/cluster of the core module; this package is
