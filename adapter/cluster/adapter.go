@@ -89,11 +89,11 @@ type Adapter struct {
 	closed   bool
 	remoteID atomic.Uint64 // ack ids of broadcasts from other servers
 
-	// Room changes for a RoomSubscriber bus. Until the bus is known
-	// (roomMode roomsUnknown) they are kept in roomBacklog, under mu.
-	roomMode    atomic.Int32
-	roomSub     RoomSubscriber // under mu
-	roomBacklog []adapter.RoomChange
+	// Room changes go to a RoomSubscriber bus once it is known: until the
+	// Factory returns, the local index has no socket, and no message can
+	// change its rooms.
+	roomMode atomic.Int32
+	roomSub  RoomSubscriber // under mu
 }
 
 const (
@@ -157,14 +157,10 @@ func New(cfg Config) adapter.Factory {
 		a.mu.Lock()
 		if rs, ok := a.bus.(RoomSubscriber); ok {
 			a.roomSub = rs
-			if len(a.roomBacklog) > 0 {
-				rs.RoomsChanged(a.roomBacklog)
-			}
 			a.roomMode.Store(roomsWanted)
 		} else {
 			a.roomMode.Store(roomsNone)
 		}
-		a.roomBacklog = nil
 		a.mu.Unlock()
 		return a
 	}
@@ -186,18 +182,14 @@ func (h roomHost) inner() adapter.RoomObserver {
 }
 
 func (h roomHost) ObservingRooms() bool {
-	return h.a.roomMode.Load() != roomsNone || h.inner() != nil
+	return h.a.roomMode.Load() == roomsWanted || h.inner() != nil
 }
 
 func (h roomHost) RoomsChanged(changes []adapter.RoomChange) {
 	a := h.a
-	if a.roomMode.Load() != roomsNone {
+	if a.roomMode.Load() == roomsWanted {
 		a.mu.Lock()
-		if a.roomSub != nil {
-			a.roomSub.RoomsChanged(changes)
-		} else if a.roomMode.Load() == roomsUnknown {
-			a.roomBacklog = append(a.roomBacklog, changes...)
-		}
+		a.roomSub.RoomsChanged(changes)
 		a.mu.Unlock()
 	}
 	if o := h.inner(); o != nil {
