@@ -197,6 +197,7 @@ func (c *client) connectOnce(pkt *parser.Packet) (retry bool) {
 		s.finishRestore(connectPacket(s), missed)
 	} else {
 		ns.adapter.AddAll(s.id, []string{s.id})
+		syncRooms(ns.adapter)
 		_ = c.writePacket(connectPacket(s), false)
 	}
 	for _, fn := range conns {

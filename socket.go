@@ -481,9 +481,21 @@ func (s *Socket) Join(rooms ...string) {
 	// socket closing, then removes it from every room) cannot slip in
 	// between the check and the join and leave it in a room for good.
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.connected && !s.closing {
+	joined := s.connected && !s.closing
+	if joined {
 		s.ns.adapter.AddAll(s.id, rooms)
+	}
+	s.mu.Unlock()
+	if joined {
+		syncRooms(s.ns.adapter)
+	}
+}
+
+// syncRooms waits, with no lock held, until a cluster adapter that listens
+// per room hears the rooms of the joins so far (adapter.RoomSyncer).
+func syncRooms(a adapter.Adapter) {
+	if rs, ok := a.(adapter.RoomSyncer); ok {
+		rs.SyncRooms()
 	}
 }
 

@@ -194,6 +194,18 @@ type RoomObserver interface {
 	RoomsChanged(changes []RoomChange)
 }
 
+// RoomSyncer is implemented by an adapter whose joins reach the other
+// servers of a cluster some time after AddAll returns: a cluster bus that
+// listens to a channel per room subscribes when a room is created. The
+// root package calls SyncRooms after each join (Socket.Join, and the
+// socket's own room at connect), holding no lock, so that a broadcast
+// published by any server after Join returns reaches the socket. It
+// returns at once when nothing is pending, and waits a bounded time
+// otherwise.
+type RoomSyncer interface {
+	SyncRooms()
+}
+
 // ServerSideReceiver is implemented by a Host that takes the events other
 // servers of a cluster send with ServerSideEmit (the root package's
 // namespaces do). args holds the event name first. ack is nil unless the

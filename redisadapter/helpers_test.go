@@ -15,6 +15,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	socketio "github.com/switchboard-go/socketio"
+	"github.com/switchboard-go/socketio/adapter"
 
 	"github.com/switchboard-go/socketio/internal/leakcheck"
 	"github.com/switchboard-go/socketio/sioclient"
@@ -57,8 +58,13 @@ type goNode struct {
 
 func startGoNode(t testing.TB, key string) *goNode {
 	t.Helper()
-	rdb := newRedis(t)
-	srv := socketio.NewServer(&socketio.Options{Adapter: New(rdb, &Options{Key: key, RequestTimeout: 3 * time.Second})})
+	return startGoNodeWith(t, New(newRedis(t), &Options{Key: key, RequestTimeout: 3 * time.Second}))
+}
+
+// startGoNodeWith is startGoNode with the adapter of factory.
+func startGoNodeWith(t testing.TB, factory adapter.Factory) *goNode {
+	t.Helper()
+	srv := socketio.NewServer(&socketio.Options{Adapter: factory})
 	srv.OnConnection(func(s *socketio.Socket) {
 		if r := s.Handshake().Query.Get("rooms"); r != "" {
 			s.Join(strings.Split(r, ",")...)

@@ -1,10 +1,53 @@
 // Package redisadapter connects Switchboard servers through Redis pub/sub,
-// wire-compatible with Node's @socket.io/redis-adapter 8.x (the classic,
-// non-sharded adapter): Go and Node.js servers can share one cluster. See
-// WIRE.md for the protocol.
+// wire-compatible with Node's @socket.io/redis-adapter 8.x: New is its
+// classic adapter (createAdapter), NewSharded its sharded one
+// (createShardedAdapter, Redis 7 sharded pub/sub). Go and Node.js servers
+// can share one cluster, provided they all use the same kind (and, for
+// the sharded adapter, the same subscription mode). See WIRE.md for the
+// protocols.
 //
 //	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
 //	srv := socketio.NewServer(&socketio.Options{Adapter: redisadapter.New(rdb, nil)})
+//
+// # Classic or sharded
+//
+// The classic adapter uses PUBLISH / PSUBSCRIBE. On a Redis Cluster,
+// classic pub/sub messages are forwarded to every node of the cluster, so
+// its cost grows with the cluster; on one Redis (or Sentinel) it is the
+// simple choice, and the only one before Redis 7. Its emitter (NewEmitter,
+// Node's @socket.io/redis-emitter) speaks this protocol only.
+//
+// The sharded adapter uses SPUBLISH / SSUBSCRIBE (Redis 7 or later): a
+// message stays on the node (and replicas) that owns its channel's hash
+// slot, so a Redis Cluster scales with its shards. Its SubscriptionMode
+// trades subscriptions against traffic:
+//
+//   - SubscriptionStatic: two channels per namespace (the namespace's and
+//     this server's responses); every broadcast reaches every server. The
+//     cheapest in subscriptions; the choice when most broadcasts go to
+//     everyone.
+//   - SubscriptionDynamic (the default): plus one channel per public room
+//     this server has sockets in. A broadcast to exactly one public room
+//     reaches only the servers with a socket in it; a room's first socket
+//     on a server subscribes (one Redis round trip, which Join waits for,
+//     so that a broadcast published after Join returns reaches it), its
+//     last one unsubscribes. The choice for many rooms spread over many
+//     servers.
+//   - SubscriptionDynamicPrivate: as dynamic, socket ids included:
+//     messages to one socket (To(socket id), a remote socket handle's
+//     Emit) reach its server only, and every connection costs a
+//     subscription and a round trip at connect.
+//
+// Other broadcasts (several rooms, exceptions, acknowledgements) and every
+// request travel on the namespace's channel in every mode. With a Cluster
+// client the sharded adapter keeps one subscription connection per hash
+// slot among its channels (go-redis resubscribes a connection's channels
+// in one command, which Redis Cluster accepts for one slot only): with
+// dynamic modes and many rooms, up to one connection per slot in use.
+// Node's sharded protocol has no request for every room of the cluster:
+// AllRooms returns this server's rooms, with an error when there are other
+// servers. Requests count the servers with PUBSUB SHARDNUMSUB of the
+// namespace's channel.
 //
 // The cluster logic (what each operation publishes and how answers are
 // gathered) is package adapter/cluster of the core module; this package is
@@ -24,6 +67,11 @@
 // reaches that server. Connection state recovery is not supported yet, as
 // with the reference's pub/sub adapter: with the option on, the server
 // logs that its adapter keeps no sessions and recovers nobody.
+//
+// The sharded adapter behaves the same. A join waits for its room's
+// subscription at most the request timeout, and not at all once the
+// adapter has seen the connection fail; go-redis subscribes again to every
+// channel (the rooms' too) when it reconnects.
 package redisadapter
 
 import (

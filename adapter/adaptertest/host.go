@@ -176,6 +176,10 @@ func (h *Host) ConnectWith(d adapter.SocketDetails, rooms ...string) {
 	h.mu.Unlock()
 	if a != nil {
 		a.AddAll(d.ID, append([]string{d.ID}, rooms...))
+		// As the root package does after a join.
+		if rs, ok := a.(adapter.RoomSyncer); ok {
+			rs.SyncRooms()
+		}
 	}
 }
 

@@ -30,6 +30,24 @@ type Bus interface {
 	Close() error
 }
 
+// RoomSubscriber is implemented by a Bus that listens to a channel per
+// room, such as the sharded Redis adapter in its dynamic modes: a server
+// then hears a single-room broadcast only when it has a socket in the
+// room. The Adapter tells such a bus of every room its local index creates
+// and deletes, and a join waits (SyncRooms) until the bus listens to the
+// rooms it created (adapter.RoomSyncer), so that a broadcast published
+// after Join returns reaches the socket.
+type RoomSubscriber interface {
+	// RoomsChanged receives the changes of the local room index
+	// (adapter.RoomObserver's), in order, RoomCreated and RoomDeleted
+	// among them. It runs under the local adapter's lock: it must only
+	// queue the work, not block.
+	RoomsChanged(changes []adapter.RoomChange)
+	// SyncRooms waits until the subscriptions queued so far are in place,
+	// or can be no sooner (the backend is unreachable), or ctx ends.
+	SyncRooms(ctx context.Context)
+}
+
 // Transport connects the adapter of namespace nsp, known to the cluster as
 // uid, and delivers what other servers publish to rcv. It returns once
 // the subscriptions are in place, so that nothing published after it
@@ -70,7 +88,19 @@ type Adapter struct {
 	ackReqs  map[string]*ackRequest // broadcasts with acks waiting for answers
 	closed   bool
 	remoteID atomic.Uint64 // ack ids of broadcasts from other servers
+
+	// Room changes go to a RoomSubscriber bus once it is known: until the
+	// Factory returns, the local index has no socket, and no message can
+	// change its rooms.
+	roomMode atomic.Int32
+	roomSub  RoomSubscriber // under mu
 }
+
+const (
+	roomsUnknown int32 = iota // the bus is being set up
+	roomsWanted               // the bus is a RoomSubscriber
+	roomsNone                 // it is not
+)
 
 type pending struct {
 	typ  RequestType
@@ -105,7 +135,6 @@ func New(cfg Config) adapter.Factory {
 	}
 	return func(host adapter.Host) adapter.Adapter {
 		a := &Adapter{
-			Adapter: cfg.Local(host),
 			host:    host,
 			uid:     newUID(),
 			timeout: cfg.RequestTimeout,
@@ -114,6 +143,7 @@ func New(cfg Config) adapter.Factory {
 			ackReqs: make(map[string]*ackRequest),
 		}
 		a.remoteID.Store(remoteAckBase)
+		a.Adapter = cfg.Local(roomHost{host, a})
 		ctx, cancel := context.WithTimeout(context.Background(), cfg.RequestTimeout)
 		defer cancel()
 		// The Factory cannot fail: a namespace whose bus cannot be set up
@@ -124,9 +154,65 @@ func New(cfg Config) adapter.Factory {
 			a.busErr = fmt.Errorf("cluster: namespace %s is not connected to the cluster: %w", host.Name(), a.busErr)
 			a.log.Error("socketio cluster adapter", "err", a.busErr)
 		}
+		a.mu.Lock()
+		if rs, ok := a.bus.(RoomSubscriber); ok {
+			a.roomSub = rs
+			a.roomMode.Store(roomsWanted)
+		} else {
+			a.roomMode.Store(roomsNone)
+		}
+		a.mu.Unlock()
 		return a
 	}
 }
+
+// roomHost is the Host the local adapter sees: the namespace's, with the
+// room changes also reported to a RoomSubscriber bus. The local adapter
+// sees no other optional interface of the namespace's Host.
+type roomHost struct {
+	adapter.Host
+	a *Adapter
+}
+
+func (h roomHost) inner() adapter.RoomObserver {
+	if o, ok := h.Host.(adapter.RoomObserver); ok && o.ObservingRooms() {
+		return o
+	}
+	return nil
+}
+
+func (h roomHost) ObservingRooms() bool {
+	return h.a.roomMode.Load() == roomsWanted || h.inner() != nil
+}
+
+func (h roomHost) RoomsChanged(changes []adapter.RoomChange) {
+	a := h.a
+	if a.roomMode.Load() == roomsWanted {
+		a.mu.Lock()
+		a.roomSub.RoomsChanged(changes)
+		a.mu.Unlock()
+	}
+	if o := h.inner(); o != nil {
+		o.RoomsChanged(changes)
+	}
+}
+
+// SyncRooms waits, on a RoomSubscriber bus, until the bus listens to the
+// rooms the joins so far created (bounded by the request timeout); it
+// implements adapter.RoomSyncer.
+func (a *Adapter) SyncRooms() {
+	if a.roomMode.Load() != roomsWanted {
+		return
+	}
+	a.mu.Lock()
+	rs := a.roomSub
+	a.mu.Unlock()
+	ctx, cancel := a.ctx()
+	defer cancel()
+	rs.SyncRooms(ctx)
+}
+
+var _ adapter.RoomSyncer = (*Adapter)(nil)
 
 // UID is the adapter's name in the cluster.
 func (a *Adapter) UID() string { return a.uid }

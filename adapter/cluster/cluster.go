@@ -24,6 +24,11 @@
 // float64 (backends may also hand int64 or uint64), string, []byte, []any
 // and map[string]any.
 //
+// A bus that listens to a channel per room (Redis's sharded adapter in
+// its dynamic modes) also implements RoomSubscriber: the Adapter reports
+// the rooms its local index creates and deletes, and a join waits
+// (adapter.RoomSyncer) until the bus listens to the new rooms.
+//
 // The adapter.Adapter interface is unchanged: what the cluster needs of
 // the namespace beyond adapter.Host is asked through optional interfaces
 // (adapter.ServerSideReceiver), so the in-memory path pays nothing.

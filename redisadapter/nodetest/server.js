@@ -1,6 +1,8 @@
 // A Node.js Socket.IO server with @socket.io/redis-adapter, one node of the
-// mixed clusters of ../node_test.go. Usage: node server.js KEY
-// It prints "listening PORT" once its adapter is subscribed, and exits when
+// mixed clusters of ../node_test.go. Usage: node server.js KEY, for the
+// classic adapter (createAdapter, key KEY), or node server.js KEY sharded
+// MODE, for the sharded one (createShardedAdapter, channelPrefix KEY,
+// subscriptionMode MODE). It prints "listening PORT" once its adapter is subscribed, and exits when
 // its stdin closes (the Go test holds the other end).
 //
 // Like the Go test servers, a socket joins the rooms of its query's
@@ -11,10 +13,10 @@
 const http = require("node:http");
 const { Server } = require("socket.io");
 const { createClient } = require("redis");
-const { createAdapter } = require("@socket.io/redis-adapter");
+const { createAdapter, createShardedAdapter } = require("@socket.io/redis-adapter");
 
 async function main() {
-  const key = process.argv[2];
+  const [key, flavor, subscriptionMode] = process.argv.slice(2);
   const pub = createClient({ url: "redis://127.0.0.1:6379" });
   const sub = pub.duplicate();
   pub.on("error", (e) => console.error("redis pub:", e.message));
@@ -22,7 +24,11 @@ async function main() {
   await Promise.all([pub.connect(), sub.connect()]);
 
   const httpServer = http.createServer();
-  const io = new Server(httpServer, { adapter: createAdapter(pub, sub, { key, requestsTimeout: 3000 }) });
+  const adapter =
+    flavor === "sharded"
+      ? createShardedAdapter(pub, sub, { channelPrefix: key, subscriptionMode })
+      : createAdapter(pub, sub, { key, requestsTimeout: 3000 });
+  const io = new Server(httpServer, { adapter });
 
   io.on("connection", (socket) => {
     const rooms = socket.handshake.query.rooms;
