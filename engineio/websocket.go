@@ -120,6 +120,10 @@ func (g *gorillaWS) writeFrames(frames []byte, isClose bool) error {
 func (c *Conn) attach(t wsTransport) {
 	c.mu.Lock()
 	c.transport = TransportWebSocket
+	if c.countedPoll {
+		c.countedPoll = false
+		c.srv.pollingOpen.Add(-1)
+	}
 	c.ws = t
 	c.upgrading = false
 	c.probeDone = false
