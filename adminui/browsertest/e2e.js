@@ -47,7 +47,7 @@ async function main() {
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
   });
   let page;
-  const shot = (name) => page.screenshot({ path: path.join(cfg.shots, `${name}.png`), fullPage: true });
+  const shot = (name, fullPage = true) => page.screenshot({ path: path.join(cfg.shots, `${name}.png`), fullPage });
   try {
     const context = await browser.newContext({ viewport: { width: 1400, height: 860 } });
     await offline(context);
@@ -157,7 +157,7 @@ async function main() {
     await selectNsp("/chat");
     await page.locator("tr", { hasText: "chat message" }).filter({ hasText: byName.carol.id }).first().waitFor();
     await page.waitForTimeout(1500);
-    await shot("10-events-chat");
+    await shot("10-events-chat", false);
     step("the events page lists the clients' events");
   } catch (e) {
     console.log(`FAIL: ${e.stack || e}`);
