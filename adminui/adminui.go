@@ -90,8 +90,12 @@ type Instrumentation struct {
 	dev      bool
 	base     statsBase
 
-	mu       sync.Mutex
-	watched  map[*socketio.Namespace]bool
+	mu sync.Mutex
+	// seen and starting keep a namespace from being watched twice when
+	// it is both listed at the start and announced by OnNewNamespace
+	// (see watchAll): seen holds only namespaces of the start.
+	seen     map[*socketio.Namespace]bool
+	starting bool
 	sessions map[string]bool                // session ids given to logged-in UIs
 	fresh    map[*socketio.Socket]string    // session ids to send on connection
 	polling  map[*socketio.Socket]pollState // sockets that may still upgrade
@@ -141,7 +145,7 @@ func Instrument(srv *socketio.Server, opts Options) (*Instrumentation, error) {
 		opts:     opts,
 		dev:      opts.Mode == Development,
 		base:     newStatsBase(opts.ServerID),
-		watched:  make(map[*socketio.Namespace]bool),
+		seen:     make(map[*socketio.Namespace]bool),
 		sessions: make(map[string]bool),
 		fresh:    make(map[*socketio.Socket]string),
 		polling:  make(map[*socketio.Socket]pollState),
@@ -165,12 +169,7 @@ func Instrument(srv *socketio.Server, opts Options) (*Instrumentation, error) {
 	}
 	in.admin.OnConnection(in.onAdmin)
 	if in.dev {
-		// The hook first, then the namespaces that exist: one created in
-		// between is seen twice, and watch keeps one.
-		srv.OnNewNamespace(in.watch)
-		for _, ns := range srv.Namespaces() {
-			in.watch(ns)
-		}
+		in.watchAll()
 	}
 	go in.run()
 	return in, nil
@@ -345,15 +344,47 @@ func now() string { return jsDate(time.Now()) }
 
 func jsDate(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
 
+// watchAll watches every namespace: those that exist, and those
+// OnNewNamespace announces later. The hook is set first, then the
+// namespaces listed, so that none created meanwhile is missed; one created
+// meanwhile may come both ways, in either order, and seen lets the second
+// pass. Its entries are only namespaces of the start, so it stays small
+// on a server that creates and drops dynamic namespaces all day.
+func (in *Instrumentation) watchAll() {
+	in.mu.Lock()
+	in.starting = true
+	in.mu.Unlock()
+	in.srv.OnNewNamespace(func(ns *socketio.Namespace) {
+		in.mu.Lock()
+		if in.seen[ns] {
+			delete(in.seen, ns)
+			in.mu.Unlock()
+			return
+		}
+		if in.starting {
+			in.seen[ns] = true
+		}
+		in.mu.Unlock()
+		in.watch(ns)
+	})
+	for _, ns := range in.srv.Namespaces() {
+		in.mu.Lock()
+		if in.seen[ns] {
+			delete(in.seen, ns)
+			in.mu.Unlock()
+			continue
+		}
+		in.seen[ns] = true
+		in.mu.Unlock()
+		in.watch(ns)
+	}
+	in.mu.Lock()
+	in.starting = false
+	in.mu.Unlock()
+}
+
 // watch reports the sockets, rooms and events of ns (development mode).
 func (in *Instrumentation) watch(ns *socketio.Namespace) {
-	in.mu.Lock()
-	seen := in.watched[ns]
-	in.watched[ns] = true
-	in.mu.Unlock()
-	if seen {
-		return
-	}
 	name := ns.Name()
 	ns.OnConnection(func(s *socketio.Socket) { in.onSocket(ns, s) })
 	ns.OnRoom(func(ev socketio.RoomEvent) {

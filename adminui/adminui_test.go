@@ -3,6 +3,7 @@ package adminui
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -448,16 +449,34 @@ func TestSocketLife(t *testing.T) {
 	})
 }
 
-// A dynamic namespace's children are reported as they are created.
+// A dynamic namespace's children are reported as they are created, once
+// each, and dropped children leave nothing behind in the instrumentation.
 func TestDynamicNamespace(t *testing.T) {
-	srv, _, url := start(t, Options{})
+	srv, in, url := startWith(t, &socketio.Options{CleanupEmptyChildNamespaces: true}, Options{})
 	srv.OfFunc(func(name string, _ json.RawMessage) bool { return strings.HasPrefix(name, "/team-") })
 	u := login(t, url)
-	c := client(t, url, "/team-7", "websocket")
-	var sc serializedSocket
-	u.next("socket_connected", func(e event) bool { e.arg(t, 0, &sc); return sc.ID == c.ID() })
-	if sc.Nsp != "/team-7" {
-		t.Errorf("nsp %q", sc.Nsp)
+	for i := range 5 {
+		nsp := fmt.Sprintf("/team-%d", i)
+		c := client(t, url, nsp, "websocket")
+		id := c.ID()
+		var sc serializedSocket
+		u.next("socket_connected", func(e event) bool { e.arg(t, 0, &sc); return sc.ID == id })
+		if sc.Nsp != nsp {
+			t.Errorf("nsp %q, want %q", sc.Nsp, nsp)
+		}
+		c.Disconnect()
+		u.next("socket_disconnected", func(e event) bool { return argIs(e, 1, id) })
+		for range len(u.events) {
+			if ev := <-u.events; ev.name == "socket_connected" || ev.name == "socket_disconnected" {
+				t.Fatalf("%s reported twice: %s", ev.name, ev.args)
+			}
+		}
+	}
+	in.mu.Lock()
+	n := len(in.seen)
+	in.mu.Unlock()
+	if n != 2 { // the main namespace and /admin, listed at the start
+		t.Errorf("%d namespaces kept, want 2", n)
 	}
 }
 
