@@ -173,7 +173,7 @@ func TestAdminUI(t *testing.T) {
 
 	cfg, _ := json.Marshal(map[string]any{
 		"url": url, "page": url + "/admin-ui/", "shots": shots, "chromium": chromium,
-		"username": "admin", "password": "browser-pass",
+		"username": "admin", "password": "browser-pass", "serverId": "switchboard-browsertest",
 		"members": members, "victim": victim.ID,
 		"namespaces": map[string]int{"/": 2, "/chat": 1, "/admin": 1},
 	})

@@ -159,6 +159,11 @@ async function main() {
     await page.waitForTimeout(1500);
     await shot("10-events-chat", false);
     step("the events page lists the clients' events");
+
+    await open("Servers");
+    await page.locator("tr", { hasText: cfg.serverId }).filter({ hasText: "HEALTHY" }).waitFor();
+    await shot("11-servers");
+    step(`the servers page lists ${cfg.serverId}, healthy`);
   } catch (e) {
     console.log(`FAIL: ${e.stack || e}`);
     if (page) await shot("failure").catch(() => {});
