@@ -2,6 +2,7 @@ package socketio
 
 import (
 	"regexp"
+	"slices"
 	"testing"
 	"time"
 )
@@ -66,5 +67,40 @@ func TestCleanupEmptyChildNamespaces(t *testing.T) {
 		if got := c.recv(); got != `2/dyn,["hello"]` {
 			t.Fatalf("cleanup %v: got %q", cleanup, got)
 		}
+	}
+}
+
+// Namespaces lists the main namespace, static ones and the dynamic
+// children that exist, sorted by name; a cleaned-up child leaves it.
+func TestNamespaces(t *testing.T) {
+	srv, url := newTestServer(t, &Options{CleanupEmptyChildNamespaces: true})
+	names := func() []string {
+		var out []string
+		for _, ns := range srv.Namespaces() {
+			out = append(out, ns.Name())
+		}
+		return out
+	}
+	srv.Of("/b")
+	srv.Of("/a")
+	dyn := srv.OfRegexp(regexp.MustCompile(`^/dyn-\d+$`))
+	gone := make(chan bool, 1)
+	dyn.OnConnection(func(s *Socket) { s.OnDisconnect(func(Reason) { gone <- true }) })
+	if got := names(); !slices.Equal(got, []string{"/", "/a", "/b"}) {
+		t.Fatalf("namespaces %q", got)
+	}
+	c := dialRaw(t, url)
+	c.connect("/dyn-1")
+	if got := names(); !slices.Equal(got, []string{"/", "/a", "/b", "/dyn-1"}) {
+		t.Fatalf("namespaces with a child %q", got)
+	}
+	c.send("1/dyn-1,")
+	recvWithin(t, gone)
+	deadline := time.Now().Add(5 * time.Second)
+	for len(names()) != 3 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if got := names(); !slices.Equal(got, []string{"/", "/a", "/b"}) {
+		t.Fatalf("namespaces after the child's cleanup %q", got)
 	}
 }

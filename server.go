@@ -21,6 +21,8 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -398,6 +400,17 @@ func (s *Server) Close() error {
 	err := s.engine.Close()
 	s.closeAdapters()
 	return err
+}
+
+// Namespaces returns the server's namespaces, sorted by name: the main
+// one, those made by Of, and the children of dynamic namespaces that
+// exist now (Node: io._nsps). With OnNewNamespace, it lets a tool such as
+// the admin UI's instrumentation find every namespace, those created
+// before it started included.
+func (s *Server) Namespaces() []*Namespace {
+	out := s.namespaces()
+	slices.SortFunc(out, func(a, b *Namespace) int { return strings.Compare(a.name, b.name) })
+	return out
 }
 
 func (s *Server) namespaces() []*Namespace {

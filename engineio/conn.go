@@ -51,6 +51,7 @@ type Conn struct {
 	closed       bool
 	peerClosed   bool // the client closed the session (a close packet)
 	counted      bool // included in Server.Count
+	countedPoll  bool // included in Stats.Polling: counted, on long-polling
 	lingering    bool // closed on polling, waiting for the poll that collects the close
 	flushOnClose bool
 	wsEnded      bool // the session's WebSocket (c.ws) has closed
@@ -336,6 +337,10 @@ func (c *Conn) start() bool {
 		s.sessions[c.id] = c
 		c.counted = true
 		s.open.Add(1)
+		if c.transport == TransportPolling {
+			c.countedPoll = true
+			s.pollingOpen.Add(1)
+		}
 	}
 	counted := c.counted
 	c.mu.Unlock()
@@ -463,6 +468,10 @@ func (c *Conn) close(reason string, flush bool) {
 	}
 	if c.counted {
 		c.srv.open.Add(-1)
+	}
+	if c.countedPoll {
+		c.countedPoll = false
+		c.srv.pollingOpen.Add(-1)
 	}
 	ws, probe, transport, done := c.ws, c.probe, c.transport, c.closedCh
 	published := c.counted // findable by id: a poll may still come for it

@@ -54,6 +54,9 @@ type Server struct {
 
 	stats counters
 	open  atomic.Int64 // sessions started and not yet closed
+	// pollingOpen: the sessions of open that are on long-polling (not
+	// upgraded).
+	pollingOpen atomic.Int64
 
 	congestion congestion // receivers behind, and the senders that wait for them
 }
@@ -65,6 +68,7 @@ type counters struct {
 // Stats are counters of a server's life, for metrics and logs.
 type Stats struct {
 	Connections     int    // open now
+	Polling         int    // of Connections, those on long-polling now (not, or not yet, upgraded)
 	Handshakes      uint64 // connections accepted since start
 	QueueOverflows  uint64 // clients disconnected with ReasonQueueOverflow
 	WriteTimeouts   uint64 // clients disconnected with ReasonWriteTimeout
@@ -83,6 +87,7 @@ func (s *Server) volatileDropped() {
 func (s *Server) Stats() Stats {
 	return Stats{
 		Connections:     s.Count(),
+		Polling:         int(s.pollingOpen.Load()),
 		Handshakes:      s.stats.handshakes.Load(),
 		QueueOverflows:  s.stats.queueOverflows.Load(),
 		WriteTimeouts:   s.stats.writeTimeouts.Load(),

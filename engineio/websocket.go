@@ -121,6 +121,10 @@ func (c *Conn) attach(t wsTransport) {
 	c.mu.Lock()
 	from := c.transport
 	c.transport = TransportWebSocket
+	if c.countedPoll {
+		c.countedPoll = false
+		c.srv.pollingOpen.Add(-1)
+	}
 	c.ws = t
 	c.upgrading = false
 	c.probeDone = false

@@ -56,7 +56,7 @@ node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)
 echo "$(go version), node $(node --version), npm $(npm --version), $("$SWITCHBOARD_CHROMIUM" --version 2>/dev/null || echo "$SWITCHBOARD_CHROMIUM"), $("$SWITCHBOARD_PYTHON" --version)"
 
 echo "== npm ci (official Socket.IO client and server, browser driver)"
-for dir in interop/node interop/browser bench/node examples/tutorial/browsertest redisadapter/nodetest cmd/chat/browsertest cmd/chat/nodetest; do
+for dir in interop/node interop/browser bench/node examples/tutorial/browsertest redisadapter/nodetest cmd/chat/browsertest cmd/chat/nodetest adminui/browsertest; do
   [ -f "$dir/package-lock.json" ] || fail "$dir/package-lock.json is missing"
   (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
 done
@@ -142,6 +142,9 @@ echo "== prommetrics (its own module): the Prometheus exporter, real clients aga
 
 echo "== the chat (module cmd/chat): store, auth, handlers, many clients, the Node client, Chromium, two nodes over Redis and PostgreSQL, behind HAProxy"
 (cd cmd/chat && noskip_test -race -count=1 -timeout 10m ./...)
+
+echo "== adminui (its own module): the admin namespace's protocol with the Go client, the official admin UI in Chromium"
+(cd adminui && noskip_test -race -count=1 -timeout 10m ./...)
 
 echo "== benchmarks (one iteration each: they must run, timings are not checked)"
 go test -run '^$' -bench . -benchtime 1x ./...
