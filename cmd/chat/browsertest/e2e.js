@@ -175,6 +175,16 @@ async function main() {
     step("a wrong password shows: " + (await c.textContent("#auth-error")));
     await c.screenshot({ path: path.join(shots, "05-wrong-password.png") });
 
+    // Carol signs up, then leaves: #general lists her still, as offline.
+    await signup(c, "carol");
+    await a.click("#rooms li[data-key='general']");
+    await a.waitForSelector("#members li:not(.offline):has-text('carol')");
+    await ctxC.close();
+    delete pages.carol;
+    await a.waitForSelector("#members li.offline:has-text('carol')");
+    await a.screenshot({ path: path.join(shots, "05-members-alice.png") });
+    step("#general lists carol once she left, as offline");
+
     // A narrow screen.
     await b.setViewportSize({ width: 390, height: 760 });
     await b.waitForSelector("#menu-btn", { state: "visible" });

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -51,8 +52,19 @@ func testChat(t *testing.T, e *env, tr socketiotest.Transport) {
 	if msg := a.ack("create", roomArg{Room: "team"}, nil); !strings.Contains(msg, "exists") {
 		t.Fatalf("second create: %q", msg)
 	}
-	if msg := b.ack("join", roomArg{Room: "team"}, &jr); msg != "" || jr.Room != "team" {
+	if !slices.Equal(jr.Members, []string{"alice"}) {
+		t.Fatalf("create: members %q", jr.Members)
+	}
+	if msg := b.ack("join", roomArg{Room: "team"}, &jr); msg != "" || jr.Room != "team" || !slices.Equal(jr.Members, []string{"alice", "bob"}) {
 		t.Fatalf("join: %q %+v", msg, jr)
+	}
+	// Members lists who joined, online or not: dave signed up (and so
+	// joined general) but never connected.
+	e.signup("dave")
+	var ml memberList
+	if msg := c.ack("members", roomArg{Room: "general"}, &ml); msg != "" ||
+		!slices.Equal(ml.Online, []string{"alice", "bob", "carol"}) || !slices.Equal(ml.Members, []string{"alice", "bob", "carol", "dave"}) {
+		t.Fatalf("members of general: %q %+v", msg, ml)
 	}
 	a.waitEvent("notice", func(raw json.RawMessage) bool {
 		var n notice

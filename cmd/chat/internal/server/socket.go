@@ -337,6 +337,7 @@ type joinResult struct {
 	Room    string    `json:"room"`
 	History []wireMsg `json:"history"`
 	Online  []string  `json:"online"`
+	Members []string  `json:"members"` // everyone who joined the room, online or not
 }
 
 func (h *handlers) join(_ *socketio.Event, a roomArg) (joinResult, error) {
@@ -373,7 +374,19 @@ func (h *handlers) join(_ *socketio.Event, a roomArg) (joinResult, error) {
 		_ = h.s.io.To(roomKey(a.Room)).Emit("notice", notice{Room: a.Room, User: h.user, Event: "joined", At: time.Now().UnixMilli()})
 		h.s.sendPresence(a.Room, online)
 	}
-	return joinResult{Room: a.Room, History: toWireList(hist), Online: online}, nil
+	members, err := h.s.st.RoomMembers(ctx, a.Room)
+	if err != nil {
+		return joinResult{}, h.s.internal("members", err)
+	}
+	return joinResult{Room: a.Room, History: toWireList(hist), Online: online, Members: nonNil(members)}, nil
+}
+
+// nonNil makes an empty list a JSON array, not null.
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }
 
 type okResult struct {
@@ -402,11 +415,23 @@ func (h *handlers) leave(_ *socketio.Event, a roomArg) (okResult, error) {
 	return okResult{OK: true}, nil
 }
 
-func (h *handlers) members(_ *socketio.Event, a roomArg) (presence, error) {
+type memberList struct {
+	Room    string   `json:"room"`
+	Online  []string `json:"online"`
+	Members []string `json:"members"`
+}
+
+func (h *handlers) members(_ *socketio.Event, a roomArg) (memberList, error) {
 	if err := valid.Room(a.Room); err != nil {
-		return presence{}, err
+		return memberList{}, err
 	}
-	return presence{Room: a.Room, Online: h.s.onlineIn(a.Room)[a.Room]}, nil
+	ctx, cancel := context.WithTimeout(context.Background(), h.s.dbTimeout)
+	defer cancel()
+	members, err := h.s.st.RoomMembers(ctx, a.Room)
+	if err != nil {
+		return memberList{}, h.s.internal("members", err)
+	}
+	return memberList{Room: a.Room, Online: nonNil(h.s.onlineIn(a.Room)[a.Room]), Members: nonNil(members)}, nil
 }
 
 // outFile is an attachment as a client sends it: its bytes as a binary

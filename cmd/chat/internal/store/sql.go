@@ -232,6 +232,23 @@ func (s *sqlStore) UserRooms(ctx context.Context, user string) ([]string, error)
 	return out, s.err(rows.Err())
 }
 
+func (s *sqlStore) RoomMembers(ctx context.Context, room string) ([]string, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT user_name FROM members WHERE room = $1 ORDER BY user_name`, room)
+	if err != nil {
+		return nil, s.err(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var u string
+		if err := rows.Scan(&u); err != nil {
+			return nil, s.err(err)
+		}
+		out = append(out, u)
+	}
+	return out, s.err(rows.Err())
+}
+
 // Messages.
 
 // pairKey names a private conversation: the two user names in order, so

@@ -92,6 +92,7 @@ type Store interface {
 	JoinRoom(ctx context.Context, user, room string) error                // idempotent; ErrNotFound for a missing room or user
 	LeaveRoom(ctx context.Context, user, room string) error               // idempotent
 	UserRooms(ctx context.Context, user string) ([]string, error)         // by name
+	RoomMembers(ctx context.Context, room string) ([]string, error)       // the users who joined room, by name
 
 	// Messages. AddMessage stores m (its ID and Sent are set by the store,
 	// and its File, when set, is filled in from the file's ID) and returns

@@ -181,6 +181,31 @@ func TestMembership(t *testing.T) {
 		if r := rooms(); !reflect.DeepEqual(r, []string{"general", "random"}) {
 			t.Fatalf("rooms after joining twice: %v", r)
 		}
+		mustUser(t, s, "bob")
+		mustJoin(t, s, "bob", "random")
+		members := func(room string) []string {
+			t.Helper()
+			ms, err := s.RoomMembers(ctx, room)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return ms
+		}
+		if m := members("random"); !reflect.DeepEqual(m, []string{"alice", "bob"}) {
+			t.Fatalf("members of random: %v", m)
+		}
+		if m := members("general"); !reflect.DeepEqual(m, []string{"alice"}) {
+			t.Fatalf("members of general: %v", m)
+		}
+		if err := s.LeaveRoom(ctx, "bob", "random"); err != nil {
+			t.Fatal(err)
+		}
+		if m := members("random"); !reflect.DeepEqual(m, []string{"alice"}) {
+			t.Fatalf("members of random after bob left: %v", m)
+		}
+		if m := members("nope"); len(m) != 0 {
+			t.Fatalf("members of a missing room: %v", m)
+		}
 		if err := s.JoinRoom(ctx, "alice", "nope"); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("joining a missing room: %v, want ErrNotFound", err)
 		}

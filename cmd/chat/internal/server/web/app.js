@@ -34,6 +34,7 @@ function conv(key) {
       loading: false,
       unread: 0,
       online: [],
+      members: [], // who joined the room, online or not
       typing: new Map(), // user -> timer
     };
     state.convs.set(key, c);
@@ -163,10 +164,17 @@ function enter(name) {
   socket.on("notice", (n) => {
     const c = conv(n.room);
     c.notices.push(n);
+    if (n.event === "joined" && !c.members.includes(n.user)) c.members = [...c.members, n.user].sort();
+    if (n.event === "left") c.members = c.members.filter((u) => u !== n.user);
+    if (state.active === n.room) renderMembers();
     if (state.active === n.room) renderMessages(true);
   });
   socket.on("presence", (p) => {
-    conv(p.room).online = p.online;
+    const c = conv(p.room);
+    c.online = p.online;
+    // Whoever is online in a room is a member of it (one who joined at
+    // sign-up, say, with no notice).
+    c.members = [...new Set([...c.members, ...p.online])].sort();
     if (state.active === p.room) renderMembers();
     renderSidebar();
   });
@@ -236,6 +244,7 @@ function open(key) {
       if (list.length) c.oldest = Math.min(c.oldest || Infinity, list[0].id);
       c.more = list.length >= 50;
       if (r.online) c.online = r.online;
+      if (r.members) c.members = r.members;
       markRead(c);
       render();
     };
@@ -486,10 +495,14 @@ function renderMembers() {
   ul.replaceChildren();
   const c = state.active && conv(state.active);
   if (!c) return;
-  const names = c.dm ? [state.me, c.name] : c.online;
+  // A room lists who is online first, then the members who are not; a
+  // conversation, its two people.
+  const names = c.dm ? [state.me, c.name]
+    : [...c.online, ...c.members.filter((n) => !c.online.includes(n))];
   for (const n of names) {
     const li = el("li");
-    const online = c.dm ? [...state.convs.values()].some((x) => x.online.includes(n)) || n === state.me : true;
+    const online = n === state.me || (c.dm ? [...state.convs.values()].some((x) => x.online.includes(n)) : c.online.includes(n));
+    if (!online) li.classList.add("offline");
     li.append(el("span", "dot" + (online ? " online" : "")));
     li.append(el("span", "", n + (n === state.me ? " (you)" : "")));
     if (n === state.me) li.classList.add("me-item");
@@ -547,6 +560,7 @@ $("create-form").addEventListener("submit", (e) => {
     c.more = false; // a new room
     for (const m of r.history) c.msgs.set(m.id, m);
     c.online = r.online;
+    c.members = r.members || [];
     open(r.room);
   });
 });
