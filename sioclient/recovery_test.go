@@ -71,7 +71,12 @@ func (s *scriptedServer) expectConnect(t *testing.T, want string) scriptedConnec
 func startScriptedServer(t *testing.T) *scriptedServer {
 	t.Helper()
 	s := &scriptedServer{connects: make(chan scriptedConnect, 16)}
-	eng := engineio.NewServer(&engineio.Options{PingInterval: 200 * time.Millisecond, PingTimeout: time.Second},
+	// A generous ping timeout: a client busy with thousands of replayed
+	// events under the race detector on a loaded machine answered a ping
+	// late once, lost its session ("Session ID unknown") and failed
+	// TestRecoveryManyMissedEvents/polling. Connections end by cut, not
+	// by the heartbeat.
+	eng := engineio.NewServer(&engineio.Options{PingInterval: 200 * time.Millisecond, PingTimeout: 20 * time.Second},
 		func(*engineio.Conn) engineio.Handler { return scriptedHandler{s} })
 	hs := httptest.NewServer(eng)
 	t.Cleanup(func() {
