@@ -216,35 +216,27 @@ func (s *sqlStore) LeaveRoom(ctx context.Context, user, room string) error {
 }
 
 func (s *sqlStore) UserRooms(ctx context.Context, user string) ([]string, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT room FROM members WHERE user_name = $1 ORDER BY room`, user)
-	if err != nil {
-		return nil, s.err(err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var r string
-		if err := rows.Scan(&r); err != nil {
-			return nil, s.err(err)
-		}
-		out = append(out, r)
-	}
-	return out, s.err(rows.Err())
+	return s.names(ctx, `SELECT room FROM members WHERE user_name = $1 ORDER BY room`, user)
 }
 
 func (s *sqlStore) RoomMembers(ctx context.Context, room string) ([]string, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT user_name FROM members WHERE room = $1 ORDER BY user_name`, room)
+	return s.names(ctx, `SELECT user_name FROM members WHERE room = $1 ORDER BY user_name`, room)
+}
+
+// names runs a query of one text column and returns its values.
+func (s *sqlStore) names(ctx context.Context, query string, arg string) ([]string, error) {
+	rows, err := s.r.QueryContext(ctx, query, arg)
 	if err != nil {
 		return nil, s.err(err)
 	}
 	defer rows.Close()
 	var out []string
 	for rows.Next() {
-		var u string
-		if err := rows.Scan(&u); err != nil {
+		var n string
+		if err := rows.Scan(&n); err != nil {
 			return nil, s.err(err)
 		}
-		out = append(out, u)
+		out = append(out, n)
 	}
 	return out, s.err(rows.Err())
 }
