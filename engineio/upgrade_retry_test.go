@@ -85,3 +85,47 @@ func TestFailedUpgradeCanBeRetried(t *testing.T) {
 		}
 	}
 }
+
+// A session upgraded to the poller is not under the write timeout for
+// nothing: the probe's answer went out whole, so nothing is stalled, and
+// a client that reads everything keeps its session however long it
+// stays idle past WriteTimeout.
+func TestUpgradedIdlePastWriteTimeout(t *testing.T) {
+	const timeout = 200 * time.Millisecond
+	ts := startServerRaw(t, &Options{WriteTimeout: timeout, PingInterval: time.Minute}, true)
+	op := handshake(t, ts)
+	c := ts.nextConn(t)
+	u := ts.url("transport=polling&sid=" + op.SID)
+	pending := make(chan string, 1)
+	go func() { _, _, b := do(t, "GET", u, ""); pending <- b }()
+	ws := dialWS(t, ts, "sid="+op.SID)
+	_ = ws.WriteMessage(websocket.TextMessage, []byte("2probe"))
+	if got := readText(t, ws); got != "3probe" {
+		t.Fatalf("probe answer %q", got)
+	}
+	if b := <-pending; b != "6" {
+		t.Fatalf("pending poll released with %q, want noop", b)
+	}
+	_ = ws.WriteMessage(websocket.TextMessage, []byte("5"))
+	_ = ws.WriteMessage(websocket.TextMessage, []byte("4first"))
+	if got := readText(t, ws); got != "4first" {
+		t.Fatalf("echo %q", got)
+	}
+	if _, ok := transportOf(c).(*pollWS); !ok {
+		t.Fatalf("transport %T, want the poller's", transportOf(c))
+	}
+	// Idle for several WriteTimeouts: the time is the subject here, no
+	// event stands for it.
+	select {
+	case r := <-ts.rec.closed:
+		t.Fatalf("an idle upgraded session was closed: %q", r)
+	case <-time.After(5 * timeout):
+	}
+	_ = ws.WriteMessage(websocket.TextMessage, []byte("4later"))
+	if got := readText(t, ws); got != "4later" {
+		t.Fatalf("echo %q", got)
+	}
+	if st := ts.eng.Stats(); st.WriteTimeouts != 0 {
+		t.Fatalf("write timeouts %d", st.WriteTimeouts)
+	}
+}
