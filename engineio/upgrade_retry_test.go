@@ -1,6 +1,7 @@
 package engineio
 
 import (
+	"net"
 	"net/http"
 	"testing"
 	"time"
@@ -127,5 +128,36 @@ func TestUpgradedIdlePastWriteTimeout(t *testing.T) {
 	}
 	if st := ts.eng.Stats(); st.WriteTimeouts != 0 {
 		t.Fatalf("write timeouts %d", st.WriteTimeouts)
+	}
+}
+
+// A client that goes away without a close frame, its TCP connection shut
+// (FIN) or reset (RST), has closed the transport: the session ends with
+// "transport close", on the poller and on a reader goroutine.
+func TestWebSocketDroppedIsTransportClose(t *testing.T) {
+	for _, mode := range []struct {
+		name     string
+		disabled bool
+	}{{"poller", false}, {"goroutine", true}} {
+		for _, reset := range []bool{false, true} {
+			name := mode.name + "/fin"
+			if reset {
+				name = mode.name + "/rst"
+			}
+			t.Run(name, func(t *testing.T) {
+				ts := startServerRaw(t, &Options{DisablePoller: mode.disabled}, true)
+				ws := dialWS(t, ts, "")
+				readText(t, ws)
+				ts.nextConn(t)
+				tc := ws.NetConn().(*net.TCPConn)
+				if reset {
+					_ = tc.SetLinger(0)
+				}
+				_ = tc.Close()
+				if r := ts.closeReason(t); r != ReasonTransportClose {
+					t.Fatalf("reason %q, want %q", r, ReasonTransportClose)
+				}
+			})
+		}
 	}
 }
