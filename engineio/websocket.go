@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -301,10 +302,11 @@ func packetOf(op byte, payload []byte) (Packet, error) {
 }
 
 // readErrorReason names why reading a WebSocket failed (a close from the
-// peer, as gorilla reports it on the client, is a close too).
+// peer, as gorilla reports it on the client, is a close too, and so is a
+// reset: the client went away, as the poller and the writer judge it).
 func readErrorReason(err error) string {
 	var ce *websocket.CloseError
-	if errors.As(err, &ce) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) {
+	if errors.As(err, &ce) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) || errors.Is(err, syscall.ECONNRESET) {
 		if errors.As(err, &ce) && ce.Code == websocket.CloseMessageTooBig {
 			return ReasonTransportError
 		}

@@ -618,6 +618,16 @@ func TestAppendCloseFrame(t *testing.T) {
 			t.Fatalf("our close frame does not parse: %v %v", evs, err)
 		}
 	}
+	// Around the limit, byte by byte: up to 123 bytes go whole, longer
+	// ones are cut to exactly 123 (ASCII has a boundary everywhere).
+	for n := 119; n <= 130; n++ {
+		reason := strings.Repeat("r", n)
+		f := appendCloseFrame(nil, closeNormal, reason)
+		want := min(n, 123)
+		if int(f[1]) != 2+want || len(f) != 4+want || string(f[4:]) != reason[:want] {
+			t.Fatalf("%d-byte reason: length byte %d, frame of %d bytes, want a %d-byte payload", n, f[1], len(f), 2+want)
+		}
+	}
 }
 
 func FuzzFrameParser(f *testing.F) {

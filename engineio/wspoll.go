@@ -392,8 +392,8 @@ func (pw *pollWS) takeControl() []byte {
 func (pw *pollWS) writeProbe() bool {
 	var sc netpoll.Scratch
 	for {
-		if len(pw.stalled) > 0 {
-			bufs := [1][]byte{pw.stalled}
+		if rest := pw.stalled; len(rest) > 0 {
+			bufs := [1][]byte{rest}
 			n, err := pw.d.Writev(bufs[:], &sc)
 			pw.stalled = pw.stalled[n:]
 			if errors.Is(err, netpoll.ErrWouldBlock) {

@@ -27,8 +27,10 @@
 // edited comes back, to be judged again. MUTATOR_TYPE@N narrows it to the
 // operator at byte N (from 1) of the trimmed line, when the line has
 // several of that type. An equivalent mutant counts as covered and as
-// neither killed nor survived. An entry whose line is no longer in the
-// file is an error, so the list cannot rot silently.
+// neither killed nor survived. A mutant gremlins could not run (a case
+// clause) that lives when run here is matched against the list too. An
+// entry whose line is no longer in the file is an error, so the list
+// cannot rot silently.
 //
 // With -recheck, each survivor of the reports that is not listed as
 // equivalent is run again the same way, on the tree as it is now: after
@@ -146,6 +148,18 @@ func main() {
 						rw.rerun++
 					case "TIMED OUT":
 						rw.timedOut++
+					case "LIVED":
+						// Run and not killed: an equivalent one (a case
+						// clause of a memory-only choice, say) is listed
+						// as any survivor is.
+						if e := match(exs, file, m.Type, text, at); e != nil {
+							e.used = true
+							rw.excl++
+							excluded = append(excluded, where+"  ("+e.where+")")
+							break
+						}
+						rw.notCovered++
+						uncovered = append(uncovered, where+"  `"+text+"`"+" (lived when run)")
 					default:
 						rw.notCovered++
 						uncovered = append(uncovered, where+"  `"+text+"`"+" ("+strings.ToLower(status)+" when run)")
