@@ -4,11 +4,13 @@
 // events are documented in cmd/chat/PROTOCOL.md.
 //
 // Every message is written to the store before anyone is told about it
-// (the sender's acknowledgement included), and it is published under one
-// lock (pubMu) together with its write, so that every connection receives
-// messages in the order of their ids, their offsets. A client that was
-// away asks for what came after the last id it saw; because of that order
-// nothing below that id can still be on its way to it.
+// (the sender's acknowledgement included), and messages are published
+// (broadcast, under one lock, pubMu) in the order of their ids, their
+// offsets, so that every connection receives them in that order. A client
+// that was away asks for what came after the last id it saw; because of
+// that order nothing below that id can still be on its way to it. The
+// writes themselves are not under pubMu: the messages that wait meanwhile
+// are stored together, sharing one commit (publish.go).
 //
 // On several nodes (Config.Adapter) that order holds for each node's own
 // messages; another node's arrive through Redis a moment later, so a
@@ -88,6 +90,7 @@ type Server struct {
 	clusterTimeout time.Duration
 	closed         atomic.Bool // Shutdown was called
 	pubMu          sync.Mutex  // see the package comment
+	pub            publisher   // see publish.go
 	// lastID is the highest message id published (under pubMu): a socket
 	// that connects is told it as its offset, since every later message
 	// reaches it live.
@@ -187,7 +190,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	err := s.io.Shutdown(ctx)
 	done := make(chan struct{})
-	go func() { s.wsWG.Wait(); close(done) }()
+	go func() {
+		s.wsWG.Wait()
+		// The messages being stored are answered before the store closes.
+		<-s.pub.idle()
+		close(done)
+	}()
 	select {
 	case <-done:
 	case <-ctx.Done():
@@ -285,34 +293,6 @@ func toWireList(ms []store.Message) []wireMsg {
 		out[i] = toWire(m)
 	}
 	return out
-}
-
-// publish stores m and sends it to everyone who may see it: the Socket.IO
-// rooms of its room (or of its two users) and the /ws clients. A retry of
-// a message already stored (same author and clientId) is not sent again.
-func (s *Server) publish(ctx context.Context, m store.Message) (store.Message, error) {
-	s.pubMu.Lock()
-	defer s.pubMu.Unlock()
-	stored, dup, err := s.st.AddMessage(ctx, m)
-	if err != nil || dup {
-		return stored, err
-	}
-	s.lastID = max(s.lastID, stored.ID)
-	w := toWire(stored)
-	var targets []string
-	if stored.Room != "" {
-		targets = []string{roomKey(stored.Room)}
-	} else {
-		targets = []string{userKey(stored.From), userKey(stored.To)}
-	}
-	if err := s.io.To(targets...).Emit("message", w); err != nil {
-		s.log.Error("chat: broadcast", "err", err)
-	}
-	for _, c := range s.hub.wsFor(stored.Room, stored.From, stored.To) {
-		c.send(w)
-	}
-	s.wsToOthers(ctx, w)
-	return stored, nil
 }
 
 // latestRoomMessage is the id of the newest room message, where a new

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math"
 	"net/http"
 	"slices"
 	"time"
@@ -140,15 +141,21 @@ func (s *Server) onConnection(sock *socketio.Socket) {
 	if !sock.Recovered() {
 		if v, ok := sock.Get(keyOffset); ok {
 			after, _ := v.(int64)
+			// A message stored but not published yet (publish.go) has
+			// an id above lastID and reaches the socket live, now that it
+			// is in its rooms: the catch-up stops before it.
+			upTo := offset
 			if s.cluster {
 				// Another node's message reaches this node's sockets
 				// through Redis, after this node's own: a client here may
 				// have seen id 11 (ours) and not yet 10 (another node's,
 				// on its way) when it dropped. Catching up from a little
 				// earlier sends 10; what it has already, it drops by id.
+				// Other nodes' ids are not counted in lastID: no bound.
 				after = max(after-clusterCatchUpSlack, 0)
+				upTo = math.MaxInt64
 			}
-			resync = s.catchUp(ctx, sock, user, after)
+			resync = s.catchUp(ctx, sock, user, after, upTo)
 		}
 	}
 	s.pubMu.Unlock()
@@ -190,10 +197,10 @@ func (s *Server) onConnection(sock *socketio.Socket) {
 	sock.OnError(func(err error) { s.log.Debug("chat: bad event", "user", user, "err", err) })
 }
 
-// catchUp sends a socket the messages after offset after, in id order. It
-// reports whether there were more than catchUpMax (the client then reloads
-// its history instead).
-func (s *Server) catchUp(ctx context.Context, sock *socketio.Socket, user string, after int64) bool {
+// catchUp sends a socket the messages after offset after, up to upTo, in
+// id order. It reports whether there were more than catchUpMax (the client
+// then reloads its history instead).
+func (s *Server) catchUp(ctx context.Context, sock *socketio.Socket, user string, after, upTo int64) bool {
 	sent := 0
 	for sent < catchUpMax {
 		ms, err := s.st.MessagesSince(ctx, user, after, 200)
@@ -202,6 +209,9 @@ func (s *Server) catchUp(ctx context.Context, sock *socketio.Socket, user string
 			return true
 		}
 		for _, m := range ms {
+			if m.ID > upTo {
+				return false
+			}
 			_ = sock.Emit("message", toWire(m))
 			after = m.ID
 		}
