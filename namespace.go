@@ -221,6 +221,15 @@ type nsHost struct{ ns *Namespace }
 
 func (h nsHost) Name() string { return h.ns.name }
 
+// Recovery implements adapter.RecoveryHost.
+func (h nsHost) Recovery() (adapter.RecoveryConfig, bool) {
+	r := h.ns.srv.recovery
+	if r == nil {
+		return adapter.RecoveryConfig{}, false
+	}
+	return adapter.RecoveryConfig{MaxDisconnectionDuration: r.MaxDisconnectionDuration, MaxLogBytes: r.MaxLogBytes}, true
+}
+
 // prepareFrames frames a packet once for every target.
 func prepareFrames(frames []adapter.Frame, noCompress bool) *engineio.Prepared {
 	msgs := make([]engineio.Message, len(frames))

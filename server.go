@@ -101,8 +101,14 @@ type Options struct {
 //
 // The adapter keeps the sessions and the packet log: it must implement
 // adapter.SessionAware, as the default in-memory one does when recovery
-// is on. With another adapter recovery never succeeds and the server
-// logs a warning.
+// is on. The cluster adapters (adapter/cluster, redisadapter) do too,
+// per server: each server logs what it delivers to its own sockets, those
+// of other servers included, so a client that reconnects to the same
+// server (a sticky load balancer, which long-polling needs anyway) gets
+// its socket back and the events it missed from any server; one that
+// lands on another server gets a new socket (Socket.Recovered false), as
+// after an expiry. With an adapter that keeps no sessions, recovery never
+// succeeds and the server logs a warning.
 type Recovery struct {
 	// MaxDisconnectionDuration is how long sessions and packets are kept;
 	// default 2 minutes (Node: maxDisconnectionDuration).

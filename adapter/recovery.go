@@ -66,6 +66,16 @@ type RecoveryConfig struct {
 	MaxLogBytes int
 }
 
+// RecoveryHost is implemented by the Host of a namespace whose server has
+// connection state recovery on (the root package's namespaces). An adapter
+// that makes a local part of its own, such as a cluster adapter, asks it
+// whether that part must keep sessions and a packet log, and how long.
+type RecoveryHost interface {
+	// Recovery returns the server's recovery configuration, or false when
+	// recovery is off.
+	Recovery() (RecoveryConfig, bool)
+}
+
 const (
 	defaultMaxDisconnection = 2 * time.Minute
 	defaultMaxLogBytes      = 16 << 20

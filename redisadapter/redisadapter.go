@@ -64,9 +64,20 @@
 // fail with an error at their timeout. Redis pub/sub keeps nothing: what
 // was published while a server was unsubscribed (Redis down, or the few
 // moments after it came back and before go-redis subscribed again) never
-// reaches that server. Connection state recovery is not supported yet, as
-// with the reference's pub/sub adapter: with the option on, the server
-// logs that its adapter keeps no sessions and recovers nobody.
+// reaches that server.
+//
+// # Connection state recovery
+//
+// The reference's pub/sub adapter recovers no session. This one does, per
+// server: with socketio.Options.ConnectionStateRecovery on, each server
+// keeps the sessions of its own sockets and a log of what it delivered to
+// them, what other servers broadcast included (cluster.RecoveringAdapter).
+// A client that reconnects to the same server (a sticky load balancer)
+// gets its socket back, with every event any server sent its rooms
+// meanwhile, in the order its server delivered them; one that lands on
+// another server gets a new socket there (Recovered false), as after an
+// expiry. What Redis lost while it was down (above) is not in the log of a
+// server that never received it.
 //
 // The sharded adapter behaves the same. A join waits for its room's
 // subscription at most the request timeout, and not at all once the

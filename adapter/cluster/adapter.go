@@ -65,7 +65,11 @@ type Config struct {
 	// not decode, a response that cannot be published); default
 	// slog.Default().
 	Logger *slog.Logger
-	// Local makes the local part; default adapter.NewInMemory.
+	// Local makes the local part; default adapter.NewInMemory, or
+	// adapter.NewInMemoryWithRecovery when the namespace's server has
+	// connection state recovery on (adapter.RecoveryHost). When the local
+	// part keeps sessions (adapter.SessionAware), so does the cluster
+	// adapter: see RecoveringAdapter.
 	Local adapter.Factory
 }
 
@@ -130,10 +134,16 @@ func New(cfg Config) adapter.Factory {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	if cfg.Local == nil {
-		cfg.Local = adapter.NewInMemory
-	}
 	return func(host adapter.Host) adapter.Adapter {
+		local := cfg.Local
+		if local == nil {
+			local = adapter.NewInMemory
+			if rh, ok := host.(adapter.RecoveryHost); ok {
+				if rc, on := rh.Recovery(); on {
+					local = adapter.NewInMemoryWithRecovery(rc)
+				}
+			}
+		}
 		a := &Adapter{
 			host:    host,
 			uid:     newUID(),
@@ -143,7 +153,7 @@ func New(cfg Config) adapter.Factory {
 			ackReqs: make(map[string]*ackRequest),
 		}
 		a.remoteID.Store(remoteAckBase)
-		a.Adapter = cfg.Local(roomHost{host, a})
+		a.Adapter = local(roomHost{host, a})
 		ctx, cancel := context.WithTimeout(context.Background(), cfg.RequestTimeout)
 		defer cancel()
 		// The Factory cannot fail: a namespace whose bus cannot be set up
@@ -162,8 +172,38 @@ func New(cfg Config) adapter.Factory {
 			a.roomMode.Store(roomsNone)
 		}
 		a.mu.Unlock()
+		if sa, ok := a.Adapter.(adapter.SessionAware); ok {
+			return &RecoveringAdapter{Adapter: a, sessions: sa}
+		}
 		return a
 	}
+}
+
+// RecoveringAdapter is the cluster adapter of a namespace whose local part
+// keeps sessions for connection state recovery: it is SessionAware, per
+// server. What other servers broadcast reaches this server's sockets
+// through its local part (Broadcast with their rooms), which logs it with
+// an offset of this server's log like its own broadcasts; so a client
+// that reconnects to the same server is given what every server sent it
+// while it was away, in the order this server delivered it. Sessions are
+// not shared: a client that reconnects to another server gets a new
+// socket there. Node's classic Redis adapter recovers no session at all.
+type RecoveringAdapter struct {
+	*Adapter
+	sessions adapter.SessionAware
+}
+
+var _ adapter.SessionAware = (*RecoveringAdapter)(nil)
+
+// PersistSession implements adapter.SessionAware.
+func (r *RecoveringAdapter) PersistSession(s adapter.Session) { r.sessions.PersistSession(s) }
+
+// SessionSID implements adapter.SessionAware.
+func (r *RecoveringAdapter) SessionSID(pid string) (string, bool) { return r.sessions.SessionSID(pid) }
+
+// RestoreSession implements adapter.SessionAware.
+func (r *RecoveringAdapter) RestoreSession(pid, offset string) (adapter.Restored, bool) {
+	return r.sessions.RestoreSession(pid, offset)
 }
 
 // roomHost is the Host the local adapter sees: the namespace's, with the

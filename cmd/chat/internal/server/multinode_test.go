@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/switchboard-go/socketio/redisadapter"
+	"github.com/switchboard-go/socketio/sioclient"
 	"github.com/switchboard-go/socketio/socketiotest"
 )
 
@@ -244,4 +245,51 @@ func TestMultiNode(t *testing.T) {
 	cc.send("general", "while bob was away")
 	back := a.connect(bob, nil, func() (any, error) { return map[string]any{"lastId": offset}, nil })
 	back.waitMsg("while bob was away")
+}
+
+// TestMultiNodeRecovery: a client whose connection drops comes back to
+// the same node (as through a sticky load balancer) and recovers its
+// session there, with the messages sent meanwhile through either node,
+// each once and without a catch-up.
+func TestMultiNodeRecovery(t *testing.T) {
+	dsn := postgresSchema(t)
+	rdb, key := testRedis(t)
+	a := newNode(t, dsn, rdb, key)
+	b := newNode(t, dsn, rdb, key)
+	alice, bob := a.signup("alice"), b.signup("bob")
+	opts := socketiotest.WebSocket.Options()
+	// Node A notices the drop (a closed TCP connection) well within this.
+	opts.ReconnectionDelay, opts.ReconnectionDelayMax = time.Second, time.Second
+	ca := a.connect(alice, opts, nil)
+	cb := b.connect(bob, nil, nil)
+	first := cb.send("general", "before the drop")
+	ca.waitFor("the first message", func() bool { return ca.ids[first] == 1 })
+	id := ca.s.ID()
+
+	ca.s.Manager().Engine().CloseWithReason(sioclient.ReasonTransportClose)
+	select {
+	case <-ca.life.Disconnected:
+	case <-time.After(wait):
+		t.Fatal("no disconnection after the drop")
+	}
+	fromB := cb.send("general", "through B while alice was away")
+	select {
+	case <-ca.life.Connected:
+	case <-time.After(wait):
+		t.Fatal("no reconnection")
+	}
+	after := cb.send("general", "after she is back")
+	for _, want := range []int64{fromB, after} {
+		ca.waitFor("the messages sent meanwhile", func() bool { return ca.ids[want] >= 1 })
+	}
+	ca.mu.Lock()
+	defer ca.mu.Unlock()
+	if !ca.s.Recovered() || ca.s.ID() != id {
+		t.Fatalf("back on node A: recovered %v, id %s (was %s)", ca.s.Recovered(), ca.s.ID(), id)
+	}
+	for mid, k := range ca.ids {
+		if k != 1 {
+			t.Errorf("message %d received %d times", mid, k)
+		}
+	}
 }

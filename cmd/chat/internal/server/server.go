@@ -127,13 +127,12 @@ func New(cfg Config) *Server {
 	}
 	s := &Server{st: cfg.Store, auth: cfg.Auth, log: cfg.Logger, hub: newHub(), page: cfg.HistoryPage, dbTimeout: cfg.DBTimeout, wsConns: map[*wsClient]bool{},
 		cluster: cfg.Adapter != nil, clusterTimeout: cfg.ClusterTimeout}
+	// On a cluster, sessions are kept per node (see
+	// socketio.Recovery): a client that comes back to the same node (the
+	// load balancer is sticky) is recovered with what every node sent it
+	// meanwhile; one that lands on another node catches up by its offset
+	// from the shared database instead (onConnection).
 	recovery := &socketio.Recovery{MaxDisconnectionDuration: cfg.RecoveryWindow}
-	if s.cluster {
-		// The cluster adapter keeps no sessions to recover: a client that
-		// comes back, to this node or another, catches up by its offset
-		// from the shared database instead (onConnection).
-		recovery = nil
-	}
 	s.io = socketio.NewServer(&socketio.Options{
 		Adapter: cfg.Adapter,
 		Engine: engineio.Options{
