@@ -28,7 +28,7 @@ type Conn struct {
 	// Set before the session is published, never changed.
 	eio3, b64 bool
 	created   time.Time
-	q                *queue.Queue
+	q         *queue.Queue
 
 	// dispatchMu serializes calls into the handler (messages and close).
 	dispatchMu sync.Mutex
