@@ -134,14 +134,14 @@ func TestPayloadV3DecodeInvalid(t *testing.T) {
 		}
 	}
 	binaries := [][]byte{
-		{},                     // empty
-		{2, 1, 0xff, '4'},      // bad flag
-		{0, 0xff, '4'},         // no length digits
-		{0, 1, '4'},            // no 0xFF
-		{0, 10, 0xff, '4'},     // a "digit" above 9
-		{0, 5, 0xff, '4', 'x'}, // shorter than its length
-		{1, 2, 0xff, 2, 1},     // binary record that is not a message
-		{1, 0, 0xff},           // empty binary record: no type byte
+		{},                                      // empty
+		{2, 1, 0xff, '4'},                       // bad flag
+		{0, 0xff, '4'},                          // no length digits
+		{0, 1, '4'},                             // no 0xFF
+		{0, 10, 0xff, '4'},                      // a "digit" above 9
+		{0, 5, 0xff, '4', 'x'},                  // shorter than its length
+		{1, 2, 0xff, 2, 1},                      // binary record that is not a message
+		{1, 0, 0xff},                            // empty binary record: no type byte
 		{0, 2, 0xff, '4', 0xff},                 // invalid UTF-8 in a text record
 		{0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0xff}, // too many digits
 		{0, 2, 0xff, '9', 'x'},                  // unknown type
