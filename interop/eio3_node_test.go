@@ -10,7 +10,12 @@ package interop_test
 // checked against the client's own v3 parser in TestNodeEIO3BinaryPayload.
 
 import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -203,4 +208,88 @@ func TestNodeEIO3Refused(t *testing.T) {
 	// engine.io-client 3 reports a refused poll by its HTTP status.
 	wantEqual(t, "refusal", ce["message"], any("xhr poll error"))
 	wantEqual(t, "refusal status", ce["description"], any("400"))
+}
+
+// The binary payloads a browser's v2 client uses (Node's cannot take
+// binary responses), checked against the client's own v3 parser
+// (engine.io-parser 2.x): the server's answer to a client that did not ask
+// for base64 decodes there, and what that parser encodes, binary and
+// text, the server reads.
+func TestNodeEIO3BinaryPayload(t *testing.T) {
+	t.Parallel()
+	requireNodeEIO3(t)
+	rec := newRecorder()
+	opts := &socketio.Options{Engine: engineio.Options{AllowEIO3: true}}
+	url := startServer(t, opts, func(srv *socketio.Server) {
+		srv.OnConnection(func(s *socketio.Socket) {
+			_ = s.Emit("bin", []byte{1, 2, 3}, "h€llo 😀")
+			s.On("up", func(e *socketio.Event) {
+				var b []byte
+				var str string
+				_ = e.Decode(0, &b)
+				_ = e.Decode(1, &str)
+				rec.add("up", fmt.Sprintf("%x %s", b, str))
+			})
+		})
+	}) + "/socket.io/?EIO=3&transport=polling"
+
+	// The handshake's answer holds the open packet, CONNECT and the
+	// binary event: a binary payload.
+	res, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if ct := res.Header.Get("Content-Type"); ct != "application/octet-stream" {
+		t.Fatalf("handshake answer %q: %q", ct, body)
+	}
+	out := runPeer(t, nodeEIO3Dir(t), "node", "payload_v3.js", "decode", hex.EncodeToString(body))
+	out.expectExit(t)
+	pkts := out.all("packet")
+	if len(pkts) != 4 {
+		t.Fatalf("the client's parser decoded %d packets, want 4:\n%s", len(pkts), out)
+	}
+	var open struct {
+		SID string `json:"sid"`
+	}
+	if pkts[0]["type"] != "open" || json.Unmarshal([]byte(pkts[0]["data"].(string)), &open) != nil || open.SID == "" {
+		t.Fatalf("open packet %v", pkts[0])
+	}
+	wantJSON(t, "CONNECT", pkts[1], `{"ev":"packet","type":"message","data":"0"}`)
+	wantJSON(t, "event", pkts[2], `{"ev":"packet","type":"message","data":"51-[\"bin\",{\"_placeholder\":true,\"num\":0},\"h€llo 😀\"]"}`)
+	wantJSON(t, "attachment", pkts[3], `{"ev":"packet","type":"message","data":{"$bin":"010203"}}`)
+
+	// What the client's parser encodes, the server reads: a binary
+	// payload (application/octet-stream) and a text one with base64.
+	sidURL := url + "&sid=" + open.SID
+	n := 0
+	for _, kind := range []string{"binary", "text"} {
+		enc := runPeer(t, nodeEIO3Dir(t), "node", "payload_v3.js", "encode", kind,
+			`[["message","51-[\"up\",{\"_placeholder\":true,\"num\":0},\"`+kind+` é😀\"]"],["message",{"$bin":"0a0b"}]]`)
+		enc.expectExit(t)
+		payload, err := hex.DecodeString(enc.one(t, "payload")["hex"].(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ct := "text/plain;charset=UTF-8"
+		if kind == "binary" {
+			ct = "application/octet-stream"
+		}
+		res, err := http.Post(sidURL, ct, bytes.NewReader(payload))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ok, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 || string(ok) != "ok" {
+			t.Fatalf("%s POST: %d %q", kind, res.StatusCode, ok)
+		}
+		n++
+		rec.waitFor(t, "up", n, 5*time.Second)
+		if ups := rec.get("up"); len(ups) == n {
+			wantEqual(t, kind+" payload read", ups[n-1], any("0a0b "+kind+" é😀"))
+		}
+	}
+	wantEqual(t, "events read", len(rec.get("up")), 2)
 }
