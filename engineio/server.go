@@ -28,8 +28,9 @@ type Handler interface {
 	OnClose(c *Conn, reason string)
 }
 
-// Server is an Engine.IO v4 server. It is an http.Handler; mount it at
-// Options.Path. Its methods are safe for concurrent use.
+// Server is an Engine.IO v4 server (and v3, with Options.AllowEIO3). It is
+// an http.Handler; mount it at Options.Path. Its methods are safe for
+// concurrent use.
 type Server struct {
 	cfg       *config
 	upgrader  websocket.Upgrader
