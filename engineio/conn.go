@@ -30,7 +30,8 @@ type Conn struct {
 	created   time.Time
 	q         *queue.Queue
 
-	// dispatchMu serializes calls into the handler (messages and close).
+	// dispatchMu serializes calls into the handler (OnOpen, messages and
+	// close).
 	dispatchMu sync.Mutex
 
 	closedCh chan struct{} // made by the first Done call (most sessions never make one), closed by close()
