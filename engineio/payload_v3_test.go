@@ -136,6 +136,7 @@ func TestPayloadV3DecodeInvalid(t *testing.T) {
 	binaries := [][]byte{
 		{},                                      // empty
 		{2, 1, 0xff, '4'},                       // bad flag
+		{2, 2, 0xff, 4, 1},                      // bad flag, before a valid binary record
 		{0, 0xff, '4'},                          // no length digits
 		{0, 1, '4'},                             // no 0xFF
 		{0, 10, 0xff, '4'},                      // a "digit" above 9
