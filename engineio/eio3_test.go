@@ -2,6 +2,7 @@ package engineio
 
 import (
 	"encoding/json"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -294,5 +295,54 @@ func TestEIO3Upgrade(t *testing.T) {
 	_ = ws.WriteMessage(websocket.BinaryMessage, []byte{4, 9})
 	if mt, got := readFrame(t, ws); mt != websocket.BinaryMessage || got != "\x04\x09" {
 		t.Fatalf("echo over websocket %d %q", mt, got)
+	}
+}
+
+// openRecorder is a recorder that is an OpenHandler too: OnOpen sends a
+// message, which must come before anything else the session delivers.
+type openRecorder struct {
+	*recorder
+	opened chan *Conn
+}
+
+func (r openRecorder) OnOpen(c *Conn) {
+	r.opened <- c
+	_ = c.Send([]byte("opened"), false, false)
+}
+
+// OnOpen runs once per session, on every handshake transport, before the
+// handshake's answer goes out, so what it queues comes with the open
+// packet on polling.
+func TestOpenHandler(t *testing.T) {
+	rec := openRecorder{newRecorder(false), make(chan *Conn, 4)}
+	eng := NewServer(testOptions(&Options{AllowEIO3: true, PingInterval: time.Hour}), func(c *Conn) Handler { return rec })
+	hs := httptest.NewServer(eng)
+	t.Cleanup(func() {
+		_ = eng.Close()
+		hs.Close()
+	})
+	ts := &testServer{Server: hs, eng: eng, rec: rec.recorder}
+
+	_, _, body := do(t, "GET", ts.url3("transport=polling"), "")
+	if !strings.HasSuffix(body, "7:4opened") {
+		t.Fatalf("v3 handshake answer %q: want the open packet and OnOpen's message", body)
+	}
+	receive(t, rec.opened, "OnOpen not called on polling")
+	_, _, body = do(t, "GET", ts.url("transport=polling"), "")
+	if !strings.HasSuffix(body, "\x1e4opened") {
+		t.Fatalf("v4 handshake answer %q", body)
+	}
+	receive(t, rec.opened, "OnOpen not called on v4 polling")
+
+	ws := dialWS3(t, ts, "")
+	readFrame(t, ws) // open
+	if _, m := readFrame(t, ws); m != "4opened" {
+		t.Fatalf("first message %q", m)
+	}
+	receive(t, rec.opened, "OnOpen not called on WebSocket")
+	select {
+	case <-rec.opened:
+		t.Fatal("OnOpen called more than once per session")
+	default:
 	}
 }
