@@ -2,7 +2,10 @@ package socketio
 
 import (
 	"encoding/json"
+	"errors"
+	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -28,10 +31,18 @@ type client struct {
 	// about 200 bytes more.
 	sockets      []*Socket
 	connectTimer *time.Timer // nil once a namespace is joined
+
+	// v3: the client speaks Engine.IO v3 and so Socket.IO protocol v4
+	// (a Socket.IO v2 client, admitted by Options.Engine.AllowEIO3),
+	// served as the reference server serves it: joined to "/" without
+	// asking, a namespace's query string as its auth, no sid in CONNECT,
+	// the socket id derived from the session id, and CONNECT_ERROR
+	// carrying the bare message (or data).
+	v3 bool
 }
 
 func newClient(srv *Server, conn *engineio.Conn) *client {
-	c := &client{srv: srv, conn: conn}
+	c := &client{srv: srv, conn: conn, v3: conn.Protocol() == 3}
 	c.dec.MaxAttachments = srv.maxAttachments
 	// A client that never joins a namespace is dropped (Node:
 	// connectTimeout).
@@ -73,6 +84,9 @@ func (c *client) OnMessage(_ *engineio.Conn, data []byte, binary bool) {
 	if pkt == nil {
 		return // waiting for attachments
 	}
+	if c.v3 {
+		c.splitNamespaceQuery(pkt)
+	}
 	if pkt.Type == parser.Connect {
 		c.connect(pkt)
 		return
@@ -91,6 +105,37 @@ func (c *client) OnMessage(_ *engineio.Conn, data []byte, binary bool) {
 		return
 	}
 	s.onPacket(pkt)
+}
+
+// OnOpen implements engineio.OpenHandler: a v3 client is joined to the
+// main namespace at once, as the reference server does, since a Socket.IO
+// v2 client never sends CONNECT for it.
+func (c *client) OnOpen(*engineio.Conn) {
+	if c.v3 {
+		c.connect(&parser.Packet{Type: parser.Connect, Namespace: "/"})
+	}
+}
+
+// splitNamespaceQuery takes the query string off the namespace of a v3
+// client's packet ("/admin?token=abc", which a Socket.IO v2 client sends
+// in CONNECT): the namespace is what comes before '?', and for CONNECT
+// the query's parameters become the auth object (each name with its last
+// value, as the reference server builds it), replacing any payload.
+func (c *client) splitNamespaceQuery(pkt *parser.Packet) {
+	nsp, query, found := strings.Cut(pkt.Namespace, "?")
+	if !found && pkt.Type != parser.Connect {
+		return
+	}
+	pkt.Namespace = nsp
+	if pkt.Type != parser.Connect {
+		return
+	}
+	values, _ := url.ParseQuery(query) // what parses, as a URL parser keeps it
+	auth := make(map[string]string, len(values))
+	for k, vs := range values {
+		auth[k] = vs[len(vs)-1]
+	}
+	pkt.Data, _ = json.Marshal(auth)
 }
 
 // OnClose implements engineio.Handler.
@@ -115,7 +160,7 @@ func (c *client) connect(pkt *parser.Packet) {
 			return
 		}
 	}
-	c.connectError(pkt.Namespace, &ConnectError{Message: "Invalid namespace"})
+	c.connectError(pkt.Namespace, &ConnectError{Message: "Invalid namespace"}, false)
 }
 
 // connectOnce joins pkt's namespace; it returns true, having sent nothing,
@@ -140,18 +185,27 @@ func (c *client) connectOnce(pkt *parser.Packet) (retry bool) {
 	}
 	ns := c.srv.namespaceFor(name, auth)
 	if ns == nil {
-		c.connectError(name, &ConnectError{Message: "Invalid namespace"})
+		c.connectError(name, &ConnectError{Message: "Invalid namespace"}, false)
 		return false
 	}
 	var s *Socket
 	var missed [][]adapter.Frame
-	if ns.sessions != nil {
+	if ns.sessions != nil && !c.v3 {
+		// A v3 client gets no pid, so it has no session to restore.
 		s, missed = c.restore(ns, auth)
 	}
 	mws, conns := ns.handlers()
 	if s == nil {
 		s = newSocket(ns, c, auth)
-		if ns.sessions != nil {
+		if c.v3 {
+			// As the reference names a v3 client's sockets: the session
+			// id, after the namespace for any but "/".
+			s.id = c.conn.ID()
+			if name != "/" {
+				s.id = name + "#" + s.id
+			}
+		}
+		if ns.sessions != nil && !c.v3 {
 			s.rec = &socketRecovery{pid: newID()}
 		}
 	} else if !c.srv.recovery.RunMiddlewares {
@@ -167,7 +221,7 @@ func (c *client) connectOnce(pkt *parser.Packet) (retry bool) {
 			if s.Recovered() {
 				c.abandonRestore(s)
 			}
-			c.connectError(name, err)
+			c.connectError(name, err, true)
 			return false
 		}
 	}
@@ -206,10 +260,26 @@ func (c *client) connectOnce(pkt *parser.Packet) (retry bool) {
 	return false
 }
 
-func (c *client) connectError(nsp string, err error) {
+// connectError sends CONNECT_ERROR for namespace nsp. To a v3 client a
+// middleware's refusal is its Data, or else its message as a JSON string,
+// which a Socket.IO v2 client emits as its "error" event; other refusals
+// keep the {message} object, as from the reference server.
+func (c *client) connectError(nsp string, err error, middleware bool) {
 	ce, ok := err.(*ConnectError)
 	if !ok {
 		ce = &ConnectError{Message: err.Error()}
+	}
+	if c.v3 && middleware {
+		var data []byte
+		var mErr error = errNoData
+		if ce.Data != nil {
+			data, mErr = json.Marshal(ce.Data)
+		}
+		if mErr != nil {
+			data, _ = json.Marshal(ce.Message)
+		}
+		_ = c.writePacket(&parser.Packet{Type: parser.ConnectError, Namespace: nsp, Data: data}, false)
+		return
 	}
 	body := struct {
 		Message string `json:"message"`
@@ -223,6 +293,8 @@ func (c *client) connectError(nsp string, err error) {
 	}
 	_ = c.writePacket(&parser.Packet{Type: parser.ConnectError, Namespace: nsp, Data: data}, false)
 }
+
+var errNoData = errors.New("no data")
 
 // writePacket encodes p and queues it: the text message and its
 // attachments as one unit.

@@ -41,6 +41,10 @@ func recoveryAuth(data []byte) (pid, offset string, ok bool) {
 // connectPacket is the CONNECT answer: the socket id, and with recovery
 // the private session id the client sends back to recover.
 func connectPacket(s *Socket) *parser.Packet {
+	if s.client.v3 {
+		// Socket.IO protocol v4 (v2 clients): CONNECT carries nothing.
+		return &parser.Packet{Type: parser.Connect, Namespace: s.ns.name}
+	}
 	data, _ := json.Marshal(struct {
 		SID string `json:"sid"`
 		PID string `json:"pid,omitempty"`

@@ -36,7 +36,16 @@ import (
 // the default of the Node.js reference server.
 type Options struct {
 	// Engine configures the Engine.IO layer: path (default "/socket.io/"),
-	// transports, heartbeat, payload limit, CORS, AllowRequest, cookie.
+	// transports, heartbeat, payload limit, CORS, AllowRequest, cookie,
+	// AllowEIO3. With AllowEIO3 (Node: allowEIO3) Socket.IO v2 clients
+	// are served Socket.IO protocol v4 as the reference server serves
+	// it: they join "/" on connection without asking; a CONNECT's
+	// namespace may carry a query string ("/admin?token=abc"), whose
+	// parameters become the socket's auth (Handshake().Auth, string
+	// values); CONNECT answers carry no sid; a socket's ID is the session
+	// id, after "<namespace>#" outside "/"; a middleware's refusal is sent
+	// as its Data, or else its message (the v2 client's "error" event).
+	// Connection state recovery is not offered to them (they get no pid).
 	Engine engineio.Options
 
 	// ConnectTimeout closes a connection that has joined no namespace

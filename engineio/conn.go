@@ -23,10 +23,15 @@ type Conn struct {
 	id               string
 	req              handshakeRequest
 	initialTransport string
-	created          time.Time
-	q                *queue.Queue
+	// eio3: the client speaks Engine.IO v3 (Options.AllowEIO3); b64: it
+	// asked for binary as base64 text ("b64" query parameter, v3 only).
+	// Set before the session is published, never changed.
+	eio3, b64 bool
+	created   time.Time
+	q         *queue.Queue
 
-	// dispatchMu serializes calls into the handler (messages and close).
+	// dispatchMu serializes calls into the handler (OnOpen, messages and
+	// close).
 	dispatchMu sync.Mutex
 
 	closedCh chan struct{} // made by the first Done call (most sessions never make one), closed by close()
@@ -198,6 +203,29 @@ func (c *Conn) Request() *http.Request {
 	}
 }
 
+// Protocol returns the Engine.IO protocol revision the client speaks: 4,
+// or 3 for a client admitted by Options.AllowEIO3 (Node:
+// socket.protocol).
+func (c *Conn) Protocol() int {
+	if c.eio3 {
+		return 3
+	}
+	return 4
+}
+
+// opened calls the handler's OnOpen, if it has one, serialized with its
+// messages; start has run.
+func (c *Conn) opened() {
+	c.dispatchMu.Lock()
+	defer c.dispatchMu.Unlock()
+	c.mu.Lock()
+	h, closed := c.handler, c.closed
+	c.mu.Unlock()
+	if oh, ok := h.(OpenHandler); ok && !closed {
+		oh.OnOpen(c)
+	}
+}
+
 // Created returns when the handshake happened.
 func (c *Conn) Created() time.Time { return c.created }
 
@@ -348,7 +376,11 @@ func (c *Conn) start() bool {
 	if o := s.cfg.Observer; o != nil && counted {
 		o.ConnOpened(ConnOpen{Transport: c.initialTransport})
 	}
-	c.scheduleHeartbeat(s.cfg.PingInterval, false)
+	if c.eio3 {
+		c.scheduleHeartbeat(s.cfg.PingInterval+s.cfg.PingTimeout, true)
+	} else {
+		c.scheduleHeartbeat(s.cfg.PingInterval, false)
+	}
 	return true
 }
 
@@ -380,7 +412,18 @@ func (c *Conn) dispatch(p Packet) (done bool) {
 			cg.wait(c)
 		}
 	case PacketPong:
+		if c.eio3 {
+			// A v3 server never pings, so a pong is a protocol error
+			// (Node: "invalid heartbeat direction").
+			c.close(ReasonTransportError, false)
+			return true
+		}
 		c.onPong()
+	case PacketPing:
+		if c.eio3 {
+			c.onPingV3()
+		}
+		// A v4 client does not ping (the server does): ignored.
 	case PacketClose:
 		c.mu.Lock()
 		if !c.closed {
@@ -389,10 +432,9 @@ func (c *Conn) dispatch(p Packet) (done bool) {
 		c.mu.Unlock()
 		c.close(ReasonTransportClose, false)
 		return true
-	case PacketPing, PacketNoop, PacketUpgrade:
-		// A v4 client does not ping (the server does); a stray upgrade or
-		// noop on an established transport carries nothing. Ignored, as
-		// the reference server does.
+	case PacketNoop, PacketUpgrade:
+		// A stray upgrade or noop on an established transport carries
+		// nothing. Ignored, as the reference server does.
 	default:
 		c.close(ReasonParseError, false)
 		return true

@@ -17,6 +17,11 @@
 // requests get the protocol's error answers (HTTP status and
 // {"code","message"} body); malformed packets close only their session.
 //
+// With Options.AllowEIO3 the server also serves Engine.IO v3 clients
+// (Socket.IO v2): their payload framing, binary frames and heartbeat (the
+// client pings, the server answers); Conn.Protocol tells a session's
+// version. The client side speaks v4 only.
+//
 // The upgrade from polling follows the reference server in its corner
 // cases: a poll that arrives while an upgrade is in progress is answered
 // after the probe WebSocket's input that arrived before it (so a poll sent

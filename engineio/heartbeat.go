@@ -4,7 +4,8 @@ import "time"
 
 // The server pings every PingInterval and expects a pong within
 // PingTimeout of each ping, as Engine.IO v4 specifies (the client never
-// pings). One timer at a time; a generation number makes a timer that
+// pings). A v3 client pings instead (onPingV3); its session waits for each
+// ping as for a pong, PingInterval + PingTimeout. One timer at a time; a generation number makes a timer that
 // fired while being replaced harmless.
 
 // heartbeatEpoch is the origin of Conn.hbDue (monotonic).
@@ -58,4 +59,13 @@ func (c *Conn) onPong() {
 	if c.awaitingPong {
 		c.armLocked(c.srv.cfg.PingInterval, false)
 	}
+}
+
+// onPingV3 answers a v3 client's ping and gives it PingInterval +
+// PingTimeout for the next one: in Engine.IO v3 the client pings and the
+// server only answers.
+func (c *Conn) onPingV3() {
+	cfg := c.srv.cfg
+	c.scheduleHeartbeat(cfg.PingInterval+cfg.PingTimeout, true)
+	c.pushControl(PacketPong, nil)
 }

@@ -29,6 +29,24 @@ type Options struct {
 	// default allows it (Node: allowUpgrades, default true).
 	DisallowUpgrades bool
 
+	// AllowEIO3 also serves clients of Engine.IO protocol v3 (EIO=3:
+	// Socket.IO v2 clients); default false, which refuses them with code 5
+	// "Unsupported protocol version" (Node: allowEIO3). As in Node, with
+	// it set a request whose EIO is anything but "4" (or absent) is
+	// taken for v3. Served to them: v3 long-polling payloads (length
+	// prefixes counted in UTF-16 code units, binary messages as "b4"
+	// base64 in text payloads, binary payloads for clients that do not
+	// ask for base64 with "b64"), posted binary payloads, WebSocket with
+	// the type byte in binary frames, the upgrade from polling, and the v3
+	// heartbeat: the client pings, the server answers with a pong and
+	// closes with "ping timeout" a client silent for PingInterval +
+	// PingTimeout. Conn.Protocol tells the version. Not served: JSONP
+	// polling (the "j" parameter of old browsers without XHR2); binary
+	// WebSocket messages to v3 clients go without permessage-deflate.
+	// Text a v3 client posts must be valid UTF-8 (Node would replace the
+	// bad bytes).
+	AllowEIO3 bool
+
 	// PingInterval is how often the server pings; default 25s (Node:
 	// pingInterval).
 	PingInterval time.Duration

@@ -150,17 +150,27 @@ func (c *Conn) writePayload(w http.ResponseWriter, r *http.Request, items []queu
 	if trailer != trailerNone {
 		pkts = append(pkts, Packet{Type: trailer})
 	}
-	n := 0
-	for _, p := range pkts {
-		n += PayloadLen(p) + 1
+	var body []byte
+	contentType := "text/plain; charset=UTF-8"
+	if c.eio3 {
+		binary := !c.b64 && hasBinary(pkts)
+		if binary {
+			contentType = "application/octet-stream"
+		}
+		body = appendPayloadV3(nil, pkts, binary)
+	} else {
+		n := 0
+		for _, p := range pkts {
+			n += PayloadLen(p) + 1
+		}
+		body = AppendPayload(make([]byte, 0, n), pkts)
 	}
-	body := AppendPayload(make([]byte, 0, n), pkts)
 	clear(pkts)
 	*pp = pkts[:0]
 	packetPool.Put(pp)
 
 	h := w.Header()
-	h.Set("Content-Type", "text/plain; charset=UTF-8")
+	h.Set("Content-Type", contentType)
 	cfg := c.srv.cfg
 	if mayCompress && !cfg.DisableHTTPCompression && len(body) >= cfg.HTTPCompressionThreshold {
 		if enc := acceptedEncoding(r.Header.Get("Accept-Encoding")); enc != "" {
@@ -268,12 +278,17 @@ func (c *Conn) servePost(w http.ResponseWriter, r *http.Request) {
 		c.close(ReasonTransportError, false)
 		return
 	}
-	err = DecodePayload(body, func(p Packet) error {
+	each := func(p Packet) error {
 		if c.dispatch(p) {
 			return errStopPayload
 		}
 		return nil
-	})
+	}
+	if c.eio3 {
+		err = decodePayloadV3(body, r.Header.Get("Content-Type") == "application/octet-stream", each)
+	} else {
+		err = DecodePayload(body, each)
+	}
 	if err != nil && !errors.Is(err, errStopPayload) {
 		c.close(ReasonParseError, false)
 	}

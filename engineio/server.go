@@ -28,8 +28,9 @@ type Handler interface {
 	OnClose(c *Conn, reason string)
 }
 
-// Server is an Engine.IO v4 server. It is an http.Handler; mount it at
-// Options.Path. Its methods are safe for concurrent use.
+// Server is an Engine.IO v4 server (and v3, with Options.AllowEIO3). It is
+// an http.Handler; mount it at Options.Path. Its methods are safe for
+// concurrent use.
 type Server struct {
 	cfg       *config
 	upgrader  websocket.Upgrader
@@ -157,7 +158,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	if lastValue(q, "EIO") != "4" {
+	eio3 := lastValue(q, "EIO") != "4"
+	if eio3 && !cfg.AllowEIO3 {
 		s.refuse(w, r, CodeUnsupportedProtocol, "")
 		return
 	}
@@ -169,7 +171,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	isWS := websocket.IsWebSocketUpgrade(r)
 	sid := lastValue(q, "sid")
 	if sid == "" {
-		s.handshake(w, r, transport, isWS)
+		s.handshake(w, r, transport, isWS, eio3, lastValue(q, "b64") != "")
 		return
 	}
 	s.mu.RLock()
@@ -215,7 +217,7 @@ func lastValue(q url.Values, name string) string {
 	return vs[len(vs)-1]
 }
 
-func (s *Server) handshake(w http.ResponseWriter, r *http.Request, transport string, isWS bool) {
+func (s *Server) handshake(w http.ResponseWriter, r *http.Request, transport string, isWS, eio3, b64 bool) {
 	cfg := s.cfg
 	if r.Method != http.MethodGet {
 		s.refuse(w, r, CodeBadHandshakeMethod, "")
@@ -248,6 +250,9 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request, transport str
 		return
 	}
 	c := newConn(s, newSID(), r, transport)
+	if eio3 {
+		c.eio3, c.b64 = true, b64
+	}
 	s.stats.handshakes.Add(1)
 
 	h := w.Header()
@@ -272,6 +277,7 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request, transport str
 			_ = ws.Close()
 			return
 		}
+		c.opened()
 		c.serveWebSocket(ws, r, false)
 		return
 	}
@@ -280,6 +286,7 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request, transport str
 		http.Error(w, "server closed", http.StatusServiceUnavailable)
 		return
 	}
+	c.opened()
 	c.servePoll(w, r)
 }
 
@@ -335,6 +342,15 @@ func (s *Server) handlerFor(c *Conn) Handler {
 		return h
 	}
 	return nopHandler{}
+}
+
+// OpenHandler is implemented by a Handler that acts as soon as its
+// connection is open, before any message from the client is handled: the
+// Socket.IO layer joins a v3 client to the main namespace this way, since
+// a Socket.IO v2 client does not ask to. OnOpen runs once, on the
+// handshake request's goroutine, serialized with OnMessage like it.
+type OpenHandler interface {
+	OnOpen(c *Conn)
 }
 
 type nopHandler struct{}

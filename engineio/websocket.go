@@ -279,7 +279,7 @@ func (g *gorillaWS) onFrame(op byte, payload []byte) error {
 		c.closeTransport(g, ReasonTransportClose)
 		return errStopReading
 	}
-	p, err := packetOf(op, payload)
+	p, err := packetOf(op, payload, c.eio3)
 	if err != nil {
 		c.close(ReasonParseError, false)
 		g.abort()
@@ -293,7 +293,14 @@ func (g *gorillaWS) onFrame(op byte, payload []byte) error {
 
 // packetOf decodes a data message from the parser into a packet of its
 // own (the payload is only lent).
-func packetOf(op byte, payload []byte) (Packet, error) {
+func packetOf(op byte, payload []byte, eio3 bool) (Packet, error) {
+	if eio3 {
+		// v3: a binary frame has the type byte; text may be base64.
+		if op == opBinary {
+			return decodeV3Binary(append([]byte(nil), payload...))
+		}
+		return decodeV3Text(append([]byte(nil), payload...))
+	}
 	if op == opBinary {
 		// Never nil: an empty binary message is an empty attachment.
 		return Packet{Type: PacketMessage, Data: append(make([]byte, 0, len(payload)), payload...), Binary: true}, nil

@@ -238,7 +238,7 @@ func (pw *pollWS) onFrame(op byte, payload []byte) error {
 		pw.fail(ReasonTransportClose)
 		return errStopReading
 	}
-	p, err := packetOf(op, payload)
+	p, err := packetOf(op, payload, pw.c.eio3)
 	if err != nil {
 		pw.fail(ReasonParseError)
 		return errStopReading
@@ -552,6 +552,9 @@ func (pw *pollWS) flush() {
 			return
 		}
 		sc.batch = c.q.Drain(sc.batch[:0], writeBatchBytes)
+		if c.eio3 {
+			framesV3(sc.batch, c.b64)
+		}
 		if len(sc.batch) > 0 {
 			sc.frameBatch()
 			n, err := pw.d.Writev(sc.bufs, &sc.poll)
@@ -607,6 +610,9 @@ func (pw *pollWS) prepareRound() (*writeScratch, bool) {
 	}
 	sc := getScratch()
 	sc.batch = pw.c.q.Drain(sc.batch[:0], writeBatchBytes)
+	if pw.c.eio3 {
+		framesV3(sc.batch, pw.c.b64)
+	}
 	if len(sc.batch) == 0 {
 		putScratch(sc)
 		return nil, false

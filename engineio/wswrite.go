@@ -1,6 +1,7 @@
 package engineio
 
 import (
+	"encoding/base64"
 	"errors"
 	"net"
 	"sync"
@@ -77,6 +78,31 @@ func appendFrame(dst []byte, it queue.Item) []byte {
 	dst = appendFrameHeader(dst, opText, 1+len(it.Data))
 	dst = append(dst, typeDigit(it.Kind)...)
 	return append(dst, it.Data...)
+}
+
+// framesV3 gives the binary messages of a batch for a v3 client their own
+// frames: a binary frame with the type byte 4 before the data, or with b64
+// a text frame "b4" and base64. Such a frame goes uncompressed. Text
+// frames are the same in v3 and v4.
+func framesV3(batch []queue.Item, b64 bool) {
+	for i := range batch {
+		it := &batch[i]
+		if !it.Binary {
+			continue
+		}
+		var f []byte
+		if b64 {
+			n := len(eio3Base64Prefix) + base64.StdEncoding.EncodedLen(len(it.Data))
+			f = appendFrameHeader(make([]byte, 0, n+10), opText, n)
+			f = append(f, eio3Base64Prefix...)
+			f = base64.StdEncoding.AppendEncode(f, it.Data)
+		} else {
+			f = appendFrameHeader(make([]byte, 0, len(it.Data)+11), opBinary, 1+len(it.Data))
+			f = append(f, byte(PacketMessage))
+			f = append(f, it.Data...)
+		}
+		it.Frame, it.NoCompress = f, true
+	}
 }
 
 // Prepared is a unit of messages encoded once to be sent to many
@@ -193,6 +219,9 @@ func (c *Conn) writeLoop(g *gorillaWS) {
 			return
 		}
 		sc.batch = c.q.Drain(sc.batch[:0], writeBatchBytes)
+		if c.eio3 {
+			framesV3(sc.batch, c.b64)
+		}
 		if len(sc.batch) > 0 {
 			if err := g.writeBatch(sc); err != nil {
 				c.writeFailed(g, err)

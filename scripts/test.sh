@@ -55,8 +55,8 @@ node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)
   fail "no haproxy: run 'apt-get install -y haproxy' (the chat's two-node test runs cmd/chat/deploy/haproxy.cfg)"
 echo "$(go version), node $(node --version), npm $(npm --version), $("$SWITCHBOARD_CHROMIUM" --version 2>/dev/null || echo "$SWITCHBOARD_CHROMIUM"), $("$SWITCHBOARD_PYTHON" --version)"
 
-echo "== npm ci (official Socket.IO client and server, browser driver)"
-for dir in interop/node interop/browser bench/node examples/tutorial/browsertest redisadapter/nodetest cmd/chat/browsertest cmd/chat/nodetest adminui/browsertest; do
+echo "== npm ci (official Socket.IO clients, v4 and v2, and server, browser driver)"
+for dir in interop/node interop/node-eio3 interop/browser bench/node examples/tutorial/browsertest redisadapter/nodetest cmd/chat/browsertest cmd/chat/nodetest adminui/browsertest; do
   [ -f "$dir/package-lock.json" ] || fail "$dir/package-lock.json is missing"
   (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
 done
