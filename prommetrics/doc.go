@@ -65,6 +65,15 @@
 //	socketio_ack_rtt_seconds{namespace}          histogram time from an emit asking for an acknowledgement to
 //	                                                      the client's answer
 //
+// The cluster adapter (Redis), counted when Metrics.ClusterError is its
+// OnError (redisadapter.Options.OnError, cluster.Config.OnError):
+//
+//	socketio_cluster_errors_total{namespace,kind} counter failures by kind: "setup" (no bus: every cluster
+//	                                                      operation fails), "publish" (Redis refused or unreachable),
+//	                                                      "timeout" (a server did not answer a request in time),
+//	                                                      "respond" (an answer not published), "malformed" (a
+//	                                                      message that did not decode, dropped)
+//
 // A namespace label takes the names of the namespaces clients join: with
 // dynamic namespaces (Server.OfRegexp, OfFunc) each one gets its series.
 // Packets are not labelled by namespace, since a client may name any.

@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	socketio "github.com/switchboard-go/socketio"
+	"github.com/switchboard-go/socketio/adapter/cluster"
 	"github.com/switchboard-go/socketio/engineio"
 	"github.com/switchboard-go/socketio/parser"
 )
@@ -33,6 +34,7 @@ type Metrics struct {
 	broadcasts         *prometheus.CounterVec
 	deliveries         *prometheus.CounterVec
 	ackRTT             *prometheus.HistogramVec
+	clusterErrors      *prometheus.CounterVec
 
 	packetsIn, packetsOut, bytesIn, bytesOut *prometheus.CounterVec
 
@@ -116,6 +118,9 @@ func New() *Metrics {
 			Help:    "Time from an emit that asks for an acknowledgement to the client's answer, by namespace.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 4, 9)}, // 0.5 ms … 33 s
 			[]string{"namespace"}),
+		clusterErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "cluster_errors_total",
+			Help: "Failures of the cluster adapter (Redis), by namespace and kind: setup, publish, timeout, respond, malformed. Counted only with ClusterError given as the adapter's OnError."},
+			[]string{"namespace", "kind"}),
 
 		packetsIn: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "packets_received_total",
 			Help: "Socket.IO packets received, by type."}, []string{"type"}),
@@ -140,6 +145,7 @@ func New() *Metrics {
 		m.connections, m.connectionsOpened, m.upgrades, m.handshakesRefused, m.disconnects,
 		m.connectionDuration, m.queuePeak, m.volatileDropped,
 		m.sockets, m.socketDisconnects, m.middlewareRefusals, m.rateLimited, m.rooms, m.broadcasts, m.deliveries, m.ackRTT,
+		m.clusterErrors,
 		m.packetsIn, m.packetsOut, m.bytesIn, m.bytesOut,
 	}
 	return m
@@ -229,6 +235,13 @@ func (m *Metrics) EventRateLimited(e socketio.RateLimitStat) {
 		action = "disconnect"
 	}
 	m.rateLimited.WithLabelValues(e.Namespace, e.Event, action).Inc()
+}
+
+// ClusterError counts a failure of a cluster adapter: give it as the
+// adapter's OnError (redisadapter.Options.OnError,
+// cluster.Config.OnError).
+func (m *Metrics) ClusterError(e cluster.Error) {
+	m.clusterErrors.WithLabelValues(e.Namespace, string(e.Kind)).Inc()
 }
 
 // RoomsChanged implements socketio.Observer.

@@ -112,6 +112,10 @@ type Options struct {
 	PublishOnSpecificResponseChannel bool
 	// Logger receives errors no caller sees; default slog.Default().
 	Logger *slog.Logger
+	// OnError, when set, hears every failure, for counting: see
+	// cluster.Config.OnError (prommetrics.Metrics.ClusterError counts
+	// them).
+	OnError func(cluster.Error)
 }
 
 // New returns the adapter factory for socketio.Options.Adapter. The
@@ -127,6 +131,7 @@ func New(client redis.UniversalClient, opts *Options) adapter.Factory {
 	return cluster.New(cluster.Config{
 		RequestTimeout: o.RequestTimeout,
 		Logger:         o.Logger,
+		OnError:        o.OnError,
 		Transport: func(ctx context.Context, nsp, uid string, rcv cluster.Receiver) (cluster.Bus, error) {
 			return subscribe(ctx, client, &o, nsp, uid, rcv)
 		},
@@ -226,6 +231,7 @@ func (b *bus) dispatch(m *redis.Message) {
 		br, err := decodeBroadcast(payload)
 		if err != nil {
 			b.log.Warn("socketio redis adapter: dropping a malformed broadcast", "channel", m.Channel, "err", err)
+			b.rcv.Malformed(err)
 			return
 		}
 		b.rcv.OnBroadcast(br)
@@ -236,6 +242,7 @@ func (b *bus) dispatch(m *redis.Message) {
 		r, err := decodeResponse(payload)
 		if err != nil {
 			b.log.Warn("socketio redis adapter: dropping a malformed response", "err", err)
+			b.rcv.Malformed(err)
 			return
 		}
 		b.rcv.OnResponse(r)
@@ -243,6 +250,7 @@ func (b *bus) dispatch(m *redis.Message) {
 		r, err := decodeRequest(payload)
 		if err != nil {
 			b.log.Warn("socketio redis adapter: dropping a malformed request", "err", err)
+			b.rcv.Malformed(err)
 			return
 		}
 		if r != nil {

@@ -50,6 +50,9 @@ type ShardedOptions struct {
 	RequestTimeout time.Duration
 	// Logger receives errors no caller sees; default slog.Default().
 	Logger *slog.Logger
+	// OnError, when set, hears every failure, for counting: see
+	// cluster.Config.OnError.
+	OnError func(cluster.Error)
 }
 
 // NewSharded returns the factory of adapters on Redis 7 sharded pub/sub
@@ -79,6 +82,7 @@ func NewSharded(client redis.UniversalClient, opts *ShardedOptions) adapter.Fact
 	return cluster.New(cluster.Config{
 		RequestTimeout: o.RequestTimeout,
 		Logger:         o.Logger,
+		OnError:        o.OnError,
 		Transport: func(ctx context.Context, nsp, uid string, rcv cluster.Receiver) (cluster.Bus, error) {
 			return subscribeSharded(ctx, client, &o, nsp, uid, rcv)
 		},
@@ -437,6 +441,7 @@ func (b *shardedBus) dispatch(channel string, payload []byte) {
 	m, err := decodeSharded(payload)
 	if err != nil {
 		b.log.Warn("socketio redis sharded adapter: dropping a malformed message", "channel", channel, "err", err)
+		b.rcv.Malformed(err)
 		return
 	}
 	if m.uid == b.uid || m.nsp != b.nsp {

@@ -65,6 +65,11 @@ type Config struct {
 	// not decode, a response that cannot be published); default
 	// slog.Default().
 	Logger *slog.Logger
+	// OnError, when set, hears every failure of the adapter, for counting
+	// (prommetrics counts them by namespace and kind): those its callers
+	// see as errors and those only logged. It is called on the failing
+	// goroutine and must not block.
+	OnError func(Error)
 	// Local makes the local part; default adapter.NewInMemory, or
 	// adapter.NewInMemoryWithRecovery when the namespace's server has
 	// connection state recovery on (adapter.RecoveryHost). When the local
@@ -86,6 +91,7 @@ type Adapter struct {
 	busErr          error // why there is no bus: every cluster operation returns it
 	timeout         time.Duration
 	log             *slog.Logger
+	onError         func(Error) // nil: not counted
 
 	mu       sync.Mutex
 	pending  map[string]*pending    // requests waiting for answers
@@ -149,6 +155,7 @@ func New(cfg Config) adapter.Factory {
 			uid:     newUID(),
 			timeout: cfg.RequestTimeout,
 			log:     cfg.Logger.With("namespace", host.Name()),
+			onError: cfg.OnError,
 			pending: make(map[string]*pending),
 			ackReqs: make(map[string]*ackRequest),
 		}
@@ -163,6 +170,7 @@ func New(cfg Config) adapter.Factory {
 		if a.busErr != nil {
 			a.busErr = fmt.Errorf("cluster: namespace %s is not connected to the cluster: %w", host.Name(), a.busErr)
 			a.log.Error("socketio cluster adapter", "err", a.busErr)
+			a.failed(ErrorSetup, a.busErr)
 		}
 		a.mu.Lock()
 		if rs, ok := a.bus.(RoomSubscriber); ok {
@@ -263,6 +271,20 @@ func newUID() string {
 	return hex.EncodeToString(b[:])
 }
 
+// failed reports a failure to Config.OnError.
+func (a *Adapter) failed(kind ErrorKind, err error) {
+	if a.onError != nil {
+		a.onError(Error{Namespace: a.host.Name(), Kind: kind, Err: err})
+	}
+}
+
+// malformed logs and counts a message from the cluster dropped because it
+// does not decode.
+func (a *Adapter) malformed(what string, err error) {
+	a.log.Warn("socketio cluster adapter: dropping "+what, "err", err)
+	a.failed(ErrorMalformed, err)
+}
+
 func (a *Adapter) ctx() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), a.timeout)
 }
@@ -274,7 +296,11 @@ func (a *Adapter) publish(fn func(ctx context.Context) error) error {
 	}
 	ctx, cancel := a.ctx()
 	defer cancel()
-	return fn(ctx)
+	err := fn(ctx)
+	if err != nil {
+		a.failed(ErrorPublish, err)
+	}
+	return err
 }
 
 func (a *Adapter) Broadcast(pkt *parser.Packet, opts adapter.Options) error {
@@ -389,7 +415,7 @@ func (a *Adapter) ServerSideEmitWithAck(ctx context.Context, args []any) ([]adap
 	for _, r := range rs {
 		args, aerr := ValueArgs(r.Data)
 		if aerr != nil {
-			a.log.Warn("socketio cluster adapter: dropping an acknowledgement", "err", aerr)
+			a.malformed("an acknowledgement", aerr)
 			continue
 		}
 		out = append(out, args)
@@ -442,6 +468,7 @@ func (a *Adapter) request(ctx context.Context, req *Request, want int) ([]*Respo
 	if want < 0 {
 		n, err := a.bus.ServerCount(ctx)
 		if err != nil {
+			a.failed(ErrorPublish, err)
 			return nil, err
 		}
 		want = n - 1
@@ -460,6 +487,7 @@ func (a *Adapter) request(ctx context.Context, req *Request, want int) ([]*Respo
 		a.mu.Unlock()
 	}()
 	if err := a.bus.PublishRequest(ctx, req); err != nil {
+		a.failed(ErrorPublish, err)
 		return nil, err
 	}
 	select {
@@ -469,8 +497,11 @@ func (a *Adapter) request(ctx context.Context, req *Request, want int) ([]*Respo
 		return p.resp, nil
 	case <-ctx.Done():
 		a.mu.Lock()
-		defer a.mu.Unlock()
-		return append([]*Response(nil), p.resp...), fmt.Errorf("%w: %d of %d servers answered", ErrTimeout, len(p.resp), p.want)
+		got := append([]*Response(nil), p.resp...)
+		a.mu.Unlock()
+		err := fmt.Errorf("%w: %d of %d servers answered", ErrTimeout, len(got), p.want)
+		a.failed(ErrorTimeout, err)
+		return got, err
 	}
 }
 
@@ -499,7 +530,7 @@ func (r receiver) OnBroadcast(b *Broadcast) {
 	}
 	pkt, err := FromPacket(&b.Packet)
 	if err != nil {
-		a.log.Warn("socketio cluster adapter: dropping a broadcast", "err", err)
+		a.malformed("a broadcast", err)
 		return
 	}
 	_ = a.Adapter.Broadcast(&pkt, optsOf(b.Rooms, b.Except, b.Flags))
@@ -532,7 +563,7 @@ func (r receiver) OnRequest(req *Request) {
 		}
 		args, err := valuesArgs(req.Data)
 		if err != nil {
-			a.log.Warn("socketio cluster adapter: dropping a server-side event", "err", err)
+			a.malformed("a server-side event", err)
 			return
 		}
 		var ack func(any)
@@ -551,7 +582,7 @@ func (r receiver) OnRequest(req *Request) {
 		}
 		pkt, err := FromPacket(req.Packet)
 		if err != nil {
-			a.log.Warn("socketio cluster adapter: dropping a broadcast", "err", err)
+			a.malformed("a broadcast", err)
 			return
 		}
 		// The sender's ack id is its namespace's: give the packet one of
@@ -579,9 +610,13 @@ func (a *Adapter) respond(req *Request, resp *Response) {
 		defer cancel()
 		if err := a.bus.PublishResponse(ctx, req, resp); err != nil {
 			a.log.Warn("socketio cluster adapter: cannot answer a request", "type", req.Type, "err", err)
+			a.failed(ErrorRespond, err)
 		}
 	}()
 }
+
+// Malformed implements Receiver.
+func (r receiver) Malformed(err error) { r.a.failed(ErrorMalformed, err) }
 
 func (r receiver) Awaits(requestID string) bool {
 	a := r.a
@@ -605,7 +640,7 @@ func (r receiver) OnResponse(resp *Response) {
 		case BroadcastAck:
 			args, err := ValueArgs(resp.Data)
 			if err != nil {
-				a.log.Warn("socketio cluster adapter: dropping an acknowledgement", "err", err)
+				a.malformed("an acknowledgement", err)
 				return
 			}
 			ar.onAck(args)

@@ -121,9 +121,41 @@ type Receiver interface {
 	OnBroadcast(b *Broadcast)
 	OnRequest(r *Request)
 	OnResponse(r *Response)
+	// Malformed tells the adapter of a message the bus dropped because it
+	// did not decode (the bus logs it): it is counted (Config.OnError).
+	Malformed(err error)
 	// Awaits reports whether this server waits for answers to requestID.
 	// Where responses to every server share a channel (Redis by default),
 	// a bus can read a response's id, ask, and skip decoding the rest:
 	// FetchSockets answers run to kilobytes.
 	Awaits(requestID string) bool
+}
+
+// ErrorKind classifies the failures of a cluster adapter, for counting
+// (Config.OnError).
+type ErrorKind string
+
+const (
+	// ErrorSetup: the namespace's bus could not be set up; every cluster
+	// operation of the namespace then fails with that error.
+	ErrorSetup ErrorKind = "setup"
+	// ErrorPublish: the backend refused a publication or a server count;
+	// the operation's caller got the error.
+	ErrorPublish ErrorKind = "publish"
+	// ErrorTimeout: a request was not answered by every server within the
+	// request timeout; the caller got ErrTimeout with the answers that came.
+	ErrorTimeout ErrorKind = "timeout"
+	// ErrorRespond: an answer to another server's request could not be
+	// published (logged; that server times out).
+	ErrorRespond ErrorKind = "respond"
+	// ErrorMalformed: a message from the cluster did not decode and was
+	// dropped (logged).
+	ErrorMalformed ErrorKind = "malformed"
+)
+
+// Error is one failure of a cluster adapter, as Config.OnError hears it.
+type Error struct {
+	Namespace string
+	Kind      ErrorKind
+	Err       error
 }

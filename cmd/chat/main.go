@@ -144,6 +144,12 @@ func run(ctx context.Context, c *config, logOut io.Writer, ready chan<- string) 
 	if (c.tlsCert == "") != (c.tlsKey == "") {
 		return errors.New("-tls-cert and -tls-key go together")
 	}
+	var metrics *prommetrics.Metrics
+	var observer socketio.Observer
+	if c.metrics != "" {
+		metrics = prommetrics.New()
+		observer = metrics
+	}
 	var cluster adapter.Factory
 	if c.redis != "" {
 		if !store.IsPostgres(c.db) {
@@ -161,7 +167,11 @@ func run(ctx context.Context, c *config, logOut io.Writer, ready chan<- string) 
 		if err != nil {
 			return fmt.Errorf("-redis %s: %w", redact(c.redis), err)
 		}
-		cluster = redisadapter.New(rdb, &redisadapter.Options{Key: c.redisKey, Logger: logger})
+		ropts := &redisadapter.Options{Key: c.redisKey, Logger: logger}
+		if metrics != nil {
+			ropts.OnError = metrics.ClusterError
+		}
+		cluster = redisadapter.New(rdb, ropts)
 	}
 	st, err := store.Open(ctx, c.db)
 	if err != nil {
@@ -181,12 +191,6 @@ func run(ctx context.Context, c *config, logOut io.Writer, ready chan<- string) 
 	secure := c.tlsCert != ""
 	a := auth.New(st, auth.Options{Secure: secure, AllowedOrigins: origins, Logger: logger,
 		OnSignup: server.JoinGeneralOnSignup(st, logger)})
-	var metrics *prommetrics.Metrics
-	var observer socketio.Observer
-	if c.metrics != "" {
-		metrics = prommetrics.New()
-		observer = metrics
-	}
 	chat := server.New(server.Config{Store: st, Auth: a, Logger: logger, Observer: observer, Adapter: cluster})
 	handler := chat.Handler()
 	if metrics != nil {
