@@ -61,7 +61,9 @@
 // Local delivery goes on: a broadcast reaches this server's sockets first,
 // then its publication fails and the emitting call returns the error.
 // Requests that wait for answers (FetchSockets, acks, ServerSideEmitWithAck)
-// fail with an error at their timeout. Redis pub/sub keeps nothing: what
+// fail with an error at their timeout. Every failure is logged, and
+// counted when Options.OnError is set (prommetrics.Metrics.ClusterError
+// exports the counts). Redis pub/sub keeps nothing: what
 // was published while a server was unsubscribed (Redis down, or the few
 // moments after it came back and before go-redis subscribed again) never
 // reaches that server.
