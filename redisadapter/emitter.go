@@ -28,6 +28,10 @@ type Emitter struct {
 	rooms  []string
 	except []string
 	flags  cluster.Flags
+	// sharded: the servers use the sharded adapter (NewShardedEmitter),
+	// listening as mode says.
+	sharded bool
+	mode    SubscriptionMode
 }
 
 // NewEmitter returns an emitter for the namespace "/" of the servers using
@@ -38,6 +42,29 @@ func NewEmitter(c redis.UniversalClient, opts *Options) *Emitter {
 		key = opts.Key
 	}
 	return &Emitter{c: c, key: key, nsp: "/"}
+}
+
+// NewShardedEmitter returns an emitter for the namespace "/" of servers
+// using the sharded adapter (NewSharded) with opts' ChannelPrefix and
+// SubscriptionMode (the other options do not apply): it publishes with
+// SPUBLISH in that adapter's format, on the channels its servers listen
+// to in that mode. Node has no such emitter; Node servers with
+// createShardedAdapter take its messages as they take a Go server's.
+func NewShardedEmitter(c redis.UniversalClient, opts *ShardedOptions) *Emitter {
+	e := &Emitter{c: c, key: "socket.io", nsp: "/", sharded: true, mode: SubscriptionDynamic}
+	if opts != nil {
+		if opts.ChannelPrefix != "" {
+			e.key = opts.ChannelPrefix
+		}
+		switch opts.SubscriptionMode {
+		case "":
+		case SubscriptionDynamic, SubscriptionStatic, SubscriptionDynamicPrivate:
+			e.mode = opts.SubscriptionMode
+		default:
+			panic("redisadapter: unknown subscription mode " + string(opts.SubscriptionMode))
+		}
+	}
+	return e
 }
 
 func (e *Emitter) clone() *Emitter {
@@ -51,7 +78,7 @@ func (e *Emitter) Of(nsp string) *Emitter {
 	if nsp == "" || nsp[0] != '/' {
 		nsp = "/" + nsp
 	}
-	return &Emitter{c: e.c, key: e.key, nsp: nsp}
+	return &Emitter{c: e.c, key: e.key, nsp: nsp, sharded: e.sharded, mode: e.mode}
 }
 
 // To selects the sockets in any of rooms (added to those already chosen).
@@ -114,12 +141,20 @@ func (e *Emitter) Emit(ctx context.Context, event string, args ...any) error {
 	if err != nil {
 		return err
 	}
-	msg, err := encodeBroadcast(&cluster.Broadcast{UID: emitterUID, Rooms: e.rooms, Except: e.except, Flags: e.flags,
-		Packet: cluster.Packet{Type: 2, Nsp: e.nsp, Data: data}})
+	br := &cluster.Broadcast{UID: emitterUID, Rooms: e.rooms, Except: e.except, Flags: e.flags,
+		Packet: cluster.Packet{Type: 2, Nsp: e.nsp, Data: data}}
+	ch := e.key + "#" + e.nsp + "#"
+	if e.sharded {
+		msg, err := encodeShardedBroadcast(e.nsp, br)
+		if err != nil {
+			return err
+		}
+		return e.c.SPublish(ctx, broadcastChannel(ch, e.mode, e.rooms), msg).Err()
+	}
+	msg, err := encodeBroadcast(br)
 	if err != nil {
 		return err
 	}
-	ch := e.key + "#" + e.nsp + "#"
 	if len(e.rooms) == 1 {
 		ch += e.rooms[0] + "#"
 	}
@@ -128,6 +163,13 @@ func (e *Emitter) Emit(ctx context.Context, event string, args ...any) error {
 
 func (e *Emitter) request(ctx context.Context, r *cluster.Request) error {
 	r.UID, r.Rooms, r.Except = emitterUID, e.rooms, e.except
+	if e.sharded {
+		msg, err := encodeShardedRequest(e.nsp, r)
+		if err != nil {
+			return err
+		}
+		return e.c.SPublish(ctx, e.key+"#"+e.nsp+"#", msg).Err()
+	}
 	msg, err := encodeRequest(r)
 	if err != nil {
 		return err

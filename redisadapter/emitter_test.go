@@ -5,23 +5,48 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // The emitter drives a mixed cluster (a Go server, a Node.js server)
 // without being a server: broadcasts, room changes, disconnections and
 // server-side events reach both.
 func TestEmitterOnMixedCluster(t *testing.T) {
+	testEmitter(t, classicFlavor, func(rdb *redis.Client, key string) *Emitter {
+		return NewEmitter(rdb, &Options{Key: key})
+	})
+}
+
+// The sharded emitter does the same on a sharded cluster (Go servers with
+// NewSharded, Node servers with createShardedAdapter), in each
+// subscription mode. Node has no sharded emitter.
+func TestShardedEmitterOnMixedCluster(t *testing.T) {
+	for _, mode := range []SubscriptionMode{SubscriptionDynamic, SubscriptionStatic, SubscriptionDynamicPrivate} {
+		t.Run(string(mode), func(t *testing.T) {
+			testEmitter(t, shardedFlavor(mode), func(rdb *redis.Client, key string) *Emitter {
+				return NewShardedEmitter(rdb, &ShardedOptions{ChannelPrefix: key, SubscriptionMode: mode})
+			})
+		})
+	}
+}
+
+func testEmitter(t *testing.T, f mixedFlavor, newEmitter func(*redis.Client, string) *Emitter) {
 	key := uniqueKey(t)
 	rdb := newRedis(t)
-	g := startGoNode(t, key)
-	nodeURL := startNodeNode(t, key)
-	waitServers(t, rdb, key, 2)
+	g := f.goNode(t, key)
+	nodeURL := startNodeNode(t, key, f.nodeArgs...)
+	waitFor(t, "two servers", func() (int64, error) { return f.servers(rdb, key) }, 2)
 	g1 := connect(t, g.url, "g1", "r1")
 	g2 := connect(t, g.url, "g2", "r2")
 	n1 := connect(t, nodeURL, "n1", "r1")
 	n2 := connect(t, nodeURL, "n2", "r2")
 	all := []*client{g1, g2, n1, n2}
-	em := NewEmitter(rdb, &Options{Key: key})
+	if f.roomListeners != nil && f.roomListeners(rdb, key, "r1") >= 0 {
+		// The servers listen to a channel per room: wait for both.
+		waitFor(t, "r1's listeners", func() (int64, error) { return f.roomListeners(rdb, key, "r1"), nil }, 2)
+	}
+	em := newEmitter(rdb, key)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	// Everything the emitter publishes reaches each server in order, so
@@ -42,6 +67,11 @@ func TestEmitterOnMixedCluster(t *testing.T) {
 	expectEvents(t, fence, all, map[*client][]string{g1: {"r1", "multi"}, n1: {"r1", "multi"}, g2: {"bin:07"}, n2: {"bin:07"}})
 
 	must(em.In("r2").SocketsJoin(ctx, "r3"))
+	if f.roomListeners != nil && f.roomListeners(rdb, key, "r3") >= 0 {
+		// A server subscribes to a room's channel once a socket of its
+		// joins it: a broadcast published sooner would not reach it.
+		waitFor(t, "r3's listeners", func() (int64, error) { return f.roomListeners(rdb, key, "r3"), nil }, 2)
+	}
 	must(em.To("r3").Emit(ctx, "ev", "r3"))
 	must(em.In("r3").SocketsLeave(ctx, "r3"))
 	must(em.To("r3").Emit(ctx, "ev", "r3 again"))

@@ -15,7 +15,8 @@
 // classic pub/sub messages are forwarded to every node of the cluster, so
 // its cost grows with the cluster; on one Redis (or Sentinel) it is the
 // simple choice, and the only one before Redis 7. Its emitter (NewEmitter,
-// Node's @socket.io/redis-emitter) speaks this protocol only.
+// Node's @socket.io/redis-emitter) speaks this protocol; NewShardedEmitter
+// speaks the sharded adapter's (Node has no sharded emitter).
 //
 // The sharded adapter uses SPUBLISH / SSUBSCRIBE (Redis 7 or later): a
 // message stays on the node (and replicas) that owns its channel's hash

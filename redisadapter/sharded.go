@@ -525,14 +525,20 @@ func (b *shardedBus) PublishBroadcast(ctx context.Context, br *cluster.Broadcast
 	if err != nil {
 		return err
 	}
-	ch := b.channel
-	// A broadcast with acks is a request (main channel): the sender
-	// counts the answers of every server.
-	if len(br.Rooms) == 1 && (b.mode == SubscriptionDynamicPrivate ||
-		(b.mode == SubscriptionDynamic && !looksLikeASocketID(br.Rooms[0]))) {
-		ch += br.Rooms[0] + "#"
+	return b.publish(ctx, broadcastChannel(b.channel, b.mode, br.Rooms), msg)
+}
+
+// broadcastChannel is the channel of a broadcast to rooms, under the
+// namespace's channel: a room's own channel when it is the only one and
+// servers of mode listen to such channels, else the namespace's. (A
+// broadcast with acks is a request, on the namespace's channel: the
+// sender counts the answers of every server.)
+func broadcastChannel(nspChannel string, mode SubscriptionMode, rooms []string) string {
+	if len(rooms) == 1 && (mode == SubscriptionDynamicPrivate ||
+		(mode == SubscriptionDynamic && !looksLikeASocketID(rooms[0]))) {
+		return nspChannel + rooms[0] + "#"
 	}
-	return b.publish(ctx, ch, msg)
+	return nspChannel
 }
 
 func (b *shardedBus) PublishRequest(ctx context.Context, r *cluster.Request) error {

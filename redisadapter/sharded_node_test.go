@@ -49,11 +49,7 @@ func shardedRawEmit(t *testing.T, rdb *redis.Client, key string, mode Subscripti
 	if err != nil {
 		t.Fatal(err)
 	}
-	ch := key + "#/#"
-	if len(rooms) == 1 && (mode == SubscriptionDynamicPrivate || (mode == SubscriptionDynamic && !looksLikeASocketID(rooms[0]))) {
-		ch += rooms[0] + "#"
-	}
-	if err := rdb.SPublish(context.Background(), ch, msg).Err(); err != nil {
+	if err := rdb.SPublish(context.Background(), broadcastChannel(key+"#/#", mode, rooms), msg).Err(); err != nil {
 		t.Fatal(err)
 	}
 }
