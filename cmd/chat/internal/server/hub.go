@@ -81,6 +81,22 @@ func (h *hub) disconnect(user string, ws *wsClient) []string {
 	return changed
 }
 
+// drain takes every user offline at once, for a node that shuts down, and
+// returns the rooms that had someone online, sorted. The connections
+// closed afterwards change nothing (their users are gone from the hub).
+func (h *hub) drain() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	rooms := make([]string, 0, len(h.online))
+	for r := range h.online {
+		rooms = append(rooms, r)
+	}
+	slices.Sort(rooms)
+	h.users = map[string]*userState{}
+	h.online = map[string]map[string]bool{}
+	return rooms
+}
+
 // joined records that user became a member of room; it reports whether
 // the room's presence changed.
 func (h *hub) joined(user, room string) bool {

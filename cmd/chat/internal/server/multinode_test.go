@@ -293,3 +293,42 @@ func TestMultiNodeRecovery(t *testing.T) {
 		}
 	}
 }
+
+// TestMultiNodeShutdownPresence: when a node shuts down, the users of the
+// other nodes are told once per room that its users went offline, not
+// once per connection as they close.
+func TestMultiNodeShutdownPresence(t *testing.T) {
+	dsn := postgresSchema(t)
+	rdb, key := testRedis(t)
+	a := newNode(t, dsn, rdb, key)
+	b := newNode(t, dsn, rdb, key)
+	for _, name := range []string{"alice", "carol", "dave"} {
+		a.connect(a.signup(name), nil, nil)
+	}
+	cb := b.connect(b.signup("bob"), nil, nil)
+	cb.waitEvent("presence", isPresence("general", "alice", "bob", "carol", "dave"))
+	cb.mu.Lock()
+	from := len(cb.events)
+	cb.mu.Unlock()
+
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if err := a.chat.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cb.waitEvent("presence", isPresence("general", "bob"))
+	cb.mu.Lock()
+	defer cb.mu.Unlock()
+	var lists []string
+	for _, ev := range cb.events[from:] {
+		if ev.name == "presence" && strings.Contains(string(ev.arg), `"general"`) {
+			lists = append(lists, string(ev.arg))
+			if isPresence("general", "bob")(ev.arg) {
+				break
+			}
+		}
+	}
+	if len(lists) != 1 {
+		t.Fatalf("bob was told of general %d times on the shutdown of node A: %q", len(lists), lists)
+	}
+}

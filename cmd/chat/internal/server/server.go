@@ -177,6 +177,13 @@ func (s *Server) IO() *socketio.Server { return s.io }
 // reconnect to the next server), /ws clients a close frame 1001.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.closed.Store(true)
+	// This node's users go offline together: the other nodes' users are
+	// told once per room, not once per connection as they close (which,
+	// on a cluster, would also ask every node who is online each time).
+	// Alone, a node has nobody left to tell.
+	if rooms := s.hub.drain(); s.cluster && len(rooms) > 0 {
+		s.emitPresence(rooms...)
+	}
 	s.wsMu.Lock()
 	s.wsClosed = true
 	conns := make([]*wsClient, 0, len(s.wsConns))
