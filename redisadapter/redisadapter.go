@@ -57,6 +57,26 @@
 // connection of its own per namespace, subscribing; go-redis reconnects
 // and subscribes again after Redis restarts.
 //
+// # Clients
+//
+// Both adapters take a redis.UniversalClient: a single Redis
+// (redis.NewClient), Redis Cluster (redis.NewClusterClient) or Sentinel
+// (redis.NewFailoverClient, pub/sub on the master). With Sentinel, when
+// the master dies and the sentinels promote a replica, the failover
+// client finds the new master, the adapters' subscription connections
+// fail and are made anew on it with every channel subscribed again, and
+// broadcasts cross servers again: a few seconds after the master's death
+// with down-after-milliseconds 1000 (the time Sentinel takes, mostly).
+// What was published meanwhile is lost, as when Redis is down (below).
+// The sharded adapter's SPUBLISH / SSUBSCRIBE work on a Redis 7 master
+// that is no cluster: its channels all live on that master.
+//
+//	rdb := redis.NewFailoverClient(&redis.FailoverOptions{
+//		MasterName:    "mymaster",
+//		SentinelAddrs: []string{"10.0.0.1:26379", "10.0.0.2:26379", "10.0.0.3:26379"},
+//	})
+//	srv := socketio.NewServer(&socketio.Options{Adapter: redisadapter.NewSharded(rdb, nil)})
+//
 // # When Redis is down
 //
 // Local delivery goes on: a broadcast reaches this server's sockets first,

@@ -134,7 +134,7 @@ echo "== interop tests (module interop/): official Node.js client and server, py
 echo "== socket.io's tutorial, step by step (module examples/tutorial/): Go client, Chromium, Redis at 127.0.0.1:6379 (step 9)"
 (cd examples/tutorial && noskip_test -race -count=1 -timeout 10m ./...)
 
-echo "== redisadapter (its own module): classic and sharded adapters, three Go nodes and mixed Go / Node.js clusters on the Redis at 127.0.0.1:6379, restarts and a Redis Cluster of redis-servers the tests start"
+echo "== redisadapter (its own module): classic and sharded adapters, three Go nodes and mixed Go / Node.js clusters on the Redis at 127.0.0.1:6379, restarts, a Redis Cluster and a Sentinel failover of redis-servers the tests start"
 (cd redisadapter && noskip_test -race -count=1 -timeout 10m ./...)
 
 echo "== prommetrics (its own module): the Prometheus exporter, real clients against a server, /metrics scraped"
