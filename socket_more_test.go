@@ -2,12 +2,15 @@ package socketio
 
 import (
 	"bytes"
+	"context"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/switchboard-go/socketio/adapter"
 	"github.com/switchboard-go/socketio/engineio"
 )
 
@@ -202,5 +205,100 @@ func TestFailedEmitDropsItsAck(t *testing.T) {
 		if err, ok := answers[i]; !ok || err != ErrDisconnected {
 			t.Fatalf("emit %d, queued: AckFunc got %v (called %v), want ErrDisconnected", i, err, ok)
 		}
+	}
+}
+
+// EmitWithAck gives up when its context ends: ErrTimeout for a deadline,
+// the context's own error otherwise. The event was sent all the same.
+func TestSocketEmitWithAckContextEnds(t *testing.T) {
+	srv, url := newTestServer(t, nil)
+	sockets := make(chan *Socket, 1)
+	srv.OnConnection(func(s *Socket) { sockets <- s })
+	c := dialRaw(t, url)
+	c.connect("/")
+	s := recvWithin(t, sockets)
+
+	expired, cancel1 := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer cancel1()
+	if _, err := s.EmitWithAck(expired, "late"); err != ErrTimeout {
+		t.Fatalf("deadline passed: %v, want ErrTimeout", err)
+	}
+	canceled, cancel2 := context.WithCancel(context.Background())
+	cancel2()
+	if _, err := s.EmitWithAck(canceled, "dropped"); err != context.Canceled {
+		t.Fatalf("canceled: %v, want context.Canceled", err)
+	}
+	for _, want := range []string{`20["late"]`, `21["dropped"]`} {
+		if got := c.recv(); got != want {
+			t.Fatalf("got %q, want %q", got, want)
+		}
+	}
+}
+
+// syncAdapter is the in-memory adapter made a adapter.RoomSyncer: it
+// writes down its joins and syncs, in order.
+type syncAdapter struct {
+	adapter.Adapter
+	mu  sync.Mutex
+	log []string
+}
+
+func (a *syncAdapter) AddAll(id string, rooms []string) {
+	a.Adapter.AddAll(id, rooms)
+	a.mu.Lock()
+	a.log = append(a.log, "add "+strings.Join(rooms, ","))
+	a.mu.Unlock()
+}
+
+func (a *syncAdapter) SyncRooms() {
+	a.mu.Lock()
+	a.log = append(a.log, "sync")
+	a.mu.Unlock()
+}
+
+func (a *syncAdapter) take() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := a.log
+	a.log = nil
+	return out
+}
+
+// With an adapter that hears joins late (adapter.RoomSyncer), a join
+// returns only once the adapter has synced it: the socket's own room at
+// connect, then each Join. A Join after the disconnect joins nothing and
+// syncs nothing.
+func TestJoinSyncsRooms(t *testing.T) {
+	var a *syncAdapter
+	srv, url := newTestServer(t, &Options{Adapter: func(h adapter.Host) adapter.Adapter {
+		if h.Name() != "/" {
+			return adapter.NewInMemory(h)
+		}
+		a = &syncAdapter{Adapter: adapter.NewInMemory(h)}
+		return a
+	}})
+	sockets := make(chan *Socket, 1)
+	srv.OnConnection(func(s *Socket) { sockets <- s })
+	c := dialRaw(t, url)
+	sid := c.connect("/")
+	s := recvWithin(t, sockets)
+	if got := a.take(); !slices.Equal(got, []string{"add " + sid, "sync"}) {
+		t.Fatalf("at connect: %q", got)
+	}
+	s.Join("a", "b")
+	if got := a.take(); !slices.Equal(got, []string{"add a,b", "sync"}) {
+		t.Fatalf("Join: %q", got)
+	}
+	s.Disconnect(false)
+	if got := c.recv(); got != "1" {
+		t.Fatalf("got %q", got)
+	}
+	a.take()
+	s.Join("c")
+	if got := a.take(); len(got) != 0 {
+		t.Fatalf("Join after the disconnect: %q", got)
+	}
+	if s.Rooms() != nil && len(s.Rooms()) != 0 {
+		t.Fatalf("rooms after the disconnect: %q", s.Rooms())
 	}
 }
