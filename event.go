@@ -57,8 +57,10 @@ func (e *Event) Ack(args ...any) error {
 
 // AckFunc, given as the last argument of Socket.Emit, is called once with
 // the client's answer, or with an error: ErrTimeout after the emitter's
-// Timeout, ErrDisconnected when the socket disconnects first. It runs on
-// the socket's dispatch goroutine (or the timer's) and must not block.
+// Timeout, ErrDisconnected when the socket disconnects first. It is not
+// called when Emit returns an error: each emit is reported once, by one or
+// the other. It runs on the socket's dispatch goroutine (or the timer's)
+// and must not block.
 type AckFunc func(args Args, err error)
 
 // Middleware runs before a socket joins a namespace; an error refuses the

@@ -395,8 +395,8 @@ func (s *Socket) emit(event string, args []any, volatile, noCompress bool, timeo
 		s.registerAck(pkt.ID, ack, timeout, sent)
 	}
 	if err := s.client.writePacketCompress(&pkt, volatile, noCompress); err != nil {
-		if ack != nil {
-			s.dropAck(pkt.ID)
+		if ack != nil && s.takeAck(pkt.ID) == nil {
+			return pkt.ID, nil // the disconnection the failure caused took the ack: its ErrDisconnected is the one report
 		}
 		return 0, err
 	}

@@ -121,7 +121,8 @@ fi
 # package's directory, which from the root would run every test of the
 # module once, and copies that directory for each worker. Nested modules
 # (interop, cmd/chat, bench) stay out. Test files marked for the README
-# check (readme_test.go reads them) are kept, and not built.
+# check (readme_test.go reads them), nested modules' included, are kept,
+# and not built.
 stage_root() {
   local stage=$1 f d skip nested
   nested=$(git ls-files -co --exclude-standard -- '*/go.mod' | xargs -rn1 dirname)
@@ -129,20 +130,22 @@ stage_root() {
   mkdir -p "$stage"
   while IFS= read -r f; do
     [ -f "$f" ] || continue
+    case $f in
+      */*_test.go)
+        # Those of nested modules too: the README check reads them all.
+        if grep -q '// README: ' "$f"; then
+          mkdir -p "$stage/$(dirname "$f")"
+          { printf '//go:build ignore\n\n'; cat "$f"; } >"$stage/$f"
+        fi
+        continue
+        ;;
+    esac
     skip=""
     for d in $nested; do
       case $f in "$d"/*) skip=1 ;; esac
     done
     [ -z "$skip" ] || continue
     mkdir -p "$stage/$(dirname "$f")"
-    case $f in
-      */*_test.go)
-        if grep -q '// README: ' "$f"; then
-          { printf '//go:build ignore\n\n'; cat "$f"; } >"$stage/$f"
-        fi
-        continue
-        ;;
-    esac
     cp "$f" "$stage/$f"
   done < <(git ls-files -co --exclude-standard)
 }

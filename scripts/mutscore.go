@@ -99,7 +99,7 @@ func main() {
 		fatal(err)
 	}
 	failed := false
-	var survivors, uncovered, excluded []string
+	var survivors, uncovered, excluded, notViable []string
 	type row struct {
 		pkg                                              string
 		killed, rerun, lived, excl, notCovered, timedOut int
@@ -148,6 +148,11 @@ func main() {
 						rw.rerun++
 					case "TIMED OUT":
 						rw.timedOut++
+					case "NOT VIABLE":
+						// It does not compile (a string concatenation
+						// made a subtraction, say): gremlins counts such
+						// a mutant in neither, and so does this.
+						notViable = append(notViable, where+"  `"+text+"`")
 					case "LIVED":
 						// Run and not killed: an equivalent one (a case
 						// clause of a memory-only choice, say) is listed
@@ -200,6 +205,12 @@ func main() {
 	if len(uncovered) > 0 {
 		fmt.Println("not covered:")
 		for _, s := range uncovered {
+			fmt.Println("  " + s)
+		}
+	}
+	if len(notViable) > 0 {
+		fmt.Println("not viable (do not compile; counted in neither):")
+		for _, s := range notViable {
 			fmt.Println("  " + s)
 		}
 	}
