@@ -319,7 +319,7 @@ func (d *decoder) value(depth int) (undefined bool, err error) {
 			if i > 0 {
 				d.out = append(d.out, ',')
 			}
-			if _, err := d.value(depth+1); err != nil {
+			if _, err := d.value(depth + 1); err != nil {
 				return false, err
 			}
 		}
@@ -378,7 +378,7 @@ func (d *decoder) object(depth int) error {
 		first = false
 		d.out = appendString(d.out, key)
 		d.out = append(d.out, ':')
-		if _, err := d.value(depth+1); err != nil {
+		if _, err := d.value(depth + 1); err != nil {
 			return err
 		}
 	}
