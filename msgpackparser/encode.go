@@ -325,7 +325,7 @@ func (j *jsonToMsgpack) value() error {
 // float64. Integers past 2^53 keep their exact value.
 func (j *jsonToMsgpack) number(tok []byte) error {
 	s := string(tok)
-	if bytes.IndexAny(tok, ".eE") < 0 {
+	if !bytes.ContainsAny(tok, ".eE") {
 		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
 			return j.enc.EncodeInt(n)
 		}
