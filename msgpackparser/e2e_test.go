@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"testing"
+	"time"
 
 	socketio "github.com/switchboard-go/socketio"
 	"github.com/switchboard-go/socketio/engineio"
@@ -173,5 +174,77 @@ func TestMismatchedParsers(t *testing.T) {
 			default:
 			}
 		})
+	}
+}
+
+// Connection state recovery with the msgpack encoding: the packets the
+// recovery log kept (in the parser package's form, with their offsets)
+// reach the returning client converted, binary included.
+func TestRecovery(t *testing.T) {
+	socketiotest.EachTransport(t, func(t *testing.T, m socketiotest.Transport) {
+		gone := make(chan string, 4)
+		joined := make(chan bool, 4)
+		srv := socketio.NewServer(&socketio.Options{
+			Parser:                  Parser{},
+			Engine:                  engineio.Options{PingInterval: 200 * time.Millisecond, PingTimeout: 500 * time.Millisecond},
+			ConnectionStateRecovery: &socketio.Recovery{},
+			Logger:                  socketiotest.Logger(),
+		})
+		srv.OnConnection(func(s *socketio.Socket) {
+			if !s.Recovered() {
+				s.Join("room")
+			}
+			// Never blocking a handler: a broken encoding would make the
+			// client reconnect again and again.
+			offer(joined, s.Recovered())
+			s.OnDisconnect(func(r socketio.Reason) {
+				offer(gone, string(r))
+				_ = srv.To("room").Emit("news", "while away", []byte{1, 2})
+			})
+		})
+		ts := socketiotest.Start(t, srv, "")
+		opts := m.Options()
+		opts.Parser = Parser{}
+		// Longer than the server takes to notice the loss (see
+		// sioclient's TestRecoveryWithGoServer).
+		opts.ReconnectionDelay, opts.ReconnectionDelayMax = time.Second, time.Second
+		seen := make(chan string, 16)
+		s, l := socketiotest.Connect(t, ts.URL, opts, func(s *sioclient.Socket) {
+			s.On("news", func(e *sioclient.Event) {
+				var v string
+				var b []byte
+				_ = e.Decode(0, &v)
+				_ = e.Decode(1, &b)
+				offer(seen, v+" "+string(b))
+			})
+			s.OnConnect(func() { offer(seen, "connect") })
+		})
+		socketiotest.Receive(t, seen, "connect")
+		socketiotest.Receive(t, joined, "the server's connection handler")
+		socketiotest.WaitTransport(t, s.Manager(), m.Final)
+		first := s.ID()
+		_ = srv.To("room").Emit("news", "before", []byte{0})
+		if got := socketiotest.Receive(t, seen, "news"); got != "before \x00" {
+			t.Fatalf("got %q", got)
+		}
+		s.Manager().Engine().CloseWithReason(sioclient.ReasonTransportClose)
+		socketiotest.Receive(t, l.Disconnected, "the client's disconnect")
+		socketiotest.Receive(t, gone, "the server's disconnect")
+		for _, want := range []string{"while away \x01\x02", "connect"} {
+			if got := socketiotest.Receive(t, seen, want); got != want {
+				t.Fatalf("got %q, want %q", got, want)
+			}
+		}
+		if !s.Recovered() || s.ID() != first {
+			t.Fatalf("recovered %v as %s, want %s", s.Recovered(), s.ID(), first)
+		}
+	})
+}
+
+// offer sends v unless ch is full.
+func offer[T any](ch chan T, v T) {
+	select {
+	case ch <- v:
+	default:
 	}
 }
