@@ -9,4 +9,7 @@ require (
 	github.com/vmihailenco/msgpack/v5 v5.4.1
 )
 
-require github.com/vmihailenco/tagparser/v2 v2.0.0 // indirect
+require (
+	github.com/gorilla/websocket v1.5.3 // indirect
+	github.com/vmihailenco/tagparser/v2 v2.0.0 // indirect
+)
