@@ -18,9 +18,12 @@
 // and no placeholders. It is encoded as notepack.io (the library the npm
 // parser uses) encodes the same JavaScript values: integral numbers as the
 // smallest msgpack integer, other numbers as float64, strings as str,
-// []byte as bin; a Go server or client's packets are byte for byte those
-// of the reference for the same values and key order (the keys are
-// written in the order type, data, id, nsp).
+// []byte as bin (a Buffer in Node, an ArrayBuffer in a browser); a Go
+// server or client's packets are byte for byte those of the reference for
+// the same values and key order (the keys are written in the order type,
+// data, id, nsp). Where notepack.io loses precision Go does not: integers
+// past 2^53 keep their exact value, and an integral number past 2^64 is
+// written as a float64 (notepack.io writes a wrong uint64).
 //
 // # Decoding
 //
@@ -43,7 +46,7 @@
 // Values JSON cannot hold are read as JSON.stringify would write what
 // notepack.io decodes: NaN and ±Infinity are null, undefined (notepack's
 // fixext 1 of type 0) is null in an array and leaves its key out of a map,
-// a Date (fixext 8 of type 0) is its ISO 8601 string in UTC, an
+// a Date (fixext 8 of type 0) is its ISO 8601 string in UTC (null past year 9999), an
 // ArrayBuffer (ext of type 0, what notepack.io writes for one in Node) is
 // binary like bin, another extension value is the array [type, binary].
 // Map keys must be strings or integers (an integer key becomes its decimal
