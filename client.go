@@ -21,6 +21,8 @@ type client struct {
 	srv  *Server
 	conn *engineio.Conn
 	dec  parser.Decoder // used only by OnMessage, which the engine serializes
+	// codecDec replaces dec when the server has a Parser (Options.Parser).
+	codecDec parser.PacketDecoder
 	// inBytes adds up the messages of the packet being received, for
 	// Observer.PacketIn; used only by OnMessage.
 	inBytes int
@@ -44,6 +46,9 @@ type client struct {
 func newClient(srv *Server, conn *engineio.Conn) *client {
 	c := &client{srv: srv, conn: conn, v3: conn.Protocol() == 3}
 	c.dec.MaxAttachments = srv.maxAttachments
+	if srv.codec != nil {
+		c.codecDec = srv.codec.NewDecoder(srv.maxAttachments)
+	}
 	// A client that never joins a namespace is dropped (Node:
 	// connectTimeout).
 	c.connectTimer = time.AfterFunc(srv.connectTimeout, func() {
@@ -63,7 +68,9 @@ func (c *client) OnMessage(_ *engineio.Conn, data []byte, binary bool) {
 		pkt *parser.Packet
 		err error
 	)
-	if binary {
+	if c.codecDec != nil {
+		pkt, err = c.codecDec.Add(data, binary)
+	} else if binary {
 		pkt, err = c.dec.AddBinary(data)
 	} else {
 		pkt, err = c.dec.AddText(data)
@@ -148,6 +155,9 @@ func (c *client) OnClose(_ *engineio.Conn, reason string) {
 		s.onClose(Reason(reason))
 	}
 	c.dec.Reset()
+	if c.codecDec != nil {
+		c.codecDec.Reset()
+	}
 }
 
 func (c *client) connect(pkt *parser.Packet) {
@@ -304,6 +314,9 @@ func (c *client) writePacket(p *parser.Packet, volatile bool) error {
 
 // writePacketCompress is writePacket with Compress(false) honoured.
 func (c *client) writePacketCompress(p *parser.Packet, volatile, noCompress bool) error {
+	if c.srv.codec != nil {
+		return c.writeCodec(p, volatile, noCompress)
+	}
 	text := p.Encode()
 	var err error
 	if len(p.Attachments) == 0 && !noCompress {

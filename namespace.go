@@ -240,8 +240,13 @@ func prepareFrames(frames []adapter.Frame, noCompress bool) *engineio.Prepared {
 }
 
 func (h nsHost) Deliver(ids []string, frames []adapter.Frame, opts adapter.DeliverOptions) {
-	prepared := prepareFrames(frames, opts.NoCompress)
 	ns := h.ns
+	wire, err := ns.srv.wireFrames(frames)
+	if err != nil {
+		ns.srv.logger.Warn("socketio: cannot encode broadcast", "nsp", ns.name, "err", err)
+		return
+	}
+	prepared := prepareFrames(wire, opts.NoCompress)
 	obs := ns.srv.observer
 	var sent time.Time
 	if obs != nil && opts.OnAck != nil {
@@ -274,7 +279,7 @@ func (h nsHost) Deliver(ids []string, frames []adapter.Frame, opts adapter.Deliv
 			Namespace:  ns.name,
 			Type:       parser.PacketType(frames[0].Data[0] - '0'),
 			Deliveries: delivered,
-			Bytes:      framesBytes(frames),
+			Bytes:      framesBytes(wire),
 		})
 	}
 }

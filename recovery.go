@@ -166,7 +166,9 @@ func (s *Socket) hold(p *engineio.Prepared, volatile bool) bool {
 func (s *Socket) finishRestore(connect *parser.Packet, missed [][]adapter.Frame) {
 	s.mu.Lock()
 	for _, frames := range missed {
-		_ = s.client.conn.SendPrepared(prepareFrames(frames, false), false)
+		if wire, err := s.client.srv.wireFrames(frames); err == nil {
+			_ = s.client.conn.SendPrepared(prepareFrames(wire, false), false)
+		}
 	}
 	held := s.rec.held
 	for _, h := range held.packets {

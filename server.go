@@ -57,6 +57,18 @@ type Options struct {
 	// with "parse error".
 	MaxAttachments int
 
+	// Parser is the packet encoding the server's clients use (Node: the
+	// parser option of new Server). Default nil: socket.io-parser's, which
+	// every official client speaks unless told otherwise. The module
+	// msgpackparser provides the encoding of socket.io-msgpack-parser
+	// (socketio.Options{Parser: msgpackparser.Parser{}}), for clients
+	// created with parser: require("socket.io-msgpack-parser"). All the
+	// clients of one server use the same encoding. Packets are still
+	// built once per emit and once per broadcast in the default form and
+	// converted by the parser once, at the wire, whatever the number of
+	// receivers; MaxAttachments bounds the binary values of one packet.
+	Parser parser.Codec
+
 	// Adapter makes each namespace's adapter; default
 	// adapter.NewInMemory, or adapter.NewInMemoryWithRecovery with
 	// ConnectionStateRecovery. A cluster adapter goes here.
@@ -81,7 +93,8 @@ type Options struct {
 	// gzip. Default false: a page needs nothing but
 	// <script src="/socket.io/socket.io.js"></script>, offline too (Node:
 	// serveClient, default true). As from the reference, the msgpack
-	// build needs a server with the msgpack parser, which this one lacks.
+	// build (socket.io.msgpack.min.js) talks only to a server whose Parser
+	// is msgpackparser's; the other builds, only to one without a Parser.
 	DisableServeClient bool
 
 	// Observer, when set, hears what the server does, for metrics: see
@@ -140,7 +153,8 @@ type Server struct {
 	adapterFactory adapter.Factory
 	connectTimeout time.Duration
 	maxAttachments int
-	recovery       *Recovery // nil: off
+	codec          parser.Codec // Options.Parser; nil: the parser package's text encoding
+	recovery       *Recovery    // nil: off
 	cleanupEmpty   bool
 	clientPath     string // the engine path when serving the client, else ""
 	logger         *slog.Logger
@@ -195,6 +209,7 @@ func NewServer(opts *Options) *Server {
 		adapterFactory: o.Adapter,
 		connectTimeout: o.ConnectTimeout,
 		maxAttachments: o.MaxAttachments,
+		codec:          o.Parser,
 		recovery:       recovery,
 		cleanupEmpty:   o.CleanupEmptyChildNamespaces,
 		logger:         o.Logger,

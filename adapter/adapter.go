@@ -18,11 +18,10 @@ import (
 )
 
 // Frame is one Engine.IO message of an encoded packet: the text part first,
-// then each binary attachment.
-type Frame struct {
-	Data   []byte
-	Binary bool
-}
+// then each binary attachment (EncodeFrames). A server whose clients use
+// another packet encoding (socketio.Options.Parser) converts the frames
+// an adapter delivers once per delivery, not once per receiver.
+type Frame = parser.Frame
 
 // Flags modify a broadcast, as the flags of the reference server do.
 type Flags struct {

@@ -5,11 +5,19 @@
 // then runs them.
 module github.com/switchboard-go/socketio/interop
 
-go 1.26
+go 1.26.0
 
 replace github.com/switchboard-go/socketio => ../
+
+replace github.com/switchboard-go/socketio/msgpackparser => ../msgpackparser
 
 require (
 	github.com/gorilla/websocket v1.5.3
 	github.com/switchboard-go/socketio v0.0.0-00010101000000-000000000000
+	github.com/switchboard-go/socketio/msgpackparser v0.0.0-00010101000000-000000000000
+)
+
+require (
+	github.com/vmihailenco/msgpack/v5 v5.4.1 // indirect
+	github.com/vmihailenco/tagparser/v2 v2.0.0 // indirect
 )

@@ -15,10 +15,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	socketio "github.com/switchboard-go/socketio"
+	"github.com/switchboard-go/socketio/msgpackparser"
 )
 
 const serveClientPage = `<!doctype html>
@@ -43,6 +45,82 @@ const serveClientPage = `<!doctype html>
 
 func TestBrowserServedClient(t *testing.T) {
 	t.Parallel()
+	// The version the lockfile pins, which the served client must be.
+	var pkg struct{ Version string }
+	b, err := os.ReadFile(filepath.Join(nodeDir(t), "node_modules", "socket.io-client", "package.json"))
+	if err == nil {
+		err = json.Unmarshal(b, &pkg)
+	}
+	if err != nil || pkg.Version == "" {
+		t.Fatalf("socket.io-client's package.json in interop/node: %v", err)
+	}
+	start := time.Now()
+	ts, rec := startChatServer(t, nil)
+	ls, shotDir := runServeClientDriver(t, ts, serveClientPage, "serveclient")
+
+	// Each tab loaded the client from the Go server, compressed, with the
+	// reference's caching headers; the reload revalidated it: 304.
+	etag := `"` + pkg.Version + `"`
+	script := ts.URL + "/socket.io/socket.io.js"
+	for _, name := range []string{"A", "B"} {
+		wantJSON(t, name+" first load", ls.all("script", "name", name)[0], `{"ev":"script","name":"`+name+`","url":"`+script+`",
+			"status":200,"contentType":"application/javascript; charset=utf-8","contentEncoding":"gzip",
+			"etag":`+jsonString(etag)+`,"cacheControl":"public, max-age=0","ifNoneMatch":null}`)
+	}
+	if loads := ls.all("script", "name", "A"); len(loads) != 2 {
+		t.Errorf("A loaded %d scripts, want 2 (load, reload):\n%s", len(loads), loads)
+	} else {
+		wantJSON(t, "A reload", loads[1], `{"ev":"script","name":"A","url":"`+script+`","status":304,
+			"contentType":null,"contentEncoding":null,"etag":`+jsonString(etag)+`,"cacheControl":"public, max-age=0",
+			"ifNoneMatch":`+jsonString(etag)+`}`)
+	}
+	checkChat(t, ls, rec)
+	t.Logf("socket.io-client %s served, %s: %v; screenshots in %s", pkg.Version, ls.one(t, "browser")["version"],
+		time.Since(start).Round(time.Millisecond), shotDir)
+}
+
+// The msgpack build of the served client (socket.io.msgpack.min.js, with
+// the browser build of socket.io-msgpack-parser inside) chats with a Go
+// server whose parser is msgpackparser's.
+func TestBrowserServedMsgpackClient(t *testing.T) {
+	t.Parallel()
+	ts, rec := startChatServer(t, &socketio.Options{Parser: msgpackparser.Parser{}})
+	page := strings.Replace(serveClientPage, "/socket.io/socket.io.js", "/socket.io/socket.io.msgpack.min.js", 1)
+	ls, _ := runServeClientDriver(t, ts, page, "serveclient-msgpack")
+	script := ts.URL + "/socket.io/socket.io.msgpack.min.js"
+	for _, name := range []string{"A", "B"} {
+		if got := ls.all("script", "name", name)[0]; got["url"] != script || got["status"] != 200.0 {
+			t.Errorf("%s loaded %v", name, got)
+		}
+	}
+	checkChat(t, ls, rec)
+}
+
+// startChatServer starts a Go server that relays "chat message" to
+// everyone, recording each one.
+func startChatServer(t *testing.T, opts *socketio.Options) (*testServer, *recorder) {
+	t.Helper()
+	rec := newRecorder()
+	ts := startTestServer(t, opts, nil, func(io *socketio.Server) {
+		io.OnConnection(func(s *socketio.Socket) {
+			s.On("chat message", func(e *socketio.Event) {
+				var msg string
+				if err := e.Decode(0, &msg); err != nil {
+					rec.add("error", err.Error())
+				}
+				rec.add("chat", msg)
+				_ = io.Emit("chat message", msg)
+			})
+		})
+	})
+	return ts, rec
+}
+
+// runServeClientDriver serves page at / of ts and runs browser/serveclient.js
+// on it: two tabs of headless Chromium chat, then A reloads. It fails the
+// test unless the driver ran to its end with no page error.
+func runServeClientDriver(t *testing.T, ts *testServer, page, shotSub string) (lines, string) {
+	t.Helper()
 	requireNode(t)
 	chromium := chromiumPath
 	if _, err := os.Stat(chromium); err != nil {
@@ -55,39 +133,16 @@ func TestBrowserServedClient(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(browserDir, "node_modules", "playwright-core", "package.json")); err != nil {
 		t.Fatalf("playwright-core is not installed in %s: run `npm ci` in interop/browser: %v", browserDir, err)
 	}
-	// The version the lockfile pins, which the served client must be.
-	var pkg struct{ Version string }
-	b, err := os.ReadFile(filepath.Join(nodeDir(t), "node_modules", "socket.io-client", "package.json"))
-	if err == nil {
-		err = json.Unmarshal(b, &pkg)
-	}
-	if err != nil || pkg.Version == "" {
-		t.Fatalf("socket.io-client's package.json in interop/node: %v", err)
-	}
 	shotDir := os.Getenv("ARTIFACTS_DIR")
 	if shotDir == "" {
 		shotDir = t.TempDir()
 	} else {
-		shotDir = filepath.Join(shotDir, "serveclient")
+		shotDir = filepath.Join(shotDir, shotSub)
 	}
-
-	rec := newRecorder()
-	ts := startTestServer(t, nil, nil, func(io *socketio.Server) {
-		io.OnConnection(func(s *socketio.Socket) {
-			s.On("chat message", func(e *socketio.Event) {
-				var msg string
-				if err := e.Decode(0, &msg); err != nil {
-					rec.add("error", err.Error())
-				}
-				rec.add("chat", msg)
-				_ = io.Emit("chat message", msg)
-			})
-		})
-	})
 	mux := ts.HTTP.Config.Handler.(*http.ServeMux)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_, _ = w.Write([]byte(serveClientPage))
+		_, _ = w.Write([]byte(page))
 	})
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second) // the driver's watchdog fires at 45s
@@ -114,26 +169,15 @@ func TestBrowserServedClient(t *testing.T) {
 			t.Errorf("pages reported %s:\n%s", ev, bad)
 		}
 	}
+	return ls, shotDir
+}
 
-	// Each tab loaded the client from the Go server, compressed, with the
-	// reference's caching headers; the reload revalidated it: 304.
-	etag := `"` + pkg.Version + `"`
-	script := ts.URL + "/socket.io/socket.io.js"
-	for _, name := range []string{"A", "B"} {
-		wantJSON(t, name+" first load", ls.all("script", "name", name)[0], `{"ev":"script","name":"`+name+`","url":"`+script+`",
-			"status":200,"contentType":"application/javascript; charset=utf-8","contentEncoding":"gzip",
-			"etag":`+jsonString(etag)+`,"cacheControl":"public, max-age=0","ifNoneMatch":null}`)
-	}
-	if loads := ls.all("script", "name", "A"); len(loads) != 2 {
-		t.Errorf("A loaded %d scripts, want 2 (load, reload):\n%s", len(loads), loads)
-	} else {
-		wantJSON(t, "A reload", loads[1], `{"ev":"script","name":"A","url":"`+script+`","status":304,
-			"contentType":null,"contentEncoding":null,"etag":`+jsonString(etag)+`,"cacheControl":"public, max-age=0",
-			"ifNoneMatch":`+jsonString(etag)+`}`)
-	}
+// checkChat checks that both tabs connected (upgraded to WebSocket), saw
+// both messages once and were photographed, and that the server relayed
+// them.
+func checkChat(t *testing.T, ls lines, rec *recorder) {
+	t.Helper()
 	ls.one(t, "reloaded", "name", "A")
-
-	// Both tabs connected (upgraded to WebSocket) and saw both messages once.
 	for _, name := range []string{"A", "B"} {
 		wantEqual(t, name+" transport", ls.one(t, "page", "name", name)["transport"], any("websocket"))
 		for _, text := range []string{"hello from A", "hi from B"} {
@@ -147,8 +191,6 @@ func TestBrowserServedClient(t *testing.T) {
 	if errs := rec.get("error"); len(errs) > 0 {
 		t.Errorf("server handler errors: %v", errs)
 	}
-	t.Logf("socket.io-client %s served, %s: %v; screenshots in %s", pkg.Version, ls.one(t, "browser")["version"],
-		time.Since(start).Round(time.Millisecond), shotDir)
 }
 
 func jsonString(s string) string {

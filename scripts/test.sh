@@ -140,6 +140,9 @@ echo "== redisadapter (its own module): classic and sharded adapters, three Go n
 echo "== prommetrics (its own module): the Prometheus exporter, real clients against a server, /metrics scraped"
 (cd prommetrics && noskip_test -race -count=1 -timeout 5m ./...)
 
+echo "== msgpackparser (its own module): packets of the npm socket.io-msgpack-parser (testdata/golden.json), invalid and hostile messages, Go server and Go client over each transport"
+(cd msgpackparser && noskip_test -race -count=1 -timeout 5m ./...)
+
 echo "== the chat (module cmd/chat): store, auth, handlers, many clients, the Node client, Chromium, two nodes over Redis and PostgreSQL, behind HAProxy"
 (cd cmd/chat && noskip_test -race -count=1 -timeout 10m ./...)
 
@@ -155,6 +158,14 @@ for pkg in $(go list ./...); do
   for target in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go 2>/dev/null | sed 's/^func //' | sort -u); do
     echo "-- $pkg $target"
     go test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" "$pkg"
+  done
+done
+
+# Modules of their own with fuzz targets: msgpackparser's decoder.
+for mod in msgpackparser; do
+  for target in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$mod"/*_test.go | sed 's/^func //' | sort -u); do
+    echo "-- $mod $target"
+    (cd "$mod" && go test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" .)
   done
 done
 

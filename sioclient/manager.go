@@ -300,7 +300,11 @@ func (m *Manager) openLocked(reconnect bool) {
 
 func (m *Manager) dial(ctx context.Context, cancel context.CancelFunc, gen uint64, reconnect bool) {
 	defer cancel()
-	c, err := engineio.Dial(ctx, m.engURL, &connHandler{m: m, gen: gen}, &m.cfg.engine)
+	h := &connHandler{m: m, gen: gen}
+	if m.cfg.Parser != nil {
+		h.codecDec = m.cfg.Parser.NewDecoder(parser.DefaultMaxAttachments)
+	}
+	c, err := engineio.Dial(ctx, m.engURL, h, &m.cfg.engine)
 
 	m.mu.Lock()
 	if gen != m.gen {
@@ -447,6 +451,17 @@ func (m *Manager) writePacket(gen uint64, p *parser.Packet, volatile bool) error
 	if c == nil {
 		return errNoConn
 	}
+	if m.cfg.Parser != nil {
+		frames, err := m.cfg.Parser.Encode(p)
+		if err != nil {
+			return err
+		}
+		msgs := make([]engineio.Message, len(frames))
+		for i, f := range frames {
+			msgs[i] = engineio.Message{Data: f.Data, Binary: f.Binary}
+		}
+		return c.SendMessages(msgs, volatile)
+	}
 	text := p.Encode()
 	if len(p.Attachments) == 0 {
 		return c.Send(text, false, volatile)
@@ -466,6 +481,8 @@ type connHandler struct {
 	m   *Manager
 	gen uint64
 	dec parser.Decoder
+	// codecDec replaces dec with Options.Parser.
+	codecDec parser.PacketDecoder
 }
 
 func (h *connHandler) OnMessage(c *engineio.ClientConn, data []byte, binary bool) {
@@ -473,7 +490,9 @@ func (h *connHandler) OnMessage(c *engineio.ClientConn, data []byte, binary bool
 		pkt *parser.Packet
 		err error
 	)
-	if binary {
+	if h.codecDec != nil {
+		pkt, err = h.codecDec.Add(data, binary)
+	} else if binary {
 		pkt, err = h.dec.AddBinary(data)
 	} else {
 		pkt, err = h.dec.AddText(data)

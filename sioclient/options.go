@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/switchboard-go/socketio/engineio"
+	"github.com/switchboard-go/socketio/parser"
 )
 
 // Options configure a Manager (and the socket Dial returns). A nil
@@ -96,6 +97,15 @@ type Options struct {
 	// socket that Dial and New return (Node: auth); see SocketOptions.
 	Auth     any
 	AuthFunc func() (any, error)
+
+	// Parser is the packet encoding the server expects (Node: the parser
+	// option of io()); default nil: socket.io-parser's. The module
+	// msgpackparser provides socket.io-msgpack-parser's
+	// (sioclient.Options{Parser: msgpackparser.Parser{}}), for a server
+	// created with that parser. It applies to the whole connection: the
+	// sockets that share it (Dial without ForceNew) use the encoding of the
+	// first one's options.
+	Parser parser.Codec
 
 	// ForceNew makes Dial and New open a connection of their own instead
 	// of sharing the one already open to the same server (Node:

@@ -35,6 +35,8 @@ const io = new Server(httpServer, {
   // server quickly).
   pingInterval: 300,
   pingTimeout: 400,
+  // server_msgpack.js: socket.io-msgpack-parser instead of the default.
+  ...(process.env.SWITCHBOARD_NODE_PARSER === "msgpack" ? { parser: require("socket.io-msgpack-parser") } : {}),
 });
 
 function register(nsp) {

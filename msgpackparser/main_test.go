@@ -1,0 +1,9 @@
+package msgpackparser
+
+import (
+	"testing"
+
+	"github.com/switchboard-go/socketio/internal/leakcheck"
+)
+
+func TestMain(m *testing.M) { leakcheck.Main(m) }
