@@ -13,7 +13,10 @@
 //
 // and verification reads the parameters from that string and compares
 // keys in constant time, so DefaultParams can be raised later without
-// invalidating existing hashes. One hash takes about 25-30 ms on a shared
+// invalidating existing hashes. A successful login whose stored hash has
+// other parameters than the current ones (or another salt or key length)
+// stores a new hash of the password with the current ones, so accounts
+// move to raised parameters as their owners log in. One hash takes about 25-30 ms on a shared
 // 2-core machine (TestLoginTiming reports it). At most max(2, GOMAXPROCS)
 // hashes run at once: each takes 19 MiB, and a burst of logins must not
 // take the server's memory with it.
@@ -29,9 +32,13 @@
 // Options.Secure and on any request that came over TLS) and
 // stored only as its SHA-256 hash, so a copy of the database holds no
 // usable session. Sessions last Options.SessionTTL (7 days by default);
-// logout deletes the session from the store. API tokens (POST /api/tokens)
-// are "chat_" and 32 random bytes, also stored as SHA-256 hashes, shown
-// once, and do not expire; UserFromToken accepts either kind.
+// logout deletes the session from the store, and expired sessions are
+// deleted every Options.SweepEvery (10 minutes by default, at most 1000
+// per run) until Close. API tokens (POST /api/tokens) are "chat_" and 32
+// random bytes, also stored as SHA-256 hashes, shown once, and do not
+// expire: their owner lists them (GET /api/tokens, without the secrets)
+// and revokes them (DELETE /api/tokens/{id}), after which they are
+// refused at once, by every node. UserFromToken accepts either kind.
 //
 // # CSRF and Origin
 //
@@ -84,6 +91,7 @@ import (
 	"net/http"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/switchboard-go/socketio/cmd/chat/internal/store"
@@ -128,6 +136,11 @@ type Options struct {
 	// created and before the answer is sent (the chat puts new users into
 	// the room general). An error there is the hook's to log.
 	OnSignup func(ctx context.Context, u store.User)
+	// SweepEvery is how often expired sessions are deleted from the store
+	// (at most 1000 per run); default DefaultSweepEvery. Close stops it.
+	SweepEvery time.Duration
+
+	afterSweep func(n int64, err error) // tests: called after each timed sweep
 }
 
 // Auth authenticates the chat's users. It is safe for concurrent use.
@@ -142,10 +155,15 @@ type Auth struct {
 	hashSem chan struct{}   // bounds concurrent argon2id runs
 	ips     *ipLimiter
 	locks   *lockout
+
+	sweepStop chan struct{} // closed by Close
+	sweepDone chan struct{} // closed when the sweeper returned
+	closeOnce sync.Once
 }
 
 // New returns an Auth over st. It computes one argon2id hash (the dummy
-// for unknown names), which takes a few tens of milliseconds.
+// for unknown names), which takes a few tens of milliseconds, and starts
+// the periodic deletion of expired sessions, which Close stops.
 func New(st store.Store, opts Options) *Auth {
 	if opts.SessionTTL <= 0 {
 		opts.SessionTTL = DefaultSessionTTL
@@ -189,6 +207,11 @@ func New(st store.Store, opts Options) *Auth {
 	if a.dummy, err = hashWith(a.params, rand.Text()); err != nil {
 		panic("auth: no randomness: " + err.Error()) // crypto/rand does not fail on supported systems
 	}
+	if opts.SweepEvery <= 0 {
+		opts.SweepEvery = DefaultSweepEvery
+	}
+	a.sweepStop, a.sweepDone = make(chan struct{}), make(chan struct{})
+	go a.sweeper(opts.SweepEvery)
 	return a
 }
 
