@@ -141,6 +141,7 @@ type Options struct {
 	SweepEvery time.Duration
 
 	afterSweep func(n int64, err error) // tests: called after each timed sweep
+	sweepLimit int                      // tests: sessions per sweep, default sweepLimit
 }
 
 // Auth authenticates the chat's users. It is safe for concurrent use.
@@ -209,6 +210,9 @@ func New(st store.Store, opts Options) *Auth {
 	}
 	if opts.SweepEvery <= 0 {
 		opts.SweepEvery = DefaultSweepEvery
+	}
+	if opts.sweepLimit <= 0 {
+		a.opts.sweepLimit = sweepLimit
 	}
 	a.sweepStop, a.sweepDone = make(chan struct{}), make(chan struct{})
 	go a.sweeper(opts.SweepEvery)

@@ -39,7 +39,7 @@ func (a *Auth) sweeper(every time.Duration) {
 func (a *Auth) sweep() (int64, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), sweepTimeout)
 	defer cancel()
-	n, err := a.st.DeleteExpiredSessions(ctx, a.now(), sweepLimit)
+	n, err := a.st.DeleteExpiredSessions(ctx, a.now(), a.opts.sweepLimit)
 	if err != nil {
 		a.log.Warn("auth: deleting expired sessions", "err", err)
 	} else if n > 0 {
