@@ -86,12 +86,14 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"log/slog"
 	"net/http"
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchboard-go/socketio/cmd/chat/internal/store"
@@ -160,6 +162,7 @@ type Auth struct {
 	sweepStop chan struct{} // closed by Close
 	sweepDone chan struct{} // closed when the sweeper returned
 	closeOnce sync.Once
+	onRevoke  atomic.Pointer[func(key string)]
 }
 
 // New returns an Auth over st. It computes one argon2id hash (the dummy
@@ -231,6 +234,24 @@ const tokenLen = 43 // base64url of 32 bytes
 func tokenHash(tok string) []byte {
 	h := sha256.Sum256([]byte(tok))
 	return h[:]
+}
+
+// CredentialKey names the session or API token tok without giving it
+// away (the hex of its SHA-256 hash, as the store keys it): the server
+// files each socket under the key of the credential it authenticated
+// with, and OnRevoke hands over the key of a revoked one.
+func CredentialKey(tok string) string { return hex.EncodeToString(tokenHash(tok)) }
+
+// OnRevoke sets f to be called with the CredentialKey of every API token
+// revoked and every session logged out, after the store forgot it (the
+// chat server disconnects the sockets that authenticated with it). f runs
+// in the request's goroutine and should not block.
+func (a *Auth) OnRevoke(f func(key string)) { a.onRevoke.Store(&f) }
+
+func (a *Auth) revoked(hash []byte) {
+	if f := a.onRevoke.Load(); f != nil {
+		(*f)(hex.EncodeToString(hash))
+	}
 }
 
 // wellFormed reports whether tok could be a token newToken made; others

@@ -262,6 +262,7 @@ func (a *Auth) logout(w http.ResponseWriter, r *http.Request) {
 			a.internal(w, r, err)
 			return
 		}
+		a.revoked(tokenHash(c.Value))
 	}
 	a.clearSessionCookie(w, r)
 	WriteJSON(w, http.StatusOK, map[string]bool{"ok": true})
@@ -365,8 +366,8 @@ func (a *Auth) listTokens(w http.ResponseWriter, r *http.Request) {
 
 // revokeToken deletes one of the user's API tokens. Every request that
 // presents it afterwards is refused: tokens are looked up in the store on
-// each use, by every node. Socket.IO and /ws connections it opened before
-// stay open until they end (PROTOCOL.md).
+// each use, by every node; OnRevoke tells the server, which disconnects the
+// Socket.IO connections that authenticated with it.
 func (a *Auth) revokeToken(w http.ResponseWriter, r *http.Request) {
 	if err := a.CheckCSRF(r); err != nil {
 		WriteError(w, http.StatusForbidden, "the request was refused as cross-site; reload the page")
@@ -381,7 +382,8 @@ func (a *Auth) revokeToken(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusNotFound, "no such token")
 		return
 	}
-	switch err := a.st.DeleteAPIToken(r.Context(), u.ID, id); {
+	hash, err := a.st.DeleteAPIToken(r.Context(), u.ID, id)
+	switch {
 	case errors.Is(err, store.ErrNotFound):
 		WriteError(w, http.StatusNotFound, "no such token")
 		return
@@ -389,6 +391,7 @@ func (a *Auth) revokeToken(w http.ResponseWriter, r *http.Request) {
 		a.internal(w, r, err)
 		return
 	}
+	a.revoked(hash)
 	a.log.Info("auth: API token revoked", "user", u.Name, "id", id)
 	WriteJSON(w, http.StatusOK, map[string]bool{"ok": true})
 }

@@ -179,19 +179,13 @@ func (s *sqlStore) APITokens(ctx context.Context, userID int64) ([]APIToken, err
 	return out, s.err(rows.Err())
 }
 
-func (s *sqlStore) DeleteAPIToken(ctx context.Context, userID, id int64) error {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM api_tokens WHERE id = $1 AND user_id = $2`, id, userID)
+func (s *sqlStore) DeleteAPIToken(ctx context.Context, userID, id int64) ([]byte, error) {
+	var h []byte
+	err := s.w.QueryRowContext(ctx, `DELETE FROM api_tokens WHERE id = $1 AND user_id = $2 RETURNING token_hash`, id, userID).Scan(&h)
 	if err != nil {
-		return s.err(err)
+		return nil, s.err(err)
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return s.err(err)
-	}
-	if n == 0 {
-		return ErrNotFound
-	}
-	return nil
+	return h, nil
 }
 
 func (s *sqlStore) APITokenUser(ctx context.Context, tokenHash []byte) (User, error) {

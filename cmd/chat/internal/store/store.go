@@ -102,9 +102,10 @@ type Store interface {
 	CreateAPIToken(ctx context.Context, tokenHash []byte, userID int64, label string) (int64, error)
 	APITokenUser(ctx context.Context, tokenHash []byte) (User, error) // ErrNotFound
 	APITokens(ctx context.Context, userID int64) ([]APIToken, error)  // oldest first
-	// DeleteAPIToken revokes the token id of user userID; ErrNotFound when
-	// that user has no such token (another user's token included).
-	DeleteAPIToken(ctx context.Context, userID, id int64) error
+	// DeleteAPIToken revokes the token id of user userID and returns its
+	// hash; ErrNotFound when that user has no such token (another user's
+	// token included).
+	DeleteAPIToken(ctx context.Context, userID, id int64) (tokenHash []byte, err error)
 
 	// Rooms and membership.
 	CreateRoom(ctx context.Context, name, createdBy string) (Room, error) // ErrExists

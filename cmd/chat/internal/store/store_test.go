@@ -148,22 +148,22 @@ func TestAPITokenListAndRevoke(t *testing.T) {
 			t.Fatalf("Created = %v, want about now", got[0].Created)
 		}
 		// Alice cannot revoke Bob's token, nor a token that does not exist.
-		if err := s.DeleteAPIToken(ctx, a.ID, idb); !errors.Is(err, ErrNotFound) {
+		if _, err := s.DeleteAPIToken(ctx, a.ID, idb); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("alice revoking bob's token: %v, want ErrNotFound", err)
 		}
 		if _, err := s.APITokenUser(ctx, []byte("b1")); err != nil {
 			t.Fatalf("bob's token after alice's attempt: %v", err)
 		}
-		if err := s.DeleteAPIToken(ctx, a.ID, id2+1000); !errors.Is(err, ErrNotFound) {
+		if _, err := s.DeleteAPIToken(ctx, a.ID, id2+1000); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("revoking a missing token: %v, want ErrNotFound", err)
 		}
-		if err := s.DeleteAPIToken(ctx, a.ID, id1); err != nil {
-			t.Fatal(err)
+		if h, err := s.DeleteAPIToken(ctx, a.ID, id1); err != nil || string(h) != "a1" {
+			t.Fatalf("DeleteAPIToken = %q, %v; want the hash a1", h, err)
 		}
 		if _, err := s.APITokenUser(ctx, []byte("a1")); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("revoked token: %v, want ErrNotFound", err)
 		}
-		if err := s.DeleteAPIToken(ctx, a.ID, id1); !errors.Is(err, ErrNotFound) {
+		if _, err := s.DeleteAPIToken(ctx, a.ID, id1); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("revoking twice: %v, want ErrNotFound", err)
 		}
 		if got, err := s.APITokens(ctx, a.ID); err != nil || len(got) != 1 || got[0].ID != id2 {
