@@ -122,3 +122,39 @@ func TestRevokeToken(t *testing.T) {
 	sockBob.send("general", "still here")
 	sockOther.waitMsg("still here")
 }
+
+// TestMultiNodeRevoke: revoking a token or logging out on one node
+// disconnects the sockets of that credential on another.
+func TestMultiNodeRevoke(t *testing.T) {
+	dsn := postgresSchema(t)
+	rdb, key := testRedis(t)
+	a := newNode(t, dsn, rdb, key)
+	b := newNode(t, dsn, rdb, key)
+	alice := a.signup("alice")
+	tok := a.apiToken(alice)
+	var tokens struct {
+		Tokens []struct {
+			ID int64 `json:"id"`
+		} `json:"tokens"`
+	}
+	if code := a.do(alice, "GET", "/api/tokens", nil, &tokens); code != 200 || len(tokens.Tokens) != 1 {
+		t.Fatalf("GET /api/tokens: %d %+v", code, tokens)
+	}
+	sockTok := b.connect(alice, nil, func() (any, error) { return map[string]any{"token": tok}, nil })
+	sockCookie := b.connect(alice, nil, nil) // the session cookie of A's signup, on B
+	if code := a.do(alice, "DELETE", fmt.Sprintf("/api/tokens/%d", tokens.Tokens[0].ID), nil, nil); code != http.StatusOK {
+		t.Fatalf("revoke on A: %d", code)
+	}
+	waitDropped(t, sockTok)
+	// The cookie's socket on B lives on until the logout on A.
+	sockCookie.send("general", "still connected")
+	if code := a.do(alice, "POST", "/api/logout", nil, nil); code != http.StatusOK {
+		t.Fatalf("logout on A: %d", code)
+	}
+	waitDropped(t, sockCookie)
+	select {
+	case reason := <-sockTok.life.Disconnected:
+		t.Fatalf("token socket disconnected twice (%s)", reason)
+	default:
+	}
+}
