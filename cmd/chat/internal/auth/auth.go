@@ -16,8 +16,8 @@
 // invalidating existing hashes. A successful login whose stored hash has
 // other parameters than the current ones (or another salt or key length)
 // stores a new hash of the password with the current ones, so accounts
-// move to raised parameters as their owners log in. One hash takes about 25-30 ms on a shared
-// 2-core machine (TestLoginTiming reports it). At most max(2, GOMAXPROCS)
+// move to raised parameters as their owners log in. One hash takes about
+// 25-30 ms on a shared 2-core machine (TestLoginTiming reports it). At most max(2, GOMAXPROCS)
 // hashes run at once: each takes 19 MiB, and a burst of logins must not
 // take the server's memory with it.
 //
@@ -39,6 +39,8 @@
 // expire: their owner lists them (GET /api/tokens, without the secrets)
 // and revokes them (DELETE /api/tokens/{id}), after which they are
 // refused at once, by every node. UserFromToken accepts either kind.
+// OnRevoke tells the chat server of a revoked token or a logged-out
+// session, and it disconnects the sockets that authenticated with it.
 //
 // # CSRF and Origin
 //
