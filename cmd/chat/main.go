@@ -191,6 +191,7 @@ func run(ctx context.Context, c *config, logOut io.Writer, ready chan<- string) 
 	secure := c.tlsCert != ""
 	a := auth.New(st, auth.Options{Secure: secure, AllowedOrigins: origins, Logger: logger,
 		OnSignup: server.JoinGeneralOnSignup(st, logger)})
+	defer a.Close() // before the store closes (defers run last first)
 	chat := server.New(server.Config{Store: st, Auth: a, Logger: logger, Observer: observer, Adapter: cluster})
 	handler := chat.Handler()
 	if metrics != nil {

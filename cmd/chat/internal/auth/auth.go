@@ -13,8 +13,11 @@
 //
 // and verification reads the parameters from that string and compares
 // keys in constant time, so DefaultParams can be raised later without
-// invalidating existing hashes. One hash takes about 25-30 ms on a shared
-// 2-core machine (TestLoginTiming reports it). At most max(2, GOMAXPROCS)
+// invalidating existing hashes. A successful login whose stored hash has
+// other parameters than the current ones (or another salt or key length)
+// stores a new hash of the password with the current ones, so accounts
+// move to raised parameters as their owners log in. One hash takes about
+// 25-30 ms on a shared 2-core machine (TestLoginTiming reports it). At most max(2, GOMAXPROCS)
 // hashes run at once: each takes 19 MiB, and a burst of logins must not
 // take the server's memory with it.
 //
@@ -29,9 +32,15 @@
 // Options.Secure and on any request that came over TLS) and
 // stored only as its SHA-256 hash, so a copy of the database holds no
 // usable session. Sessions last Options.SessionTTL (7 days by default);
-// logout deletes the session from the store. API tokens (POST /api/tokens)
-// are "chat_" and 32 random bytes, also stored as SHA-256 hashes, shown
-// once, and do not expire; UserFromToken accepts either kind.
+// logout deletes the session from the store, and expired sessions are
+// deleted every Options.SweepEvery (10 minutes by default, at most 1000
+// per run) until Close. API tokens (POST /api/tokens) are "chat_" and 32
+// random bytes, also stored as SHA-256 hashes, shown once, and do not
+// expire: their owner lists them (GET /api/tokens, without the secrets)
+// and revokes them (DELETE /api/tokens/{id}), after which they are
+// refused at once, by every node. UserFromToken accepts either kind.
+// OnRevoke tells the chat server of a revoked token or a logged-out
+// session, and it disconnects the sockets that authenticated with it.
 //
 // # CSRF and Origin
 //
@@ -79,11 +88,14 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"log/slog"
 	"net/http"
 	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchboard-go/socketio/cmd/chat/internal/store"
@@ -128,6 +140,12 @@ type Options struct {
 	// created and before the answer is sent (the chat puts new users into
 	// the room general). An error there is the hook's to log.
 	OnSignup func(ctx context.Context, u store.User)
+	// SweepEvery is how often expired sessions are deleted from the store
+	// (at most 1000 per run); default DefaultSweepEvery. Close stops it.
+	SweepEvery time.Duration
+
+	afterSweep func(n int64, err error) // tests: called after each timed sweep
+	sweepLimit int                      // tests: sessions per sweep, default sweepLimit
 }
 
 // Auth authenticates the chat's users. It is safe for concurrent use.
@@ -142,10 +160,16 @@ type Auth struct {
 	hashSem chan struct{}   // bounds concurrent argon2id runs
 	ips     *ipLimiter
 	locks   *lockout
+
+	sweepStop chan struct{} // closed by Close
+	sweepDone chan struct{} // closed when the sweeper returned
+	closeOnce sync.Once
+	onRevoke  atomic.Pointer[func(key string)]
 }
 
 // New returns an Auth over st. It computes one argon2id hash (the dummy
-// for unknown names), which takes a few tens of milliseconds.
+// for unknown names), which takes a few tens of milliseconds, and starts
+// the periodic deletion of expired sessions, which Close stops.
 func New(st store.Store, opts Options) *Auth {
 	if opts.SessionTTL <= 0 {
 		opts.SessionTTL = DefaultSessionTTL
@@ -189,6 +213,14 @@ func New(st store.Store, opts Options) *Auth {
 	if a.dummy, err = hashWith(a.params, rand.Text()); err != nil {
 		panic("auth: no randomness: " + err.Error()) // crypto/rand does not fail on supported systems
 	}
+	if opts.SweepEvery <= 0 {
+		opts.SweepEvery = DefaultSweepEvery
+	}
+	if opts.sweepLimit <= 0 {
+		a.opts.sweepLimit = sweepLimit
+	}
+	a.sweepStop, a.sweepDone = make(chan struct{}), make(chan struct{})
+	go a.sweeper(opts.SweepEvery)
 	return a
 }
 
@@ -204,6 +236,24 @@ const tokenLen = 43 // base64url of 32 bytes
 func tokenHash(tok string) []byte {
 	h := sha256.Sum256([]byte(tok))
 	return h[:]
+}
+
+// CredentialKey names the session or API token tok without giving it
+// away (the hex of its SHA-256 hash, as the store keys it): the server
+// files each socket under the key of the credential it authenticated
+// with, and OnRevoke hands over the key of a revoked one.
+func CredentialKey(tok string) string { return hex.EncodeToString(tokenHash(tok)) }
+
+// OnRevoke sets f to be called with the CredentialKey of every API token
+// revoked and every session logged out, after the store forgot it (the
+// chat server disconnects the sockets that authenticated with it). f runs
+// in the request's goroutine and should not block.
+func (a *Auth) OnRevoke(f func(key string)) { a.onRevoke.Store(&f) }
+
+func (a *Auth) revoked(hash []byte) {
+	if f := a.onRevoke.Load(); f != nil {
+		(*f)(hex.EncodeToString(hash))
+	}
 }
 
 // wellFormed reports whether tok could be a token newToken made; others

@@ -124,6 +124,7 @@ func newEnv(t *testing.T, st store.Store, opts Options) *env {
 		opts.HashParams = cheap
 	}
 	a := New(st, opts)
+	t.Cleanup(a.Close)
 	mux := http.NewServeMux()
 	a.Routes(mux)
 	return &env{t: t, st: st, a: a, mux: mux, clock: c}

@@ -30,16 +30,21 @@ const labelMax = 64
 //	POST /api/login   {"username","password"} → 200 {"user","csrfToken"}
 //	POST /api/logout                          → 200 {"ok":true}
 //	GET  /api/session                         → 200 {"user" (or null),"csrfToken"}
-//	POST /api/tokens  {"label"}               → 201 {"token","label"}, the token shown once
+//	POST   /api/tokens {"label"}              → 201 {"id","token","label"}, the token shown once
+//	GET    /api/tokens                        → 200 {"tokens":[{"id","label","created"}]}, oldest first
+//	DELETE /api/tokens/{id}                   → 200 {"ok":true}; 404 unless it is the user's token
 //
-// Every POST needs the CSRF token (see CheckCSRF), which GET /api/session
-// hands out.
+// Every POST and DELETE needs the CSRF token (see CheckCSRF), which GET
+// /api/session hands out. The token routes take the session cookie only:
+// an API token cannot list, make or revoke tokens.
 func (a *Auth) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/signup", a.signup)
 	mux.HandleFunc("POST /api/login", a.login)
 	mux.HandleFunc("POST /api/logout", a.logout)
 	mux.HandleFunc("GET /api/session", a.session)
 	mux.HandleFunc("POST /api/tokens", a.createToken)
+	mux.HandleFunc("GET /api/tokens", a.listTokens)
+	mux.HandleFunc("DELETE /api/tokens/{id}", a.revokeToken)
 }
 
 // userJSON is a user as the API shows it: never its hash.
@@ -225,6 +230,7 @@ func (a *Auth) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.locks.success(c.Username)
+	a.rehash(r, u, c.Password)
 	if err := a.newSession(w, r, u); err != nil {
 		a.internal(w, r, err)
 		return
@@ -256,6 +262,7 @@ func (a *Auth) logout(w http.ResponseWriter, r *http.Request) {
 			a.internal(w, r, err)
 			return
 		}
+		a.revoked(tokenHash(c.Value))
 	}
 	a.clearSessionCookie(w, r)
 	WriteJSON(w, http.StatusOK, map[string]bool{"ok": true})
@@ -308,12 +315,106 @@ func (a *Auth) createToken(w http.ResponseWriter, r *http.Request) {
 		in.Label = "api"
 	}
 	tok := APITokenPrefix + newToken()
-	if err := a.st.CreateAPIToken(r.Context(), tokenHash(tok), u.ID, in.Label); err != nil {
+	id, err := a.st.CreateAPIToken(r.Context(), tokenHash(tok), u.ID, in.Label)
+	if err != nil {
 		a.internal(w, r, err)
 		return
 	}
-	a.log.Info("auth: API token created", "user", u.Name, "label", in.Label)
-	WriteJSON(w, http.StatusCreated, map[string]string{"token": tok, "label": in.Label})
+	a.log.Info("auth: API token created", "user", u.Name, "label", in.Label, "id", id)
+	WriteJSON(w, http.StatusCreated, map[string]any{"id": id, "token": tok, "label": in.Label})
+}
+
+// tokenJSON is an API token as GET /api/tokens lists it: never the secret
+// (which the server does not have).
+type tokenJSON struct {
+	ID      int64  `json:"id"`
+	Label   string `json:"label"`
+	Created int64  `json:"created"` // Unix milliseconds
+}
+
+// cookieUser is the user of the request's session, answering 401 or 500
+// and returning false when there is none.
+func (a *Auth) cookieUser(w http.ResponseWriter, r *http.Request) (store.User, bool) {
+	u, err := a.UserFromRequest(r)
+	if errors.Is(err, ErrUnauthenticated) {
+		WriteError(w, http.StatusUnauthorized, "log in first")
+		return u, false
+	}
+	if err != nil {
+		a.internal(w, r, err)
+		return u, false
+	}
+	return u, true
+}
+
+func (a *Auth) listTokens(w http.ResponseWriter, r *http.Request) {
+	u, ok := a.cookieUser(w, r)
+	if !ok {
+		return
+	}
+	ts, err := a.st.APITokens(r.Context(), u.ID)
+	if err != nil {
+		a.internal(w, r, err)
+		return
+	}
+	out := make([]tokenJSON, len(ts))
+	for i, t := range ts {
+		out[i] = tokenJSON{ID: t.ID, Label: t.Label, Created: t.Created.UnixMilli()}
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"tokens": out})
+}
+
+// revokeToken deletes one of the user's API tokens. Every request that
+// presents it afterwards is refused: tokens are looked up in the store on
+// each use, by every node; OnRevoke tells the server, which disconnects the
+// Socket.IO connections that authenticated with it.
+func (a *Auth) revokeToken(w http.ResponseWriter, r *http.Request) {
+	if err := a.CheckCSRF(r); err != nil {
+		WriteError(w, http.StatusForbidden, "the request was refused as cross-site; reload the page")
+		return
+	}
+	u, ok := a.cookieUser(w, r)
+	if !ok {
+		return
+	}
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		WriteError(w, http.StatusNotFound, "no such token")
+		return
+	}
+	hash, err := a.st.DeleteAPIToken(r.Context(), u.ID, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		WriteError(w, http.StatusNotFound, "no such token")
+		return
+	case err != nil:
+		a.internal(w, r, err)
+		return
+	}
+	a.revoked(hash)
+	a.log.Info("auth: API token revoked", "user", u.Name, "id", id)
+	WriteJSON(w, http.StatusOK, map[string]bool{"ok": true})
+}
+
+// rehash stores a new hash of password, with the current parameters, when
+// u's stored hash was made with other ones. The login succeeds either way:
+// a failure here is logged, and the next login tries again.
+func (a *Auth) rehash(r *http.Request, u store.User, password string) {
+	p, _, _, err := ParseHash(u.PasswordHash)
+	if err != nil || p == a.params {
+		return // err: VerifyPassword accepted it, so it cannot be malformed
+	}
+	h, err := a.hash(r.Context(), password)
+	if err != nil {
+		a.log.Warn("auth: re-hashing the password", "user", u.Name, "err", err)
+		return
+	}
+	// Only over the hash just verified: a password changed meanwhile stays.
+	if _, err := a.st.SetPasswordHash(r.Context(), u.ID, u.PasswordHash, h); err != nil {
+		a.log.Warn("auth: storing the re-hashed password", "user", u.Name, "err", err)
+		return
+	}
+	a.log.Info("auth: password re-hashed with the current parameters", "user", u.Name, "from", p, "to", a.params)
 }
 
 func checkLabel(s string) error {

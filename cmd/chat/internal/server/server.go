@@ -159,6 +159,9 @@ func New(cfg Config) *Server {
 	})
 	s.lastID = s.latestRoomMessage()
 	s.io.Use(s.authenticate)
+	if r, ok := cfg.Auth.(interface{ OnRevoke(func(key string)) }); ok {
+		r.OnRevoke(s.disconnectCredential)
+	}
 	s.io.OnConnection(s.onConnection)
 	s.clusterHandlers()
 	s.routes()

@@ -20,6 +20,7 @@ import (
 const (
 	keyUser   = "user"
 	keyOffset = "offset"
+	keyCred   = "cred" // auth.CredentialKey of the session or token the socket authenticated with
 )
 
 // handshakeAuth is the auth payload a client may send: a token (API token
@@ -52,12 +53,17 @@ func (s *Server) authenticate(sock *socketio.Socket) error {
 		u   store.User
 		err error
 	)
+	var cred string
 	if a.Token != "" {
 		u, err = s.auth.UserFromToken(ctx, a.Token)
+		cred = a.Token
 	} else {
 		r, _ := http.NewRequestWithContext(ctx, http.MethodGet, "/", nil)
 		r.Header = hs.Headers
 		u, err = s.auth.UserFromRequest(r)
+		if c, cerr := r.Cookie(auth.SessionCookie); cerr == nil {
+			cred = c.Value
+		}
 	}
 	if err != nil && !errors.Is(err, auth.ErrUnauthenticated) {
 		// The store failed (or was too slow): not the client's fault, so
@@ -76,6 +82,7 @@ func (s *Server) authenticate(sock *socketio.Socket) error {
 		}
 	}
 	sock.Set(keyUser, u.Name)
+	sock.Set(keyCred, auth.CredentialKey(cred))
 	if a.LastID != nil {
 		sock.Set(keyOffset, *a.LastID)
 	}
@@ -107,6 +114,20 @@ type sessionInfo struct {
 // purpose: the socket's events queue behind it, so none is handled before
 // the socket is in its rooms, and each client's messages are stored in
 // the order it sent them.
+// credKey is the Socket.IO room of the sockets authenticated with one
+// session or API token.
+func credKey(k string) string { return "c:" + k }
+
+// disconnectCredential closes the Socket.IO connections that authenticated
+// with the session or API token of key (auth.CredentialKey), on every node
+// of a cluster: the token was revoked, or the session logged out. A client
+// that reconnects is refused, as its credential no longer works.
+func (s *Server) disconnectCredential(key string) {
+	if err := s.io.In(credKey(key)).DisconnectSockets(true); err != nil {
+		s.log.Warn("chat: disconnecting the sockets of a revoked credential", "err", err)
+	}
+}
+
 func (s *Server) onConnection(sock *socketio.Socket) {
 	user := socketUser(sock)
 	ctx, cancel := context.WithTimeout(context.Background(), s.dbTimeout)
@@ -122,6 +143,11 @@ func (s *Server) onConnection(sock *socketio.Socket) {
 	// messages): a message published before is in the catch-up, one
 	// published after arrives live, none both.
 	sock.Join(userKey(user))
+	if k, ok := sock.Get(keyCred); ok {
+		// Revoking the token or logging the session out disconnects
+		// the socket (disconnectCredential), on whichever node it is.
+		sock.Join(credKey(k.(string)))
+	}
 	// A recovered socket has its old rooms; membership may have changed
 	// meanwhile (another tab), so set them again.
 	want := map[string]bool{}

@@ -97,24 +97,46 @@ func (s *sqlStore) UserByName(ctx context.Context, name string) (User, error) {
 	return u, s.err(err)
 }
 
+func (s *sqlStore) SetPasswordHash(ctx context.Context, userID int64, old, hash string) (bool, error) {
+	res, err := s.w.ExecContext(ctx, `UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3`, hash, userID, old)
+	if err != nil {
+		return false, s.err(err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, s.err(err)
+	}
+	if n == 0 {
+		if err := s.r.QueryRowContext(ctx, `SELECT 1 FROM users WHERE id = $1`, userID).Scan(new(int)); err != nil {
+			return false, s.err(err)
+		}
+	}
+	return n > 0, nil
+}
+
 // Sessions and API tokens.
 
 func (s *sqlStore) CreateSession(ctx context.Context, tokenHash []byte, userID int64, expires time.Time) error {
-	tx, err := s.w.BeginTx(ctx, nil)
+	// Expired sessions are deleted by DeleteExpiredSessions, which the
+	// auth package runs on a timer, a bounded number at a time.
+	_, err := s.w.ExecContext(ctx, `INSERT INTO sessions(token_hash, user_id, expires) VALUES ($1, $2, $3)`,
+		tokenHash, userID, micros(expires))
+	return s.err(err)
+}
+
+func (s *sqlStore) DeleteExpiredSessions(ctx context.Context, before time.Time, limit int) (int64, error) {
+	if limit <= 0 {
+		return 0, nil
+	}
+	// A subquery with LIMIT, since neither database takes DELETE ... LIMIT
+	// as written here; the index sessions_expires finds the rows.
+	res, err := s.w.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash IN (
+		SELECT token_hash FROM sessions WHERE expires <= $1 ORDER BY expires LIMIT $2)`, micros(before), limit)
 	if err != nil {
-		return s.err(err)
+		return 0, s.err(err)
 	}
-	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	// Expired sessions are dropped here, where sessions are written anyway,
-	// rather than by a timer of its own.
-	if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE expires <= $1`, micros(time.Now())); err != nil {
-		return s.err(err)
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO sessions(token_hash, user_id, expires) VALUES ($1, $2, $3)`,
-		tokenHash, userID, micros(expires)); err != nil {
-		return s.err(err)
-	}
-	return s.err(tx.Commit())
+	n, err := res.RowsAffected()
+	return n, s.err(err)
 }
 
 func (s *sqlStore) SessionUser(ctx context.Context, tokenHash []byte, at time.Time) (User, error) {
@@ -128,10 +150,42 @@ func (s *sqlStore) DeleteSession(ctx context.Context, tokenHash []byte) error {
 	return s.err(err)
 }
 
-func (s *sqlStore) CreateAPIToken(ctx context.Context, tokenHash []byte, userID int64, label string) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO api_tokens(token_hash, user_id, label, created) VALUES ($1, $2, $3, $4)`,
-		tokenHash, userID, label, micros(now()))
-	return s.err(err)
+func (s *sqlStore) CreateAPIToken(ctx context.Context, tokenHash []byte, userID int64, label string) (int64, error) {
+	var id int64
+	err := s.w.QueryRowContext(ctx, `INSERT INTO api_tokens(token_hash, user_id, label, created) VALUES ($1, $2, $3, $4) RETURNING id`,
+		tokenHash, userID, label, micros(now())).Scan(&id)
+	if err != nil {
+		return 0, s.err(err)
+	}
+	return id, nil
+}
+
+func (s *sqlStore) APITokens(ctx context.Context, userID int64) ([]APIToken, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id, label, created FROM api_tokens WHERE user_id = $1 ORDER BY id`, userID)
+	if err != nil {
+		return nil, s.err(err)
+	}
+	defer rows.Close()
+	out := []APIToken{}
+	for rows.Next() {
+		var t APIToken
+		var created int64
+		if err := rows.Scan(&t.ID, &t.Label, &created); err != nil {
+			return nil, s.err(err)
+		}
+		t.Created = fromMicros(created)
+		out = append(out, t)
+	}
+	return out, s.err(rows.Err())
+}
+
+func (s *sqlStore) DeleteAPIToken(ctx context.Context, userID, id int64) ([]byte, error) {
+	var h []byte
+	err := s.w.QueryRowContext(ctx, `DELETE FROM api_tokens WHERE id = $1 AND user_id = $2 RETURNING token_hash`, id, userID).Scan(&h)
+	if err != nil {
+		return nil, s.err(err)
+	}
+	return h, nil
 }
 
 func (s *sqlStore) APITokenUser(ctx context.Context, tokenHash []byte) (User, error) {

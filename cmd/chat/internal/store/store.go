@@ -42,6 +42,13 @@ type User struct {
 	Created      time.Time
 }
 
+// APIToken describes an API token; the secret is never stored.
+type APIToken struct {
+	ID      int64
+	Label   string
+	Created time.Time
+}
+
 // Room is a chat room. The room "general" exists from the first migration.
 type Room struct {
 	Name      string
@@ -76,14 +83,29 @@ type Store interface {
 	// Accounts.
 	CreateUser(ctx context.Context, name, passwordHash string) (User, error) // ErrExists
 	UserByName(ctx context.Context, name string) (User, error)               // ErrNotFound
+	// SetPasswordHash replaces the user's password hash when it is still
+	// old (a re-hash at login must not undo a concurrent password change);
+	// it reports whether it did. ErrNotFound for a missing user.
+	SetPasswordHash(ctx context.Context, userID int64, old, hash string) (bool, error)
 
 	// Sessions and API tokens are looked up by a hash of the secret; the
 	// secret itself is never stored.
 	CreateSession(ctx context.Context, tokenHash []byte, userID int64, expires time.Time) error
 	SessionUser(ctx context.Context, tokenHash []byte, now time.Time) (User, error) // ErrNotFound when absent or expired
 	DeleteSession(ctx context.Context, tokenHash []byte) error
-	CreateAPIToken(ctx context.Context, tokenHash []byte, userID int64, label string) error
+	// DeleteExpiredSessions deletes up to limit sessions that expired at
+	// or before before, and returns how many it deleted (fewer than limit:
+	// none is left).
+	DeleteExpiredSessions(ctx context.Context, before time.Time, limit int) (int64, error)
+	// CreateAPIToken stores a token and returns its id (what the owner
+	// lists and revokes it by).
+	CreateAPIToken(ctx context.Context, tokenHash []byte, userID int64, label string) (int64, error)
 	APITokenUser(ctx context.Context, tokenHash []byte) (User, error) // ErrNotFound
+	APITokens(ctx context.Context, userID int64) ([]APIToken, error)  // oldest first
+	// DeleteAPIToken revokes the token id of user userID and returns its
+	// hash; ErrNotFound when that user has no such token (another user's
+	// token included).
+	DeleteAPIToken(ctx context.Context, userID, id int64) (tokenHash []byte, err error)
 
 	// Rooms and membership.
 	CreateRoom(ctx context.Context, name, createdBy string) (Room, error) // ErrExists

@@ -93,13 +93,18 @@ func TestAPITokens(t *testing.T) {
 		ctx := ctxT(t)
 		a := mustUser(t, s, "alice")
 		b := mustUser(t, s, "bob")
-		if err := s.CreateAPIToken(ctx, []byte("ta"), a.ID, "bot"); err != nil {
+		ida, err := s.CreateAPIToken(ctx, []byte("ta"), a.ID, "bot")
+		if err != nil {
 			t.Fatal(err)
 		}
-		if err := s.CreateAPIToken(ctx, []byte("tb"), b.ID, "bot"); err != nil {
+		idb, err := s.CreateAPIToken(ctx, []byte("tb"), b.ID, "bot")
+		if err != nil {
 			t.Fatal(err)
 		}
-		if err := s.CreateAPIToken(ctx, []byte("ta"), b.ID, "again"); !errors.Is(err, ErrExists) {
+		if ida == idb || ida == 0 || idb == 0 {
+			t.Fatalf("token ids %d, %d: want distinct and non-zero", ida, idb)
+		}
+		if _, err := s.CreateAPIToken(ctx, []byte("ta"), b.ID, "again"); !errors.Is(err, ErrExists) {
 			t.Fatalf("same token twice: %v, want ErrExists", err)
 		}
 		for tok, want := range map[string]User{"ta": a, "tb": b} {
@@ -110,6 +115,126 @@ func TestAPITokens(t *testing.T) {
 		}
 		if _, err := s.APITokenUser(ctx, []byte("nope")); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("APITokenUser(unknown): %v, want ErrNotFound", err)
+		}
+	})
+}
+
+func TestAPITokenListAndRevoke(t *testing.T) {
+	eachDB(t, func(t *testing.T, s Store) {
+		ctx := ctxT(t)
+		a := mustUser(t, s, "alice")
+		b := mustUser(t, s, "bob")
+		if got, err := s.APITokens(ctx, a.ID); err != nil || got == nil || len(got) != 0 {
+			t.Fatalf("APITokens of a user without tokens = %#v, %v; want an empty list", got, err)
+		}
+		before := time.Now().Add(-time.Second)
+		id1, err := s.CreateAPIToken(ctx, []byte("a1"), a.ID, "one")
+		if err != nil {
+			t.Fatal(err)
+		}
+		id2, err := s.CreateAPIToken(ctx, []byte("a2"), a.ID, "two")
+		if err != nil {
+			t.Fatal(err)
+		}
+		idb, err := s.CreateAPIToken(ctx, []byte("b1"), b.ID, "bob's")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.APITokens(ctx, a.ID)
+		if err != nil || len(got) != 2 || got[0].ID != id1 || got[0].Label != "one" || got[1].ID != id2 || got[1].Label != "two" {
+			t.Fatalf("APITokens(alice) = %+v, %v; want one (%d), two (%d)", got, err, id1, id2)
+		}
+		if got[0].Created.Before(before) || got[0].Created.After(time.Now().Add(time.Second)) {
+			t.Fatalf("Created = %v, want about now", got[0].Created)
+		}
+		// Alice cannot revoke Bob's token, nor a token that does not exist.
+		if _, err := s.DeleteAPIToken(ctx, a.ID, idb); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("alice revoking bob's token: %v, want ErrNotFound", err)
+		}
+		if _, err := s.APITokenUser(ctx, []byte("b1")); err != nil {
+			t.Fatalf("bob's token after alice's attempt: %v", err)
+		}
+		if _, err := s.DeleteAPIToken(ctx, a.ID, id2+1000); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("revoking a missing token: %v, want ErrNotFound", err)
+		}
+		if h, err := s.DeleteAPIToken(ctx, a.ID, id1); err != nil || string(h) != "a1" {
+			t.Fatalf("DeleteAPIToken = %q, %v; want the hash a1", h, err)
+		}
+		if _, err := s.APITokenUser(ctx, []byte("a1")); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("revoked token: %v, want ErrNotFound", err)
+		}
+		if _, err := s.DeleteAPIToken(ctx, a.ID, id1); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("revoking twice: %v, want ErrNotFound", err)
+		}
+		if got, err := s.APITokens(ctx, a.ID); err != nil || len(got) != 1 || got[0].ID != id2 {
+			t.Fatalf("APITokens(alice) after revoking = %+v, %v; want two", got, err)
+		}
+		if u, err := s.APITokenUser(ctx, []byte("a2")); err != nil || u != a {
+			t.Fatalf("the other token: %+v, %v", u, err)
+		}
+	})
+}
+
+func TestDeleteExpiredSessions(t *testing.T) {
+	eachDB(t, func(t *testing.T, s Store) {
+		ctx := ctxT(t)
+		a := mustUser(t, s, "alice")
+		t0 := time.Now().Add(-time.Hour) // in the past: CreateSession must keep them anyway
+		for i := range 5 {
+			if err := s.CreateSession(ctx, []byte(fmt.Sprintf("old-%d", i)), a.ID, t0.Add(time.Duration(i)*time.Minute)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		live := []byte("live")
+		if err := s.CreateSession(ctx, live, a.ID, time.Now().Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		// Up to t0+4m, limit 3: three of the five expired, oldest first.
+		n, err := s.DeleteExpiredSessions(ctx, t0.Add(4*time.Minute), 3)
+		if err != nil || n != 3 {
+			t.Fatalf("DeleteExpiredSessions(limit 3) = %d, %v; want 3", n, err)
+		}
+		for i := range 5 {
+			_, err := s.SessionUser(ctx, []byte(fmt.Sprintf("old-%d", i)), t0.Add(-time.Minute))
+			if gone := errors.Is(err, ErrNotFound); gone != (i < 3) {
+				t.Fatalf("session old-%d: gone %v (%v), want %v", i, gone, err, i < 3)
+			}
+		}
+		// The cut-off counts: old-4 expires after t0+3m59s.
+		if n, err := s.DeleteExpiredSessions(ctx, t0.Add(4*time.Minute-time.Second), 10); err != nil || n != 1 {
+			t.Fatalf("DeleteExpiredSessions(t0+4m-1s) = %d, %v; want 1 (old-3)", n, err)
+		}
+		if n, err := s.DeleteExpiredSessions(ctx, time.Now(), 10); err != nil || n != 1 {
+			t.Fatalf("DeleteExpiredSessions(now) = %d, %v; want 1 (old-4)", n, err)
+		}
+		if n, err := s.DeleteExpiredSessions(ctx, time.Now(), 10); err != nil || n != 0 {
+			t.Fatalf("DeleteExpiredSessions again = %d, %v; want 0", n, err)
+		}
+		if u, err := s.SessionUser(ctx, live, time.Now()); err != nil || u != a {
+			t.Fatalf("the live session: %+v, %v", u, err)
+		}
+	})
+}
+
+func TestSetPasswordHash(t *testing.T) {
+	eachDB(t, func(t *testing.T, s Store) {
+		ctx := ctxT(t)
+		a := mustUser(t, s, "alice")
+		b := mustUser(t, s, "bob")
+		if ok, err := s.SetPasswordHash(ctx, a.ID, "stale", "new"); err != nil || ok {
+			t.Fatalf("SetPasswordHash with a stale old hash = %v, %v; want false", ok, err)
+		}
+		if ok, err := s.SetPasswordHash(ctx, a.ID, a.PasswordHash, "new"); err != nil || !ok {
+			t.Fatalf("SetPasswordHash = %v, %v; want true", ok, err)
+		}
+		if u, err := s.UserByName(ctx, "alice"); err != nil || u.PasswordHash != "new" {
+			t.Fatalf("alice after SetPasswordHash: %+v, %v", u, err)
+		}
+		if u, err := s.UserByName(ctx, "bob"); err != nil || u.PasswordHash != b.PasswordHash {
+			t.Fatalf("bob changed: %+v, %v", u, err)
+		}
+		if _, err := s.SetPasswordHash(ctx, b.ID+1000, "x", "y"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("SetPasswordHash(missing user): %v, want ErrNotFound", err)
 		}
 	})
 }
@@ -724,9 +849,14 @@ func TestReopen(t *testing.T) {
 			if m2.ID <= m.ID {
 				t.Fatalf("ID after reopening %d <= %d", m2.ID, m.ID)
 			}
+			// One row per migration: reopening applied none twice.
+			ms, err := loadMigrations(migrations, "migrations/"+s.(*sqlStore).d.name)
+			if err != nil {
+				t.Fatal(err)
+			}
 			var n int
-			if err := s.(*sqlStore).r.QueryRow(`SELECT COUNT(*) FROM schema_version`).Scan(&n); err != nil || n != 1 {
-				t.Fatalf("schema_version rows = %d, %v", n, err)
+			if err := s.(*sqlStore).r.QueryRow(`SELECT COUNT(*) FROM schema_version`).Scan(&n); err != nil || n != len(ms) {
+				t.Fatalf("schema_version rows = %d, %v; want %d", n, err, len(ms))
 			}
 		})
 	}
