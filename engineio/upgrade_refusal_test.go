@@ -152,6 +152,10 @@ func TestUpgradeRefusalReason(t *testing.T) {
 	if !strings.Contains(logs.String(), "http.Hijacker") {
 		t.Errorf("reason not logged: %s", logs.String())
 	}
+	// A server that cannot do WebSocket as deployed (500) is an error.
+	if !strings.Contains(logs.String(), `level=ERROR msg="engineio: WebSocket upgrade failed"`) {
+		t.Errorf("500 not logged as an error: %s", logs.String())
+	}
 
 	// Unwrap reaches the Hijacker.
 	ws, _, err := websocket.DefaultDialer.Dial(wsURL+"&unwrap=1", nil)
@@ -170,6 +174,10 @@ func TestUpgradeRefusalReason(t *testing.T) {
 		t.Errorf("bad key: %d %s", status, body)
 	}
 	r = receive(t, got, "no OnConnectionError for the bad key")
+	// A client's bad handshake (400) is only a debug line.
+	if n := strings.Count(logs.String(), "level=ERROR"); n != 1 || !strings.Contains(logs.String(), `level=DEBUG msg="engineio: WebSocket upgrade refused" status=400`) {
+		t.Errorf("400 not logged at debug level alone: %s", logs.String())
+	}
 	if r.code != CodeBadRequest || !strings.Contains(r.message, "Sec-WebSocket-Key") {
 		t.Errorf("OnConnectionError got %+v", r)
 	}
