@@ -4,7 +4,7 @@
 # 2 Node nodes (node/server.js with REDIS_URL, @socket.io/redis-adapter),
 # the same Redis, the same load, in one run.
 #
-#   bench/cluster.sh [-o FILE] [-redis URL] [siobench flags...]
+#   bench/cluster.sh [-o FILE] [-r REPS] [-redis URL] [siobench flags...]
 #
 # For each cluster: fresh nodes on loopback ports, each with its own
 # adapter key; siobench's broadcast scenario with its receivers spread
@@ -17,17 +17,20 @@
 # -receivers 1000 -rates 50). Server CPU is the sum of both nodes'
 # (/proc/PID/stat), Redis's is reported apart when its process is on this
 # machine. JSON lines are appended to FILE (default
-# bench/results/cluster-<date>.jsonl); Go ÷ Node ratios printed at the end.
+# bench/results/cluster-<date>.jsonl); Go ÷ Node ratios printed after each
+# repetition (-r, default 1: the Go cluster, then the Node cluster).
 # Needs Go, Node.js 20+ with npm, curl, and Redis (default
 # redis://127.0.0.1:6379).
 set -euo pipefail
 cd "$(dirname "$0")"
 OUT="results/cluster-$(date -u +%F).jsonl"
 REDIS=redis://127.0.0.1:6379
+REPS=1
 while [ $# -gt 0 ]; do
   case "$1" in
     -o) OUT=$2; shift 2 ;;
     -redis) REDIS=$2; shift 2 ;;
+    -r) REPS=$2; shift 2 ;;
     *) break ;;
   esac
 done
@@ -89,23 +92,9 @@ start_node() {
   exit 1
 }
 
-for kind in go node; do
-  echo "== $kind cluster: 2 nodes, key siobench-cluster-$$-$kind"
-  NODE_PIDS=(); ADDRS=()
-  start_node "$kind" "siobench-cluster-$$-$kind"
-  start_node "$kind" "siobench-cluster-$$-$kind"
-  sleep 1 # both adapters subscribed
-  "$BIN/siobench" -scenario broadcast -label "$kind-cluster2" \
-    -addr "$(IFS=,; echo "${ADDRS[*]}")" -pid "$(IFS=,; echo "${NODE_PIDS[*]}")" \
-    ${REDIS_PID:+-redis-pid "$REDIS_PID"} \
-    -receivers 500 -warmup 2s -max-phase 3s -rates 20,100 -step 10s -drain 3s \
-    -out "$OUT" "$@" | grep -v '^{'
-  for p in "${NODE_PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
-done
-echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
-
-# Ratios Go ÷ Node from the last two lines of this run.
-tail -n 2 "$OUT" | node -e '
+# ratios: Go ÷ Node from the last two lines of OUT (one repetition).
+ratios() {
+  tail -n 2 "$OUT" | node -e '
 const [g, n] = require("fs").readFileSync(0, "utf8").trim().split("\n").map(JSON.parse);
 const r = (a, b) => (b ? (a / b).toFixed(2) : "-");
 const row = (name, a, b) => console.log(
@@ -121,4 +110,25 @@ for (const s of g.steps) {
   if (t) row(`${s.rate}/s`, s, t);
 }
 '
+}
+
+for rep in $(seq "$REPS"); do
+  echo "== repetition $rep of $REPS"
+  for kind in go node; do
+    echo "== $kind cluster: 2 nodes, key siobench-cluster-$$-$kind"
+    NODE_PIDS=(); ADDRS=()
+    start_node "$kind" "siobench-cluster-$$-$kind"
+    start_node "$kind" "siobench-cluster-$$-$kind"
+    sleep 1 # both adapters subscribed
+    "$BIN/siobench" -scenario broadcast -label "$kind-cluster2" \
+      -addr "$(IFS=,; echo "${ADDRS[*]}")" -pid "$(IFS=,; echo "${NODE_PIDS[*]}")" \
+      ${REDIS_PID:+-redis-pid "$REDIS_PID"} \
+      -receivers 500 -warmup 2s -max-phase 3s -rates 20,100 -step 10s -drain 3s \
+      -out "$OUT" "$@" | grep -v '^{'
+    for p in "${NODE_PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+    PIDS=()
+  done
+  ratios
+done
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "results appended to $OUT"
