@@ -1,6 +1,6 @@
 module github.com/switchboard-go/socketio/bench
 
-go 1.26
+go 1.26.0
 
 replace github.com/switchboard-go/socketio => ../
 
@@ -8,8 +8,17 @@ require (
 	github.com/gorilla/websocket v1.5.3
 	github.com/jackc/pgx/v5 v5.13.0
 	github.com/lesismal/nbio v1.6.8
+	github.com/redis/go-redis/v9 v9.23.0
 	github.com/switchboard-go/socketio v0.0.0-00010101000000-000000000000
+	github.com/switchboard-go/socketio/redisadapter v0.0.0-00010101000000-000000000000
 	gonum.org/v1/plot v0.17.0
+)
+
+require (
+	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	github.com/vmihailenco/msgpack/v5 v5.4.1 // indirect
+	github.com/vmihailenco/tagparser/v2 v2.0.0 // indirect
+	go.uber.org/atomic v1.12.0 // indirect
 )
 
 require (
@@ -24,6 +33,8 @@ require (
 	github.com/lesismal/llib v1.2.2 // indirect
 	golang.org/x/crypto v0.0.0-20210513122933-cd7d49e622d5 // indirect
 	golang.org/x/image v0.30.0 // indirect
-	golang.org/x/sys v0.0.0-20210423082822-04245dca01da // indirect
+	golang.org/x/sys v0.48.0 // indirect
 	golang.org/x/text v0.41.0 // indirect
 )
+
+replace github.com/switchboard-go/socketio/redisadapter => ../redisadapter

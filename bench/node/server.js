@@ -4,25 +4,50 @@
 // emitted with its arguments to every socket of "/".
 //
 //   node server.js [port]        listens on 127.0.0.1:port (default 3000)
+//
+// With REDIS_URL set (e.g. redis://127.0.0.1:6379) the server is one node
+// of a cluster: @socket.io/redis-adapter (createAdapter, one publishing and
+// one subscribing client of the redis package) with key REDIS_KEY (default
+// "socket.io"), so a "broadcast" received on one node reaches the sockets
+// of every node (bench/cluster.sh). It listens once the adapter is
+// subscribed.
 "use strict";
 const http = require("http");
 const { Server } = require("socket.io");
 
-const port = Number(process.argv[2] || 3000);
-const httpServer = http.createServer();
-const io = new Server(httpServer, { serveClient: false });
+async function main() {
+  const port = Number(process.argv[2] || 3000);
+  const httpServer = http.createServer();
+  const opts = { serveClient: false };
+  if (process.env.REDIS_URL) {
+    const { createClient } = require("redis");
+    const { createAdapter } = require("@socket.io/redis-adapter");
+    const pub = createClient({ url: process.env.REDIS_URL });
+    const sub = pub.duplicate();
+    pub.on("error", (e) => console.error("redis pub:", e.message));
+    sub.on("error", (e) => console.error("redis sub:", e.message));
+    await Promise.all([pub.connect(), sub.connect()]);
+    opts.adapter = createAdapter(pub, sub, { key: process.env.REDIS_KEY || "socket.io" });
+  }
+  const io = new Server(httpServer, opts);
 
-io.on("connection", (socket) => {
-  socket.on("echo", (...args) => {
-    const ack = args.pop();
-    if (typeof ack === "function") ack(...args);
+  io.on("connection", (socket) => {
+    socket.on("echo", (...args) => {
+      const ack = args.pop();
+      if (typeof ack === "function") ack(...args);
+    });
+    socket.on("broadcast", (...args) => {
+      if (typeof args[args.length - 1] === "function") args.pop();
+      io.emit("broadcast", ...args);
+    });
   });
-  socket.on("broadcast", (...args) => {
-    if (typeof args[args.length - 1] === "function") args.pop();
-    io.emit("broadcast", ...args);
-  });
-});
 
-httpServer.listen(port, "127.0.0.1", () => {
-  console.log(`node socket.io ${require("socket.io/package.json").version} listening on 127.0.0.1:${port} pid ${process.pid}`);
+  httpServer.listen(port, "127.0.0.1", () => {
+    console.log(`node socket.io ${require("socket.io/package.json").version} listening on 127.0.0.1:${port} pid ${process.pid}${opts.adapter ? " redis " + process.env.REDIS_URL : ""}`);
+  });
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
 });

@@ -5,12 +5,19 @@
 // of "/".
 //
 //	benchserver -addr 127.0.0.1:3001 [-debug 127.0.0.1:6061] [-args value|raw] [-nopoller]
+//	            [-redis redis://127.0.0.1:6379 -redis-key KEY]
+//
+// -redis makes the server one node of a cluster: the Redis adapter
+// (redisadapter.New, wire-compatible with Node's @socket.io/redis-adapter)
+// with channel prefix -redis-key, so a "broadcast" received on one node
+// reaches the sockets of every node (bench/cluster.sh).
 //
 // -debug serves net/http/pprof and /debug/memstats (runtime figures as
 // JSON) on a second listener, for the profiles in BENCHMARKS.md.
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -21,8 +28,10 @@ import (
 	"os"
 	"runtime"
 
+	"github.com/redis/go-redis/v9"
 	socketio "github.com/switchboard-go/socketio"
 	"github.com/switchboard-go/socketio/engineio"
+	"github.com/switchboard-go/socketio/redisadapter"
 )
 
 func main() {
@@ -31,15 +40,29 @@ func main() {
 	argsMode := flag.String("args", "value", "how handlers pass arguments on: value (decode to Go values and encode again, as Node does) or raw (relay the JSON text)")
 	noPoller := flag.Bool("nopoller", false, "keep a reader goroutine per WebSocket (engineio.Options.DisablePoller), for comparison")
 	memProfileRate := flag.Int("memprofilerate", 0, "runtime.MemProfileRate (0: the default; 1 records every allocation, for exact heap profiles)")
+	redisURL := flag.String("redis", "", "Redis URL (e.g. redis://127.0.0.1:6379): join a cluster through the Redis adapter (empty: a single node)")
+	redisKey := flag.String("redis-key", "socket.io", "with -redis: the adapter's channel prefix (Node: key)")
 	flag.Parse()
 	if *memProfileRate > 0 {
 		runtime.MemProfileRate = *memProfileRate
 	}
 
-	srv := socketio.NewServer(&socketio.Options{
+	opts := &socketio.Options{
 		Engine: engineio.Options{DisablePoller: *noPoller},
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
-	})
+	}
+	if *redisURL != "" {
+		ro, err := redis.ParseURL(*redisURL)
+		if err != nil {
+			log.Fatalf("-redis: %v", err)
+		}
+		rdb := redis.NewClient(ro)
+		if err := rdb.Ping(context.Background()).Err(); err != nil {
+			log.Fatalf("redis: %v", err)
+		}
+		opts.Adapter = redisadapter.New(rdb, &redisadapter.Options{Key: *redisKey, Logger: opts.Logger})
+	}
+	srv := socketio.NewServer(opts)
 	args := func(e *socketio.Event) []any { return e.Values() }
 	if *argsMode == "raw" {
 		args = func(e *socketio.Event) []any {

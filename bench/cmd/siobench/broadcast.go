@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,15 +20,22 @@ type broadcastStep struct {
 	Latency        latency `json:"latency"`
 	ServerCPUUs    float64 `json:"server_cpu_us_per_delivery"`
 	ServerUtil     float64 `json:"server_cpu_util"`
-	CoreCPUUs      float64 `json:"server_core_cpu_us_per_delivery,omitempty"`
-	GenCPUUs       float64 `json:"generator_cpu_us_per_delivery"`
-	GenUtil        float64 `json:"generator_cpu_util"`
-	Saturated      bool    `json:"saturated"`
+	// With several nodes: each node's CPU per delivery (of all
+	// deliveries) and utilisation, in -addr order; ServerCPUUs is their sum.
+	NodeCPUUs  []float64 `json:"node_cpu_us_per_delivery,omitempty"`
+	NodeUtil   []float64 `json:"node_cpu_util,omitempty"`
+	RedisCPUUs float64   `json:"redis_cpu_us_per_delivery,omitempty"`
+	RedisUtil  float64   `json:"redis_cpu_util,omitempty"`
+	CoreCPUUs  float64   `json:"server_core_cpu_us_per_delivery,omitempty"`
+	GenCPUUs   float64   `json:"generator_cpu_us_per_delivery"`
+	GenUtil    float64   `json:"generator_cpu_util"`
+	Saturated  bool      `json:"saturated"`
 }
 
 type broadcastResult struct {
 	header
 	Receivers    int             `json:"receivers"`
+	Nodes        int             `json:"nodes"`
 	PayloadBytes int             `json:"payload_bytes"`
 	Max          *broadcastStep  `json:"max,omitempty"`
 	Steps        []broadcastStep `json:"steps"`
@@ -94,13 +103,15 @@ func (st *bcastState) receive(c *epConn, m []byte) {
 	}
 }
 
-// runBroadcast connects cfg.receivers sockets; the first also publishes.
+// runBroadcast connects cfg.receivers sockets, receiver i to node
+// cfg.addrs[i % len(cfg.addrs)]; the first also publishes (so on the first
+// node).
 func runBroadcast(cfg *config) *broadcastResult {
-	res := &broadcastResult{header: header{Scenario: "broadcast", Label: cfg.label, Time: time.Now()}, Receivers: cfg.receivers, PayloadBytes: cfg.payload}
+	res := &broadcastResult{header: header{Scenario: "broadcast", Label: cfg.label, Time: time.Now()}, Receivers: cfg.receivers, Nodes: len(cfg.addrs), PayloadBytes: cfg.payload}
 	st := &bcastState{epoch: time.Now()}
 	var (
+		slots        = make([]*wsConn, cfg.receivers)
 		conns        []*wsConn
-		mu           sync.Mutex
 		wg, rwg      sync.WaitGroup
 		failures     atomic.Int64
 		disconnected atomic.Int64
@@ -112,22 +123,25 @@ func runBroadcast(cfg *config) *broadcastResult {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c, err := sioConnect(cfg.addr, nil, cfg.timeout, 4096)
+			c, err := sioConnect(cfg.addrs[i%len(cfg.addrs)], nil, cfg.timeout, 4096)
 			<-sem
 			if err != nil {
 				failures.Add(1)
 				return
 			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
+			slots[i] = c
 		}()
 	}
 	wg.Wait()
 	res.Failures = failures.Load()
-	if len(conns) == 0 {
-		logf("broadcast %s: no connection", cfg.label)
+	if slots[0] == nil {
+		logf("broadcast %s: the publisher could not connect to %s", cfg.label, cfg.addr)
 		return res
+	}
+	for _, c := range slots {
+		if c != nil {
+			conns = append(conns, c)
+		}
 	}
 	st.n = int32(len(conns))
 	p, err := newPoller(st.receive, func(*epConn, error) {
@@ -171,7 +185,8 @@ func runBroadcast(cfg *config) *broadcastResult {
 	runStep := func(rate int, send func() int64) broadcastStep {
 		st.h.reset()
 		d0 := st.delivered.Load()
-		m := startCPU(cfg.pid)
+		m := startCPU(cfg.pids...)
+		rm := startCPU(cfg.redisPid)
 		sent := send()
 		expected := sent * n
 		deadline := time.Now().Add(cfg.drain)
@@ -179,6 +194,7 @@ func runBroadcast(cfg *config) *broadcastResult {
 			time.Sleep(5 * time.Millisecond)
 		}
 		m.stop()
+		rm.stop()
 		got := st.delivered.Load() - d0
 		s := broadcastStep{
 			Rate: rate, Messages: sent, Expected: expected, Delivered: got,
@@ -190,6 +206,16 @@ func runBroadcast(cfg *config) *broadcastResult {
 			CoreCPUUs:      perOp(m.core, got),
 			GenCPUUs:       perOp(m.me, got),
 			GenUtil:        m.selfUtil(),
+		}
+		if len(m.each) > 1 {
+			for _, c := range m.each {
+				s.NodeCPUUs = append(s.NodeCPUUs, perOp(c, got))
+				s.NodeUtil = append(s.NodeUtil, c.Seconds()/m.wall.Seconds())
+			}
+		}
+		if cfg.redisPid > 0 {
+			s.RedisCPUUs = perOp(rm.server, got)
+			s.RedisUtil = rm.serverUtil()
 		}
 		s.Saturated = s.Lost > 0 || time.Duration(s.Latency.P99*float64(time.Millisecond)) > cfg.maxP99
 		return s
@@ -224,6 +250,7 @@ func runBroadcast(cfg *config) *broadcastResult {
 		res.Max = &s
 		logf("broadcast %-8s n=%d max:  %8.0f deliveries/s  p50 %7.2f ms  p99 %7.2f ms  server %.2f µs/delivery (%.0f%%; core %.2f µs)  generator %.2f µs (%.0f%%)  lost %d",
 			cfg.label, n, s.DeliveriesPerS, s.Latency.P50, s.Latency.P99, s.ServerCPUUs, 100*s.ServerUtil, s.CoreCPUUs, s.GenCPUUs, 100*s.GenUtil, s.Lost)
+		logCluster(s)
 	}
 
 	for _, rate := range cfg.rates {
@@ -247,6 +274,7 @@ func runBroadcast(cfg *config) *broadcastResult {
 		res.Steps = append(res.Steps, s)
 		logf("broadcast %-8s n=%d rate %4d/s: %8.0f deliveries/s  p50 %7.2f ms  p99 %7.2f ms  p99.9 %7.2f ms  server %.2f µs/delivery (%.0f%%; core %.2f µs)  generator %.2f µs (%.0f%%)  lost %d",
 			cfg.label, n, rate, s.DeliveriesPerS, s.Latency.P50, s.Latency.P99, s.Latency.P999, s.ServerCPUUs, 100*s.ServerUtil, s.CoreCPUUs, s.GenCPUUs, 100*s.GenUtil, s.Lost)
+		logCluster(s)
 		if s.Saturated {
 			break
 		}
@@ -267,4 +295,19 @@ func runBroadcast(cfg *config) *broadcastResult {
 		res.GenCPU = res.Max.GenUtil
 	}
 	return res
+}
+
+// logCluster prints a cluster step's split: each node's CPU and Redis's.
+func logCluster(s broadcastStep) {
+	if len(s.NodeCPUUs) == 0 && s.RedisUtil == 0 {
+		return
+	}
+	var b strings.Builder
+	for i, c := range s.NodeCPUUs {
+		fmt.Fprintf(&b, "  node%d %.2f µs (%.0f%%)", i+1, c, 100*s.NodeUtil[i])
+	}
+	if s.RedisUtil > 0 {
+		fmt.Fprintf(&b, "  redis %.2f µs (%.0f%%)", s.RedisCPUUs, 100*s.RedisUtil)
+	}
+	logf("%s", b.String())
 }

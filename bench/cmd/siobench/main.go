@@ -34,8 +34,11 @@ import (
 )
 
 type config struct {
-	addr     string
-	pid      int
+	addr     string // the first of addrs
+	addrs    []string
+	pid      int // the first of pids
+	pids     []int
+	redisPid int
 	label    string
 	scenario string
 	out      string
@@ -67,9 +70,10 @@ type config struct {
 
 func main() {
 	var cfg config
-	var checkpoints, rates, cores string
-	flag.StringVar(&cfg.addr, "addr", "127.0.0.1:3000", "server host:port (loopback only)")
-	flag.IntVar(&cfg.pid, "pid", 0, "server process id, for CPU and RSS from /proc (0: not measured)")
+	var checkpoints, rates, cores, addrs, pids string
+	flag.StringVar(&addrs, "addr", "127.0.0.1:3000", "server host:port (loopback only); broadcast: a comma-separated list of the nodes of one cluster, receivers spread over them round-robin, the publisher on the first")
+	flag.StringVar(&pids, "pid", "", "server process id, for CPU and RSS from /proc (empty: not measured); broadcast: a comma-separated list, one per -addr node, CPU summed")
+	flag.IntVar(&cfg.redisPid, "redis-pid", 0, "broadcast: Redis server process id, its CPU reported apart (0: not measured)")
 	flag.StringVar(&cfg.label, "label", "", "name of the server under test, copied into the JSON")
 	flag.StringVar(&cfg.scenario, "scenario", "echo", "conns, echo or broadcast")
 	flag.StringVar(&cfg.out, "out", "", "append the JSON result line to this file")
@@ -104,6 +108,24 @@ func main() {
 	}
 
 	var err error
+	for _, a := range strings.Split(addrs, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			cfg.addrs = append(cfg.addrs, a)
+		}
+	}
+	if len(cfg.addrs) == 0 {
+		fatalf("-addr: no address")
+	}
+	if len(cfg.addrs) > 1 && cfg.scenario != "broadcast" {
+		fatalf("-addr: several servers only in the broadcast scenario")
+	}
+	cfg.addr = cfg.addrs[0]
+	if cfg.pids, err = intList(pids); err != nil {
+		fatalf("-pid: %v", err)
+	}
+	if len(cfg.pids) > 0 {
+		cfg.pid = cfg.pids[0]
+	}
 	if cfg.checkpoints, err = intList(checkpoints); err != nil {
 		fatalf("-checkpoints: %v", err)
 	}
@@ -113,8 +135,10 @@ func main() {
 	if serverCores, err = intList0(cores); err != nil {
 		fatalf("-server-cpus: %v", err)
 	}
-	if err := loopbackOnly(cfg.addr); err != nil {
-		fatalf("%v", err)
+	for _, a := range cfg.addrs {
+		if err := loopbackOnly(a); err != nil {
+			fatalf("%v", err)
+		}
 	}
 
 	var res any

@@ -101,19 +101,31 @@ func coreBusy(cpus []int) time.Duration {
 var serverCores []int
 
 // cpuMeter samples the server's and the generator's CPU over a window.
+// With several server processes (the nodes of a cluster), server is their
+// sum and each lists them one by one.
 type cpuMeter struct {
-	pid              int
+	pids             []int
 	t0               time.Time
-	server0, self0   time.Duration
+	server0          []time.Duration
+	self0            time.Duration
 	core0, core      time.Duration
 	serverErr        error
 	wall, server, me time.Duration
+	each             []time.Duration
 }
 
-func startCPU(pid int) *cpuMeter {
-	m := &cpuMeter{pid: pid, t0: time.Now(), self0: selfCPU(), core0: coreBusy(serverCores)}
-	if pid > 0 {
-		m.server0, m.serverErr = procCPU(pid)
+func startCPU(pids ...int) *cpuMeter {
+	m := &cpuMeter{t0: time.Now(), self0: selfCPU(), core0: coreBusy(serverCores)}
+	for _, pid := range pids {
+		if pid <= 0 {
+			continue
+		}
+		c, err := procCPU(pid)
+		if err != nil && m.serverErr == nil {
+			m.serverErr = err
+		}
+		m.pids = append(m.pids, pid)
+		m.server0 = append(m.server0, c)
 	}
 	return m
 }
@@ -122,10 +134,18 @@ func (m *cpuMeter) stop() {
 	m.wall = time.Since(m.t0)
 	m.me = selfCPU() - m.self0
 	m.core = coreBusy(serverCores) - m.core0
-	if m.pid > 0 && m.serverErr == nil {
-		var s time.Duration
-		s, m.serverErr = procCPU(m.pid)
-		m.server = s - m.server0
+	if m.serverErr != nil {
+		return
+	}
+	m.each = make([]time.Duration, len(m.pids))
+	for i, pid := range m.pids {
+		s, err := procCPU(pid)
+		if err != nil {
+			m.serverErr, m.server, m.each = err, 0, nil
+			return
+		}
+		m.each[i] = s - m.server0[i]
+		m.server += m.each[i]
 	}
 }
 
