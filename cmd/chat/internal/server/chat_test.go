@@ -246,7 +246,14 @@ func TestRecovery(t *testing.T) {
 		e := newEnv(t, nil, Config{})
 		alice, bob := e.signup("alice"), e.signup("bob")
 		a := e.connect(alice, tr.Options(), nil)
-		b := e.connect(bob, tr.Options(), nil)
+		// Bob reconnects by hand once the server has noticed his drop: a
+		// session is kept only then. (A long-polling client dropped
+		// between two polls is noticed at the ping timeout; one that
+		// came back sooner would find its old socket still there and get
+		// a new session, caught up by offset instead: TestOffsetCatchUp.)
+		bopts := tr.Options()
+		bopts.DisableReconnection = true
+		b := e.connect(bob, bopts, nil)
 		socketiotest.WaitTransport(t, b.s.Manager(), tr.Final)
 		a.send("general", "before")
 		b.waitMsg("before")
@@ -257,6 +264,17 @@ func TestRecovery(t *testing.T) {
 		for i := range 5 {
 			a.send("general", "away "+string(rune('0'+i)))
 		}
+		deadline := time.Now().Add(wait)
+		for {
+			if _, still := e.chat.IO().Of("/").Socket(first); !still {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the server did not notice bob's drop")
+			}
+			time.Sleep(10 * time.Millisecond) // polling the server's state, not standing in for an event
+		}
+		b.s.Connect()
 		socketiotest.Receive(t, b.life.Connected, "bob's reconnection")
 		for i := range 5 {
 			b.waitMsg("away " + string(rune('0'+i)))
