@@ -108,12 +108,6 @@ type sessionInfo struct {
 	Unread map[string]int `json:"unread"`
 }
 
-// onConnection sets up a socket: it joins the Socket.IO rooms of the
-// user's chat rooms, catches it up from its offset, and registers the
-// handlers. It waits for the store on the socket's dispatch goroutine on
-// purpose: the socket's events queue behind it, so none is handled before
-// the socket is in its rooms, and each client's messages are stored in
-// the order it sent them.
 // credKey is the Socket.IO room of the sockets authenticated with one
 // session or API token.
 func credKey(k string) string { return "c:" + k }
@@ -128,6 +122,12 @@ func (s *Server) disconnectCredential(key string) {
 	}
 }
 
+// onConnection sets up a socket: it joins the Socket.IO rooms of the
+// user's chat rooms, catches it up from its offset, and registers the
+// handlers. It waits for the store on the socket's dispatch goroutine on
+// purpose: the socket's events queue behind it, so none is handled before
+// the socket is in its rooms, and each client's messages are stored in
+// the order it sent them.
 func (s *Server) onConnection(sock *socketio.Socket) {
 	user := socketUser(sock)
 	ctx, cancel := context.WithTimeout(context.Background(), s.dbTimeout)
