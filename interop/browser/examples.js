@@ -114,10 +114,18 @@ async function wschat() {
   out("messages", { name: "B", list: await messages(b) });
 }
 
+// upgraded waits, at most 10 s, for the page's connection to reach
+// WebSocket: the upgrade follows the connection, later on a loaded
+// machine. The transport is read and checked afterwards.
+async function upgraded(page) {
+  await page.waitForFunction(() => socket.io.engine.transport.name === "websocket", null, { timeout: 10000 }).catch(() => {});
+}
+
 async function simplechat() {
   const tabs = { A: await openTab("A"), B: await openTab("B") };
   for (const [name, page] of Object.entries(tabs)) {
     await page.waitForFunction(() => typeof socket !== "undefined" && socket.connected);
+    await upgraded(page);
     out("page", { name, transport: await page.evaluate(() => socket.io.engine.transport.name) });
   }
   for (const [from, text] of [["A", "hello from A"], ["B", "hi from B"]]) {
@@ -140,12 +148,15 @@ async function ticker() {
   // A quote, then another: the row follows the price.
   await page.waitForFunction((el) => /^[0-9]+\.[0-9]{2}$/.test(el.textContent), await price.elementHandle());
   const first = await price.textContent();
-  await page.waitForFunction(([el, first]) => el.textContent !== first, [await price.elementHandle(), first]);
-  const later = await price.textContent();
+  // The value that differed, taken in the same check: read afterwards, a
+  // random walk ticking every 10 ms may be back to the first one.
+  const moved = await page.waitForFunction(([el, first]) => el.textContent !== first && el.textContent, [await price.elementHandle(), first]);
+  const later = await moved.jsonValue();
   await shoot("A", page);
   await row.locator("a").click(); // stop following
   await page.waitForFunction((el) => el.textContent === "-", await price.elementHandle());
   const others = await page.locator("tr .price").allTextContents();
+  await upgraded(page);
   out("ticker", { first, later, others, transport: await page.evaluate(() => socket.io.engine.transport.name) });
 }
 

@@ -87,6 +87,9 @@ async function main() {
   }
   for (const [name, page] of Object.entries(pages)) {
     await page.waitForFunction(() => typeof socket !== "undefined" && socket.connected);
+    // The upgrade follows the connection; on a loaded machine it may take
+    // a moment. Whatever the transport is after 10 s is reported.
+    await page.waitForFunction(() => socket.io.engine.transport.name === "websocket", null, { timeout: 10000 }).catch(() => {});
     out("page", { name, transport: await page.evaluate(() => socket.io.engine.transport.name) });
   }
 
