@@ -7,6 +7,7 @@ import (
 	"math"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/switchboard-go/socketio/parser"
 	"github.com/vmihailenco/msgpack/v5"
@@ -291,7 +292,7 @@ func (d *decoder) value(depth int) (undefined bool, err error) {
 		return false, err
 	case msgpcode.IsString(c):
 		s, err := d.dec.DecodeString()
-		d.out = parser.AppendJSONString(d.out, s)
+		d.out = appendString(d.out, s)
 		return false, err
 	case msgpcode.IsBin(c):
 		n, err := d.dec.DecodeBytesLen()
@@ -375,7 +376,7 @@ func (d *decoder) object(depth int) error {
 			d.out = append(d.out, ',')
 		}
 		first = false
-		d.out = parser.AppendJSONString(d.out, key)
+		d.out = appendString(d.out, key)
 		d.out = append(d.out, ':')
 		if _, err := d.value(depth + 1); err != nil {
 			return err
@@ -466,4 +467,48 @@ func appendFloat(b []byte, f float64, bits int) []byte {
 		}
 	}
 	return b
+}
+
+// appendString writes s as a JSON string; invalid UTF-8 becomes U+FFFD,
+// as Node's Buffer.toString("utf8") reads it.
+func appendString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, "\ufffd"...)
+			i++
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }

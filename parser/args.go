@@ -247,12 +247,6 @@ func (e *argEncoder) float(f float64, bits int) error {
 
 const hexDigits = "0123456789abcdef"
 
-// AppendJSONString appends s to b as a JSON string, as the encoder writes
-// strings: invalid UTF-8 becomes U+FFFD (as Node reads a Buffer as UTF-8),
-// U+2028 and U+2029 are escaped. For codecs that build the JSON form of a
-// packet's arguments from another encoding (msgpackparser).
-func AppendJSONString(b []byte, s string) []byte { return appendString(b, s) }
-
 // appendString writes s as a JSON string. Invalid UTF-8 becomes U+FFFD, as
 // with encoding/json, so the output is always valid UTF-8; U+2028 and
 // U+2029 are escaped because older JavaScript engines treat them as line
