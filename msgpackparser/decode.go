@@ -473,9 +473,9 @@ func appendFloat(b []byte, f float64, bits int) []byte {
 // as Node's Buffer.toString("utf8") reads it.
 //
 // Not a copy to merge with the parser package's encoder: that one escapes
-// the U+FFFD it writes (and
-// U+2028, U+2029), so a packet decoded, encoded and decoded again would no
-// longer be the same bytes; FuzzDecode checks that round trip.
+// the U+FFFD it writes (and U+2028, U+2029), so a packet decoded, encoded
+// and decoded again would no longer be the same bytes; FuzzDecode checks
+// that round trip.
 func appendString(b []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	b = append(b, '"')
