@@ -11,6 +11,11 @@
 // "socket.io"), so a "broadcast" received on one node reaches the sockets
 // of every node (bench/cluster.sh). It listens once the adapter is
 // subscribed.
+//
+// With RATE_LIMIT=RATE:BURST (the flood scenario) every socket gets a token
+// bucket in a socket.use() middleware, as a Node application would write
+// it (socket.io has none built in): an event beyond the limit is not
+// handled, and its ack, if asked for, answers {error: "rate limit exceeded"}.
 "use strict";
 const http = require("http");
 const { Server } = require("socket.io");
@@ -31,7 +36,24 @@ async function main() {
   }
   const io = new Server(httpServer, opts);
 
+  const limit = (process.env.RATE_LIMIT || "").split(":").map(Number);
   io.on("connection", (socket) => {
+    if (limit.length >= 2 && limit[0] > 0) {
+      const [rate, burst] = limit;
+      let tokens = burst;
+      let last = process.hrtime.bigint();
+      socket.use((packet, next) => {
+        const now = process.hrtime.bigint();
+        tokens = Math.min(burst, tokens + (Number(now - last) / 1e9) * rate);
+        last = now;
+        if (tokens >= 1) {
+          tokens -= 1;
+          return next();
+        }
+        const ack = packet[packet.length - 1];
+        if (typeof ack === "function") ack({ error: "rate limit exceeded" });
+      });
+    }
     socket.on("echo", (...args) => {
       const ack = args.pop();
       if (typeof ack === "function") ack(...args);

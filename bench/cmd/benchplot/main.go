@@ -130,7 +130,17 @@ func main() {
 	in := flag.String("in", "raw.jsonl", "siobench JSON lines")
 	out := flag.String("out", ".", "output directory")
 	fanoutMain := flag.Int("receivers", 1000, "receivers of the main broadcast scenario (the rate sweep)")
+	flood := flag.Bool("flood", false, "only the flood scenario's table (bench/flood.sh), written to OUT/flood.md")
 	flag.Parse()
+	if *flood {
+		if err := os.MkdirAll(*out, 0o755); err != nil {
+			log.Fatal(err)
+		}
+		if err := runFloodReport(*in, filepath.Join(*out, "flood.md")); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
 
 	recs, err := readRecords(*in)
 	if err != nil {

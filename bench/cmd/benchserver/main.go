@@ -5,7 +5,12 @@
 // of "/".
 //
 //	benchserver -addr 127.0.0.1:3001 [-debug 127.0.0.1:6061] [-args value|raw] [-nopoller]
-//	            [-redis redis://127.0.0.1:6379 -redis-key KEY]
+//	            [-redis redis://127.0.0.1:6379 -redis-key KEY] [-ratelimit RATE:BURST[:disconnect]]
+//
+// -ratelimit sets a per-socket event limit on "/" (Namespace.SetRateLimits):
+// RATE events per second with bursts of BURST; the excess is refused with
+// an error ack, or the socket disconnected with ":disconnect" (the flood
+// scenario, bench/README.md).
 //
 // -redis makes the server one node of a cluster: the Redis adapter
 // (redisadapter.New, wire-compatible with Node's @socket.io/redis-adapter)
@@ -27,6 +32,8 @@ import (
 	_ "net/http/pprof" // registered on http.DefaultServeMux, served only on -debug
 	"os"
 	"runtime"
+	"strconv"
+	"strings"
 
 	"github.com/redis/go-redis/v9"
 	socketio "github.com/switchboard-go/socketio"
@@ -42,6 +49,7 @@ func main() {
 	memProfileRate := flag.Int("memprofilerate", 0, "runtime.MemProfileRate (0: the default; 1 records every allocation, for exact heap profiles)")
 	redisURL := flag.String("redis", "", "Redis URL (e.g. redis://127.0.0.1:6379): join a cluster through the Redis adapter (empty: a single node)")
 	redisKey := flag.String("redis-key", "socket.io", "with -redis: the adapter's channel prefix (Node: key)")
+	rateLimit := flag.String("ratelimit", "", "per-socket event limit on \"/\": RATE:BURST, or RATE:BURST:disconnect (empty: none)")
 	flag.Parse()
 	if *memProfileRate > 0 {
 		runtime.MemProfileRate = *memProfileRate
@@ -63,6 +71,13 @@ func main() {
 		opts.Adapter = redisadapter.New(rdb, &redisadapter.Options{Key: *redisKey, Logger: opts.Logger})
 	}
 	srv := socketio.NewServer(opts)
+	if *rateLimit != "" {
+		limits, err := parseRateLimit(*rateLimit)
+		if err != nil {
+			log.Fatalf("-ratelimit: %v", err)
+		}
+		srv.Of("/").SetRateLimits(limits)
+	}
 	args := func(e *socketio.Event) []any { return e.Values() }
 	if *argsMode == "raw" {
 		args = func(e *socketio.Event) []any {
@@ -90,6 +105,23 @@ func main() {
 	mux.Handle("/socket.io/", srv)
 	fmt.Printf("benchserver listening on %s pid %d GOMAXPROCS %d\n", *addr, os.Getpid(), runtime.GOMAXPROCS(0))
 	log.Fatal(http.ListenAndServe(*addr, mux))
+}
+
+// parseRateLimit reads RATE:BURST[:disconnect].
+func parseRateLimit(v string) (*socketio.RateLimits, error) {
+	parts := strings.Split(v, ":")
+	if len(parts) < 2 || len(parts) > 3 || (len(parts) == 3 && parts[2] != "disconnect") {
+		return nil, fmt.Errorf("%q: want RATE:BURST or RATE:BURST:disconnect", v)
+	}
+	rate, err := strconv.ParseFloat(parts[0], 64)
+	if err != nil || rate <= 0 {
+		return nil, fmt.Errorf("%q: rate must be a positive number", v)
+	}
+	burst, err := strconv.Atoi(parts[1])
+	if err != nil || burst < 1 {
+		return nil, fmt.Errorf("%q: burst must be a positive integer", v)
+	}
+	return &socketio.RateLimits{PerSocket: socketio.EventLimit{Rate: rate, Burst: burst}, Disconnect: len(parts) == 3}, nil
 }
 
 // serveMemStats answers the runtime figures that explain memory per

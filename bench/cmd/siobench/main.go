@@ -12,6 +12,10 @@
 //	           socket. A window-limited maximum-throughput phase, then a
 //	           rate sweep that stops at saturation (p99 over the limit or a
 //	           lost message)
+//	flood      C paced echo clients (one emit every -interval each), p50/p99
+//	           alone, then while one more connection floods the same event
+//	           as fast as the server reads it: does one client's flood
+//	           reach the others (with and without a server rate limit)?
 //
 // Every scenario reports the server's CPU time per operation, read from
 // /proc/PID/stat, and the generator's own CPU use. Runs are bounded in time
@@ -58,6 +62,9 @@ type config struct {
 	duration time.Duration
 	payload  int
 
+	// flood
+	interval time.Duration
+
 	// broadcast
 	receivers int
 	rates     []int
@@ -75,7 +82,7 @@ func main() {
 	flag.StringVar(&pids, "pid", "", "server process id, for CPU and RSS from /proc (empty: not measured); broadcast: a comma-separated list, one per -addr node, CPU summed")
 	flag.IntVar(&cfg.redisPid, "redis-pid", 0, "broadcast: Redis server process id, its CPU reported apart (0: not measured)")
 	flag.StringVar(&cfg.label, "label", "", "name of the server under test, copied into the JSON")
-	flag.StringVar(&cfg.scenario, "scenario", "echo", "conns, echo or broadcast")
+	flag.StringVar(&cfg.scenario, "scenario", "echo", "conns, echo, broadcast or flood")
 	flag.StringVar(&cfg.out, "out", "", "append the JSON result line to this file")
 	flag.StringVar(&cfg.debugURL, "debug", "", "Go server debug address serving /debug/memstats (optional)")
 	flag.DurationVar(&cfg.timeout, "dial-timeout", 10*time.Second, "connect and handshake timeout")
@@ -87,9 +94,10 @@ func main() {
 	flag.DurationVar(&cfg.hold, "hold", 5*time.Second, "conns: how long to hold N idle connections")
 	flag.DurationVar(&cfg.settle, "settle", time.Second, "conns: pause at each checkpoint before sampling")
 
-	flag.IntVar(&cfg.clients, "c", 50, "echo: concurrent clients")
+	flag.IntVar(&cfg.clients, "c", 50, "echo, flood: concurrent clients")
 	flag.DurationVar(&cfg.warmup, "warmup", 2*time.Second, "echo, broadcast: unmeasured warm-up (broadcast: a window-limited flood)")
-	flag.DurationVar(&cfg.duration, "duration", 5*time.Second, "echo: measured time")
+	flag.DurationVar(&cfg.duration, "duration", 5*time.Second, "echo, flood: measured time (flood: of each phase)")
+	flag.DurationVar(&cfg.interval, "interval", 10*time.Millisecond, "flood: each paced client's emit interval")
 	flag.IntVar(&cfg.payload, "payload", 64, "echo, broadcast: padding string length in bytes")
 
 	flag.IntVar(&cfg.receivers, "receivers", 1000, "broadcast: receiving connections (one also publishes)")
@@ -149,6 +157,8 @@ func main() {
 		res = runEcho(&cfg)
 	case "broadcast":
 		res = runBroadcast(&cfg)
+	case "flood":
+		res = runFlood(&cfg)
 	default:
 		fatalf("unknown scenario %q", cfg.scenario)
 	}

@@ -1,0 +1,239 @@
+package main
+
+import (
+	"bytes"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// floodPhase is one measured phase of the flood scenario.
+type floodPhase struct {
+	Acks        int64   `json:"acks"`
+	Missed      int64   `json:"missed_ticks"` // ticks where a client still waited for its previous ack
+	Latency     latency `json:"latency"`
+	FloodSent   int64   `json:"flood_sent"`
+	FloodSentPS float64 `json:"flood_sent_per_s"`
+	FloodReplPS float64 `json:"flood_replies_per_s"`
+	ServerUtil  float64 `json:"server_cpu_util"`
+}
+
+type floodResult struct {
+	header
+	Clients       int        `json:"clients"`
+	IntervalMs    float64    `json:"interval_ms"`
+	PayloadBytes  int        `json:"payload_bytes"`
+	Alone         floodPhase `json:"alone"`
+	Flooded       floodPhase `json:"flooded"`
+	P99Ratio      float64    `json:"p99_flooded_over_alone"`
+	FlooderClosed bool       `json:"flooder_closed"` // the server dropped the flooder (a disconnecting limit)
+}
+
+// runFlood measures what one flooding client does to everyone else: C
+// paced clients each emit("echo", seq, pad, ack) every -interval (a
+// client still waiting for its ack skips a tick), first alone, then while
+// one more connection sends the same event with an ack request as fast as
+// the server takes it, reading whatever comes back. The p99 of the paced
+// clients' acks in both phases tells whether the flood reached them; a
+// server with a per-socket rate limit answers the excess with an error
+// ack (or disconnects the flooder) before any handler runs.
+func runFlood(cfg *config) *floodResult {
+	// The flooder's writer and reader are busy all the time: spare Ps keep
+	// them from holding the pacer and the poller off a P (up to a 10 ms
+	// preemption slice each time), which would show as the paced clients'
+	// latency; the kernel then shares the generator's core between threads.
+	if runtime.GOMAXPROCS(0) < 8 {
+		runtime.GOMAXPROCS(8)
+	}
+	res := &floodResult{header: header{Scenario: "flood", Label: cfg.label, Time: time.Now()},
+		Clients: cfg.clients, IntervalMs: float64(cfg.interval) / 1e6, PayloadBytes: cfg.payload}
+	conns := make([]*wsConn, 0, cfg.clients)
+	for i := 0; i < cfg.clients; i++ {
+		c, err := sioConnect(cfg.addr, nil, cfg.timeout, 4096)
+		if err != nil {
+			res.Failures++
+			continue
+		}
+		conns = append(conns, c)
+	}
+	if len(conns) == 0 {
+		fatalf("flood: no client connected")
+	}
+	var (
+		h         hist
+		measuring atomic.Bool
+		stop      atomic.Bool
+		acks      atomic.Int64
+		missed    atomic.Int64
+		failures  atomic.Int64
+		wg        sync.WaitGroup
+	)
+	padding := `,"` + pad(cfg.payload) + `"]`
+	type client struct {
+		mu      sync.Mutex
+		id      uint64
+		waiting bool
+		sent    time.Time
+		out     []byte
+		want    []byte
+	}
+	clients := make([]client, len(conns))
+	p, err := newPoller(func(c *epConn, m []byte) {
+		cl := &clients[c.id]
+		cl.mu.Lock()
+		if !cl.waiting || !bytes.HasPrefix(m, cl.want) {
+			cl.mu.Unlock()
+			return
+		}
+		cl.waiting = false
+		d := time.Since(cl.sent)
+		cl.mu.Unlock()
+		if measuring.Load() {
+			h.record(d)
+			acks.Add(1)
+		}
+	}, func(*epConn, error) {
+		if !stop.Load() {
+			failures.Add(1)
+		}
+	})
+	if err != nil {
+		fatalf("%v", err)
+	}
+	ecs := make([]*epConn, 0, len(conns))
+	for i, c := range conns {
+		ec, err := p.adopt(c, i, 4096)
+		if err != nil {
+			fatalf("%v", err)
+		}
+		ecs = append(ecs, ec)
+	}
+	wg.Add(2)
+	go func() { defer wg.Done(); p.run() }()
+	// The pacer: one tick per interval, each client spread evenly within it
+	// so that the server does not see all of them at once.
+	go func() {
+		defer wg.Done()
+		step := cfg.interval / time.Duration(len(ecs))
+		next := time.Now()
+		for i := 0; !stop.Load(); i = (i + 1) % len(ecs) {
+			next = next.Add(step)
+			if d := time.Until(next); d > 0 {
+				time.Sleep(d)
+			}
+			cl := &clients[i]
+			cl.mu.Lock()
+			if cl.waiting {
+				cl.mu.Unlock()
+				if measuring.Load() {
+					missed.Add(1)
+				}
+				continue
+			}
+			cl.id++
+			cl.out = append(cl.out[:0], `42`...)
+			cl.out = strconv.AppendUint(cl.out, cl.id, 10)
+			cl.out = append(cl.out, `["echo",`...)
+			cl.out = strconv.AppendUint(cl.out, cl.id, 10)
+			cl.out = append(cl.out, padding...)
+			cl.want = append(cl.want[:0], `43`...)
+			cl.want = strconv.AppendUint(cl.want, cl.id, 10)
+			cl.want = append(cl.want, '[')
+			cl.waiting = true
+			cl.sent = time.Now()
+			out := cl.out
+			cl.mu.Unlock()
+			if ecs[i].write(0x1, out) != nil && !stop.Load() {
+				failures.Add(1)
+			}
+		}
+	}()
+
+	phase := func(floodSent, floodReplies *atomic.Int64) floodPhase {
+		h.reset()
+		acks.Store(0)
+		missed.Store(0)
+		var sent0, repl0 int64
+		if floodSent != nil {
+			sent0, repl0 = floodSent.Load(), floodReplies.Load()
+		}
+		m := startCPU(cfg.pid)
+		measuring.Store(true)
+		time.Sleep(cfg.duration)
+		measuring.Store(false)
+		m.stop()
+		ph := floodPhase{Acks: acks.Load(), Missed: missed.Load(), Latency: h.summary(), ServerUtil: m.serverUtil()}
+		if floodSent != nil {
+			ph.FloodSent = floodSent.Load() - sent0
+			ph.FloodSentPS = float64(ph.FloodSent) / m.wall.Seconds()
+			ph.FloodReplPS = float64(floodReplies.Load()-repl0) / m.wall.Seconds()
+		}
+		return ph
+	}
+
+	time.Sleep(cfg.warmup)
+	res.Alone = phase(nil, nil)
+
+	// The flooder: its own connection, a writer as fast as the socket
+	// takes frames and a reader that discards what comes back.
+	fc, err := sioConnect(cfg.addr, nil, cfg.timeout, 64<<10)
+	if err != nil {
+		fatalf("flood: flooder: %v", err)
+	}
+	var floodSent, floodReplies atomic.Int64
+	var closed atomic.Bool
+	var fwg sync.WaitGroup
+	fwg.Add(2)
+	go func() {
+		defer fwg.Done()
+		var out []byte
+		for seq := uint64(1); !stop.Load(); seq++ {
+			out = append(out[:0], `42`...)
+			out = strconv.AppendUint(out, seq, 10)
+			out = append(out, `["echo",`...)
+			out = strconv.AppendUint(out, seq, 10)
+			out = append(out, padding...)
+			if fc.writeText(out) != nil {
+				if !stop.Load() {
+					closed.Store(true)
+				}
+				return
+			}
+			floodSent.Add(1)
+		}
+	}()
+	go func() {
+		defer fwg.Done()
+		for {
+			if _, _, err := fc.readMessage(); err != nil {
+				if !stop.Load() {
+					closed.Store(true)
+				}
+				return
+			}
+			floodReplies.Add(1)
+		}
+	}()
+	time.Sleep(cfg.warmup)
+	res.Flooded = phase(&floodSent, &floodReplies)
+	stop.Store(true)
+	fc.close()
+	fwg.Wait()
+	p.stop()
+	wg.Wait()
+
+	res.FlooderClosed = closed.Load()
+	if res.Alone.Latency.P99 > 0 {
+		res.P99Ratio = res.Flooded.Latency.P99 / res.Alone.Latency.P99
+	}
+	res.Failures += failures.Load()
+	logf("flood %-8s c=%d every %v: alone p50 %.3f ms p99 %.3f ms (%.0f%% CPU, %d missed); flooded p50 %.3f ms p99 %.3f ms (%.0f%% CPU, %d missed, flood %.0f sent/s %.0f replies/s%s)  p99 ratio %.2f  failures %d",
+		cfg.label, len(conns), cfg.interval,
+		res.Alone.Latency.P50, res.Alone.Latency.P99, 100*res.Alone.ServerUtil, res.Alone.Missed,
+		res.Flooded.Latency.P50, res.Flooded.Latency.P99, 100*res.Flooded.ServerUtil, res.Flooded.Missed,
+		res.Flooded.FloodSentPS, res.Flooded.FloodReplPS, map[bool]string{true: ", flooder dropped", false: ""}[res.FlooderClosed],
+		res.P99Ratio, res.Failures)
+	return res
+}
