@@ -1,11 +1,17 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
-	"runtime"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -40,13 +46,6 @@ type floodResult struct {
 // server with a per-socket rate limit answers the excess with an error
 // ack (or disconnects the flooder) before any handler runs.
 func runFlood(cfg *config) *floodResult {
-	// The flooder's writer and reader are busy all the time: spare Ps keep
-	// them from holding the pacer and the poller off a P (up to a 10 ms
-	// preemption slice each time), which would show as the paced clients'
-	// latency; the kernel then shares the generator's core between threads.
-	if runtime.GOMAXPROCS(0) < 8 {
-		runtime.GOMAXPROCS(8)
-	}
 	res := &floodResult{header: header{Scenario: "flood", Label: cfg.label, Time: time.Now()},
 		Clients: cfg.clients, IntervalMs: float64(cfg.interval) / 1e6, PayloadBytes: cfg.payload}
 	conns := make([]*wsConn, 0, cfg.clients)
@@ -176,55 +175,24 @@ func runFlood(cfg *config) *floodResult {
 	time.Sleep(cfg.warmup)
 	res.Alone = phase(nil, nil)
 
-	// The flooder: its own connection, a writer as fast as the socket
-	// takes frames and a reader that discards what comes back.
-	fc, err := sioConnect(cfg.addr, nil, cfg.timeout, 64<<10)
+	// The flooder: another siobench process (-scenario flooder) on the
+	// same core at the lowest priority. Busy all the time, it would take
+	// threads of this process off the core for a scheduler slice whenever
+	// the paced clients need it (their latency, not the server's); at
+	// nice 19 the kernel runs the pacer and the poller the moment they
+	// wake, and the flooder still gets whatever they leave.
+	fl, err := startFlooder(cfg)
 	if err != nil {
-		fatalf("flood: flooder: %v", err)
+		fatalf("flood: %v", err)
 	}
-	var floodSent, floodReplies atomic.Int64
-	var closed atomic.Bool
-	var fwg sync.WaitGroup
-	fwg.Add(2)
-	go func() {
-		defer fwg.Done()
-		var out []byte
-		for seq := uint64(1); !stop.Load(); seq++ {
-			out = append(out[:0], `42`...)
-			out = strconv.AppendUint(out, seq, 10)
-			out = append(out, `["echo",`...)
-			out = strconv.AppendUint(out, seq, 10)
-			out = append(out, padding...)
-			if fc.writeText(out) != nil {
-				if !stop.Load() {
-					closed.Store(true)
-				}
-				return
-			}
-			floodSent.Add(1)
-		}
-	}()
-	go func() {
-		defer fwg.Done()
-		for {
-			if _, _, err := fc.readMessage(); err != nil {
-				if !stop.Load() {
-					closed.Store(true)
-				}
-				return
-			}
-			floodReplies.Add(1)
-		}
-	}()
+	floodSent, floodReplies := &fl.sent, &fl.replies
 	time.Sleep(cfg.warmup)
-	res.Flooded = phase(&floodSent, &floodReplies)
+	res.Flooded = phase(floodSent, floodReplies)
 	stop.Store(true)
-	fc.close()
-	fwg.Wait()
+	res.FlooderClosed = fl.stop()
 	p.stop()
 	wg.Wait()
 
-	res.FlooderClosed = closed.Load()
 	if res.Alone.Latency.P99 > 0 {
 		res.P99Ratio = res.Flooded.Latency.P99 / res.Alone.Latency.P99
 	}
@@ -236,4 +204,140 @@ func runFlood(cfg *config) *floodResult {
 		res.Flooded.FloodSentPS, res.Flooded.FloodReplPS, map[bool]string{true: ", flooder dropped", false: ""}[res.FlooderClosed],
 		res.P99Ratio, res.Failures)
 	return res
+}
+
+// flooder is the child process of the flood scenario, as seen from runFlood.
+type flooder struct {
+	cmd           *exec.Cmd
+	sent, replies atomic.Int64
+	closed        atomic.Bool
+	done          chan struct{}
+}
+
+func startFlooder(cfg *config) (*flooder, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(self, "-scenario", "flooder", "-addr", cfg.addr, "-payload", strconv.Itoa(cfg.payload),
+		"-dial-timeout", cfg.timeout.String())
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	if err := syscall.Setpriority(syscall.PRIO_PROCESS, cmd.Process.Pid, 19); err != nil {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		return nil, fmt.Errorf("flooder priority: %v", err)
+	}
+	f := &flooder{cmd: cmd, done: make(chan struct{})}
+	connected := make(chan error, 1)
+	go func() {
+		defer close(f.done)
+		sc := bufio.NewScanner(out)
+		first := true
+		for sc.Scan() {
+			var sent, replies int64
+			var closed int
+			if _, err := fmt.Sscanf(sc.Text(), "%d %d %d", &sent, &replies, &closed); err != nil {
+				continue
+			}
+			f.sent.Store(sent)
+			f.replies.Store(replies)
+			f.closed.Store(closed != 0)
+			if first {
+				first = false
+				connected <- nil
+			}
+		}
+		if first {
+			connected <- errors.New("the flooder did not connect")
+		}
+	}()
+	select {
+	case err := <-connected:
+		if err != nil {
+			_ = cmd.Wait()
+			return nil, err
+		}
+	case <-time.After(cfg.timeout):
+		_ = cmd.Process.Kill()
+		<-f.done
+		_ = cmd.Wait()
+		return nil, errors.New("the flooder did not connect in time")
+	}
+	return f, nil
+}
+
+// stop ends the flooder and tells whether the server had dropped it.
+func (f *flooder) stop() bool {
+	_ = f.cmd.Process.Signal(syscall.SIGTERM)
+	<-f.done
+	_ = f.cmd.Wait()
+	return f.closed.Load()
+}
+
+// runFlooder is the flooder process (-scenario flooder, started by the
+// flood scenario): one connection sending echo events with ack requests as
+// fast as the socket takes them, a reader discarding what comes back, and
+// its counts on standard output every 100 ms ("sent replies closed") until
+// SIGTERM.
+func runFlooder(cfg *config) {
+	fc, err := sioConnect(cfg.addr, nil, cfg.timeout, 64<<10)
+	if err != nil {
+		fatalf("flooder: %v", err)
+	}
+	var sent, replies atomic.Int64
+	var closed atomic.Bool
+	padding := `,"` + pad(cfg.payload) + `"]`
+	go func() {
+		var out []byte
+		for seq := uint64(1); ; seq++ {
+			out = append(out[:0], `42`...)
+			out = strconv.AppendUint(out, seq, 10)
+			out = append(out, `["echo",`...)
+			out = strconv.AppendUint(out, seq, 10)
+			out = append(out, padding...)
+			if fc.writeText(out) != nil {
+				closed.Store(true)
+				return
+			}
+			sent.Add(1)
+		}
+	}()
+	go func() {
+		for {
+			if _, _, err := fc.readMessage(); err != nil {
+				closed.Store(true)
+				return
+			}
+			replies.Add(1)
+		}
+	}()
+	term := make(chan os.Signal, 1)
+	signal.Notify(term, syscall.SIGTERM, os.Interrupt)
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	report := func() {
+		c := 0
+		if closed.Load() {
+			c = 1
+		}
+		fmt.Printf("%d %d %d\n", sent.Load(), replies.Load(), c)
+	}
+	report()
+	for {
+		select {
+		case <-tick.C:
+			report()
+		case <-term:
+			report()
+			fc.close()
+			os.Exit(0)
+		}
+	}
 }

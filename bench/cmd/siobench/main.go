@@ -159,6 +159,8 @@ func main() {
 		res = runBroadcast(&cfg)
 	case "flood":
 		res = runFlood(&cfg)
+	case "flooder":
+		runFlooder(&cfg) // the flood scenario's child process; never returns
 	default:
 		fatalf("unknown scenario %q", cfg.scenario)
 	}
