@@ -429,6 +429,10 @@ func (pw *pollWS) enqueue(p Packet) {
 	}
 }
 
+// dispatchSlice is how many packets of one connection a dispatcher hands
+// on before it lets other goroutines run.
+const dispatchSlice = 32
+
 // dispatchAll hands the inbound packets to the session until none is
 // left; it runs on a dispatcher (one per connection at a time).
 func (pw *pollWS) dispatchAll() {
@@ -449,6 +453,18 @@ func (pw *pollWS) dispatchAll() {
 		pw.inBytes = 0
 		pw.inMu.Unlock()
 		for i, p := range batch {
+			if i > 0 && i%dispatchSlice == 0 {
+				// A client sending as fast as we read keeps this
+				// goroutine busy, and Go's runtime looks for network
+				// input only when it runs out of work or every 10 ms:
+				// the other clients' packets would wait that long to be
+				// read, then behind a whole read of this one's (64 KiB
+				// of small packets: hundreds). Read what is ready now
+				// and let their dispatchers run first, so that a
+				// flooding connection costs the others a slice's wait.
+				netpoll.PollNow()
+				runtime.Gosched()
+			}
 			finished := false
 			if p.Type == packetEnd {
 				pw.end()
