@@ -86,6 +86,14 @@ func (c *wsConn) writeFrame(op byte, payload []byte) error {
 	return err
 }
 
+// writeRaw sends frames already framed with appendFrame.
+func (c *wsConn) writeRaw(frames []byte) error {
+	c.wmu.Lock()
+	_, err := c.nc.Write(frames)
+	c.wmu.Unlock()
+	return err
+}
+
 // appendFrame appends a final, masked (zero key) client frame.
 func appendFrame(b []byte, op byte, payload []byte) []byte {
 	b = append(b, 0x80|op)
