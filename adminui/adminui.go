@@ -464,6 +464,11 @@ func (in *Instrumentation) onSocket(ns *socketio.Namespace, s *socketio.Socket) 
 // goroutine to report its sockets (socket_updated). It only notes: the
 // observer calls it, and an observer must not call back into the server.
 func (in *Instrumentation) connUpgraded(id string) {
+	select {
+	case <-in.stop:
+		return // closed: nobody would read it
+	default:
+	}
 	in.mu.Lock()
 	in.upgraded = append(in.upgraded, id)
 	in.mu.Unlock()
