@@ -23,9 +23,9 @@ type client struct {
 	dec  parser.Decoder // used only by OnMessage, which the engine serializes
 	// codecDec replaces dec when the server has a Parser (Options.Parser).
 	codecDec parser.PacketDecoder
-	// inBytes adds up the messages of the packet being received, for
-	// Observer.PacketIn; used only by OnMessage.
-	inBytes int
+	// inBytes and inMsgs add up the messages of the packet being
+	// received, for Observer.PacketIn; used only by OnMessage.
+	inBytes, inMsgs int
 
 	mu sync.Mutex
 	// sockets holds one socket per joined namespace, searched linearly: a
@@ -80,13 +80,14 @@ func (c *client) OnMessage(_ *engineio.Conn, data []byte, binary bool) {
 		c.conn.CloseWithReason(engineio.ReasonParseError)
 		return
 	}
-	if o := c.srv.observer; o != nil {
+	if o := c.srv.observer(); o != nil {
 		c.inBytes += len(data)
+		c.inMsgs++
 		if pkt == nil {
 			return // waiting for attachments
 		}
-		o.PacketIn(PacketStat{Type: pkt.Type, Namespace: pkt.Namespace, Bytes: c.inBytes})
-		c.inBytes = 0
+		o.PacketIn(PacketStat{Type: pkt.Type, Namespace: pkt.Namespace, Bytes: c.inBytes, Messages: c.inMsgs})
+		c.inBytes, c.inMsgs = 0, 0
 	}
 	if pkt == nil {
 		return // waiting for attachments
@@ -225,7 +226,7 @@ func (c *client) connectOnce(pkt *parser.Packet) (retry bool) {
 		err := errMiddlewarePanicked // stays if m panics: a failing check refuses
 		s.safely(func() { err = m(s) })
 		if err != nil {
-			if o := c.srv.observer; o != nil {
+			if o := c.srv.observer(); o != nil {
 				o.MiddlewareRefused(MiddlewareRefusal{Namespace: name})
 			}
 			if s.Recovered() {
@@ -252,7 +253,7 @@ func (c *client) connectOnce(pkt *parser.Packet) (retry bool) {
 	s.mu.Lock()
 	s.connected = true
 	s.mu.Unlock()
-	if o := c.srv.observer; o != nil {
+	if o := c.srv.observer(); o != nil {
 		o.SocketConnected(SocketConnect{Namespace: name, Recovered: s.Recovered()})
 	}
 	if s.Recovered() {
@@ -329,8 +330,8 @@ func (c *client) writePacketCompress(p *parser.Packet, volatile, noCompress bool
 		}
 		err = c.conn.SendMessages(msgs, volatile)
 	}
-	if o := c.srv.observer; o != nil && err == nil {
-		o.PacketOut(PacketStat{Type: p.Type, Namespace: p.Namespace, Bytes: packetBytes(text, p.Attachments)})
+	if o := c.srv.observer(); o != nil && err == nil {
+		o.PacketOut(PacketStat{Type: p.Type, Namespace: p.Namespace, Bytes: packetBytes(text, p.Attachments), Messages: 1 + len(p.Attachments)})
 	}
 	return err
 }

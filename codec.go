@@ -57,8 +57,8 @@ func (c *client) writeCodec(p *parser.Packet, volatile, noCompress bool) error {
 		}
 		err = c.conn.SendMessages(msgs, volatile)
 	}
-	if o := c.srv.observer; o != nil && err == nil {
-		o.PacketOut(PacketStat{Type: p.Type, Namespace: p.Namespace, Bytes: framesBytes(frames)})
+	if o := c.srv.observer(); o != nil && err == nil {
+		o.PacketOut(PacketStat{Type: p.Type, Namespace: p.Namespace, Bytes: framesBytes(frames), Messages: len(frames)})
 	}
 	return err
 }

@@ -247,7 +247,7 @@ func (h nsHost) Deliver(ids []string, frames []adapter.Frame, opts adapter.Deliv
 		return
 	}
 	prepared := prepareFrames(wire, opts.NoCompress)
-	obs := ns.srv.observer
+	obs := ns.srv.observer()
 	var sent time.Time
 	if obs != nil && opts.OnAck != nil {
 		sent = time.Now()
@@ -280,6 +280,7 @@ func (h nsHost) Deliver(ids []string, frames []adapter.Frame, opts adapter.Deliv
 			Type:       parser.PacketType(frames[0].Data[0] - '0'),
 			Deliveries: delivered,
 			Bytes:      framesBytes(wire),
+			Messages:   len(wire),
 		})
 	}
 }

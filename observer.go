@@ -82,6 +82,10 @@ type PacketStat struct {
 	Type      parser.PacketType
 	Namespace string // as the packet names it; a client may send any
 	Bytes     int    // its text and binary attachments
+	// Messages is the number of Engine.IO messages it took: one for its
+	// text and one for each binary attachment (with Options.Parser, one
+	// for each frame the codec made).
+	Messages int
 }
 
 // BroadcastStat describes one packet delivered to many sockets.
@@ -90,6 +94,7 @@ type BroadcastStat struct {
 	Type       parser.PacketType
 	Deliveries int // local sockets it was queued for
 	Bytes      int // per delivery: text and binary attachments
+	Messages   int // per delivery: Engine.IO messages, as PacketStat.Messages
 }
 
 // RateLimitStat describes an event refused by RateLimits.

@@ -165,7 +165,7 @@ func (s *Socket) limiterLocked() *eventLimiter {
 // acknowledgement, or the socket disconnected.
 func (s *Socket) refuse(e *Event, cfg *RateLimits, v verdict) {
 	s.ns.srv.logger.Debug("socketio: event over the rate limit", "nsp", s.ns.name, "socket", s.id, "event", e.Name, "disconnect", cfg.Disconnect)
-	if o := s.ns.srv.observer; o != nil {
+	if o := s.ns.srv.observer(); o != nil {
 		st := RateLimitStat{Namespace: s.ns.name, Disconnected: cfg.Disconnect}
 		if v == refusedByEvent {
 			st.Event = e.Name

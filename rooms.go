@@ -55,11 +55,11 @@ type roomEvents struct {
 }
 
 func (h nsHost) ObservingRooms() bool {
-	return h.ns.rooms.observed.Load() || h.ns.srv.observer != nil
+	return h.ns.rooms.observed.Load() || h.ns.srv.observer() != nil
 }
 
 func (h nsHost) RoomsChanged(changes []adapter.RoomChange) {
-	if o := h.ns.srv.observer; o != nil {
+	if o := h.ns.srv.observer(); o != nil {
 		if d := roomsDelta(changes); d != 0 {
 			o.RoomsChanged(RoomsChange{Namespace: h.ns.name, Delta: d})
 		}

@@ -99,7 +99,8 @@ type Options struct {
 
 	// Observer, when set, hears what the server does, for metrics: see
 	// Observer. It also becomes Engine.Observer unless that is set.
-	// Default nil: nothing is reported, at no cost.
+	// Default nil: nothing is reported, at no cost. More observers can
+	// be attached later with Server.Observe.
 	Observer Observer
 
 	// Logger; default slog.Default().
@@ -158,7 +159,7 @@ type Server struct {
 	cleanupEmpty   bool
 	clientPath     string // the engine path when serving the client, else ""
 	logger         *slog.Logger
-	observer       Observer // nil: none
+	observers      observers // Options.Observer and those attached by Observe
 
 	mu      sync.RWMutex
 	nsps    map[string]*Namespace
@@ -213,9 +214,9 @@ func NewServer(opts *Options) *Server {
 		recovery:       recovery,
 		cleanupEmpty:   o.CleanupEmptyChildNamespaces,
 		logger:         o.Logger,
-		observer:       o.Observer,
 		nsps:           make(map[string]*Namespace),
 	}
+	s.observers.init(o.Observer)
 	s.engine = engineio.NewServer(&o.Engine, func(c *engineio.Conn) engineio.Handler {
 		return newClient(s, c)
 	})

@@ -389,7 +389,7 @@ func (s *Socket) emit(event string, args []any, volatile, noCompress bool, timeo
 	if ack != nil {
 		pkt.ID, pkt.HasID = s.ns.nextAckID(), true
 		var sent time.Time
-		if s.ns.srv.observer != nil {
+		if s.ns.srv.observer() != nil {
 			sent = time.Now()
 		}
 		s.registerAck(pkt.ID, ack, timeout, sent)
@@ -606,7 +606,7 @@ func (s *Socket) finishClose(reason Reason, discoing []func(Reason)) {
 		}
 		s.safely(func() { p.fn(Args{}, ErrDisconnected) })
 	}
-	if o := s.ns.srv.observer; o != nil {
+	if o := s.ns.srv.observer(); o != nil {
 		o.SocketDisconnected(SocketDisconnect{Namespace: s.ns.name, Reason: reason})
 	}
 	for _, fn := range disc {
@@ -625,7 +625,7 @@ func (s *Socket) onPacket(p *parser.Packet) {
 			return
 		}
 		if a := s.takeAck(p.ID); a != nil {
-			if o := s.ns.srv.observer; o != nil && !a.sent.IsZero() {
+			if o := s.ns.srv.observer(); o != nil && !a.sent.IsZero() {
 				o.AckReceived(AckStat{Namespace: s.ns.name, RTT: time.Since(a.sent)})
 			}
 			s.safely(func() { a.fn(Args{Raw: raw, Attachments: p.Attachments}, nil) })

@@ -77,10 +77,6 @@ const (
 	featureAllEvents        = "ALL_EVENTS"
 )
 
-// upgradeCheck is how often the transports of sockets still on
-// long-polling are looked at, to report their upgrade (socket_updated).
-const upgradeCheck = 250 * time.Millisecond
-
 // Instrumentation is a server instrumented for the admin UI.
 type Instrumentation struct {
 	srv      *socketio.Server
@@ -96,10 +92,18 @@ type Instrumentation struct {
 	// (see watchAll): seen holds only namespaces of the start.
 	seen     map[*socketio.Namespace]bool
 	starting bool
-	sessions map[string]bool                // session ids given to logged-in UIs
-	fresh    map[*socketio.Socket]string    // session ids to send on connection
-	polling  map[*socketio.Socket]pollState // sockets that may still upgrade
+	sessions map[string]bool             // session ids given to logged-in UIs
+	fresh    map[*socketio.Socket]string // session ids to send on connection
+	// polling holds, by connection id, the sockets whose connection may
+	// still upgrade; upgraded, the ids of connections the engine
+	// reported upgraded since the run goroutine last looked.
+	polling  map[string]map[*socketio.Socket]pollState
+	upgraded []string
 	prev     engineCounts
+
+	traffic traffic       // what the observer counted since the last server_stats
+	detach  func()        // stops the observer
+	wake    chan struct{} // upgraded has ids (a buffer of one: never blocks)
 
 	stop     chan struct{}
 	stopOnce sync.Once
@@ -148,7 +152,8 @@ func Instrument(srv *socketio.Server, opts Options) (*Instrumentation, error) {
 		seen:     make(map[*socketio.Namespace]bool),
 		sessions: make(map[string]bool),
 		fresh:    make(map[*socketio.Socket]string),
-		polling:  make(map[*socketio.Socket]pollState),
+		polling:  make(map[string]map[*socketio.Socket]pollState),
+		wake:     make(chan struct{}, 1),
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
 	}
@@ -168,9 +173,11 @@ func Instrument(srv *socketio.Server, opts Options) (*Instrumentation, error) {
 		in.admin.Use(in.authenticate)
 	}
 	in.admin.OnConnection(in.onAdmin)
+	in.detach = srv.Observe(observer{in})
 	if in.dev {
 		in.watchAll()
 	}
+	in.emitStats() // at once, as instrument() does
 	go in.run()
 	return in, nil
 }
@@ -178,10 +185,14 @@ func Instrument(srv *socketio.Server, opts Options) (*Instrumentation, error) {
 // Namespace returns the admin namespace.
 func (in *Instrumentation) Namespace() *socketio.Namespace { return in.admin }
 
-// Close stops the statistics; the admin namespace stays, and the sockets
+// Close stops the statistics and detaches the instrumentation from the
+// server's observers; the admin namespace stays, and the sockets
 // connected to it stay connected.
 func (in *Instrumentation) Close() {
-	in.stopOnce.Do(func() { close(in.stop) })
+	in.stopOnce.Do(func() {
+		in.detach()
+		close(in.stop)
+	})
 	<-in.done
 }
 
@@ -408,10 +419,23 @@ func (in *Instrumentation) onSocket(ns *socketio.Namespace, s *socketio.Socket) 
 	transport := conn.Transport()
 	s.Set(adminKey, map[string]any{"clientId": clientID, "transport": transport})
 	in.emit("socket_connected", serializeLocal(s, ns), now())
+	connID := conn.ID()
 	if transport == "polling" {
 		in.mu.Lock()
-		in.polling[s] = pollState{nsp: name, clientID: clientID}
+		m := in.polling[connID]
+		if m == nil {
+			m = make(map[*socketio.Socket]pollState, 1)
+			in.polling[connID] = m
+		}
+		m[s] = pollState{nsp: name, clientID: clientID}
 		in.mu.Unlock()
+		// An upgrade reported before the socket was listed found
+		// nothing to update: look again. The engine switches the
+		// transport before it reports the upgrade, so either this sees
+		// it or the report comes after the listing.
+		if conn.Transport() != "polling" {
+			in.connUpgraded(connID)
+		}
 	}
 	if ns != in.admin {
 		id := s.ID()
@@ -425,58 +449,74 @@ func (in *Instrumentation) onSocket(ns *socketio.Namespace, s *socketio.Socket) 
 	}
 	s.OnDisconnect(func(reason socketio.Reason) {
 		in.mu.Lock()
-		delete(in.polling, s)
+		if m := in.polling[connID]; m != nil {
+			delete(m, s)
+			if len(m) == 0 {
+				delete(in.polling, connID)
+			}
+		}
 		in.mu.Unlock()
 		in.emit("socket_disconnected", name, s.ID(), string(reason), now())
 	})
 }
 
-// checkUpgrades reports the sockets whose connection left long-polling
-// since the last look (instrument() hears the engine's "upgrade" event;
-// the Go engine has no such hook, so the sockets still polling are looked
-// at every upgradeCheck).
-func (in *Instrumentation) checkUpgrades() {
-	type upgraded struct {
-		s *socketio.Socket
-		pollState
-		transport string
+// connUpgraded notes that connection id left long-polling, for the run
+// goroutine to report its sockets (socket_updated). It only notes: the
+// observer calls it, and an observer must not call back into the server.
+func (in *Instrumentation) connUpgraded(id string) {
+	select {
+	case <-in.stop:
+		return // closed: nobody would read it
+	default:
 	}
-	var ups []upgraded
 	in.mu.Lock()
-	for s, st := range in.polling {
-		if t := s.Conn().Transport(); t != "polling" {
-			ups = append(ups, upgraded{s, st, t})
-			delete(in.polling, s)
-		}
-	}
+	in.upgraded = append(in.upgraded, id)
 	in.mu.Unlock()
-	for _, u := range ups {
-		u.s.Set(adminKey, map[string]any{"clientId": u.clientID, "transport": u.transport})
-		in.emit("socket_updated", map[string]any{"id": u.s.ID(), "nsp": u.nsp, "transport": u.transport})
+	select {
+	case in.wake <- struct{}{}:
+	default: // already woken
 	}
 }
 
-// run sends the statistics, and looks for upgrades in development mode,
+// reportUpgrades reports the sockets of the connections noted upgraded
+// (instrument() hears the engine's "upgrade" event; here the observer
+// hears it, see observer.ConnUpgraded).
+func (in *Instrumentation) reportUpgrades() {
+	type upgraded struct {
+		s *socketio.Socket
+		pollState
+	}
+	var ups []upgraded
+	in.mu.Lock()
+	for _, id := range in.upgraded {
+		for s, st := range in.polling[id] {
+			ups = append(ups, upgraded{s, st})
+		}
+		delete(in.polling, id)
+	}
+	in.upgraded = nil
+	in.mu.Unlock()
+	for _, u := range ups {
+		t := u.s.Conn().Transport()
+		u.s.Set(adminKey, map[string]any{"clientId": u.clientID, "transport": t})
+		in.emit("socket_updated", map[string]any{"id": u.s.ID(), "nsp": u.nsp, "transport": t})
+	}
+}
+
+// run sends the statistics, and reports upgrades in development mode,
 // until Close.
 func (in *Instrumentation) run() {
 	defer close(in.done)
-	in.emitStats()
 	stats := time.NewTicker(in.opts.StatsInterval)
 	defer stats.Stop()
-	var upgrades <-chan time.Time
-	if in.dev {
-		t := time.NewTicker(upgradeCheck)
-		defer t.Stop()
-		upgrades = t.C
-	}
 	for {
 		select {
 		case <-in.stop:
 			return
 		case <-stats.C:
 			in.emitStats()
-		case <-upgrades:
-			in.checkUpgrades()
+		case <-in.wake:
+			in.reportUpgrades()
 		}
 	}
 }

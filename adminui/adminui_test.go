@@ -7,12 +7,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
 	socketio "github.com/switchboard-go/socketio"
 	"github.com/switchboard-go/socketio/sioclient"
 	"golang.org/x/crypto/bcrypt"
@@ -357,16 +359,20 @@ func mapsEqual(a, b map[string]int) bool {
 // A socket's life as the UI sees it in development mode: listed, then
 // connected, upgraded, in rooms, its events, its disconnection.
 func TestSocketLife(t *testing.T) {
-	// WebSocket requests wait, so that a client's upgrade comes after its
-	// connection to a namespace, as on a slower network.
+	// Upgrade requests wait until the UI has seen the socket connect on
+	// polling, so that the client's upgrade comes after its connection
+	// to a namespace, as on a slower network.
+	gate := make(chan struct{})
 	var sopts socketio.Options
 	sopts.Engine.AllowRequest = func(r *http.Request) error {
 		if r.URL.Query().Get("transport") == "websocket" && r.URL.Query().Get("sid") != "" {
-			time.Sleep(300 * time.Millisecond)
+			<-gate
 		}
 		return nil
 	}
 	srv, _, url := startWith(t, &sopts, Options{})
+	openGate := sync.OnceFunc(func() { close(gate) })
+	t.Cleanup(openGate) // before the server's cleanup, should the test stop early
 	srv.OnConnection(func(s *socketio.Socket) {
 		s.Set("user", "ann")
 		s.Join("lobby")
@@ -408,6 +414,7 @@ func TestSocketLife(t *testing.T) {
 	if sc.Nsp != "/chat" || sc.Transport != "polling" {
 		t.Errorf("socket_connected %+v", sc)
 	}
+	openGate()
 	u.next("room_joined", func(e event) bool {
 		return argIs(e, 0, "/chat") && argIs(e, 1, "room-1") && argIs(e, 2, id)
 	})
@@ -608,6 +615,116 @@ func TestProduction(t *testing.T) {
 			}
 		case <-deadline:
 			return
+		}
+	}
+}
+
+// The traffic is reported as instrument() reports it: packetsIn,
+// packetsOut, bytesIn and bytesOut count the Engine.IO messages that
+// carry data (a packet's text, each binary attachment: not the open
+// packet, pings or pongs) and their data's bytes. A raw client counts
+// the same on its side.
+func TestTrafficStats(t *testing.T) {
+	srv, in, url := start(t, Options{Mode: Production, StatsInterval: time.Hour})
+	srv.OnConnection(func(s *socketio.Socket) {
+		s.On("up", func(e *socketio.Event) {
+			_ = s.Emit("down", []byte{1, 2, 3})
+			_ = srv.Emit("news", 1)
+		})
+	})
+	ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(url, "http")+"/socket.io/?EIO=4&transport=websocket", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	var want struct{ packetsIn, packetsOut, bytesIn, bytesOut uint64 }
+	send := func(typ int, data string) {
+		t.Helper()
+		if err := ws.WriteMessage(typ, []byte(data)); err != nil {
+			t.Fatal(err)
+		}
+		want.packetsIn++
+		if typ == websocket.TextMessage {
+			data = data[1:] // the Engine.IO packet's type
+		}
+		want.bytesIn += uint64(len(data))
+	}
+	recv := func(counted bool) string {
+		t.Helper()
+		_ = ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+		typ, b, err := ws.ReadMessage()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if counted {
+			want.packetsOut++
+			if typ == websocket.TextMessage {
+				b = b[1:]
+			}
+			want.bytesOut += uint64(len(b))
+		}
+		return string(b)
+	}
+	if open := recv(false); !strings.HasPrefix(open, "0{") {
+		t.Fatalf("open packet %q", open)
+	}
+	send(websocket.TextMessage, "40")
+	recv(true) // CONNECT
+	send(websocket.TextMessage, `451-["up",{"_placeholder":true,"num":0}]`)
+	send(websocket.BinaryMessage, "\x09\x08\x07\x06\x05")
+	if got := recv(true); got != `51-["down",{"_placeholder":true,"num":0}]` {
+		t.Fatalf("got %q", got)
+	}
+	recv(true) // its attachment
+	if got := recv(true); got != `2["news",1]` {
+		t.Fatalf("got %q", got)
+	}
+
+	// The server counts a packet sent after queueing it, perhaps after
+	// the client has read it: add up the stats until they reach the
+	// client's count.
+	var got struct{ packetsIn, packetsOut, bytesIn, bytesOut uint64 }
+	deadline := time.Now().Add(10 * time.Second)
+	for got != want {
+		if time.Now().After(deadline) {
+			t.Fatalf("stats %+v, want %+v", got, want)
+		}
+		for _, ev := range in.stats().AggregatedEvents {
+			switch ev.Type {
+			case "packetsIn":
+				got.packetsIn += ev.Count
+			case "packetsOut":
+				got.packetsOut += ev.Count
+			case "bytesIn":
+				got.bytesIn += ev.Count
+			case "bytesOut":
+				got.bytesOut += ev.Count
+			}
+		}
+		if got.packetsIn > want.packetsIn || got.packetsOut > want.packetsOut ||
+			got.bytesIn > want.bytesIn || got.bytesOut > want.bytesOut {
+			t.Fatalf("stats %+v, more than %+v", got, want)
+		}
+		runtime.Gosched()
+	}
+}
+
+// Closing the instrumentation detaches it: the server's traffic is no
+// longer counted.
+func TestCloseDetaches(t *testing.T) {
+	srv, in, url := start(t, Options{Mode: Production, StatsInterval: time.Hour})
+	srv.OnConnection(func(s *socketio.Socket) {
+		s.On("ping", func(e *socketio.Event) { _ = e.Ack("pong") })
+	})
+	in.Close()
+	in.stats()
+	c := client(t, url, "/", "websocket")
+	if _, err := c.EmitWithAck(context.Background(), "ping"); err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range in.stats().AggregatedEvents {
+		if strings.HasPrefix(ev.Type, "packets") || strings.HasPrefix(ev.Type, "bytes") {
+			t.Errorf("counted after Close: %+v", ev)
 		}
 	}
 }

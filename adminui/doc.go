@@ -21,6 +21,20 @@
 //	dist := os.DirFS("node_modules/@socket.io/admin-ui/ui/dist")
 //	http.Handle("/admin-ui/", http.StripPrefix("/admin-ui/", adminui.UIHandler(dist)))
 //
+// The page loads its icons (Material Design Icons) from cdn.jsdelivr.net
+// and its font (Roboto) from fonts.googleapis.com: offline it shows no
+// icons. UIHandlerWithFonts serves them from the npm packages @mdi/font and
+// @fontsource/roboto instead, rewriting the page's links:
+//
+//	npm i @socket.io/admin-ui @mdi/font @fontsource/roboto
+//
+//	nm := "node_modules/"
+//	ui := adminui.UIHandlerWithFonts(os.DirFS(nm+"@socket.io/admin-ui/ui/dist"), adminui.Fonts{
+//		Icons:  os.DirFS(nm + "@mdi/font"),
+//		Roboto: os.DirFS(nm + "@fontsource/roboto"),
+//	})
+//	http.Handle("/admin-ui/", http.StripPrefix("/admin-ui/", ui))
+//
 // In the UI's connection form, the server URL is the server's origin
 // (http://localhost:3000), the namespace "/admin" (Options.NamespaceName)
 // and the path the server's Engine.IO path.
@@ -40,10 +54,19 @@
 //     adapter's other servers are included.
 //   - Every StatsInterval (2 s), "server_stats": serverId, hostname, pid,
 //     uptime, the engine's clientsCount and pollingClientsCount, the
-//     connections and disconnections since the previous one
-//     (aggregatedEvents), and each namespace with its socketsCount.
+//     aggregatedEvents since the previous one, and each namespace with its
+//     socketsCount. The aggregated events, which the dashboard charts, are
+//     the connections opened and closed (rawConnection,
+//     rawDisconnection), and the traffic: packetsIn and packetsOut count
+//     the Engine.IO messages that carry data (a packet's text, and each of
+//     its binary attachments; not the handshake's open packet, pings,
+//     pongs or upgrade packets), bytesIn and bytesOut their data's bytes
+//     (without the Engine.IO type character), as instrument() counts its
+//     connections' "packet" and "packetCreate" events. Each delivery of a
+//     broadcast counts.
 //   - In development mode (Options.Mode, the default): "socket_connected",
-//     "socket_updated" (when a connection upgrades to WebSocket),
+//     "socket_updated" (when a connection upgrades to WebSocket, as soon as
+//     the engine reports it),
 //     "socket_disconnected", "room_joined", "room_left", "event_received"
 //     and "event_sent", for every namespace, those created later
 //     included (Server.OnNewNamespace). Production mode sends the
@@ -54,11 +77,15 @@
 //     id, the room each socket is in. An operation that names a namespace
 //     that does not exist does nothing (instrument() would create it).
 //
-// Differences from instrument(): the aggregated events count the
-// connections opened and closed (rawConnection, rawDisconnection, without
-// the close reason), not packets and bytes, which the engine does not
-// count; a transport upgrade is noticed within 250 ms rather than at
-// once; and changes of a socket's data (Socket.Set) after its connection
+// Instrument hears the server through an observer it attaches with
+// Server.Observe (beside Options.Observer, which stays the application's),
+// and Close detaches it.
+//
+// Differences from instrument(): the aggregated events of one
+// StatsInterval are reported under the second of the server_stats that
+// carries them (instrument() puts each in the second it happened: the
+// total per period is the same), and rawDisconnection carries no close
+// reason; changes of a socket's data (Socket.Set) after its connection
 // are not reported, since the core has no hook for them (the UI shows the
 // data as it was at the connection, or at its next refresh). The session
 // ids live in memory, as with instrument()'s default store.

@@ -9,4 +9,4 @@ require (
 	golang.org/x/crypto v0.59.0
 )
 
-require github.com/gorilla/websocket v1.5.3 // indirect
+require github.com/gorilla/websocket v1.5.3

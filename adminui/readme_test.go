@@ -41,8 +41,12 @@ func TestReadme(t *testing.T) {
 	// README end
 
 	// README: adminui-ui
-	dist := os.DirFS("node_modules/@socket.io/admin-ui/ui/dist")
-	mux.Handle("/admin-ui/", http.StripPrefix("/admin-ui/", adminui.UIHandler(dist)))
+	nm := "node_modules/"
+	ui := adminui.UIHandlerWithFonts(os.DirFS(nm+"@socket.io/admin-ui/ui/dist"), adminui.Fonts{
+		Icons:  os.DirFS(nm + "@mdi/font"),          // or nil: the page loads them from cdn.jsdelivr.net
+		Roboto: os.DirFS(nm + "@fontsource/roboto"), // or nil: from fonts.googleapis.com
+	})
+	mux.Handle("/admin-ui/", http.StripPrefix("/admin-ui/", ui))
 	// README end
 
 	ts := httptest.NewServer(mux)
@@ -55,6 +59,21 @@ func TestReadme(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != 200 || !strings.Contains(string(page), "<title>Socket.IO Admin UI</title>") {
 		t.Fatalf("the UI's page: %d %.200s (npm ci in adminui/browsertest?)", res.StatusCode, page)
+	}
+	if strings.Contains(string(page), "cdn.jsdelivr.net") || strings.Contains(string(page), "fonts.googleapis.com") {
+		t.Errorf("the page still links the CDNs: %s", page)
+	}
+	for _, f := range []string{"_fonts/mdi/css/materialdesignicons.min.css", "_fonts/mdi/fonts/materialdesignicons-webfont.woff2",
+		"_fonts/roboto.css", "_fonts/roboto/400.css", "_fonts/roboto/files/roboto-latin-400-normal.woff2"} {
+		res, err := http.Get(ts.URL + "/admin-ui/" + f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, _ := io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 || n == 0 {
+			t.Errorf("%s: %d, %d bytes", f, res.StatusCode, n)
+		}
 	}
 
 	s, err := sioclient.New(ts.URL+"/admin", &sioclient.Options{

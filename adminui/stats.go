@@ -2,6 +2,7 @@ package adminui
 
 import (
 	"os"
+	"sync/atomic"
 	"time"
 )
 
@@ -35,7 +36,8 @@ type serverStats struct {
 }
 
 // aggregatedEvent counts the events of one type within one second: the
-// dashboard charts the connections and disconnections.
+// dashboard charts the connections and disconnections, and the bytes in
+// and out.
 type aggregatedEvent struct {
 	Timestamp int64  `json:"timestamp"` // milliseconds since the epoch, a whole second
 	Type      string `json:"type"`
@@ -56,8 +58,10 @@ type engineCounts struct {
 
 // stats builds server_stats. The engine's connections opened and closed
 // since the previous call become this second's rawConnection and
-// rawDisconnection events (instrument() counts them as they happen; the
-// total per period is the same).
+// rawDisconnection events, and the traffic the observer counted its
+// packetsIn, packetsOut, bytesIn and bytesOut events (instrument() puts
+// each event in the second it happened; the total per period is the
+// same).
 func (in *Instrumentation) stats() serverStats {
 	st := in.srv.Engine().Stats()
 	in.mu.Lock()
@@ -74,6 +78,19 @@ func (in *Instrumentation) stats() serverStats {
 	}
 	if closed > 0 {
 		events = append(events, aggregatedEvent{Timestamp: second, Type: "rawDisconnection", Count: uint64(closed)})
+	}
+	for _, c := range [...]struct {
+		typ string
+		n   *atomic.Uint64
+	}{
+		{"packetsIn", &in.traffic.packetsIn},
+		{"packetsOut", &in.traffic.packetsOut},
+		{"bytesIn", &in.traffic.bytesIn},
+		{"bytesOut", &in.traffic.bytesOut},
+	} {
+		if n := c.n.Swap(0); n > 0 {
+			events = append(events, aggregatedEvent{Timestamp: second, Type: c.typ, Count: n})
+		}
 	}
 	out := serverStats{
 		statsBase:           in.base,

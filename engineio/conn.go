@@ -373,7 +373,7 @@ func (c *Conn) start() bool {
 	counted := c.counted
 	c.mu.Unlock()
 	s.mu.Unlock()
-	if o := s.cfg.Observer; o != nil && counted {
+	if o := s.observer(); o != nil && counted {
 		o.ConnOpened(ConnOpen{Transport: c.initialTransport})
 	}
 	if c.eio3 {
@@ -525,7 +525,7 @@ func (c *Conn) close(reason string, flush bool) {
 
 	c.q.Close()
 	c.srv.congestion.forget(c)
-	if o := c.srv.cfg.Observer; o != nil && published {
+	if o := c.srv.observer(); o != nil && published {
 		o.ConnClosed(ConnClose{Transport: transport, Reason: reason, Duration: timeNow().Sub(c.created), QueuePeak: c.q.Peak()})
 	}
 	if done != nil {

@@ -61,7 +61,7 @@ func (s *Server) refuseStatus(w http.ResponseWriter, r *http.Request, status, co
 	if message == "" {
 		message = codeMessages[code]
 	}
-	if o := s.cfg.Observer; o != nil {
+	if o := s.observer(); o != nil {
 		o.ConnRefused(ConnRefusal{Code: code, Message: message})
 	}
 	if fn := s.cfg.OnConnectionError; fn != nil {

@@ -3,7 +3,7 @@ package engineio
 import "time"
 
 // Observer hears what happens to a server's connections, for metrics
-// (Options.Observer). The engine calls it from the connections' own
+// (Options.Observer, or Server.Observe after the start). The engine calls it from the connections' own
 // goroutines, concurrently: a method must be quick, must not block and
 // must not call back into the server. A nil Observer, the default, costs
 // nothing: the engine checks for it before building any argument.
@@ -34,6 +34,7 @@ type ConnOpen struct {
 
 // ConnUpgrade describes a finished transport upgrade.
 type ConnUpgrade struct {
+	ID       string // the session's id (Conn.ID); its Transport is To already
 	From, To string
 }
 

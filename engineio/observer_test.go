@@ -90,7 +90,7 @@ func TestObserverHearsSessions(t *testing.T) {
 		t.Fatalf("probe answer %q", got)
 	}
 	_ = ws.WriteMessage(websocket.TextMessage, []byte("5"))
-	if e := obs.next(t); e != (ConnUpgrade{From: TransportPolling, To: TransportWebSocket}) {
+	if e := obs.next(t); e != (ConnUpgrade{ID: op.SID, From: TransportPolling, To: TransportWebSocket}) {
 		t.Fatalf("upgraded: %#v", e)
 	}
 	_ = ws.WriteMessage(websocket.TextMessage, []byte("1"))

@@ -142,7 +142,8 @@ type Options struct {
 
 	// Observer, when set, hears of every session opened, upgraded and
 	// closed, of refused requests and of dropped volatile messages, for
-	// metrics (see Observer). Default nil: nothing is reported.
+	// metrics (see Observer). Default nil: nothing is reported. More
+	// observers can be attached later with Server.Observe.
 	Observer Observer
 
 	// Logger receives connection errors at debug level; default

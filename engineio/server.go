@@ -60,6 +60,8 @@ type Server struct {
 	pollingOpen atomic.Int64
 
 	congestion congestion // receivers behind, and the senders that wait for them
+
+	observers observers // Options.Observer and those attached by Observe
 }
 
 type counters struct {
@@ -79,7 +81,7 @@ type Stats struct {
 // volatileDropped counts a volatile message dropped.
 func (s *Server) volatileDropped() {
 	s.stats.volatileDropped.Add(1)
-	if o := s.cfg.Observer; o != nil {
+	if o := s.observer(); o != nil {
 		o.VolatileDropped()
 	}
 }
@@ -108,6 +110,7 @@ func NewServer(opts *Options, onConnect func(*Conn) Handler) *Server {
 		draining:  make(map[*Conn]struct{}),
 	}
 	s.congestion.bound = cfg.WriteTimeout / 2
+	s.observers.init(cfg.Observer)
 	s.flushers.wg = &s.wg
 	s.dispatchers.wg = &s.wg
 	s.upgrader = websocket.Upgrader{

@@ -136,11 +136,11 @@ func (c *Conn) attach(t wsTransport) {
 		t.abort()
 		return
 	}
-	if o := c.srv.cfg.Observer; o != nil && from != TransportWebSocket && !closed {
+	if o := c.srv.observer(); o != nil && from != TransportWebSocket && !closed {
 		// A session closed before (its close reported it on polling)
 		// is not reported upgraded: an observer's count of connections
 		// by transport stays balanced.
-		o.ConnUpgraded(ConnUpgrade{From: from, To: TransportWebSocket})
+		o.ConnUpgraded(ConnUpgrade{ID: c.id, From: from, To: TransportWebSocket})
 	}
 	if closed {
 		// Closed with a flush during the upgrade: the writer delivers

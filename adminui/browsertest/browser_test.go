@@ -103,7 +103,11 @@ func TestAdminUI(t *testing.T) {
 
 	mux := http.NewServeMux()
 	mux.Handle("/socket.io/", srv)
-	mux.Handle("/admin-ui/", http.StripPrefix("/admin-ui/", adminui.UIHandler(os.DirFS(dist))))
+	ui := adminui.UIHandlerWithFonts(os.DirFS(dist), adminui.Fonts{
+		Icons:  os.DirFS("node_modules/@mdi/font"),
+		Roboto: os.DirFS("node_modules/@fontsource/roboto"),
+	})
+	mux.Handle("/admin-ui/", http.StripPrefix("/admin-ui/", ui))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

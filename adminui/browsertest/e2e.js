@@ -26,20 +26,21 @@ setTimeout(() => { console.log("watchdog: the test took over 150 s"); process.ex
 const t0 = Date.now();
 const step = (s) => console.log(`[${((Date.now() - t0) / 1000).toFixed(1)}s] ${s}`);
 
-// The page loads its icon font from cdn.jsdelivr.net and Roboto from
-// fonts.googleapis.com. Offline, the icons come from the @mdi/font npm
-// package instead, and Roboto falls back to the system's sans-serif.
-const mdi = path.join(__dirname, "node_modules", "@mdi", "font");
+// The machine may have no internet, and the page must not need it: the
+// Go server serves the icon font and Roboto (adminui.UIHandlerWithFonts,
+// from the @mdi/font and @fontsource/roboto npm packages) in place of
+// cdn.jsdelivr.net and fonts.googleapis.com. Any request that leaves the
+// test's server is refused, and written down for the final check.
+const external = [];
 async function offline(context) {
-  await context.route(/^https:\/\/cdn\.jsdelivr\.net\/npm\/@mdi\/font@[^/]+\/(.*)$/, (route) => {
-    const rel = new URL(route.request().url()).pathname.replace(/^\/npm\/@mdi\/font@[^/]+\//, "");
-    const file = path.join(mdi, rel);
-    if (!file.startsWith(mdi + path.sep) || !fs.existsSync(file)) return route.fulfill({ status: 404 });
-    const type = file.endsWith(".css") ? "text/css" : file.endsWith(".woff2") ? "font/woff2" : "application/octet-stream";
-    return route.fulfill({ status: 200, contentType: type, body: fs.readFileSync(file) });
+  await context.route((url) => !url.href.startsWith(cfg.url + "/"), (route) => {
+    external.push(route.request().url());
+    return route.abort();
   });
-  await context.route(/^https:\/\/fonts\.(googleapis|gstatic)\.com\//, (route) => route.fulfill({ status: 200, contentType: "text/css", body: "" }));
 }
+
+// The admin UI's Vuex store (Vue 2 keeps the root component on its element).
+const store = (page, expr) => page.evaluate(`(() => { const s = document.querySelector("[data-app]").__vue__.$store.state.main; return ${expr}; })()`);
 
 async function main() {
   const browser = await chromium.launch({
@@ -80,9 +81,22 @@ async function main() {
       await nsRow(name).filter({ hasText: String(count) }).waitFor();
     }
     await page.getByText("HTTP long-polling").first().waitFor();
-    await page.waitForTimeout(2500); // a connection or two in the events chart
+    // The icons and Roboto come from the Go server.
+    await page.evaluate(() => document.fonts.ready);
+    for (const family of ["Material Design Icons", "Roboto"]) {
+      const loaded = await page.evaluate((f) => [...document.fonts].some((ff) => ff.family.replace(/"/g, "") === f && ff.status === "loaded"), family);
+      if (!loaded) throw new Error(`font ${family} not loaded`);
+    }
+    step("the icon font and Roboto are loaded from the Go server");
+    // The charts: connections, and bytes both ways (server_stats'
+    // aggregated events, which the dashboard's histograms draw).
+    const total = (type) => `s.aggregatedEvents.filter((e) => e.type === "${type}").reduce((n, e) => n + e.count, 0)`;
+    await page.waitForFunction(`(() => { const s = document.querySelector("[data-app]").__vue__.$store.state.main;
+      return ${total("rawConnection")} >= 2 && ${total("bytesIn")} > 0 && ${total("bytesOut")} > 0 && ${total("packetsIn")} > 0 && ${total("packetsOut")} > 0; })()`);
+    const traffic = await store(page, `({ bytesIn: ${total("bytesIn")}, bytesOut: ${total("bytesOut")}, packetsIn: ${total("packetsIn")}, packetsOut: ${total("packetsOut")} })`);
+    await page.getByText("Bytes received and sent").waitFor();
     await shot("03-dashboard");
-    step("the dashboard lists the namespaces with their socket counts");
+    step(`the dashboard lists the namespaces with their socket counts, and charts the traffic: ${JSON.stringify(traffic)}`);
 
     // Sockets, namespace by namespace.
     await page.getByRole("link", { name: "Sockets" }).click();
@@ -164,6 +178,9 @@ async function main() {
     await page.locator("tr", { hasText: cfg.serverId }).filter({ hasText: "HEALTHY" }).waitFor();
     await shot("11-servers");
     step(`the servers page lists ${cfg.serverId}, healthy`);
+
+    if (external.length) throw new Error(`requests left the test's server: ${external.join(" ")}`);
+    step("no request left the test's server");
   } catch (e) {
     console.log(`FAIL: ${e.stack || e}`);
     if (page) await shot("failure").catch(() => {});
