@@ -22,7 +22,12 @@ func (l EventLimit) on() bool { return l.Rate > 0 }
 //
 // A refused event is dropped: when it asked for an acknowledgement, the
 // acknowledgement is {"error": "rate limit exceeded"}, so that a client
-// waiting for it learns why. With Disconnect set, the socket is
+// waiting for it learns why. A socket that goes on past its PerSocket
+// limit (a second refusal within a token's time of the first) has its
+// connection's reads held for a token's time per refused event, up to
+// 5 s (engineio.Conn.HoldReads): the rest of a flood waits in the kernel
+// instead of costing a read and a refusal each, and other events on that
+// connection wait with it. With Disconnect set, the socket is
 // disconnected instead (the client gets a DISCONNECT packet, the server's
 // disconnect handlers the reason ReasonRateLimited).
 type RateLimits struct {
@@ -99,6 +104,10 @@ type eventLimiter struct {
 	cfg      *RateLimits
 	socket   bucket
 	perEvent map[string]*bucket // only the names cfg.PerEvent lists: bounded
+	// readsHeld is when the connection's input may be read again: each
+	// event the socket's own limit refuses holds it back by one token's
+	// time more (see Socket.refuse).
+	readsHeld time.Time
 }
 
 // allow reports whether the event named name passes the limits, and
@@ -163,7 +172,8 @@ func (s *Socket) limiterLocked() *eventLimiter {
 
 // refuse handles an event over the limits: dropped with an error
 // acknowledgement, or the socket disconnected.
-func (s *Socket) refuse(e *Event, cfg *RateLimits, v verdict) {
+func (s *Socket) refuse(e *Event, l *eventLimiter, v verdict) {
+	cfg := l.cfg
 	s.ns.srv.logger.Debug("socketio: event over the rate limit", "nsp", s.ns.name, "socket", s.id, "event", e.Name, "disconnect", cfg.Disconnect)
 	if o := s.ns.srv.observer(); o != nil {
 		st := RateLimitStat{Namespace: s.ns.name, Disconnected: cfg.Disconnect}
@@ -176,7 +186,42 @@ func (s *Socket) refuse(e *Event, cfg *RateLimits, v verdict) {
 		s.disconnect(ReasonRateLimited)
 		return
 	}
+	if v == refusedBySocket {
+		s.holdReads(l, cfg.PerSocket)
+	}
 	if e.hasAck {
 		_ = e.Ack(rateLimitedAck)
 	}
 }
+
+// holdReads stops reading the socket's connection for one token's time
+// more for each event the socket's own limit refused: a client that keeps
+// sending past its limit is read no faster than the limit, and the rest
+// of its flood waits in the kernel (TCP backpressure on it) instead of
+// costing the server a read and a refusal each. The engine reads in
+// chunks (up to 64 KiB: thousands of small events), so a hold only as
+// long as the next token would let each chunk through whole; holding by
+// what was refused keeps the flooder's pace at the limit's. The engine
+// bounds one hold to 5 s.
+//
+// A refusal alone holds nothing: a client that went over its burst once
+// gets its error and goes on. The hold starts with a refusal that comes
+// within a token's time of the one before.
+func (s *Socket) holdReads(l *eventLimiter, limit EventLimit) {
+	now := time.Now()
+	again := l.readsHeld.After(now)
+	if !again {
+		l.readsHeld = now
+	}
+	l.readsHeld = l.readsHeld.Add(time.Duration(float64(time.Second) / limit.Rate))
+	if most := now.Add(maxReadHold); l.readsHeld.After(most) {
+		l.readsHeld = most
+	}
+	if again {
+		s.client.conn.HoldReads(l.readsHeld)
+	}
+}
+
+// maxReadHold is engineio's bound of one hold (Conn.HoldReads), mirrored
+// so that a socket's debt does not grow past what the engine would hold.
+const maxReadHold = 5 * time.Second

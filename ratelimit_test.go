@@ -251,3 +251,41 @@ func TestRateLimitsFloodDoesNotStarveOthers(t *testing.T) {
 		t.Fatalf("the flood's handler ran %d times for %d events: the limit did not refuse", ran, n)
 	}
 }
+
+// A client that keeps sending past its socket's limit is read no faster
+// than the limit: from the second refusal in a row on, the connection's
+// input waits in the kernel for a token's time per refused event, so an
+// event sent right after two refusals is read only once the bucket has
+// refilled, and passes. (Without the hold it would be read at once and
+// refused: a flooder would cost the server a read and a refusal per
+// event; BENCHMARKS.md "Flood isolation".) A single refusal holds nothing.
+func TestRateLimitsHoldTheFlooder(t *testing.T) {
+	srv, url := newTestServer(t, nil)
+	srv.Of("/").SetRateLimits(&RateLimits{PerSocket: EventLimit{Rate: 1, Burst: 1}})
+	srv.OnConnection(func(s *Socket) {
+		s.On("e", func(e *Event) { _ = e.Ack("ok") })
+	})
+	c := dialRaw(t, url)
+	c.connect("/")
+	refused := `[{"error":"rate limit exceeded"}]`
+
+	// One refusal: no hold; the next event, at once, is refused too.
+	c.send(`21["e"]`)
+	c.send(`22["e"]`)
+	for _, want := range []string{`31["ok"]`, `32` + refused} {
+		if got := c.recv(); got != want {
+			t.Fatalf("got %s, want %s", got, want)
+		}
+	}
+	// That was the second refusal within a token's time: reads are held
+	// for 2 tokens' time (2 s) from the first; the client's next event
+	// waits for them, and by then the bucket has a token.
+	c.send(`23["e"]`)
+	if got := c.recv(); got != `33`+refused {
+		t.Fatalf("got %s, want the third event refused", got)
+	}
+	c.send(`24["e"]`)
+	if got := c.recv(); got != `34["ok"]` {
+		t.Fatalf("the event after the refusals: got %s, want it read after the hold and accepted", got)
+	}
+}

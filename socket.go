@@ -664,7 +664,7 @@ func (s *Socket) onEvent(p *parser.Packet) {
 	}
 	if lim != nil {
 		if v := lim.check(name, time.Now()); v != passed {
-			s.refuse(e, lim.cfg, v)
+			s.refuse(e, lim, v)
 			return
 		}
 	}

@@ -34,8 +34,9 @@ type Conn struct {
 	// close).
 	dispatchMu sync.Mutex
 
-	closedCh chan struct{} // made by the first Done call (most sessions never make one), closed by close()
-	pollWake chan struct{} // wakes a pending GET (upgrade probe done); nil for WebSocket-only sessions
+	holdUntil atomic.Int64  // unix ns: read nothing before (HoldReads); 0: never held
+	closedCh  chan struct{} // made by the first Done call (most sessions never make one), closed by close()
+	pollWake  chan struct{} // wakes a pending GET (upgrade probe done); nil for WebSocket-only sessions
 
 	mu        sync.Mutex // guards the fields below; never held while calling the handler
 	handler   Handler

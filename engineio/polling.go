@@ -260,6 +260,9 @@ func (c *Conn) servePost(w http.ResponseWriter, r *http.Request) {
 		c.mu.Unlock()
 	}()
 
+	if c.holdUntil.Load() != 0 {
+		c.waitHold(r.Context().Done())
+	}
 	limit := int64(c.srv.cfg.MaxPayload)
 	if r.ContentLength > limit {
 		c.endPostRead(rc, false)

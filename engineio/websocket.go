@@ -219,6 +219,9 @@ func (c *Conn) readLoop(g *gorillaWS) {
 	buf := small
 	emit := g.onFrame
 	for {
+		if c.holdUntil.Load() != 0 {
+			c.waitHold(c.Done())
+		}
 		n, err := g.nc.Read(buf)
 		if n > 0 {
 			if ferr := g.fp.feed(buf[:n], emit); ferr != nil {

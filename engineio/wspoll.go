@@ -72,7 +72,9 @@ type pollWS struct {
 	// Inbound packets, from the poller to the dispatcher; inMu also
 	// guards ctlWait.
 	dispatching bool
-	paused      bool
+	paused      bool        // reads paused: too much waits for the dispatcher
+	held        bool        // reads paused: Conn.HoldReads (hold.go)
+	holdTimer   *time.Timer // ends a hold; made by the first one
 	inMu        sync.Mutex
 	in          []Packet
 	inBytes     int
@@ -421,7 +423,9 @@ func (pw *pollWS) enqueue(p Packet) {
 	pw.dispatching = true
 	if pw.inBytes > inboundLimit && !pw.paused {
 		pw.paused = true
-		pw.d.PauseReads(true)
+		if !pw.held {
+			pw.d.PauseReads(true)
+		}
 	}
 	pw.inMu.Unlock()
 	if start {
@@ -443,7 +447,9 @@ func (pw *pollWS) dispatchAll() {
 			pw.dispatching = false
 			if pw.paused {
 				pw.paused = false
-				pw.d.PauseReads(false)
+				if !pw.held {
+					pw.d.PauseReads(false)
+				}
 			}
 			pw.in = nil // an idle connection keeps no list
 			pw.inMu.Unlock()
@@ -494,6 +500,11 @@ func (pw *pollWS) OnClose(err error) {
 	if pw.timer != nil {
 		pw.timer.Stop()
 	}
+	pw.inMu.Lock()
+	if pw.holdTimer != nil {
+		pw.holdTimer.Stop() // a late one only resumes a closed descriptor's reads: a no-op
+	}
+	pw.inMu.Unlock()
 	reason := ReasonTransportClose
 	if err != nil && !errors.Is(err, syscall.ECONNRESET) && !errors.Is(err, syscall.EPIPE) {
 		reason = ReasonTransportError
