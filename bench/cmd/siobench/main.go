@@ -98,6 +98,9 @@ func main() {
 	flag.DurationVar(&cfg.maxP99, "max-p99", 100*time.Millisecond, "broadcast: p99 above this means saturated")
 	flag.DurationVar(&cfg.maxPhase, "max-phase", 3*time.Second, "broadcast: duration of the maximum-throughput phase (0: skip)")
 	flag.IntVar(&cfg.window, "window", 8, "broadcast: messages in flight in the maximum-throughput phase")
+	transport := flag.String("transport", "websocket", "websocket, or polling: HTTP long-polling clients that never upgrade (each holds one pending GET; a second connection carries its POSTs)")
+	flag.BoolVar(&useTLS, "tls", false, "connect through TLS (wss://, https://), accepting any certificate")
+	flag.BoolVar(&useDeflate, "deflate", false, "offer permessage-deflate in the WebSocket handshake (as browsers do: client_max_window_bits) and inflate compressed messages")
 	flag.DurationVar(&cfg.drain, "drain", 3*time.Second, "broadcast: wait at most this long for stragglers after a step")
 	flag.Parse()
 	// The epoll loops block in epoll_wait, holding their P until the
@@ -107,6 +110,13 @@ func main() {
 		runtime.GOMAXPROCS(2)
 	}
 
+	switch *transport {
+	case "websocket":
+	case "polling":
+		usePolling = true
+	default:
+		fatalf("-transport: websocket or polling")
+	}
 	var err error
 	for _, a := range strings.Split(addrs, ",") {
 		if a = strings.TrimSpace(a); a != "" {
@@ -151,6 +161,15 @@ func main() {
 		res = runBroadcast(&cfg)
 	default:
 		fatalf("unknown scenario %q", cfg.scenario)
+	}
+	logf("path %s", pathName())
+	switch r := res.(type) {
+	case *connsResult:
+		r.Path = pathName()
+	case *echoResult:
+		r.Path = pathName()
+	case *broadcastResult:
+		r.Path = pathName()
 	}
 	line, err := json.Marshal(res)
 	if err != nil {
@@ -232,6 +251,33 @@ type header struct {
 	Time     time.Time `json:"time"`
 	GenCPU   float64   `json:"generator_cpu_util"` // fraction of one core
 	Failures int64     `json:"failures"`
+	// Path is the deployment path: transport, "+tls", and what the
+	// server answered to the permessage-deflate offer (-deflate):
+	// "+deflate" (no context takeover) or "+deflate-takeover".
+	Path string `json:"path"`
+}
+
+// pathName describes the configured deployment path and, for -deflate,
+// the negotiation seen on the first WebSocket.
+func pathName() string {
+	p := "websocket"
+	if usePolling {
+		p = "polling"
+	}
+	if useTLS {
+		p += "+tls"
+	}
+	if useDeflate {
+		switch deflateSeen.Load() {
+		case 1:
+			p += "+deflate"
+		case 2:
+			p += "+deflate-takeover"
+		default:
+			p += "+deflate-refused"
+		}
+	}
+	return p
 }
 
 // memStats fetches the Go server's runtime figures, if it serves them.
