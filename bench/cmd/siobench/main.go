@@ -165,11 +165,11 @@ func main() {
 	logf("path %s", pathName())
 	switch r := res.(type) {
 	case *connsResult:
-		r.Path = pathName()
+		r.Path, r.LoadAvg = pathName(), loadAvg()
 	case *echoResult:
-		r.Path = pathName()
+		r.Path, r.LoadAvg = pathName(), loadAvg()
 	case *broadcastResult:
-		r.Path = pathName()
+		r.Path, r.LoadAvg = pathName(), loadAvg()
 	}
 	line, err := json.Marshal(res)
 	if err != nil {
@@ -255,6 +255,14 @@ type header struct {
 	// server answered to the permessage-deflate offer (-deflate):
 	// "+deflate" (no context takeover) or "+deflate-takeover".
 	Path string `json:"path"`
+	// LoadAvg is /proc/loadavg's 1-, 5- and 15-minute figures at the end.
+	LoadAvg string `json:"loadavg"`
+}
+
+func loadAvg() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(b))
+	return strings.Join(f[:min(3, len(f))], " ")
 }
 
 // pathName describes the configured deployment path and, for -deflate,
