@@ -145,7 +145,7 @@ for path in "${path_list[@]}"; do
     scenario "$kind" "$path" -scenario conns -n "$CONNS" -checkpoints $((CONNS / 2)) -rate 1000 -hold 3s
     scenario "$kind" "$path" -scenario echo -c "$ECHO_C" -warmup 1s -duration 3s -payload "$PAYLOAD"
     scenario "$kind" "$path" -scenario broadcast -receivers "$RECEIVERS" -payload "$PAYLOAD" -warmup 500ms \
-      -max-phase 2s -rates "$LIGHT_RATES" -step "$STEP" -drain 2s -max-p99 1s
+      -max-phase 2s -rates "$LIGHT_RATES" -step "$STEP" -drain 3s -max-p99 10s
   done
   if [ "$PROFILE" = 1 ]; then
     P="$OUT/profiles"; mkdir -p "$P"

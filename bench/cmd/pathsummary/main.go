@@ -149,9 +149,13 @@ func summarize(r io.Reader, light int) (string, error) {
 		row(p, "CPU µs per echo ack", g, n, g.AckCPU, n.AckCPU, 0, true)
 		row(p, "echo acks/s", g, n, g.AcksPerS, n.AcksPerS, 0, false)
 		g, n = res[key{"go", p, "broadcast"}], res[key{"node", p, "broadcast"}]
-		gs, ns := stepAt(g, light), stepAt(n, light)
-		row(p, fmt.Sprintf("CPU µs per delivery, %d msg/s × %d", light, g.Receivers), g, n, gs.ServerCPUUs, ns.ServerCPUUs, tg.cpu, true)
-		row(p, fmt.Sprintf("p99 ms at %d msg/s", light), g, n, gs.Latency.P99, ns.Latency.P99, 0, true)
+		// The light-load figure: at -light msg/s, or at the highest rate
+		// both servers were measured at below it (the sweep stops at a
+		// server's saturation).
+		r := commonRate(g, n, light)
+		gs, ns := stepAt(g, r), stepAt(n, r)
+		row(p, fmt.Sprintf("CPU µs per delivery, %d msg/s × %d", r, g.Receivers), g, n, gs.ServerCPUUs, ns.ServerCPUUs, tg.cpu, true)
+		row(p, fmt.Sprintf("p99 ms at %d msg/s", r), g, n, gs.Latency.P99, ns.Latency.P99, 0, true)
 		var gm, nm step
 		if g.Max != nil {
 			gm = *g.Max
@@ -164,6 +168,21 @@ func summarize(r io.Reader, light int) (string, error) {
 	}
 	b.WriteString("\nA figure marked † comes from a run with failures (failed or dropped connections, lost messages, sequence gaps).\n")
 	return b.String(), nil
+}
+
+// commonRate is the highest rate at most light that both g and n have a
+// step of (light itself when neither has any).
+func commonRate(g, n result, light int) int {
+	best := 0
+	for _, s := range g.Steps {
+		if s.Rate <= light && s.Rate > best && stepAt(n, s.Rate).Rate == s.Rate {
+			best = s.Rate
+		}
+	}
+	if best == 0 {
+		return light
+	}
+	return best
 }
 
 func stepAt(r result, rate int) step {
