@@ -16,14 +16,27 @@
 // bucket in a socket.use() middleware, as a Node application would write
 // it (socket.io has none built in): an event beyond the limit is not
 // handled, and its ack, if asked for, answers {error: "rate limit exceeded"}.
+//
+// With TLS_CERT and TLS_KEY (PEM files) it serves HTTPS/WSS through
+// https.createServer; with PERMESSAGE_DEFLATE=1 it enables WebSocket
+// permessage-deflate (perMessageDeflate: true, ws's defaults otherwise:
+// threshold 1024 bytes, context takeover unless the client declines it)
+// (bench/paths.sh).
 "use strict";
 const http = require("http");
 const { Server } = require("socket.io");
 
 async function main() {
   const port = Number(process.argv[2] || 3000);
-  const httpServer = http.createServer();
+  const tls = process.env.TLS_CERT && process.env.TLS_KEY;
+  const httpServer = tls
+    ? require("https").createServer({
+        cert: require("fs").readFileSync(process.env.TLS_CERT),
+        key: require("fs").readFileSync(process.env.TLS_KEY),
+      })
+    : http.createServer();
   const opts = { serveClient: false };
+  if (process.env.PERMESSAGE_DEFLATE === "1") opts.perMessageDeflate = true;
   if (process.env.REDIS_URL) {
     const { createClient } = require("redis");
     const { createAdapter } = require("@socket.io/redis-adapter");
@@ -65,7 +78,7 @@ async function main() {
   });
 
   httpServer.listen(port, "127.0.0.1", () => {
-    console.log(`node socket.io ${require("socket.io/package.json").version} listening on 127.0.0.1:${port} pid ${process.pid}${opts.adapter ? " redis " + process.env.REDIS_URL : ""}`);
+    console.log(`node socket.io ${require("socket.io/package.json").version} listening on 127.0.0.1:${port} pid ${process.pid}${tls ? " tls" : ""}${opts.perMessageDeflate ? " permessage-deflate" : ""}${opts.adapter ? " redis " + process.env.REDIS_URL : ""}`);
   });
 }
 

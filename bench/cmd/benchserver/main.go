@@ -6,11 +6,17 @@
 //
 //	benchserver -addr 127.0.0.1:3001 [-debug 127.0.0.1:6061] [-args value|raw] [-nopoller]
 //	            [-redis redis://127.0.0.1:6379 -redis-key KEY] [-ratelimit RATE:BURST[:disconnect]]
+//	            [-tls-cert cert.pem -tls-key key.pem] [-deflate]
 //
 // -ratelimit sets a per-socket event limit on "/" (Namespace.SetRateLimits):
 // RATE events per second with bursts of BURST; the excess is refused with
 // an error ack, or the socket disconnected with ":disconnect" (the flood
 // scenario, bench/README.md).
+//
+// -tls-cert/-tls-key serve HTTPS and WSS the way an application does
+// (http.Server.ServeTLS, as cmd/chat); -deflate enables WebSocket
+// permessage-deflate (engineio.Options.PerMessageDeflate), for the
+// deployment paths of bench/paths.sh.
 //
 // -redis makes the server one node of a cluster: the Redis adapter
 // (redisadapter.New, wire-compatible with Node's @socket.io/redis-adapter)
@@ -50,13 +56,16 @@ func main() {
 	redisURL := flag.String("redis", "", "Redis URL (e.g. redis://127.0.0.1:6379): join a cluster through the Redis adapter (empty: a single node)")
 	redisKey := flag.String("redis-key", "socket.io", "with -redis: the adapter's channel prefix (Node: key)")
 	rateLimit := flag.String("ratelimit", "", "per-socket event limit on \"/\": RATE:BURST, or RATE:BURST:disconnect (empty: none)")
+	tlsCert := flag.String("tls-cert", "", "TLS certificate file (PEM); with -tls-key serves HTTPS/WSS")
+	tlsKey := flag.String("tls-key", "", "TLS private key file (PEM)")
+	deflate := flag.Bool("deflate", false, "enable WebSocket permessage-deflate (engineio.Options.PerMessageDeflate)")
 	flag.Parse()
 	if *memProfileRate > 0 {
 		runtime.MemProfileRate = *memProfileRate
 	}
 
 	opts := &socketio.Options{
-		Engine: engineio.Options{DisablePoller: *noPoller},
+		Engine: engineio.Options{DisablePoller: *noPoller, PerMessageDeflate: *deflate},
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	}
 	if *redisURL != "" {
@@ -103,8 +112,15 @@ func main() {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/socket.io/", srv)
-	fmt.Printf("benchserver listening on %s pid %d GOMAXPROCS %d\n", *addr, os.Getpid(), runtime.GOMAXPROCS(0))
-	log.Fatal(http.ListenAndServe(*addr, mux))
+	fmt.Printf("benchserver listening on %s pid %d GOMAXPROCS %d tls %v deflate %v\n", *addr, os.Getpid(), runtime.GOMAXPROCS(0), *tlsCert != "", *deflate)
+	if (*tlsCert == "") != (*tlsKey == "") {
+		log.Fatal("-tls-cert and -tls-key go together")
+	}
+	hs := &http.Server{Addr: *addr, Handler: mux}
+	if *tlsCert != "" {
+		log.Fatal(hs.ListenAndServeTLS(*tlsCert, *tlsKey))
+	}
+	log.Fatal(hs.ListenAndServe())
 }
 
 // parseRateLimit reads RATE:BURST[:disconnect].

@@ -110,8 +110,8 @@ func runBroadcast(cfg *config) *broadcastResult {
 	res := &broadcastResult{header: header{Scenario: "broadcast", Label: cfg.label, Time: time.Now()}, Receivers: cfg.receivers, Nodes: len(cfg.addrs), PayloadBytes: cfg.payload}
 	st := &bcastState{epoch: time.Now()}
 	var (
-		slots        = make([]*wsConn, cfg.receivers)
-		conns        []*wsConn
+		slots        = make([]sess, cfg.receivers)
+		conns        []sess
 		wg, rwg      sync.WaitGroup
 		failures     atomic.Int64
 		disconnected atomic.Int64
@@ -123,7 +123,7 @@ func runBroadcast(cfg *config) *broadcastResult {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c, err := sioConnect(cfg.addrs[i%len(cfg.addrs)], nil, cfg.timeout, 4096)
+			c, err := connect(cfg.addrs[i%len(cfg.addrs)], cfg.timeout, 4096)
 			<-sem
 			if err != nil {
 				failures.Add(1)
@@ -144,7 +144,7 @@ func runBroadcast(cfg *config) *broadcastResult {
 		}
 	}
 	st.n = int32(len(conns))
-	p, err := newPoller(st.receive, func(*epConn, error) {
+	p, err := newClientLoop(st.receive, func(*epConn, error) {
 		if !stop.Load() {
 			disconnected.Add(1)
 		}

@@ -40,7 +40,7 @@ func runConns(cfg *config) *connsResult {
 
 	var (
 		mu        sync.Mutex
-		conns     []*wsConn
+		conns     []sess
 		failures  atomic.Int64
 		connected atomic.Int64
 		dropped   atomic.Int64
@@ -71,7 +71,7 @@ func runConns(cfg *config) *connsResult {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c, err := sioConnect(cfg.addr, nil, cfg.timeout, 512)
+			c, err := connect(cfg.addr, cfg.timeout, 512)
 			<-sem
 			if err != nil {
 				failures.Add(1)
@@ -85,7 +85,7 @@ func runConns(cfg *config) *connsResult {
 			go func() {
 				defer readers.Done()
 				for {
-					if _, _, err := c.readMessage(); err != nil {
+					if _, err := c.readPacket(); err != nil {
 						if holding.Load() {
 							dropped.Add(1)
 						}

@@ -26,9 +26,9 @@ type echoResult struct {
 // ack(seq, pad), warms up, then measures for cfg.duration.
 func runEcho(cfg *config) *echoResult {
 	res := &echoResult{header: header{Scenario: "echo", Label: cfg.label, Time: time.Now()}, Clients: cfg.clients, PayloadBytes: cfg.payload}
-	conns := make([]*wsConn, 0, cfg.clients)
+	conns := make([]sess, 0, cfg.clients)
 	for i := 0; i < cfg.clients; i++ {
-		c, err := sioConnect(cfg.addr, nil, cfg.timeout, 4096)
+		c, err := connect(cfg.addr, cfg.timeout, 4096)
 		if err != nil {
 			res.Failures++
 			continue
@@ -69,7 +69,7 @@ func runEcho(cfg *config) *echoResult {
 			failures.Add(1)
 		}
 	}
-	p, err := newPoller(func(c *epConn, m []byte) {
+	p, err := newClientLoop(func(c *epConn, m []byte) {
 		l := &loops[c.id]
 		if !bytes.HasPrefix(m, l.want) {
 			return

@@ -35,6 +35,7 @@ type epConn struct {
 	wbuf []byte
 	id   int // caller's index
 	last int64
+	s    sess // set by goLoop (fd is then -1): writes go through it
 }
 
 func newPoller(handle func(c *epConn, msg []byte), onClose func(c *epConn, err error)) (*poller, error) {
@@ -47,7 +48,11 @@ func newPoller(handle func(c *epConn, msg []byte), onClose func(c *epConn, err e
 
 // adopt moves an established connection into the poller. Bytes the
 // handshake left buffered are processed first.
-func (p *poller) adopt(c *wsConn, id int, bufSize int) (*epConn, error) {
+func (p *poller) adopt(s sess, id int, bufSize int) (*epConn, error) {
+	c, ok := s.(*wsConn)
+	if !ok || c.z != nil {
+		return nil, errors.New("the poller takes uncompressed WebSockets only")
+	}
 	tc, ok := c.nc.(*net.TCPConn)
 	if !ok {
 		return nil, errors.New("not a TCP connection")
@@ -175,6 +180,9 @@ func (p *poller) parse(c *epConn) {
 
 // write sends one frame (blocking until the kernel took it).
 func (c *epConn) write(op byte, payload []byte) error {
+	if c.s != nil {
+		return c.s.writePacket(payload) // op is 0x1 here: the poller answers pings itself
+	}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	c.wbuf = appendFrame(c.wbuf[:0], op, payload)

@@ -106,6 +106,9 @@ func main() {
 	flag.DurationVar(&cfg.maxP99, "max-p99", 100*time.Millisecond, "broadcast: p99 above this means saturated")
 	flag.DurationVar(&cfg.maxPhase, "max-phase", 3*time.Second, "broadcast: duration of the maximum-throughput phase (0: skip)")
 	flag.IntVar(&cfg.window, "window", 8, "broadcast: messages in flight in the maximum-throughput phase")
+	transport := flag.String("transport", "websocket", "websocket, or polling: HTTP long-polling clients that never upgrade (each holds one pending GET; a second connection carries its POSTs)")
+	flag.BoolVar(&useTLS, "tls", false, "connect through TLS (wss://, https://), accepting any certificate")
+	flag.BoolVar(&useDeflate, "deflate", false, "offer permessage-deflate in the WebSocket handshake (as browsers do: client_max_window_bits) and inflate compressed messages")
 	flag.DurationVar(&cfg.drain, "drain", 3*time.Second, "broadcast: wait at most this long for stragglers after a step")
 	flag.Parse()
 	// The epoll loops block in epoll_wait, holding their P until the
@@ -115,6 +118,13 @@ func main() {
 		runtime.GOMAXPROCS(2)
 	}
 
+	switch *transport {
+	case "websocket":
+	case "polling":
+		usePolling = true
+	default:
+		fatalf("-transport: websocket or polling")
+	}
 	var err error
 	for _, a := range strings.Split(addrs, ",") {
 		if a = strings.TrimSpace(a); a != "" {
@@ -163,6 +173,15 @@ func main() {
 		runFlooder(&cfg) // the flood scenario's child process; never returns
 	default:
 		fatalf("unknown scenario %q", cfg.scenario)
+	}
+	logf("path %s", pathName())
+	switch r := res.(type) {
+	case *connsResult:
+		r.Path, r.LoadAvg = pathName(), loadAvg()
+	case *echoResult:
+		r.Path, r.LoadAvg = pathName(), loadAvg()
+	case *broadcastResult:
+		r.Path, r.LoadAvg = pathName(), loadAvg()
 	}
 	line, err := json.Marshal(res)
 	if err != nil {
@@ -244,6 +263,41 @@ type header struct {
 	Time     time.Time `json:"time"`
 	GenCPU   float64   `json:"generator_cpu_util"` // fraction of one core
 	Failures int64     `json:"failures"`
+	// Path is the deployment path: transport, "+tls", and what the
+	// server answered to the permessage-deflate offer (-deflate):
+	// "+deflate" (no context takeover) or "+deflate-takeover".
+	Path string `json:"path"`
+	// LoadAvg is /proc/loadavg's 1-, 5- and 15-minute figures at the end.
+	LoadAvg string `json:"loadavg"`
+}
+
+func loadAvg() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(b))
+	return strings.Join(f[:min(3, len(f))], " ")
+}
+
+// pathName describes the configured deployment path and, for -deflate,
+// the negotiation seen on the first WebSocket.
+func pathName() string {
+	p := "websocket"
+	if usePolling {
+		p = "polling"
+	}
+	if useTLS {
+		p += "+tls"
+	}
+	if useDeflate {
+		switch deflateSeen.Load() {
+		case 1:
+			p += "+deflate"
+		case 2:
+			p += "+deflate-takeover"
+		default:
+			p += "+deflate-refused"
+		}
+	}
+	return p
 }
 
 // memStats fetches the Go server's runtime figures, if it serves them.

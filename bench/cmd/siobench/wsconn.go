@@ -3,7 +3,9 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"compress/flate"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
@@ -13,8 +15,17 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
+
+// useTLS and useDeflate are -tls and -deflate: every WebSocket goes
+// through TLS, every WebSocket handshake offers permessage-deflate.
+var useTLS, useDeflate bool
+
+// deflateSeen is what the first server answer to the permessage-deflate
+// offer was: 0 none, 1 without, 2 with server context takeover.
+var deflateSeen atomic.Int32
 
 // wsConn is a minimal client-side WebSocket connection speaking Engine.IO
 // v4 / Socket.IO v5 text frames. It exists so the load generator costs as
@@ -23,13 +34,17 @@ import (
 // parse frames straight out of one bufio.Reader, and nothing allocates per
 // frame except payloads larger than the read buffer.
 type wsConn struct {
-	nc net.Conn
-	br *bufio.Reader
+	nc  net.Conn // raw, or a *tls.Conn over raw with -tls
+	raw net.Conn
+	br  *bufio.Reader
 
 	wmu  sync.Mutex // serializes writes (reader answers pings, owner emits)
 	wbuf []byte
 
 	payload []byte // reassembly buffer for fragmented or oversized messages
+
+	rsv1 bool     // the last frame read had RSV1 (compressed message) set
+	z    *inflate // permessage-deflate was negotiated (-deflate)
 }
 
 var errClosed = errors.New("websocket closed")
@@ -38,19 +53,23 @@ var errClosed = errors.New("websocket closed")
 // /socket.io/) and completes the HTTP upgrade. readBuf sizes the read
 // buffer: idle connections use a small one.
 func dialWS(hostport string, local net.Addr, timeout time.Duration, readBuf int) (*wsConn, error) {
-	d := net.Dialer{Timeout: timeout, LocalAddr: local}
-	nc, err := d.Dial("tcp", hostport)
+	nc, raw, err := dialTCP(hostport, local, timeout)
 	if err != nil {
 		return nil, err
 	}
-	_ = nc.SetDeadline(time.Now().Add(timeout))
 	var key [16]byte
 	_, _ = rand.Read(key[:])
+	ext := ""
+	if useDeflate {
+		// What browsers offer: the server chooses whether to keep its
+		// compression context between messages.
+		ext = "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"
+	}
 	req := "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n" +
 		"Host: " + hostport + "\r\n" +
 		"Upgrade: websocket\r\nConnection: Upgrade\r\n" +
 		"Sec-WebSocket-Key: " + base64.StdEncoding.EncodeToString(key[:]) + "\r\n" +
-		"Sec-WebSocket-Version: 13\r\n\r\n"
+		ext + "Sec-WebSocket-Version: 13\r\n\r\n"
 	if _, err := io.WriteString(nc, req); err != nil {
 		nc.Close()
 		return nil, err
@@ -66,7 +85,37 @@ func dialWS(hostport string, local net.Addr, timeout time.Duration, readBuf int)
 		return nil, fmt.Errorf("upgrade refused: %s", resp.Status)
 	}
 	_ = nc.SetDeadline(time.Time{})
-	return &wsConn{nc: nc, br: br}, nil
+	c := &wsConn{nc: nc, raw: raw, br: br}
+	if e := resp.Header.Get("Sec-WebSocket-Extensions"); strings.Contains(e, "permessage-deflate") {
+		c.z = &inflate{takeover: !strings.Contains(e, "server_no_context_takeover")}
+		if c.z.takeover {
+			deflateSeen.CompareAndSwap(0, 2)
+		} else {
+			deflateSeen.CompareAndSwap(0, 1)
+		}
+	}
+	return c, nil
+}
+
+// dialTCP connects to hostport, through TLS with -tls (any certificate
+// accepted: the servers use a throw-away self-signed one). raw is the TCP
+// connection under nc. The deadline of nc is set to now+timeout.
+func dialTCP(hostport string, local net.Addr, timeout time.Duration) (nc, raw net.Conn, err error) {
+	d := net.Dialer{Timeout: timeout, LocalAddr: local}
+	raw, err = d.Dial("tcp", hostport)
+	if err != nil {
+		return nil, nil, err
+	}
+	_ = raw.SetDeadline(time.Now().Add(timeout))
+	if !useTLS {
+		return raw, raw, nil
+	}
+	tc := tls.Client(raw, &tls.Config{InsecureSkipVerify: true}) //nolint:gosec // loopback benchmark, self-signed certificate
+	if err := tc.Handshake(); err != nil {
+		raw.Close()
+		return nil, nil, err
+	}
+	return tc, raw, nil
 }
 
 // writeText sends one text frame holding payload.
@@ -120,6 +169,7 @@ func (c *wsConn) readMessage() (text bool, msg []byte, err error) {
 		if err != nil {
 			return false, nil, err
 		}
+		compressed := c.rsv1
 		switch op {
 		case 0x8:
 			return false, nil, errClosed
@@ -151,6 +201,14 @@ func (c *wsConn) readMessage() (text bool, msg []byte, err error) {
 			p = c.payload
 			op = first
 		}
+		if compressed {
+			if c.z == nil {
+				return false, nil, errors.New("compressed frame without permessage-deflate")
+			}
+			if p, err = c.z.message(p); err != nil {
+				return false, nil, err
+			}
+		}
 		if op == 0x1 && len(p) == 1 && p[0] == '2' {
 			if err := c.writeText(pong); err != nil {
 				return false, nil, err
@@ -172,6 +230,7 @@ func (c *wsConn) readFrame() (fin bool, op byte, payload []byte, err error) {
 	}
 	fin = h[0]&0x80 != 0
 	op = h[0] & 0x0f
+	c.rsv1 = h[0]&0x40 != 0
 	n := int(h[1] & 0x7f)
 	hl := 2
 	switch n {
@@ -214,7 +273,7 @@ func (c *wsConn) readFrame() (fin bool, op byte, payload []byte, err error) {
 // down thousands of connections leaves no TIME_WAIT entries to exhaust the
 // loopback port range between runs.
 func (c *wsConn) close() {
-	if tc, ok := c.nc.(*net.TCPConn); ok {
+	if tc, ok := c.raw.(*net.TCPConn); ok {
 		_ = tc.SetLinger(0)
 	}
 	_ = c.nc.Close()
@@ -253,4 +312,65 @@ func sioConnect(hostport string, local net.Addr, timeout time.Duration, readBuf 
 	}
 	_ = c.nc.SetReadDeadline(time.Time{})
 	return c, nil
+}
+
+// readPacket returns the next Engine.IO message packet ("4…"), answering
+// pings; the slice is valid until the next call.
+func (c *wsConn) readPacket() ([]byte, error) {
+	for {
+		text, m, err := c.readMessage()
+		if err != nil {
+			return nil, err
+		}
+		if text {
+			return m, nil
+		}
+	}
+}
+
+// writePacket sends one Engine.IO packet as an uncompressed text frame (a
+// client may leave any message uncompressed under permessage-deflate).
+func (c *wsConn) writePacket(p []byte) error { return c.writeText(p) }
+
+// inflate decompresses permessage-deflate messages (RFC 7692). With
+// context takeover (the server did not answer server_no_context_takeover)
+// each message continues the previous one's 32 KiB window, given to the
+// decompressor as its preset dictionary.
+type inflate struct {
+	takeover bool
+	fr       io.ReadCloser
+	src      bytes.Reader
+	in       []byte
+	out      bytes.Buffer
+	dict     []byte
+}
+
+// inflateTail restores the 00 00 ff ff the sender stripped and adds an
+// empty final stored block, so the decompressor ends with io.EOF.
+var inflateTail = []byte{0, 0, 0xff, 0xff, 1, 0, 0, 0xff, 0xff}
+
+func (z *inflate) message(p []byte) ([]byte, error) {
+	z.in = append(append(z.in[:0], p...), inflateTail...)
+	z.src.Reset(z.in)
+	var dict []byte
+	if z.takeover {
+		dict = z.dict
+	}
+	if z.fr == nil {
+		z.fr = flate.NewReaderDict(&z.src, dict)
+	} else if err := z.fr.(flate.Resetter).Reset(&z.src, dict); err != nil {
+		return nil, err
+	}
+	z.out.Reset()
+	if _, err := z.out.ReadFrom(z.fr); err != nil {
+		return nil, fmt.Errorf("inflate: %w", err)
+	}
+	b := z.out.Bytes()
+	if z.takeover {
+		z.dict = append(z.dict, b...)
+		if len(z.dict) > 32<<10 {
+			z.dict = append(z.dict[:0], z.dict[len(z.dict)-32<<10:]...)
+		}
+	}
+	return b, nil
 }
