@@ -213,10 +213,23 @@ const (
 	wsReadBufferMax = 32 << 10
 )
 
+// largeReadBuffers holds the reader goroutines' large buffers between
+// large messages: a reader takes one while a message bigger than its small
+// buffer comes in and gives it back once nothing is pending, so a client
+// that sends large messages costs no 32 KiB allocation each, and an idle
+// connection still holds only the small buffer.
+var largeReadBuffers = sync.Pool{New: func() any { b := make([]byte, wsReadBufferMax); return &b }}
+
 // readLoop reads g until it fails or the session ends.
 func (c *Conn) readLoop(g *gorillaWS) {
 	small := make([]byte, wsReadBuffer)
 	buf := small
+	var large *[]byte // from largeReadBuffers, while buf is it
+	defer func() {
+		if large != nil {
+			largeReadBuffers.Put(large)
+		}
+	}()
 	emit := g.onFrame
 	for {
 		if c.holdUntil.Load() != 0 {
@@ -228,11 +241,18 @@ func (c *Conn) readLoop(g *gorillaWS) {
 				g.readFailed(ferr)
 				return
 			}
+			// The parser keeps its own copy of a partial frame: buf is
+			// free again after each feed.
 			switch {
 			case g.fp.pending() == 0:
+				if large != nil {
+					largeReadBuffers.Put(large)
+					large = nil
+				}
 				buf = small
-			case n == len(buf) && len(buf) < wsReadBufferMax:
-				buf = make([]byte, wsReadBufferMax)
+			case n == len(buf) && large == nil:
+				large = largeReadBuffers.Get().(*[]byte)
+				buf = *large
 			}
 		}
 		if err != nil {
