@@ -2,7 +2,10 @@ package engineio
 
 import (
 	"bytes"
+	"fmt"
 	"testing"
+
+	"github.com/gorilla/websocket"
 )
 
 // The length of a server frame is written in the shortest of the three
@@ -53,4 +56,23 @@ func TestDeflateThreshold(t *testing.T) {
 			}
 		}
 	})
+}
+
+// On a reader goroutine's WebSocket the writer is a goroutine started
+// when there is something to write and gone once the queue is empty: an
+// idle connection holds none.
+func TestWriterGoroutineGoneWhenIdle(t *testing.T) {
+	ts := startServerRaw(t, &Options{DisablePoller: true}, true)
+	ws := dialWS(t, ts, "")
+	readText(t, ws)
+	ts.nextConn(t)
+	writers := func() int { return countStacks("engineio.(*Conn).writeLoop(") }
+	for i := range 3 {
+		msg := fmt.Sprint("4m", i)
+		_ = ws.WriteMessage(websocket.TextMessage, []byte(msg))
+		if got := readText(t, ws); got != msg {
+			t.Fatalf("echo %q, want %q", got, msg)
+		}
+		waitFor(t, func() bool { return writers() == 0 })
+	}
 }
