@@ -1,6 +1,8 @@
 package engineio
 
 import (
+	"bytes"
+	"fmt"
 	"testing"
 	"time"
 
@@ -58,6 +60,39 @@ func TestProbeTakesNoopsOnly(t *testing.T) {
 			do(t, "POST", u, "4polling")
 			if _, _, b := do(t, "GET", u, ""); b != "4polling" {
 				t.Fatalf("polling after the dropped probe: %q", b)
+			}
+		})
+	}
+}
+
+// On a reader goroutine the probe exchange is read frame by frame, each at
+// most a control frame's size (probeFrameMax): a noop of 125 bytes is taken,
+// one of 126 drops the probe and the session carries on over polling.
+func TestProbeFrameSizeOnReaderGoroutine(t *testing.T) {
+	for _, size := range []int{125, 126} {
+		t.Run(fmt.Sprint(size), func(t *testing.T) {
+			ts := startServerRaw(t, &Options{DisablePoller: true}, true)
+			op := handshake(t, ts)
+			ts.nextConn(t)
+			u := ts.url("transport=polling&sid=" + op.SID)
+			ws := dialWS(t, ts, "sid="+op.SID)
+			noop := append([]byte("6"), bytes.Repeat([]byte("n"), size-1)...)
+			_ = ws.WriteMessage(websocket.TextMessage, noop)
+			_ = ws.WriteMessage(websocket.TextMessage, []byte("2probe"))
+			_ = ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+			_, got, err := ws.ReadMessage()
+			if size > 125 {
+				if err == nil {
+					t.Fatalf("a %d-byte probe frame was taken: %q", size, got)
+				}
+				do(t, "POST", u, "4polling")
+				if _, _, b := do(t, "GET", u, ""); b != "4polling" {
+					t.Fatalf("polling after the dropped probe: %q", b)
+				}
+				return
+			}
+			if err != nil || string(got) != "3probe" {
+				t.Fatalf("probe answer %q, %v", got, err)
 			}
 		})
 	}
