@@ -620,28 +620,39 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 }
 
+// A client that does not read is disconnected with "write timeout",
+// counted in Stats, on the poller and on a writer goroutine (the mutation
+// run passes no -nopoller: the second is named here).
 func TestWriteTimeoutDisconnects(t *testing.T) {
-	ts := startServer(t, &Options{MaxQueueBytes: 64 << 20, WriteTimeout: 100 * time.Millisecond}, false)
-	ws := dialWS(t, ts, "") // never reads after this
-	c := <-ts.rec.conns
-	chunk := []byte(strings.Repeat("x", 256<<10))
-	for i := 0; i < 160; i++ { // 40 MiB: more than loopback socket buffers hold
-		if err := c.Send(chunk, false, false); err != nil {
-			break
-		}
+	for _, mode := range []struct {
+		name     string
+		disabled bool
+	}{{"poller", false}, {"goroutine", true}} {
+		t.Run(mode.name, func(t *testing.T) {
+			opts := &Options{MaxQueueBytes: 64 << 20, WriteTimeout: 100 * time.Millisecond, DisablePoller: mode.disabled}
+			ts := startServerRaw(t, opts, false)
+			ws := dialWS(t, ts, "") // never reads after this
+			c := <-ts.rec.conns
+			chunk := []byte(strings.Repeat("x", 256<<10))
+			for i := 0; i < 160; i++ { // 40 MiB: more than loopback socket buffers hold
+				if err := c.Send(chunk, false, false); err != nil {
+					break
+				}
+			}
+			select {
+			case r := <-ts.rec.closed:
+				if r != ReasonWriteTimeout {
+					t.Fatalf("reason %q", r)
+				}
+				if st := ts.eng.Stats(); st.WriteTimeouts != 1 {
+					t.Fatalf("stats %+v", st)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("a client that does not read was not disconnected")
+			}
+			_ = ws.Close()
+		})
 	}
-	select {
-	case r := <-ts.rec.closed:
-		if r != ReasonWriteTimeout {
-			t.Fatalf("reason %q", r)
-		}
-		if st := ts.eng.Stats(); st.WriteTimeouts != 1 {
-			t.Fatalf("stats %+v", st)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("a client that does not read was not disconnected")
-	}
-	_ = ws.Close()
 }
 
 func TestPerMessageDeflate(t *testing.T) {

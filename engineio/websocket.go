@@ -405,7 +405,7 @@ func (c *Conn) serveUpgrade(w http.ResponseWriter, r *http.Request) {
 func (c *Conn) probeThenRead(g *gorillaWS) {
 	// The probe must finish within UpgradeTimeout, else the WebSocket is
 	// dropped and the session carries on over polling.
-	timer := time.AfterFunc(c.srv.cfg.UpgradeTimeout, func() { g.abort() })
+	timer := time.AfterFunc(c.srv.cfg.UpgradeTimeout, c.upgradeExpiry(g))
 	upgraded := g.probe.run()
 	timer.Stop()
 	if !upgraded {
@@ -414,6 +414,23 @@ func (c *Conn) probeThenRead(g *gorillaWS) {
 	}
 	c.readLoop(g)
 }
+
+// upgradeExpiry returns what the upgrade timer of the probe t runs when
+// UpgradeTimeout passes: t is dropped, unless it became the session's
+// transport meanwhile (the timer can fire the instant the upgrade packet
+// stops it).
+func (c *Conn) upgradeExpiry(t wsTransport) func() {
+	expire := func() { c.abortUpgrade(t) }
+	if testHookUpgradeTimer != nil {
+		testHookUpgradeTimer(expire)
+	}
+	return expire
+}
+
+// testHookUpgradeTimer, set only by tests, is given the function of every
+// probe's upgrade timer, to run it when the test wants: as a timer that
+// fired the instant the upgrade packet stopped it would.
+var testHookUpgradeTimer func(expire func())
 
 // probeSucceeded releases the pending poll (with a noop) once the probe
 // was answered, so the client can send the upgrade packet.

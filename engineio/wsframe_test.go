@@ -628,6 +628,12 @@ func TestAppendCloseFrame(t *testing.T) {
 			t.Fatalf("%d-byte reason: length byte %d, frame of %d bytes, want a %d-byte payload", n, f[1], len(f), 2+want)
 		}
 	}
+	// A reason with no character boundary up to the limit (not UTF-8 at
+	// all) leaves nothing to cut on: it is dropped, the code goes alone.
+	f := appendCloseFrame(nil, closeNormal, strings.Repeat("\x80", 130))
+	if want := []byte{0x88, 0x02, 0x03, 0xe8}; !bytes.Equal(f, want) {
+		t.Fatalf("reason without a boundary: got %x, want %x", f, want)
+	}
 }
 
 func FuzzFrameParser(f *testing.F) {

@@ -135,7 +135,7 @@ func (c *Conn) startPoll(tc *net.TCPConn, probing bool) (*pollWS, bool) {
 		}
 		// The probe must finish within UpgradeTimeout, else the WebSocket
 		// is dropped and the session carries on over polling.
-		pw.timer = time.AfterFunc(c.srv.cfg.UpgradeTimeout, func() { c.abortUpgrade(pw) })
+		pw.timer = time.AfterFunc(c.srv.cfg.UpgradeTimeout, c.upgradeExpiry(pw))
 	} else {
 		c.attach(pw)
 	}

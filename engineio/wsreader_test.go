@@ -92,6 +92,7 @@ type pathWS struct {
 	nc      net.Conn
 	br      *bufio.Reader
 	deflate bool
+	head    [2]byte // the first two header bytes of the frame next read last
 }
 
 // dialPath opens a WebSocket session on ts as rp says, and reads the open
@@ -161,6 +162,7 @@ func (w *pathWS) next() (byte, []byte, error) {
 	if _, err := io.ReadFull(w.br, h[:]); err != nil {
 		return 0, nil, err
 	}
+	w.head = h
 	if h[1]&0x80 != 0 {
 		return 0, nil, errors.New("masked server frame")
 	}
