@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -261,7 +262,7 @@ func TestRateLimitsFloodDoesNotStarveOthers(t *testing.T) {
 // event; BENCHMARKS.md "Flood isolation".) A single refusal holds nothing.
 func TestRateLimitsHoldTheFlooder(t *testing.T) {
 	srv, url := newTestServer(t, nil)
-	srv.Of("/").SetRateLimits(&RateLimits{PerSocket: EventLimit{Rate: 1, Burst: 1}})
+	srv.Of("/").SetRateLimits(&RateLimits{PerSocket: EventLimit{Rate: 0.5, Burst: 1}})
 	srv.OnConnection(func(s *Socket) {
 		s.On("e", func(e *Event) { _ = e.Ack("ok") })
 	})
@@ -278,7 +279,7 @@ func TestRateLimitsHoldTheFlooder(t *testing.T) {
 		}
 	}
 	// That was the second refusal within a token's time: reads are held
-	// for 2 tokens' time (2 s) from the first; the client's next event
+	// for 2 tokens' time (4 s) from the first; the client's next event
 	// waits for them, and by then the bucket has a token.
 	c.send(`23["e"]`)
 	if got := c.recv(); got != `33`+refused {
@@ -287,5 +288,35 @@ func TestRateLimitsHoldTheFlooder(t *testing.T) {
 	c.send(`24["e"]`)
 	if got := c.recv(); got != `34["ok"]` {
 		t.Fatalf("the event after the refusals: got %s, want it read after the hold and accepted", got)
+	}
+}
+
+// The observer hears which limit refused an event: the event's name when
+// its own configured limit did (a name the server chose to limit), none
+// when the socket's limit did (any name a client sends).
+func TestRateLimitStatNamesConfiguredEventsOnly(t *testing.T) {
+	rec := &recorder{}
+	srv, url := newTestServer(t, &Options{Observer: rec})
+	srv.Of("/").SetRateLimits(&RateLimits{
+		PerSocket: EventLimit{Rate: 0.001, Burst: 3},
+		PerEvent:  map[string]EventLimit{"limited": {Rate: 0.001, Burst: 1}},
+	})
+	srv.OnConnection(func(s *Socket) {
+		s.OnAny(func(e *Event) { _ = e.Ack("ok") })
+	})
+	c := dialRaw(t, url)
+	c.connect("/")
+	for i, name := range []string{"limited", "limited", "free", "free", "free"} {
+		c.send(fmt.Sprintf(`2%d["%s"]`, i, name))
+		c.recv()
+	}
+	var got []string
+	for _, e := range rec.waitFor(t, `ratelimited / "limited" false`, `ratelimited / "" false`) {
+		if strings.HasPrefix(e, "ratelimited") {
+			got = append(got, e)
+		}
+	}
+	if want := []string{`ratelimited / "limited" false`, `ratelimited / "" false`}; !slices.Equal(got, want) {
+		t.Fatalf("heard %q, want %q", got, want)
 	}
 }
