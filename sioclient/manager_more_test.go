@@ -1,0 +1,50 @@
+package sioclient_test
+
+import (
+	"testing"
+
+	socketio "github.com/switchboard-go/socketio"
+	"github.com/switchboard-go/socketio/sioclient"
+	"github.com/switchboard-go/socketio/socketiotest"
+)
+
+// Manager.Close of an open manager tells the OnClose hooks, with "forced
+// close", and OnOpen heard the opening; closing a manager that never
+// opened tells nobody.
+func TestManagerHooksOnClose(t *testing.T) {
+	srv := startServer(t, "", func(srv *socketio.Server) { echoServer(srv.Of("/")) })
+	opts := socketiotest.WebSocket.Options()
+	opts.ForceNew = true
+	opened := make(chan struct{}, 4)
+	closes := make(chan string, 4)
+	s, _ := socketiotest.Connect(t, srv.URL, opts, func(s *sioclient.Socket) {
+		s.Manager().OnOpen(func() { opened <- struct{}{} })
+		s.Manager().OnClose(func(reason string) { closes <- reason })
+	})
+	socketiotest.Receive(t, opened, "OnOpen")
+	_ = s.Manager().Close()
+	if r := socketiotest.Receive(t, closes, "OnClose"); r != sioclient.ReasonForcedClose {
+		t.Errorf("OnClose(%q), want %q", r, sioclient.ReasonForcedClose)
+	}
+
+	// Never opened: its Close is no close of a connection. Callbacks run
+	// in the order posted, so once the OnOpen of a later opening ran, an
+	// OnClose posted by that Close would have run before it.
+	m, err := sioclient.NewManager(srv.URL, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	never := make(chan string, 1)
+	m.OnClose(func(reason string) { never <- reason })
+	_ = m.Close()
+	opened2 := make(chan struct{}, 1)
+	m.OnOpen(func() { opened2 <- struct{}{} })
+	m.Socket("/", nil).Connect()
+	socketiotest.Receive(t, opened2, "OnOpen of the reopened manager")
+	select {
+	case r := <-never:
+		t.Errorf("OnClose(%q) of a manager that was not open", r)
+	default:
+	}
+}

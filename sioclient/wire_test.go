@@ -1,0 +1,86 @@
+package sioclient_test
+
+import (
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/switchboard-go/socketio/engineio"
+	"github.com/switchboard-go/socketio/socketiotest"
+)
+
+// wireMsg is one Engine.IO message a wireServer received, with the
+// connection it came on.
+type wireMsg struct {
+	conn   *engineio.Conn
+	data   string
+	binary bool
+}
+
+// reply sends Socket.IO packets, already encoded, on the message's
+// connection, in order.
+func (m wireMsg) reply(t *testing.T, packets ...string) {
+	t.Helper()
+	for _, p := range packets {
+		if err := m.conn.Send([]byte(p), false, false); err != nil {
+			t.Fatalf("send %s: %v", p, err)
+		}
+	}
+}
+
+// wireServer is a bare Engine.IO server that hands the test every message
+// the client sends, in order, so that a test sees the exact packets (ack
+// ids, packet types, what was sent and what was not) and answers them by
+// hand.
+type wireServer struct {
+	URL    string
+	msgs   chan wireMsg
+	closed chan *engineio.Conn
+}
+
+type wireHandler struct{ s *wireServer }
+
+func (h wireHandler) OnMessage(c *engineio.Conn, data []byte, binary bool) {
+	h.s.msgs <- wireMsg{conn: c, data: string(data), binary: binary}
+}
+
+func (h wireHandler) OnClose(c *engineio.Conn, _ string) {
+	select {
+	case h.s.closed <- c:
+	default:
+	}
+}
+
+func startWireServer(t *testing.T) *wireServer {
+	t.Helper()
+	s := &wireServer{msgs: make(chan wireMsg, 256), closed: make(chan *engineio.Conn, 16)}
+	eng := engineio.NewServer(&engineio.Options{PingInterval: 200 * time.Millisecond, PingTimeout: 20 * time.Second},
+		func(*engineio.Conn) engineio.Handler { return wireHandler{s} })
+	hs := httptest.NewServer(eng)
+	t.Cleanup(func() {
+		_ = eng.Close()
+		hs.CloseClientConnections()
+		hs.Close()
+	})
+	s.URL = hs.URL
+	return s
+}
+
+// expect returns the next message, failing the test unless it is want.
+func (s *wireServer) expect(t *testing.T, want string) wireMsg {
+	t.Helper()
+	m := socketiotest.Receive(t, s.msgs, want)
+	if m.data != want {
+		t.Fatalf("the server received %q, want %q", m.data, want)
+	}
+	return m
+}
+
+// accept answers the CONNECT of the main namespace it expects next with a
+// session id.
+func (s *wireServer) accept(t *testing.T) wireMsg {
+	t.Helper()
+	m := s.expect(t, "0")
+	m.reply(t, `0{"sid":"s1"}`)
+	return m
+}
