@@ -53,7 +53,7 @@ func (h wireHandler) OnClose(c *engineio.Conn, _ string) {
 
 func startWireServer(t *testing.T) *wireServer {
 	t.Helper()
-	s := &wireServer{msgs: make(chan wireMsg, 256), closed: make(chan *engineio.Conn, 16)}
+	s := &wireServer{msgs: make(chan wireMsg, 4096), closed: make(chan *engineio.Conn, 16)}
 	eng := engineio.NewServer(&engineio.Options{PingInterval: 200 * time.Millisecond, PingTimeout: 20 * time.Second},
 		func(*engineio.Conn) engineio.Handler { return wireHandler{s} })
 	hs := httptest.NewServer(eng)
