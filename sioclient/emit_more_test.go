@@ -196,3 +196,55 @@ func TestEventAckAfterReconnection(t *testing.T) {
 	_ = s.Emit("after")
 	ws.expect(t, `2["after"]`)
 }
+
+// The buffer of a disconnected socket counts each emit's JSON and its
+// attachments, takes an exact fit, and gives back the room of an emit
+// whose acknowledgement timed out (the first buffered one here), which
+// is then not sent; the others go out in order on connection.
+func TestBufferAccounting(t *testing.T) {
+	ws := startWireServer(t)
+	opts := socketiotest.WebSocket.Options()
+	opts.ForceNew = true
+	opts.MaxBufferBytes = 14
+	s, err := sioclient.New(ws.URL, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Manager().Close()
+	l := socketiotest.Watch(s)
+
+	// `["e"]` is 5 bytes, `["e",0]` 7: two of them fill the 14 exactly.
+	timedOut := make(chan error, 1)
+	if err := s.Timeout(time.Millisecond).Emit("e", sioclient.AckFunc(func(_ sioclient.Args, err error) { timedOut <- err })); err != nil {
+		t.Fatal(err)
+	}
+	if err := socketiotest.Receive(t, timedOut, "the ack timeout"); !errors.Is(err, sioclient.ErrTimeout) {
+		t.Fatalf("buffered ack: %v, want ErrTimeout", err)
+	}
+	for i, want := range []error{nil, nil, sioclient.ErrBufferFull} {
+		if err := s.Emit("e", i); !errors.Is(err, want) {
+			t.Errorf("emit %d: %v, want %v", i, err, want)
+		}
+	}
+	// The attachments count: 35 bytes of JSON and 6 of attachment do not
+	// fit in 40, 35 and 5 do.
+	opts2 := *opts
+	opts2.MaxBufferBytes = 40
+	s2, err := sioclient.New(ws.URL, &opts2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Manager().Close()
+	if err := s2.Emit("e", []byte{1, 2, 3, 4, 5, 6}); !errors.Is(err, sioclient.ErrBufferFull) {
+		t.Errorf("binary emit of 41 bytes in a buffer of 40: %v", err)
+	}
+	if err := s2.Emit("e", []byte{1, 2, 3, 4, 5}); err != nil {
+		t.Errorf("binary emit of 40 bytes in a buffer of 40: %v", err)
+	}
+
+	s.Connect()
+	ws.accept(t)
+	socketiotest.Receive(t, l.Connected, "the connection")
+	ws.expect(t, `2["e",0]`)
+	ws.expect(t, `2["e",1]`)
+}
