@@ -48,3 +48,32 @@ func TestManagerHooksOnClose(t *testing.T) {
 	default:
 	}
 }
+
+// A connection closed by Disconnect that ends only after Connect opened a
+// new one (its last POST was held up) is no close of the new one: the
+// socket stays connected on the new connection.
+func TestLateCloseOfAnEarlierConnection(t *testing.T) {
+	ws := startWireServer(t)
+	s, l, _ := connectWire(t, ws, socketiotest.Polling.Options())
+	old := s.Manager().Engine()
+	release := ws.holdPosts(old.ID())
+	defer release()
+	s.Disconnect()
+	socketiotest.Receive(t, l.Disconnected, "the disconnection")
+	s.Connect()
+	ws.accept(t)
+	socketiotest.Receive(t, l.Connected, "the new connection")
+	now := s.Manager().Engine()
+	if now == nil || now == old {
+		t.Fatal("no new connection")
+	}
+	release()
+	old.Wait() // its end, and the client's handling of it, are over
+	if !s.Connected() || s.Manager().Engine() != now {
+		t.Errorf("the old connection's end closed the new one: connected %v", s.Connected())
+	}
+	// The DISCONNECT held up, then the next emit on the new connection.
+	ws.expect(t, "1")
+	_ = s.Emit("after")
+	ws.expect(t, `2["after"]`)
+}

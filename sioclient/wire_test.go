@@ -1,7 +1,9 @@
 package sioclient_test
 
 import (
+	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
@@ -36,6 +38,37 @@ type wireServer struct {
 	URL    string
 	msgs   chan wireMsg
 	closed chan *engineio.Conn
+
+	mu      sync.Mutex
+	heldSID string        // long-polling POSTs of this session wait
+	release chan struct{} // for this to close
+}
+
+// holdPosts makes the long-polling POSTs of session sid wait, until the
+// returned function is called: what the client sends on it, its close
+// included, stays on its way.
+func (s *wireServer) holdPosts(sid string) (release func()) {
+	ch := make(chan struct{})
+	s.mu.Lock()
+	s.heldSID, s.release = sid, ch
+	s.mu.Unlock()
+	var once sync.Once
+	return func() { once.Do(func() { close(ch) }) }
+}
+
+func (s *wireServer) hold(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		sid, release := s.heldSID, s.release
+		s.mu.Unlock()
+		if r.Method == http.MethodPost && sid != "" && r.URL.Query().Get("sid") == sid {
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 type wireHandler struct{ s *wireServer }
@@ -56,7 +89,7 @@ func startWireServer(t *testing.T) *wireServer {
 	s := &wireServer{msgs: make(chan wireMsg, 4096), closed: make(chan *engineio.Conn, 16)}
 	eng := engineio.NewServer(&engineio.Options{PingInterval: 200 * time.Millisecond, PingTimeout: 20 * time.Second},
 		func(*engineio.Conn) engineio.Handler { return wireHandler{s} })
-	hs := httptest.NewServer(eng)
+	hs := httptest.NewServer(s.hold(eng))
 	t.Cleanup(func() {
 		_ = eng.Close()
 		hs.CloseClientConnections()
