@@ -1,6 +1,8 @@
 package sioclient_test
 
 import (
+	"context"
+	"log/slog"
 	"testing"
 
 	socketio "github.com/switchboard-go/socketio"
@@ -74,6 +76,60 @@ func TestLateCloseOfAnEarlierConnection(t *testing.T) {
 	}
 	// The DISCONNECT held up, then the next emit on the new connection.
 	ws.expect(t, "1")
+	_ = s.Emit("after")
+	ws.expect(t, `2["after"]`)
+}
+
+// logRecorder is a slog.Handler that hands every record to a channel.
+type logRecorder struct{ records chan slog.Record }
+
+func (h logRecorder) Enabled(context.Context, slog.Level) bool { return true }
+func (h logRecorder) Handle(_ context.Context, r slog.Record) error {
+	select {
+	case h.records <- r:
+	default:
+	}
+	return nil
+}
+func (h logRecorder) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h logRecorder) WithGroup(string) slog.Handler      { return h }
+
+// expectLog waits for a record with message msg and returns its
+// attributes as text.
+func expectLog(t *testing.T, records chan slog.Record, msg string) map[string]string {
+	t.Helper()
+	for {
+		r := socketiotest.Receive(t, records, "the log record "+msg)
+		if r.Message != msg {
+			continue
+		}
+		attrs := map[string]string{}
+		r.Attrs(func(a slog.Attr) bool { attrs[a.Key] = a.Value.String(); return true })
+		return attrs
+	}
+}
+
+// A packet that does not decode ends the connection: the client closes
+// it (the server sees it go), logs why, the socket hears "parse error",
+// and the manager reconnects.
+func TestParseErrorClosesTheConnection(t *testing.T) {
+	ws := startWireServer(t)
+	records := make(chan slog.Record, 1024)
+	opts := socketiotest.WebSocket.Options()
+	opts.Logger = slog.New(logRecorder{records})
+	s, l, c := connectWire(t, ws, opts)
+	c.reply(t, `2["unterminated`)
+	if r := socketiotest.Receive(t, l.Disconnected, "the disconnection"); r != sioclient.ReasonParseError {
+		t.Errorf("OnDisconnect(%q), want %q", r, sioclient.ReasonParseError)
+	}
+	attrs := expectLog(t, records, "sioclient: connection lost")
+	if attrs["reason"] != sioclient.ReasonParseError || attrs["err"] == "" {
+		t.Errorf("log attributes %v", attrs)
+	}
+	for socketiotest.Receive(t, ws.closed, "the close of the connection") != c.conn {
+	}
+	ws.accept(t)
+	socketiotest.Receive(t, l.Connected, "the reconnection")
 	_ = s.Emit("after")
 	ws.expect(t, `2["after"]`)
 }
