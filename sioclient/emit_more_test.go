@@ -248,3 +248,47 @@ func TestBufferAccounting(t *testing.T) {
 	ws.expect(t, `2["e",0]`)
 	ws.expect(t, `2["e",1]`)
 }
+
+// An emit asking for an acknowledgement that the full buffer refuses is
+// forgotten, its callback with it: a refusal of the namespace, which fails
+// every acknowledgement awaited, does not call it.
+func TestBufferFullForgetsTheAck(t *testing.T) {
+	ws := startWireServer(t)
+	opts := socketiotest.WebSocket.Options()
+	opts.ForceNew = true
+	opts.MaxBufferBytes = 8
+	s, err := sioclient.New(ws.URL, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Manager().Close()
+	l := socketiotest.Watch(s)
+	called := make(chan error, 4)
+	ack := sioclient.AckFunc(func(_ sioclient.Args, err error) { called <- err })
+	if err := s.Emit("too long", ack); !errors.Is(err, sioclient.ErrBufferFull) {
+		t.Fatalf("emit without a timeout: %v", err)
+	}
+	if err := s.Timeout(time.Hour).Emit("too long", ack); !errors.Is(err, sioclient.ErrBufferFull) {
+		t.Fatalf("emit with a timeout: %v", err)
+	}
+	waiting := make(chan error, 1)
+	if err := s.Emit("e", sioclient.AckFunc(func(_ sioclient.Args, err error) { waiting <- err })); err != nil {
+		t.Fatal(err)
+	}
+	for round := range 2 {
+		s.Connect()
+		ws.expect(t, "0").reply(t, `4{"message":"no"}`)
+		socketiotest.Receive(t, l.ConnectErrors, "the refusal")
+		if round == 0 {
+			if err := socketiotest.Receive(t, waiting, "the buffered emit's ack"); !errors.Is(err, sioclient.ErrRefused) {
+				t.Errorf("buffered emit's ack: %v, want ErrRefused", err)
+			}
+		}
+	}
+	// The second refusal's callback ran after anything the first posted.
+	select {
+	case err := <-called:
+		t.Errorf("the AckFunc of a refused emit was called: %v", err)
+	default:
+	}
+}

@@ -133,3 +133,34 @@ func TestParseErrorClosesTheConnection(t *testing.T) {
 	_ = s.Emit("after")
 	ws.expect(t, `2["after"]`)
 }
+
+// Disconnect while the connection is being opened abandons the attempt
+// quietly: no connect error, no OnError; Connect then opens a new one.
+func TestDisconnectWhileOpening(t *testing.T) {
+	ws := startWireServer(t)
+	opts := socketiotest.WebSocket.Options()
+	opts.ForceNew = true
+	s, err := sioclient.New(ws.URL, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Manager().Close()
+	l := socketiotest.Watch(s)
+	errs := make(chan error, 4)
+	s.Manager().OnError(func(err error) { errs <- err })
+	arrived := ws.holdHandshakes()
+	s.Connect()
+	socketiotest.Receive(t, arrived, "the handshake")
+	s.Disconnect()
+	ws.stopHolding()
+	s.Connect()
+	ws.accept(t)
+	socketiotest.Receive(t, l.Connected, "the connection")
+	select {
+	case ce := <-l.ConnectErrors:
+		t.Errorf("connect error %v", ce)
+	case err := <-errs:
+		t.Errorf("OnError(%v)", err)
+	default:
+	}
+}

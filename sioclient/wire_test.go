@@ -42,6 +42,26 @@ type wireServer struct {
 	mu      sync.Mutex
 	heldSID string        // long-polling POSTs of this session wait
 	release chan struct{} // for this to close
+	// handshakes, when not nil, is told of each handshake request, which
+	// then waits until the client gives up on it.
+	handshakes chan struct{}
+}
+
+// holdHandshakes makes every later handshake request wait until the
+// client gives up on it, and returns the channel told of each.
+func (s *wireServer) holdHandshakes() <-chan struct{} {
+	ch := make(chan struct{}, 16)
+	s.mu.Lock()
+	s.handshakes = ch
+	s.mu.Unlock()
+	return ch
+}
+
+// stopHolding lets the handshakes through again.
+func (s *wireServer) stopHolding() {
+	s.mu.Lock()
+	s.handshakes = nil
+	s.mu.Unlock()
 }
 
 // holdPosts makes the long-polling POSTs of session sid wait, until the
@@ -59,8 +79,13 @@ func (s *wireServer) holdPosts(sid string) (release func()) {
 func (s *wireServer) hold(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
-		sid, release := s.heldSID, s.release
+		sid, release, handshakes := s.heldSID, s.release, s.handshakes
 		s.mu.Unlock()
+		if handshakes != nil && r.URL.Query().Get("sid") == "" {
+			handshakes <- struct{}{}
+			<-r.Context().Done()
+			return
+		}
 		if r.Method == http.MethodPost && sid != "" && r.URL.Query().Get("sid") == sid {
 			select {
 			case <-release:
