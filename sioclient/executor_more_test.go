@@ -3,6 +3,7 @@ package sioclient_test
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"testing"
 
 	"github.com/switchboard-go/socketio/sioclient"
@@ -47,5 +48,36 @@ func TestDisconnectFromAHandlerBehindABacklog(t *testing.T) {
 	}
 	if err := socketiotest.Receive(t, acked, "the failed ack"); !errors.Is(err, sioclient.ErrDisconnected) {
 		t.Errorf("ack: %v, want ErrDisconnected", err)
+	}
+}
+
+// A handler's panic is logged, at error level with its value, and only a
+// panic is; the callbacks after it still run.
+func TestHandlerPanicLogged(t *testing.T) {
+	ws := startWireServer(t)
+	records := make(chan slog.Record, 1024)
+	opts := socketiotest.WebSocket.Options()
+	opts.Logger = slog.New(logRecorder{records})
+	s, _, c := connectWire(t, ws, opts)
+	after := make(chan struct{}, 1)
+	s.On("calm", func(*sioclient.Event) {})
+	s.On("boom", func(*sioclient.Event) { panic("boom!") })
+	s.On("after", func(*sioclient.Event) { after <- struct{}{} })
+	c.reply(t, `2["calm"]`, `2["boom"]`, `2["after"]`)
+	socketiotest.Receive(t, after, "the handler after the panic")
+	var panics []string
+	for len(records) > 0 {
+		r := <-records
+		if r.Message == "sioclient: handler panicked" {
+			attrs := map[string]string{}
+			r.Attrs(func(a slog.Attr) bool { attrs[a.Key] = a.Value.String(); return true })
+			if r.Level != slog.LevelError || attrs["stack"] == "" {
+				t.Errorf("panic record %v %v", r.Level, attrs)
+			}
+			panics = append(panics, attrs["panic"])
+		}
+	}
+	if fmt.Sprint(panics) != "[boom!]" {
+		t.Errorf("panics logged: %q, want one, boom!", panics)
 	}
 }
