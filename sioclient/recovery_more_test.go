@@ -1,6 +1,7 @@
 package sioclient_test
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/switchboard-go/socketio/sioclient"
@@ -40,5 +41,78 @@ func TestRecoveryOffsetsOfEveryShape(t *testing.T) {
 		} else {
 			srv.connects <- got // the next step answers it
 		}
+	}
+}
+
+// The missed events a socket holds for the CONNECT they precede: up to
+// 1024; the 1025th makes it deliver them all at once, which moves the
+// offset then, so that a connection lost before its CONNECT asks for the
+// session from the last of them. With 1024 held, the loss drops them and
+// the offset stays.
+func TestRecoveryHeldEventsBound(t *testing.T) {
+	for _, tc := range []struct {
+		missed int
+		offset string
+	}{{1024, "o-start"}, {1025, "o-1025"}} {
+		t.Run(fmt.Sprint(tc.missed), func(t *testing.T) {
+			srv := startScriptedServer(t)
+			opts := socketiotest.WebSocket.Options()
+			opts.ForceNew = true
+			s, err := sioclient.New(srv.URL, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Manager().Close()
+			l := socketiotest.Watch(s)
+			s.On("n", func(*sioclient.Event) {})
+			s.Connect()
+			c := srv.expectConnect(t, "")
+			c.send(t, `0{"sid":"a","pid":"p"}`, `2["n",0,"o-start"]`)
+			socketiotest.Receive(t, l.Connected, "the connection")
+			c.cut()
+			c = srv.expectConnect(t, `{"pid":"p","offset":"o-start"}`)
+			packets := make([]string, 0, tc.missed)
+			for i := 1; i <= tc.missed; i++ {
+				packets = append(packets, fmt.Sprintf(`2["n",%d,"o-%d"]`, i, i))
+			}
+			c.send(t, packets...)
+			// Closed after what it sent: the client reads it all first.
+			_ = c.conn.Close()
+			srv.expectConnect(t, fmt.Sprintf(`{"pid":"p","offset":"%s"}`, tc.offset))
+		})
+	}
+}
+
+// A refusal drops the missed events held for the CONNECT it replaces:
+// a later CONNECT on the same connection (another socket keeps it open)
+// does not deliver them.
+func TestRefusalDropsHeldEvents(t *testing.T) {
+	ws := startWireServer(t)
+	opts := socketiotest.WebSocket.Options()
+	opts.ForceNew = true
+	m, err := sioclient.NewManager(ws.URL, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	other := m.Socket("/other", nil)
+	lo := socketiotest.Watch(other)
+	other.Connect()
+	ws.expect(t, "0/other,").reply(t, `0/other,{"sid":"o"}`)
+	socketiotest.Receive(t, lo.Connected, "the other socket's connection")
+
+	s := m.Socket("/", nil)
+	l := socketiotest.Watch(s)
+	got := make(chan string, 4)
+	s.On("missed", func(e *sioclient.Event) { got <- "missed" })
+	s.OnConnect(func() { got <- "connect" })
+	s.Connect()
+	c := ws.expect(t, "0")
+	c.reply(t, `2["missed"]`, `4{"message":"no"}`)
+	socketiotest.Receive(t, l.ConnectErrors, "the refusal")
+	s.Connect()
+	ws.expect(t, "0").reply(t, `0{"sid":"s"}`)
+	if g := socketiotest.Receive(t, got, "the connection"); g != "connect" {
+		t.Errorf("got %s before OnConnect: the refused connection's held event", g)
 	}
 }
