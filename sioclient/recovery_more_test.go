@@ -1,7 +1,9 @@
 package sioclient_test
 
 import (
+	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/switchboard-go/socketio/sioclient"
@@ -115,4 +117,36 @@ func TestRefusalDropsHeldEvents(t *testing.T) {
 	if g := socketiotest.Receive(t, got, "the connection"); g != "connect" {
 		t.Errorf("got %s before OnConnect: the refused connection's held event", g)
 	}
+}
+
+// The session in the CONNECT is written as JSON whatever its length and
+// bytes: a long pid with no offset yet, then a longer offset; <, > and &
+// as they are (not HTML-escaped), quotes, backslashes and control bytes
+// escaped.
+func TestRecoverySessionWritten(t *testing.T) {
+	srv := startScriptedServer(t)
+	opts := socketiotest.WebSocket.Options()
+	opts.ForceNew = true
+	s, err := sioclient.New(srv.URL, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Manager().Close()
+	l := socketiotest.Watch(s)
+	news := make(chan struct{}, 8)
+	s.On("news", func(*sioclient.Event) { news <- struct{}{} })
+	pid := "p<&>" + strings.Repeat("x", 60)
+	offset := `o"\` + "\t" + strings.Repeat("y", 100)
+	s.Connect()
+	c := srv.expectConnect(t, "")
+	c.send(t, `0{"sid":"a","pid":"`+pid+`"}`)
+	socketiotest.Receive(t, l.Connected, "the connection")
+	c.cut()
+	c = srv.expectConnect(t, `{"pid":"`+pid+`"}`)
+	c.send(t, `0{"sid":"a","pid":"`+pid+`"}`, `2["news","o\"\\\t`+strings.Repeat("y", 100)+`"]`)
+	socketiotest.Receive(t, l.Connected, "the reconnection")
+	socketiotest.Receive(t, news, "the event")
+	c.cut()
+	want, _ := json.Marshal(offset)
+	srv.expectConnect(t, `{"pid":"`+pid+`","offset":`+string(want)+`}`)
 }
