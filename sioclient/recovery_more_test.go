@@ -150,3 +150,27 @@ func TestRecoverySessionWritten(t *testing.T) {
 	want, _ := json.Marshal(offset)
 	srv.expectConnect(t, `{"pid":"`+pid+`","offset":`+string(want)+`}`)
 }
+
+// An auth with its own pid keeps it, and the offset comes first, without
+// a comma before it.
+func TestRecoveryAuthOwnPID(t *testing.T) {
+	srv := startScriptedServer(t)
+	opts := socketiotest.WebSocket.Options()
+	opts.ForceNew = true
+	opts.Auth = map[string]any{"pid": "mine"}
+	s, err := sioclient.New(srv.URL, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Manager().Close()
+	l := socketiotest.Watch(s)
+	news := make(chan struct{}, 1)
+	s.On("news", func(*sioclient.Event) { news <- struct{}{} })
+	s.Connect()
+	c := srv.expectConnect(t, `{"pid":"mine"}`)
+	c.send(t, `0{"sid":"a","pid":"p"}`, `2["news","o"]`)
+	socketiotest.Receive(t, l.Connected, "the connection")
+	socketiotest.Receive(t, news, "the event")
+	c.cut()
+	srv.expectConnect(t, `{"offset":"o","pid":"mine"}`)
+}
