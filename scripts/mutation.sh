@@ -195,6 +195,23 @@ for pkg in "${pkgs[@]}"; do
   fi
   env=()
   [ "$pkg" != . ] || env=(GOWORK=off)
+  # A package of a nested module (msgpackparser): gremlins copies that
+  # module's directory alone, where its relative replace of the library
+  # (../) points nowhere. It gets a copy of its go.mod (-modfile, outside
+  # workspace mode) that replaces the library with a staged copy of it
+  # (as for the root package; the nested modules left out, else the
+  # package would be in both).
+  moddir=$(cd "$dir" && GOWORK=off go env GOMOD)
+  moddir=${moddir%/go.mod}
+  if [ "$pkg" != . ] && [ "$moddir" != "$root" ]; then
+    stage_root "$out/module"
+    cp "$moddir/go.mod" "$out/$name.go.mod"
+    cp "$moddir/go.sum" "$out/$name.go.sum"
+    (cd "$moddir" && GOWORK=off go mod edit -modfile="$out/$name.go.mod" \
+      -replace="$(GOWORK=off go -C "$root" list -m)=$out/module")
+    flags+=" -modfile=$out/$name.go.mod"
+    env=(GOWORK=off)
+  fi
   if [ -n "$base" ]; then
     args+=(--diff "$base")
     if [ "$pkg" = . ]; then

@@ -274,7 +274,10 @@ func (s *Socket) emit(event string, args []any, volatile bool, timeout time.Dura
 		case volatile:
 			s.dropAckLocked(pkt)
 			return 0, errDropped
-		case errors.Is(err, ErrQueueOverflow):
+		case !connGone(err):
+			// The connection's queue is full, or Options.Parser cannot
+			// encode the packet: another connection would not take it
+			// either.
 			s.dropAckLocked(pkt)
 			return 0, err
 		}

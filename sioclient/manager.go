@@ -2,6 +2,7 @@ package sioclient
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"sync"
@@ -472,6 +473,14 @@ func (m *Manager) writePacket(gen uint64, p *parser.Packet, volatile bool) error
 		msgs = append(msgs, engineio.Message{Data: a, Binary: true})
 	}
 	return c.SendMessages(msgs, volatile)
+}
+
+// connGone reports whether err, from writePacket, means that the
+// connection is going away (the packet may go on the next one), rather
+// than that this packet cannot be sent (ErrQueueOverflow, an error of
+// Options.Parser).
+func connGone(err error) bool {
+	return errors.Is(err, errNoConn) || errors.Is(err, engineio.ErrClosed)
 }
 
 // connHandler receives the messages of one connection (one generation).

@@ -339,8 +339,8 @@ func (s *Socket) onConnectPacket(gen uint64, p *parser.Packet) {
 	}
 	dropped := s.flushLocked()
 	s.mu.Unlock()
-	for _, a := range dropped {
-		a.resolve(&s.m.exec, Args{}, ErrQueueOverflow, nil)
+	for _, d := range dropped {
+		d.a.resolve(&s.m.exec, Args{}, d.err, nil)
 	}
 	s.drainRetries(true)
 	s.m.exec.post(func() {
@@ -353,17 +353,24 @@ func (s *Socket) onConnectPacket(gen uint64, p *parser.Packet) {
 	})
 }
 
+// droppedAck is the pending ack of a buffered emit that could not be
+// sent, and why.
+type droppedAck struct {
+	a   *pendingAck
+	err error
+}
+
 // flushLocked sends the buffered emits in order. It stops when the
 // connection is going away (the rest waits for the next one); an emit the
-// connection's queue refuses is dropped and its pending ack, returned, must
-// fail.
+// connection refuses (its queue is full, Options.Parser cannot encode it)
+// is dropped and its pending ack, returned, must fail with that error.
 //
 // requires s.mu
-func (s *Socket) flushLocked() (dropped []*pendingAck) {
+func (s *Socket) flushLocked() (dropped []droppedAck) {
 	for len(s.buf) > 0 {
 		op := &s.buf[0]
 		err := s.m.writePacket(s.gen, &op.pkt, false)
-		if err != nil && !errors.Is(err, ErrQueueOverflow) {
+		if connGone(err) {
 			break
 		}
 		if op.pkt.HasID {
@@ -371,7 +378,7 @@ func (s *Socket) flushLocked() (dropped []*pendingAck) {
 				a.buffered = false
 				if err != nil {
 					delete(s.acks, op.pkt.ID)
-					dropped = append(dropped, a)
+					dropped = append(dropped, droppedAck{a, err})
 				}
 			}
 		}
