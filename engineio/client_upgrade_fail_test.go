@@ -20,6 +20,7 @@ func TestClientUpgradeProbeRefused(t *testing.T) {
 	}
 	up := websocket.Upgrader{}
 	probed := make(chan string, 1)
+	dropped := make(chan struct{})
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Query().Get("transport") != TransportWebSocket {
 			f.ServeHTTP(w, r)
@@ -38,6 +39,7 @@ func TestClientUpgradeProbeRefused(t *testing.T) {
 		_ = ws.WriteMessage(websocket.TextMessage, []byte("3nope"))
 		for {
 			if _, _, err := ws.ReadMessage(); err != nil {
+				close(dropped)
 				return
 			}
 		}
@@ -48,6 +50,8 @@ func TestClientUpgradeProbeRefused(t *testing.T) {
 	if got := receive(t, probed, "no probe"); got != "2probe" {
 		t.Fatalf("probe %q", got)
 	}
+	// The client drops the WebSocket at once (not at UpgradeTimeout).
+	receive(t, dropped, "the WebSocket was not dropped")
 	// Polling goes on: a message each way.
 	if err := c.Send([]byte("up"), false, false); err != nil {
 		t.Fatal(err)
