@@ -68,3 +68,11 @@ func TestPayloadV3ShortRecordError(t *testing.T) {
 		t.Fatalf("err %v, want a record shorter than its length 5", err)
 	}
 }
+
+// A binary payload's error names the record it is in, counted from 0.
+func TestPayloadV3BinaryErrorNamesRecord(t *testing.T) {
+	_, err := collectV3([]byte("\x00\x02\xff4a\x02"), true)
+	if !errors.Is(err, ErrInvalidPayload) || !strings.Contains(err.Error(), "record 1:") {
+		t.Fatalf("err %v, want one naming record 1", err)
+	}
+}
