@@ -2,6 +2,7 @@ package engineio
 
 import (
 	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
@@ -119,4 +120,63 @@ func TestHoldReadsBounded(t *testing.T) {
 	if held := at.Sub(start); held < 200*time.Millisecond {
 		t.Fatalf("read after %v: the hold was shorter than PingTimeout/2", held)
 	}
+}
+
+// A client that answers pings keeps its session through a hold: the hold
+// ends within half of PingTimeout, so a pong held back with the rest of
+// its input is still read in time (with PingInterval 100 ms, the first
+// ping comes during the hold).
+func TestHoldReadsKeepsTheSession(t *testing.T) {
+	h := &holdHandler{until: make(chan time.Time, 1), after: make(chan time.Time, 1), long: true}
+	closed := make(chan string, 1)
+	eng := NewServer(testOptions(&Options{PingInterval: 100 * time.Millisecond, PingTimeout: 400 * time.Millisecond}),
+		func(*Conn) Handler { return &closeNotifier{Handler: h, closed: closed} })
+	ts := &testServer{Server: httptest.NewServer(eng), eng: eng}
+	t.Cleanup(func() {
+		_ = eng.Close()
+		ts.Close()
+	})
+	ws := dialWS(t, ts, "")
+	readText(t, ws)
+	held := make(chan struct{}, 1)
+	var wmu sync.Mutex
+	write := func(s string) {
+		wmu.Lock()
+		defer wmu.Unlock()
+		_ = ws.WriteMessage(websocket.TextMessage, []byte(s))
+	}
+	go func() { // answers pings, as a client does
+		for {
+			_, m, err := ws.ReadMessage()
+			if err != nil {
+				return
+			}
+			switch string(m) {
+			case "2":
+				write("3")
+			case "4held":
+				held <- struct{}{}
+			}
+		}
+	}()
+	write("4hold")
+	receive(t, held, "no answer to hold")
+	write("4after")
+	receive(t, h.after, "the packet after the hold was never read")
+	select {
+	case reason := <-closed:
+		t.Fatalf("the session closed during the hold: %s", reason)
+	default:
+	}
+}
+
+// closeNotifier tells when its session closes.
+type closeNotifier struct {
+	Handler
+	closed chan string
+}
+
+func (n *closeNotifier) OnClose(c *Conn, reason string) {
+	n.closed <- reason
+	n.Handler.OnClose(c, reason)
 }
