@@ -29,6 +29,7 @@ import (
 
 	"github.com/switchboard-go/socketio/adapter"
 	"github.com/switchboard-go/socketio/engineio"
+	"github.com/switchboard-go/socketio/internal/observers"
 	"github.com/switchboard-go/socketio/parser"
 )
 
@@ -159,7 +160,7 @@ type Server struct {
 	cleanupEmpty   bool
 	clientPath     string // the engine path when serving the client, else ""
 	logger         *slog.Logger
-	observers      observers // Options.Observer and those attached by Observe
+	observers      observers.Set[Observer] // Options.Observer and those attached by Observe
 
 	mu      sync.RWMutex
 	nsps    map[string]*Namespace
@@ -216,7 +217,7 @@ func NewServer(opts *Options) *Server {
 		logger:         o.Logger,
 		nsps:           make(map[string]*Namespace),
 	}
-	s.observers.init(o.Observer)
+	s.observers.Init(o.Observer, newFanOut)
 	s.engine = engineio.NewServer(&o.Engine, func(c *engineio.Conn) engineio.Handler {
 		return newClient(s, c)
 	})

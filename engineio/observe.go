@@ -1,84 +1,5 @@
 package engineio
 
-import (
-	"sync"
-	"sync/atomic"
-)
-
-// observers are the Observers a server reports to: Options.Observer and
-// those attached by Observe. The engine reads them with one atomic load,
-// so an event costs nothing more than before when none is attached.
-type observers struct {
-	cur atomic.Pointer[observerSet] // nil: none
-
-	mu       sync.Mutex // serializes attach and detach
-	attached []*observerEntry
-	base     Observer // Options.Observer; nil: none
-}
-
-// observerSet is what the engine calls: the only observer, or a fan-out
-// to several.
-type observerSet struct{ o Observer }
-
-// observerEntry gives each attachment an identity of its own (the same
-// Observer may be attached twice, and an Observer need not be comparable).
-type observerEntry struct{ o Observer }
-
-func (ob *observers) init(base Observer) {
-	ob.base = base
-	ob.publish()
-}
-
-// get returns the observer to call, nil when none.
-func (ob *observers) get() Observer {
-	if p := ob.cur.Load(); p != nil {
-		return p.o
-	}
-	return nil
-}
-
-// publish stores the set built from base and attached.
-// requires ob.mu held (or no concurrent use, in init)
-func (ob *observers) publish() {
-	var list fanOut
-	if ob.base != nil {
-		list = append(list, ob.base)
-	}
-	for _, e := range ob.attached {
-		list = append(list, e.o)
-	}
-	switch len(list) {
-	case 0:
-		ob.cur.Store(nil)
-	case 1:
-		ob.cur.Store(&observerSet{o: list[0]})
-	default:
-		ob.cur.Store(&observerSet{o: list})
-	}
-}
-
-func (ob *observers) attach(o Observer) (detach func()) {
-	e := &observerEntry{o: o}
-	ob.mu.Lock()
-	ob.attached = append(ob.attached, e)
-	ob.publish()
-	ob.mu.Unlock()
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			ob.mu.Lock()
-			for i, a := range ob.attached {
-				if a == e {
-					ob.attached = append(ob.attached[:i:i], ob.attached[i+1:]...)
-					break
-				}
-			}
-			ob.publish()
-			ob.mu.Unlock()
-		})
-	}
-}
-
 // Observe attaches o to the server, beside Options.Observer, until the
 // returned function is called; it may be called at any time, from any
 // goroutine, and more than once. Events that happen while o is being
@@ -93,14 +14,16 @@ func (s *Server) Observe(o Observer) (detach func()) {
 	if o == nil {
 		return func() {}
 	}
-	return s.observers.attach(o)
+	return s.observers.Attach(o)
 }
 
 // observer returns the observer to report to, nil when none.
-func (s *Server) observer() Observer { return s.observers.get() }
+func (s *Server) observer() Observer { return s.observers.Get() }
 
 // fanOut reports to several observers, in order.
 type fanOut []Observer
+
+func newFanOut(list []Observer) Observer { return fanOut(list) }
 
 func (f fanOut) ConnOpened(e ConnOpen) {
 	for _, o := range f {

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/switchboard-go/socketio/internal/observers"
 )
 
 // Handler receives the events of one connection. The Socket.IO layer
@@ -61,7 +63,7 @@ type Server struct {
 
 	congestion congestion // receivers behind, and the senders that wait for them
 
-	observers observers // Options.Observer and those attached by Observe
+	observers observers.Set[Observer] // Options.Observer and those attached by Observe
 }
 
 type counters struct {
@@ -110,7 +112,7 @@ func NewServer(opts *Options, onConnect func(*Conn) Handler) *Server {
 		draining:  make(map[*Conn]struct{}),
 	}
 	s.congestion.bound = cfg.WriteTimeout / 2
-	s.observers.init(cfg.Observer)
+	s.observers.Init(cfg.Observer, newFanOut)
 	s.flushers.wg = &s.wg
 	s.dispatchers.wg = &s.wg
 	s.upgrader = websocket.Upgrader{
