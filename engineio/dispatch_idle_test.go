@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/switchboard-go/socketio/internal/netpoll"
 )
 
 // dispatcherGoroutines counts the goroutines dispatching the packets of
@@ -18,10 +20,10 @@ func dispatcherGoroutines() int {
 // A dispatcher idle for dispatcherIdle exits, and the next message of a
 // poller-held connection gets a dispatcher all the same.
 func TestIdleDispatcherExits(t *testing.T) {
-	if !pollerExpected() {
-		t.Skip("no poller")
+	if !netpoll.Supported {
+		t.Skip("no poller on this platform")
 	}
-	ts := startServer(t, &Options{PingInterval: time.Hour}, true)
+	ts := startServerRaw(t, &Options{PingInterval: time.Hour}, true) // the poller, in the -nopoller pass too
 	ws := dialWS(t, ts, "")
 	readText(t, ws) // open
 	for round := range 2 {
