@@ -2,6 +2,8 @@ package socketio
 
 import (
 	"time"
+
+	"github.com/switchboard-go/socketio/engineio"
 )
 
 // EventLimit is a token bucket: a client may send Burst events at once,
@@ -25,7 +27,7 @@ func (l EventLimit) on() bool { return l.Rate > 0 }
 // waiting for it learns why. A socket that goes on past its PerSocket
 // limit (a second refusal within a token's time of the first) has its
 // connection's reads held for a token's time per refused event, up to
-// 5 s (engineio.Conn.HoldReads): the rest of a flood waits in the kernel
+// engineio.MaxReadHold (engineio.Conn.HoldReads): the rest of a flood waits in the kernel
 // instead of costing a read and a refusal each, and other events on that
 // connection wait with it. With Disconnect set, the socket is
 // disconnected instead (the client gets a DISCONNECT packet, the server's
@@ -202,7 +204,7 @@ func (s *Socket) refuse(e *Event, l *eventLimiter, v verdict) {
 // chunks (up to 64 KiB: thousands of small events), so a hold only as
 // long as the next token would let each chunk through whole; holding by
 // what was refused keeps the flooder's pace at the limit's. The engine
-// bounds one hold to 5 s.
+// bounds one hold (engineio.MaxReadHold).
 //
 // A refusal alone holds nothing: a client that went over its burst once
 // gets its error and goes on. The hold starts with a refusal that comes
@@ -214,14 +216,11 @@ func (s *Socket) holdReads(l *eventLimiter, limit EventLimit) {
 		l.readsHeld = now
 	}
 	l.readsHeld = l.readsHeld.Add(time.Duration(float64(time.Second) / limit.Rate))
-	if most := now.Add(maxReadHold); l.readsHeld.After(most) {
+	// A hold the engine would cut short is debt not worth keeping.
+	if most := now.Add(engineio.MaxReadHold); l.readsHeld.After(most) {
 		l.readsHeld = most
 	}
 	if again {
 		s.client.conn.HoldReads(l.readsHeld)
 	}
 }
-
-// maxReadHold is engineio's bound of one hold (Conn.HoldReads), mirrored
-// so that a socket's debt does not grow past what the engine would hold.
-const maxReadHold = 5 * time.Second

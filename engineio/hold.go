@@ -2,10 +2,10 @@ package engineio
 
 import "time"
 
-// maxReadHold bounds one HoldReads: a held connection cannot deliver its
+// MaxReadHold bounds one HoldReads: a held connection cannot deliver its
 // pongs either, and a hold must not cost it its session (it is also kept
 // under half of PingTimeout).
-const maxReadHold = 5 * time.Second
+const MaxReadHold = 5 * time.Second
 
 // HoldReads stops reading the session's input until the time given, for a
 // client that sends more than it is allowed (the Socket.IO layer's rate
@@ -20,7 +20,7 @@ const maxReadHold = 5 * time.Second
 // goroutine, cheaply again and again while a hold lasts.
 func (c *Conn) HoldReads(until time.Time) {
 	now := time.Now()
-	limit := min(maxReadHold, c.srv.cfg.PingTimeout/2)
+	limit := min(MaxReadHold, c.srv.cfg.PingTimeout/2)
 	if until.After(now.Add(limit)) {
 		until = now.Add(limit)
 	}

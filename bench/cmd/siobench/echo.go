@@ -56,14 +56,8 @@ func runEcho(cfg *config) *echoResult {
 	send := func(c *epConn) {
 		l := &loops[c.id]
 		l.id++
-		l.out = append(l.out[:0], `42`...)
-		l.out = strconv.AppendUint(l.out, l.id, 10)
-		l.out = append(l.out, `["echo",`...)
-		l.out = strconv.AppendUint(l.out, l.id, 10)
-		l.out = append(l.out, padding...)
-		l.want = append(l.want[:0], `43`...)
-		l.want = strconv.AppendUint(l.want, l.id, 10)
-		l.want = append(l.want, '[')
+		l.out = appendEcho(l.out[:0], l.id, padding)
+		l.want = appendAckPrefix(l.want[:0], l.id)
 		l.sent = time.Now()
 		if c.write(0x1, l.out) != nil && !stop.Load() {
 			failures.Add(1)
@@ -126,4 +120,23 @@ func runEcho(cfg *config) *echoResult {
 		cfg.label, len(conns), res.AcksPerSec, res.Latency.P50, res.Latency.P99, res.Latency.P999,
 		res.ServerCPUUs, 100*res.ServerUtil, res.CoreCPUUs, res.GenCPUUs, 100*res.GenCPU, res.Failures)
 	return res
+}
+
+// appendEcho appends 42<id>["echo",<id><padding>: an echo event asking for
+// acknowledgement id, its sequence number the same id; padding closes the
+// array (`,"xxx"]`).
+func appendEcho(b []byte, id uint64, padding string) []byte {
+	b = append(b, `42`...)
+	b = strconv.AppendUint(b, id, 10)
+	b = append(b, `["echo",`...)
+	b = strconv.AppendUint(b, id, 10)
+	return append(b, padding...)
+}
+
+// appendAckPrefix appends 43<id>[, how the acknowledgement of appendEcho's
+// event id begins.
+func appendAckPrefix(b []byte, id uint64) []byte {
+	b = append(b, `43`...)
+	b = strconv.AppendUint(b, id, 10)
+	return append(b, '[')
 }

@@ -134,14 +134,8 @@ func runFlood(cfg *config) *floodResult {
 				continue
 			}
 			cl.id++
-			cl.out = append(cl.out[:0], `42`...)
-			cl.out = strconv.AppendUint(cl.out, cl.id, 10)
-			cl.out = append(cl.out, `["echo",`...)
-			cl.out = strconv.AppendUint(cl.out, cl.id, 10)
-			cl.out = append(cl.out, padding...)
-			cl.want = append(cl.want[:0], `43`...)
-			cl.want = strconv.AppendUint(cl.want, cl.id, 10)
-			cl.want = append(cl.want, '[')
+			cl.out = appendEcho(cl.out[:0], cl.id, padding)
+			cl.want = appendAckPrefix(cl.want[:0], cl.id)
 			cl.waiting = true
 			cl.sent = time.Now()
 			out := cl.out
@@ -322,11 +316,7 @@ func runFlooder(cfg *config) {
 			frames = frames[:0]
 			for range floodBatch {
 				seq++
-				pkt = append(pkt[:0], `42`...)
-				pkt = strconv.AppendUint(pkt, seq, 10)
-				pkt = append(pkt, `["echo",`...)
-				pkt = strconv.AppendUint(pkt, seq, 10)
-				pkt = append(pkt, padding...)
+				pkt = appendEcho(pkt[:0], seq, padding)
 				frames = appendFrame(frames, 0x1, pkt)
 			}
 			if fc.writeRaw(frames) != nil {
