@@ -480,13 +480,7 @@ func TestClientTLS(t *testing.T) {
 // refused with 1002 before anything is inflated, and a message over the
 // limit with 1009.
 func TestClientBoundsServerMessages(t *testing.T) {
-	bombText := make([]byte, 64<<20)
-	for i := range bombText {
-		bombText[i] = 'a'
-	}
-	bombText[0] = '4'
-	bomb := deflateMessage(t, bombText)
-	bombText = nil
+	bomb := deflateBomb(t, 64<<20)
 	for _, tc := range []struct {
 		name  string
 		frame []byte // unmasked, as a server sends it

@@ -46,8 +46,10 @@
 // an epoll poller reads them, a pool of dispatchers runs their packets,
 // sends to one connection are written by the sender without blocking and
 // broadcasts by a few flusher goroutines, so an idle connection holds no
-// goroutine and no buffer. TLS and permessage-deflate connections keep a
-// reader goroutine and an on-demand writer goroutine. Either way the
+// goroutine and no buffer. TLS and permessage-deflate connections are read
+// by a goroutine while the client sends, and parked in the poller while
+// it is quiet (no goroutine, no read buffer), and have an on-demand writer
+// goroutine. Either way the
 // engine's own frame parser reads them (gorilla/websocket does the
 // handshake), so the same protocol checks and limits hold on every path.
 //

@@ -127,7 +127,7 @@ func TestEIO3PollingBase64(t *testing.T) {
 // pinging is closed PingInterval+PingTimeout after its last ping. The
 // server never pings.
 func TestEIO3Heartbeat(t *testing.T) {
-	const interval, timeout = 40 * time.Millisecond, 80 * time.Millisecond
+	const interval, timeout = 200 * time.Millisecond, 400 * time.Millisecond
 	ts := startServer(t, &Options{AllowEIO3: true, PingInterval: interval, PingTimeout: timeout}, false)
 	op, c := handshake3(t, ts, "")
 	u := ts.url3("transport=polling&sid=" + op.SID)

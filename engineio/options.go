@@ -95,7 +95,8 @@ type Options struct {
 	// connection. By default, on Linux, a WebSocket on plain TCP without
 	// permessage-deflate is handed to an epoll poller after the handshake
 	// and holds no goroutine while idle (about a third of the memory);
-	// TLS and compressed connections always have a reader goroutine.
+	// a TLS or compressed one is read by a goroutine only while its
+	// client sends, and waits in the poller while it is quiet.
 	DisablePoller bool
 
 	// PerMessageDeflate enables WebSocket permessage-deflate; default off

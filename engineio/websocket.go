@@ -7,10 +7,13 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/switchboard-go/socketio/internal/netpoll"
 )
 
 // WebSocket transport. Where it can, a new WebSocket moves to the poller
@@ -53,6 +56,12 @@ type gorillaWS struct {
 	closing bool
 	// deadline is the write deadline last set on nc.
 	deadline time.Time
+
+	// watch, when set, parks the connection's reads in the poller while
+	// it is idle, instead of in a goroutine (wswatch.go); reading says a
+	// goroutine is reading it.
+	watch   *netpoll.Watch
+	reading atomic.Bool
 }
 
 func newGorillaWS(c *Conn, ws *websocket.Conn, deflate bool) *gorillaWS {
@@ -73,7 +82,16 @@ func (g *gorillaWS) abort() {
 	if tc, ok := nc.(*tls.Conn); ok {
 		nc = tc.NetConn()
 	}
+	if g.watch == nil {
+		_ = nc.Close()
+		return
+	}
+	// The poller must let go of the descriptor before it closes; then a
+	// reader must run to see the connection closed and end the session's
+	// side of it (no reader may be running while it is parked).
+	g.watch.Stop()
 	_ = nc.Close()
+	g.wake()
 }
 
 func (g *gorillaWS) catchUp() {
@@ -176,11 +194,26 @@ func (c *Conn) serveWebSocket(ws *websocket.Conn, r *http.Request, probing bool)
 		}
 	}
 	g := newGorillaWS(c, ws, deflate)
+	// Read on a goroutine of its own and let ServeHTTP return: net/http
+	// then frees the request's response writer and buffers, and the new
+	// goroutine starts with a small stack. Both stay with every idle
+	// connection otherwise. Where the poller can watch the connection, an
+	// idle one has no reader goroutine at all (wswatch.go): it is parked
+	// from the start, unless it is a probe, whose exchange a goroutine
+	// runs. The server's tracker counts the connection until its reads
+	// end (readsEnded), read by a goroutine or parked.
+	//
+	// The watch is settled before g is published (as the probe or the
+	// transport): from then on another goroutine may abort it.
+	c.srv.wg.Add(1)
+	g.watch = c.srv.watchReads(g)
+	g.reading.Store(true) // this goroutine has the reader role until park
 	if probing {
 		c.mu.Lock()
 		if c.dropsProbe() {
 			c.mu.Unlock()
 			_ = ws.Close()
+			c.srv.wg.Done()
 			return
 		}
 		g.probe = newWSProbe(c, g)
@@ -189,20 +222,11 @@ func (c *Conn) serveWebSocket(ws *websocket.Conn, r *http.Request, probing bool)
 	} else {
 		c.attach(g)
 	}
-	// Read on a goroutine of its own and let ServeHTTP return: net/http
-	// then frees the request's response writer and buffers, and the new
-	// goroutine starts with a small stack. Both stay with every idle
-	// connection otherwise.
-	c.srv.wg.Add(1)
-	go func() {
-		defer c.srv.wg.Done()
-		defer c.endWS(g) // the reader ends once the connection is closed
-		if probing {
-			c.probeThenRead(g)
-		} else {
-			c.readLoop(g)
-		}
-	}()
+	if g.watch == nil || probing {
+		go c.readBurst(g, probing)
+	} else if !g.park() {
+		go c.readBurst(g, false) // aborted meanwhile: see it closed
+	}
 }
 
 // Read buffers of the reader goroutine: a small one while the client
@@ -220,20 +244,36 @@ const (
 // connection still holds only the small buffer.
 var largeReadBuffers = sync.Pool{New: func() any { b := make([]byte, wsReadBufferMax); return &b }}
 
-// readLoop reads g until it fails or the session ends.
-func (c *Conn) readLoop(g *gorillaWS) {
-	small := make([]byte, wsReadBuffer)
+// readLoop reads g until it fails or the session ends, or, on a watched
+// connection, until the client has been quiet for readLinger: then it
+// parks the connection in the poller and reports true.
+func (c *Conn) readLoop(g *gorillaWS) (parked bool) {
+	var small []byte
+	var pooled *[]byte // from smallReadBuffers: a parked connection keeps none
+	if g.watch != nil {
+		pooled = smallReadBuffers.Get().(*[]byte)
+		small = *pooled
+	} else {
+		small = make([]byte, wsReadBuffer)
+	}
 	buf := small
 	var large *[]byte // from largeReadBuffers, while buf is it
 	defer func() {
 		if large != nil {
 			largeReadBuffers.Put(large)
 		}
+		if pooled != nil {
+			smallReadBuffers.Put(pooled)
+		}
 	}()
 	emit := g.onFrame
+	var linger time.Time // the read deadline of a watched connection
 	for {
 		if c.holdUntil.Load() != 0 {
 			c.waitHold(c.Done())
+		}
+		if g.watch != nil {
+			linger = g.extendLinger(linger)
 		}
 		n, err := g.nc.Read(buf)
 		if n > 0 {
@@ -256,8 +296,15 @@ func (c *Conn) readLoop(g *gorillaWS) {
 			}
 		}
 		if err != nil {
+			if g.watch != nil && isTimeout(err) {
+				if g.park() {
+					return true
+				}
+				linger = time.Time{}
+				continue // stopped meanwhile: read on, to see it closed
+			}
 			c.closeTransport(g, readErrorReason(err))
-			return
+			return false
 		}
 	}
 }
@@ -402,7 +449,7 @@ func (c *Conn) serveUpgrade(w http.ResponseWriter, r *http.Request) {
 
 // probeThenRead runs the probe exchange on g (wsprobe.go) and, once the
 // client sends the upgrade packet, reads g as the session's transport.
-func (c *Conn) probeThenRead(g *gorillaWS) {
+func (c *Conn) probeThenRead(g *gorillaWS) (parked bool) {
 	// The probe must finish within UpgradeTimeout, else the WebSocket is
 	// dropped and the session carries on over polling.
 	timer := time.AfterFunc(c.srv.cfg.UpgradeTimeout, c.upgradeExpiry(g))
@@ -410,9 +457,9 @@ func (c *Conn) probeThenRead(g *gorillaWS) {
 	timer.Stop()
 	if !upgraded {
 		c.abortUpgrade(g)
-		return
+		return false
 	}
-	c.readLoop(g)
+	return c.readLoop(g)
 }
 
 // upgradeExpiry returns what the upgrade timer of the probe t runs when

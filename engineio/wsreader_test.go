@@ -99,6 +99,13 @@ type pathWS struct {
 // packet. recvBuffer, when not 0, is the client's socket receive buffer.
 func dialPath(t *testing.T, ts *testServer, rp readerPath, recvBuffer int) *pathWS {
 	t.Helper()
+	return dialPathVia(t, ts, rp, recvBuffer, nil)
+}
+
+// dialPathVia is dialPath with the TCP connection wrapped by via (under
+// TLS, when rp.tls), when via is not nil.
+func dialPathVia(t *testing.T, ts *testServer, rp readerPath, recvBuffer int, via func(net.Conn) net.Conn) *pathWS {
+	t.Helper()
 	u, err := url.Parse(ts.url("transport=websocket"))
 	if err != nil {
 		t.Fatal(err)
@@ -111,10 +118,13 @@ func dialPath(t *testing.T, ts *testServer, rp readerPath, recvBuffer int) *path
 		_ = tc.(*net.TCPConn).SetReadBuffer(recvBuffer)
 	}
 	nc := tc
+	if via != nil {
+		nc = via(tc)
+	}
 	if rp.tls {
 		cfg := ts.Client().Transport.(*http.Transport).TLSClientConfig.Clone()
 		cfg.ServerName = "example.com" // httptest's certificate
-		nc = tls.Client(tc, cfg)
+		nc = tls.Client(nc, cfg)
 	}
 	t.Cleanup(func() { nc.Close() })
 	var key [16]byte
@@ -255,6 +265,24 @@ func deflateMessage(t testing.TB, b []byte) []byte {
 	return out[:len(out)-4]
 }
 
+// deflateBomb returns a permessage-deflate message that inflates to "4"
+// followed by 'a' up to size bytes (a multiple of 1 MiB): one compressed
+// MiB repeated. A flush ends each at a byte boundary with an empty stored
+// block, so the copies follow one another as blocks of one stream, and
+// each one's matches look back only at its own output. Compressing the
+// whole at once took minutes under the race detector on a loaded machine.
+func deflateBomb(t testing.TB, size int) []byte {
+	const chunk = 1 << 20
+	body := bytes.Repeat([]byte{'a'}, chunk)
+	first := append(deflateMessage(t, append([]byte{'4'}, body[1:]...)), 0, 0, 0xff, 0xff)
+	rest := append(deflateMessage(t, body), 0, 0, 0xff, 0xff)
+	out := first
+	for n := chunk; n < size; n += chunk {
+		out = append(out, rest...)
+	}
+	return out[:len(out)-4]
+}
+
 // closedWith checks the reason the session closed with.
 func closedWith(t *testing.T, ts *testServer, want string) {
 	t.Helper()
@@ -307,13 +335,7 @@ func TestReaderProtocolChecksOnEveryPath(t *testing.T) {
 // stay far below its inflated size.
 func TestReaderDeflateBomb(t *testing.T) {
 	const maxPayload = 100_000
-	bomb := make([]byte, 64<<20)
-	bomb[0] = '4'
-	for i := 1; i < len(bomb); i++ {
-		bomb[i] = 'a'
-	}
-	compressed := deflateMessage(t, bomb)
-	bomb = nil
+	compressed := deflateBomb(t, 64<<20)
 	if len(compressed) >= maxPayload {
 		t.Fatalf("the bomb is %d bytes compressed, over MaxPayload", len(compressed))
 	}

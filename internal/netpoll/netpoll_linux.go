@@ -59,7 +59,8 @@ type poller struct {
 	rc   syscall.RawConn // waits for epfd to be readable in Go's poller
 
 	mu      sync.Mutex
-	descs   map[int32]*Desc // registered descriptors by fd
+	descs   map[int32]*Desc  // registered descriptors by fd
+	watches map[int32]*Watch // armed or idle watches by fd (watch_linux.go)
 	running bool
 
 	// serveMu is held while events are handled, by the loop or PollNow;
@@ -68,6 +69,7 @@ type poller struct {
 	buf     []byte // read buffer
 	events  []syscall.EpollEvent
 	ready   []*Desc
+	woken   []*Watch
 	wakeFd  int // an eventfd in the epoll set: makes the loop look again
 }
 
@@ -104,7 +106,8 @@ func newPoller() (*poller, error) {
 		_ = syscall.Close(int(wake))
 		return nil, err
 	}
-	return &poller{epfd: epfd, file: f, rc: rc, wakeFd: int(wake), descs: make(map[int32]*Desc)}, nil
+	return &poller{epfd: epfd, file: f, rc: rc, wakeFd: int(wake),
+		descs: make(map[int32]*Desc), watches: make(map[int32]*Watch)}, nil
 }
 
 // Desc is a connection taken over by a poller.
@@ -369,7 +372,7 @@ func (p *poller) loop() {
 		}
 		if n == 0 {
 			p.mu.Lock()
-			if len(p.descs) == 0 {
+			if p.idle() {
 				p.running = false
 				stop = true
 			}
@@ -410,23 +413,28 @@ func (p *poller) serveReady() (int, error) {
 	if err != nil || n == 0 {
 		return 0, err
 	}
-	ready := p.ready[:0]
+	ready, woken := p.ready[:0], p.woken[:0]
 	p.mu.Lock()
 	for i := range n {
-		ready = append(ready, p.descs[p.events[i].Fd])
+		fd := p.events[i].Fd
+		ready = append(ready, p.descs[fd])
+		woken = append(woken, p.watches[fd])
 	}
 	p.mu.Unlock()
 	for i, d := range ready {
 		switch {
 		case d != nil:
 			p.handle(d, p.events[i].Events)
+		case woken[i] != nil:
+			woken[i].notify()
 		case int(p.events[i].Fd) == p.wakeFd:
 			var b [8]byte
 			_, _ = syscall.Read(p.wakeFd, b[:])
 		}
 	}
 	clear(ready)
-	p.ready = ready[:0]
+	clear(woken)
+	p.ready, p.woken = ready[:0], woken[:0]
 	return n, nil
 }
 
@@ -454,7 +462,7 @@ func PollNow() {
 		// the connections served here were the last ones, wake it so it
 		// sees that.
 		p.mu.Lock()
-		empty := len(p.descs) == 0 && p.running
+		empty := p.idle() && p.running
 		p.mu.Unlock()
 		if empty {
 			one := [8]byte{1}
@@ -462,6 +470,10 @@ func PollNow() {
 		}
 	}
 }
+
+// idle reports whether nothing is registered: the loop goroutine stops.
+// Called with p.mu held.
+func (p *poller) idle() bool { return len(p.descs) == 0 && len(p.watches) == 0 }
 
 func (p *poller) handle(d *Desc, ev uint32) {
 	if ev&syscall.EPOLLOUT != 0 {
@@ -544,7 +556,7 @@ func (p *poller) failAll(err error) {
 	}
 	p.mu.Lock()
 	p.running = false
-	restart := len(p.descs) > 0
+	restart := !p.idle()
 	if restart {
 		p.running = true
 	}

@@ -1,0 +1,90 @@
+//go:build linux
+
+package netpoll
+
+import (
+	"io"
+	"testing"
+	"time"
+)
+
+// A watch reports input once per Arm, at once when input is waiting, and a
+// hang-up; the connection stays Go's to read; after Stop nothing is armed
+// and the poller's goroutine goes.
+func TestWatch(t *testing.T) {
+	ln := listen(t)
+	client, srv := pair(t, ln)
+	rc, err := srv.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	notified := make(chan struct{}, 8)
+	w, err := NewWatch(rc, func() { notified <- struct{}{} })
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait := func(what string) {
+		t.Helper()
+		select {
+		case <-notified:
+		case <-time.After(waitTimeout):
+			t.Fatalf("no notification: %s", what)
+		}
+	}
+	none := func(what string) {
+		t.Helper()
+		settle(w.p)
+		if n := len(notified); n != 0 {
+			t.Fatalf("%d notifications: %s", n, what)
+		}
+	}
+	read := func(want string) {
+		t.Helper()
+		_ = srv.SetReadDeadline(time.Now().Add(waitTimeout))
+		b := make([]byte, len(want))
+		if _, err := io.ReadFull(srv, b); err != nil || string(b) != want {
+			t.Fatalf("read %q, %v; want %q", b, err, want)
+		}
+	}
+	send := func(s string) {
+		t.Helper()
+		if _, err := client.Write([]byte(s)); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	send("a")
+	none("input before the first Arm")
+	if !w.Arm() {
+		t.Fatal("Arm: stopped")
+	}
+	wait("armed with input waiting")
+	send("b")
+	none("more input, not armed again")
+	read("ab")
+
+	if !w.Arm() {
+		t.Fatal("Arm: stopped")
+	}
+	none("armed with nothing waiting")
+	send("c")
+	wait("input after Arm")
+	read("c")
+
+	if !w.Arm() {
+		t.Fatal("Arm: stopped")
+	}
+	_ = client.Close()
+	wait("hang-up")
+
+	w.Stop()
+	w.Stop() // idempotent
+	if !w.Stopped() {
+		t.Fatal("Stopped is false after Stop")
+	}
+	if w.Arm() {
+		t.Fatal("Arm after Stop reported true")
+	}
+	_ = srv.Close()
+	waitNoPollerGoroutine(t)
+}
