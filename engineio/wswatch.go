@@ -37,7 +37,7 @@ import (
 // parks its connection: long enough that a client sending a stream of
 // messages keeps one goroutine, short enough that an idle connection has
 // none almost at once.
-const readLinger = time.Millisecond
+const readLinger = 5 * time.Millisecond
 
 // smallReadBuffers holds the small read buffers of parked connections'
 // readers between bursts.
