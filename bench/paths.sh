@@ -12,6 +12,7 @@
 #                2048, above both servers' 1024-byte compression threshold)
 #
 #   bench/paths.sh [-paths plain,tls,polling,tls-polling,deflate] [-o DIR] [-profile]
+#   bench/paths.sh -capacity FDS [-paths ...] [-o DIR]
 #
 # Each path × server: conns (N idle clients: KiB per client), echo (CPU µs
 # per ack), broadcast (window-limited flood: deliveries/s per receiver; then
@@ -29,12 +30,14 @@ BENCH=$PWD
 PATHS=plain,tls,polling,tls-polling,deflate
 OUT="$BENCH/results/$(date -u +%F)-paths"
 PROFILE=0
+CAPACITY=0
 while [ $# -gt 0 ]; do
   case "$1" in
     -paths) PATHS=$2; shift 2 ;;
     -o) OUT=$2; shift 2 ;;
     -profile) PROFILE=1; shift ;;
-    *) echo "usage: $0 [-paths LIST] [-o DIR] [-profile]" >&2; exit 2 ;;
+    -capacity) CAPACITY=$2; shift 2 ;;
+    *) echo "usage: $0 [-paths LIST] [-o DIR] [-profile] [-capacity FDS]" >&2; exit 2 ;;
   esac
 done
 
@@ -46,8 +49,19 @@ ECHO_C=${ECHO_C:-50}
 LIGHT_RATES=${LIGHT_RATES:-10,20}
 STEP=${STEP:-2s}
 DEFLATE_PAYLOAD=${DEFLATE_PAYLOAD:-2048}
+# -capacity FDS: only the idle-connection scenario, each server holding
+# FDS descriptors of clients (a polling client holds two: FDS/2 clients),
+# opened at CONNS_RATE per second (default 2000) and held for 10 s: the
+# failures during the ramp and the hold, and the memory per client.
+CONNS_RATE=${CONNS_RATE:-2000}
 limit=$(ulimit -n)
-if [ "$limit" -lt $((2 * CONNS + 200)) ]; then
+if [ "$CAPACITY" -gt 0 ]; then
+  if [ "$limit" -lt $((CAPACITY + 100)) ]; then
+    echo "open-file limit $limit is below $((CAPACITY + 100)): raise it (ulimit -n) or lower -capacity" >&2
+    exit 1
+  fi
+  [ "$OUT" != "$BENCH/results/$(date -u +%F)-paths" ] || OUT="$BENCH/results/$(date -u +%F)-capacity"
+elif [ "$limit" -lt $((2 * CONNS + 200)) ]; then
   echo "open-file limit $limit is below $((2 * CONNS + 200)): raise it (ulimit -n) or lower CONNS" >&2
   exit 1
 fi
@@ -81,6 +95,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
 {
   echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), kernel $(uname -r)"
   echo "go: $(go version | cut -d' ' -f3-), node: $(node --version), socket.io: $(node -p 'require("./node/node_modules/socket.io/package.json").version'), ws: $(node -p 'require("./node/node_modules/ws/package.json").version'), $(openssl version)"
+  [ "$CAPACITY" = 0 ] || echo "capacity: $CAPACITY client descriptors per server at $CONNS_RATE/s, held 10 s"
   echo "sizes: conns $CONNS, receivers $RECEIVERS, echo clients $ECHO_C, light rates $LIGHT_RATES, deflate payload $DEFLATE_PAYLOAD"
 } | tee -a "$LOG"
 
@@ -141,6 +156,14 @@ IFS=, read -r -a path_list <<<"$PATHS"
 for path in "${path_list[@]}"; do
   path_flags "$path"
   echo "== $path ($(( $(date +%s) - start ))s)" | tee -a "$LOG"
+  if [ "$CAPACITY" -gt 0 ]; then
+    n=$CAPACITY
+    case "$path" in *polling) n=$((CAPACITY / 2)) ;; esac
+    for kind in go node; do
+      scenario "$kind" "$path" -scenario conns -n "$n" -checkpoints $((n / 2)) -rate "$CONNS_RATE" -hold 10s -dial-timeout 30s
+    done
+    continue
+  fi
   for kind in go node; do
     scenario "$kind" "$path" -scenario conns -n "$CONNS" -checkpoints $((CONNS / 2)) -rate 1000 -hold 3s
     scenario "$kind" "$path" -scenario echo -c "$ECHO_C" -warmup 1s -duration 3s -payload "$PAYLOAD"
