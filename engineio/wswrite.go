@@ -159,8 +159,14 @@ type writeScratch struct {
 	bufs  net.Buffers
 	wv    net.Buffers // what writev consumes
 	hdr   []byte
+	join  []byte // writeJoined's buffer
 	poll  netpoll.Scratch
 }
+
+// joinMax is the most writeJoined gathers into one Write: a TLS record's
+// plaintext limit (RFC 8446 §5.1), so that each Write is one record and
+// one write(2). Larger buffers go out as they are.
+const joinMax = 16 << 10
 
 // frameBatch gathers the frames of sc.batch in sc.bufs: shared frames as
 // they are, other messages as a header (in sc.hdr) and their data.
@@ -301,13 +307,49 @@ func (sc *writeScratch) flush(nc net.Conn) error {
 	if len(sc.bufs) == 0 {
 		return nil
 	}
-	// WriteTo consumes its receiver: hand it a copy of the slice header,
-	// kept in the scratch so that taking its address allocates nothing.
-	sc.wv = sc.bufs
-	_, err := sc.wv.WriteTo(nc)
-	sc.wv = nil
+	var err error
+	if _, writev := nc.(*net.TCPConn); writev || len(sc.bufs) == 1 {
+		// WriteTo consumes its receiver: hand it a copy of the slice
+		// header, kept in the scratch so that taking its address
+		// allocates nothing.
+		sc.wv = sc.bufs
+		_, err = sc.wv.WriteTo(nc)
+		sc.wv = nil
+	} else {
+		err = sc.writeJoined(nc)
+	}
 	clear(sc.bufs)
 	sc.bufs, sc.hdr = sc.bufs[:0], sc.hdr[:0]
+	return err
+}
+
+// writeJoined writes sc.bufs to a connection without writev (TLS):
+// net.Buffers would write them one by one, each buffer a record of its
+// own, sealed and sent with a write(2) of its own (a frame header and its
+// payload two records, a batch of 50 small frames 100). Gathered up to
+// joinMax a Write, a batch of small frames is one record.
+func (sc *writeScratch) writeJoined(nc net.Conn) error {
+	buf := sc.join[:0]
+	for _, b := range sc.bufs {
+		if len(buf) > 0 && len(buf)+len(b) > joinMax {
+			if _, err := nc.Write(buf); err != nil {
+				return err
+			}
+			buf = buf[:0]
+		}
+		if len(b) >= joinMax {
+			if _, err := nc.Write(b); err != nil {
+				return err
+			}
+			continue
+		}
+		buf = append(buf, b...)
+	}
+	sc.join = buf[:0]
+	if len(buf) == 0 {
+		return nil
+	}
+	_, err := nc.Write(buf)
 	return err
 }
 
