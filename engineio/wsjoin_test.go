@@ -94,6 +94,21 @@ func TestTLSBatchIsOneWrite(t *testing.T) {
 		t.Errorf("60 small messages took %d writes, want 1", n)
 	}
 
+	// Exactly one record: binary frames of 1,000 and 15,376 bytes, each
+	// with a 4-byte header, make 16,384 bytes: one write.
+	exact := []Message{
+		{Data: bytes.Repeat([]byte{1}, 1000), Binary: true},
+		{Data: bytes.Repeat([]byte{2}, joinMax-1000-8), Binary: true},
+	}
+	before = cl.writes.Load()
+	if err := c.SendMessages(exact, false); err != nil {
+		t.Fatal(err)
+	}
+	expect(exact)
+	if n := cl.writes.Load() - before; n != 1 {
+		t.Errorf("16,384 bytes of frames took %d writes, want 1", n)
+	}
+
 	// Around the record size: 8 KiB, 20 KiB (larger than a record),
 	// 8 KiB twice more.
 	big := []Message{
