@@ -5,14 +5,16 @@ import (
 	"time"
 )
 
-// dispatchers runs the inbound packets of event-driven connections
-// (wspoll.go) on goroutines that outlive one message: handlers decode
-// JSON and call user code, which grows a goroutine's stack to several
-// KiB, and a goroutine per message would pay for that growth (copying
-// the stack) every time. A connection with packets takes an idle
-// dispatcher or starts a new one, so a handler that blocks never holds up
-// another connection; a dispatcher idle for dispatcherIdle exits, and a
-// closed server keeps none.
+// dispatchers runs short-lived work on goroutines that outlive one piece
+// of it: the inbound packets of event-driven connections (wspoll.go) and
+// the writers of connections read by a goroutine (TLS, DisablePoller:
+// wswrite.go). Handlers decode JSON and call user code, and crypto/tls's
+// Write has deep frames; either grows a goroutine's stack to several KiB,
+// and a goroutine per message or per write would pay for that growth
+// (copying the stack) every time: at one message a connection, 10 % of
+// a TLS delivery's CPU. Work takes an idle dispatcher or starts a new
+// one, so work that blocks never holds up another; a dispatcher idle for
+// dispatcherIdle exits, and a closed server keeps none.
 type dispatchers struct {
 	wg *tracker
 
@@ -22,34 +24,38 @@ type dispatchers struct {
 }
 
 type dispatcher struct {
-	work chan *pollWS // capacity 1: a hand-off never blocks
+	work chan task // capacity 1: a hand-off never blocks
 }
+
+// task is a dispatcher's work: a polled connection's packets
+// (pollWS.runTask) or a connection's writer (gorillaWS.runTask).
+type task interface{ runTask() }
 
 // dispatcherIdle is how long an idle dispatcher waits for work.
 const dispatcherIdle = 2 * time.Second
 
-// run has pw's packets dispatched.
-func (ds *dispatchers) run(pw *pollWS) {
+// run has t run by a dispatcher.
+func (ds *dispatchers) run(t task) {
 	ds.mu.Lock()
 	if n := len(ds.idle); n > 0 {
 		d := ds.idle[n-1]
 		ds.idle[n-1] = nil
 		ds.idle = ds.idle[:n-1]
 		ds.mu.Unlock()
-		d.work <- pw
+		d.work <- t
 		return
 	}
 	ds.mu.Unlock()
 	ds.wg.Add(1)
-	go ds.loop(pw)
+	go ds.loop(t)
 }
 
-func (ds *dispatchers) loop(pw *pollWS) {
+func (ds *dispatchers) loop(t task) {
 	defer ds.wg.Done()
-	d := &dispatcher{work: make(chan *pollWS, 1)}
+	d := &dispatcher{work: make(chan task, 1)}
 	var timer *time.Timer
 	for {
-		pw.dispatchAll()
+		t.runTask()
 		ds.mu.Lock()
 		if ds.stopped {
 			ds.mu.Unlock()
@@ -68,7 +74,7 @@ func (ds *dispatchers) loop(pw *pollWS) {
 			if !ok {
 				return // stopped
 			}
-			pw = next
+			t = next
 			continue
 		case <-timer.C:
 		}
@@ -91,7 +97,7 @@ func (ds *dispatchers) loop(pw *pollWS) {
 		if !ok {
 			return
 		}
-		pw = next
+		t = next
 	}
 }
 

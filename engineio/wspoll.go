@@ -439,6 +439,9 @@ const dispatchSlice = 32
 
 // dispatchAll hands the inbound packets to the session until none is
 // left; it runs on a dispatcher (one per connection at a time).
+// runTask dispatches pw's packets on a dispatcher (dispatch.go).
+func (pw *pollWS) runTask() { pw.dispatchAll() }
+
 func (pw *pollWS) dispatchAll() {
 	var batch []Packet
 	for {

@@ -15,9 +15,11 @@ import (
 
 // The server's WebSocket write path.
 //
-// A writer goroutine exists only while the session has something to
-// write: kick starts one when the queue becomes non-empty, and it exits
-// once the queue is empty, so an idle connection holds no writer stack.
+// A writer runs only while the session has something to write: kick
+// hands one to a dispatcher (dispatch.go) when the queue becomes
+// non-empty, and it returns once the queue is empty, so an idle
+// connection holds no writer stack; the dispatcher's goroutine, its stack
+// grown by crypto/tls, serves the next writer or packets.
 //
 // The writer frames a whole drained batch itself and hands it to the
 // kernel in one writev: server frames are unmasked, so a frame is a short
@@ -150,9 +152,12 @@ func (c *Conn) kick(inline bool) {
 	}
 	if c.writing.CompareAndSwap(false, true) {
 		c.srv.wg.Add(1)
-		go c.writeLoop(ws)
+		c.srv.dispatchers.run(ws)
 	}
 }
+
+// runTask writes g's session's queue on a dispatcher (dispatch.go).
+func (g *gorillaWS) runTask() { g.c.writeLoop(g) }
 
 type writeScratch struct {
 	batch []queue.Item
