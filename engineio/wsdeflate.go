@@ -31,9 +31,10 @@ import (
 // gorilla compressed for it. Besides encoding faster, Go's BestSpeed
 // encoder resets between messages by moving an offset, where the other
 // levels clear two 128 KiB hash tables on every Reset, for every message,
-// since no context is taken over. Measured on a 2 KiB JSON message
-// (BenchmarkDeflateLevel, this package): level 1 about 5 times faster than
-// flate.DefaultCompression, for about 10 % more compressed bytes.
+// since no context is taken over. Measured on a 2 KiB JSON event
+// (BenchmarkDeflateLevel, this package, a shared 2-core machine): 13-16 µs
+// a message at level 1 against 28-45 µs at flate.DefaultCompression, for
+// 474 compressed bytes against 415 (14 % more).
 const deflateLevel = flate.BestSpeed
 
 // deflateSyncTail is what a sync flush ends a deflate stream with (an
