@@ -28,14 +28,14 @@ import (
 //   - Reading: the poller reads into its own buffer and feeds the bytes to
 //     the connection's frame parser (wsframe.go), which keeps nothing
 //     between messages and inflates a compressed message once it is
-//     complete (wsinflate.go). Complete packets go to the connection's inbound
-//     list; a dispatcher, taken when the list becomes non-empty and given
-//     back once it is empty, hands them to the session in order, so a
-//     slow handler delays only its own connection. Dispatchers are
-//     goroutines kept for a while once idle (dispatch.go): a fresh
-//     goroutine per message would grow its stack again for every one. Past
-//     inboundLimit bytes waiting, the poller stops reading the connection
-//     and TCP pushes back on the client.
+//     complete (wsinflate.go). Complete packets go to the connection's
+//     inbound list; a dispatcher, taken when the list becomes non-empty
+//     and given back once it is empty, hands them to the session in
+//     order, so a slow handler delays only its own connection.
+//     Dispatchers are goroutines kept for a while once idle (dispatch.go):
+//     a fresh goroutine per message would grow its stack again for every
+//     one. Past inboundLimit bytes waiting, the poller stops reading the
+//     connection and TCP pushes back on the client.
 //   - Writing: writes never block. A message sent to one connection (an
 //     ack, an emit, a ping) is written by the sending goroutine when the
 //     connection is idle. A broadcast's frames are queued on every target
@@ -46,12 +46,11 @@ import (
 //     are the compressed ones (wswrite.go): a broadcast's, compressed once
 //     by the first receiver's writer that needs them and shared by all,
 //     go out in the same batched writes. When the kernel's send buffer is
-//     full, the unwritten rest waits for the
-//     poller to report room; a connection that takes nothing for
-//     WriteTimeout is closed with "write timeout". The control frames the
-//     server answers the client with (pongs, close frames) take the same
-//     writer role, so they go out between two frames, never inside one
-//     (sendControl).
+//     full, the unwritten rest waits for the poller to report room; a
+//     connection that takes nothing for WriteTimeout is closed with
+//     "write timeout". The control frames the server answers the client
+//     with (pongs, close frames) take the same writer role, so they go
+//     out between two frames, never inside one (sendControl).
 //
 // Connections that cannot be polled (TLS, other platforms) are read by a
 // goroutine (while their client sends, where the poller can watch them:
