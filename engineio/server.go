@@ -122,8 +122,8 @@ func NewServer(opts *Options, onConnect func(*Conn) Handler) *Server {
 		// websocket.go), so its read buffer is the smallest it takes
 		// rather than net/http's 4 KiB one. It writes no message either
 		// (the engine frames and compresses them itself, wswrite.go and
-		// wsdeflate.go): the pool only keeps it from allocating a write
-		// buffer for every connection it upgrades.
+		// wsdeflate.go): with a pool it takes a write buffer only for a
+		// write, so it neither allocates one nor adopts net/http's.
 		ReadBufferSize:  1,
 		WriteBufferPool: &writeBufferPool,
 		CheckOrigin:     cfg.originAllowed,
