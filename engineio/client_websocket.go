@@ -279,3 +279,20 @@ func (c *ClientConn) abortUpgrade(ws *websocket.Conn, err error) {
 	c.q.Signal()
 	c.cfg.Logger.Debug("engineio: upgrade failed, staying on polling", "sid", c.sid, "err", err)
 }
+
+// writeItem writes one message through gorilla's writer: the client's
+// frames must be masked, which the server's own framing (wswrite.go) does
+// not do. The client never offers permessage-deflate, so gorilla writes
+// them uncompressed.
+func writeItem(ws *websocket.Conn, it queue.Item) error {
+	if it.Binary {
+		return ws.WriteMessage(websocket.BinaryMessage, it.Data)
+	}
+	w, err := ws.NextWriter(websocket.TextMessage)
+	if err != nil {
+		return err
+	}
+	_, _ = w.Write(typeDigit(it.Kind))
+	_, _ = w.Write(it.Data)
+	return w.Close()
+}

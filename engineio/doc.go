@@ -42,16 +42,25 @@
 // its reason; the client then keeps to polling.
 //
 // WebSocket connections on plain TCP leave Go's goroutine-per-connection
-// model after the handshake (Linux; Options.DisablePoller turns it off):
-// an epoll poller reads them, a pool of dispatchers runs their packets,
-// sends to one connection are written by the sender without blocking and
-// broadcasts by a few flusher goroutines, so an idle connection holds no
-// goroutine and no buffer. TLS and permessage-deflate connections are read
-// by a goroutine while the client sends, and parked in the poller while
-// it is quiet (no goroutine, no read buffer), and have an on-demand writer
-// goroutine. Either way the
-// engine's own frame parser reads them (gorilla/websocket does the
-// handshake), so the same protocol checks and limits hold on every path.
+// model after the handshake (Linux; Options.DisablePoller turns it off),
+// with or without permessage-deflate: an epoll poller reads them, a pool
+// of dispatchers runs their packets, sends to one connection are written
+// by the sender without blocking and broadcasts by a few flusher
+// goroutines, so an idle connection holds no goroutine and no buffer. TLS
+// connections are read by a goroutine while the client sends, and parked
+// in the poller while it is quiet (no goroutine, no read buffer), and
+// have an on-demand writer goroutine. Either way the engine's own frame
+// parser reads them and its own framing writes them (gorilla/websocket
+// does the handshake), so the same protocol checks and limits hold on
+// every path.
+//
+// With Options.PerMessageDeflate the engine compresses messages of 1 KiB
+// and more itself (compress/flate at BestSpeed; Message.NoCompress opts
+// out). It always negotiates no context takeover, so a message compresses
+// to the same bytes for every connection: a broadcast (Prepare) is
+// compressed once, by the first receiver that negotiated the extension,
+// and the frame is shared by the others, and a connection holds no
+// compressor between messages.
 //
 // # Deploying behind http.Server
 //

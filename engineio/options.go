@@ -92,15 +92,22 @@ type Options struct {
 	WriteTimeout time.Duration
 
 	// DisablePoller keeps a reader goroutine for every WebSocket
-	// connection. By default, on Linux, a WebSocket on plain TCP without
-	// permessage-deflate is handed to an epoll poller after the handshake
-	// and holds no goroutine while idle (about a third of the memory);
-	// a TLS or compressed one is read by a goroutine only while its
-	// client sends, and waits in the poller while it is quiet.
+	// connection. By default, on Linux, a WebSocket on plain TCP (with
+	// permessage-deflate or without) is handed to an epoll poller after
+	// the handshake and holds no goroutine while idle (about a third of
+	// the memory); a TLS one is read by a goroutine only while its client
+	// sends, and waits in the poller while it is quiet.
 	DisablePoller bool
 
 	// PerMessageDeflate enables WebSocket permessage-deflate; default off
-	// (Node: perMessageDeflate, default false).
+	// (Node: perMessageDeflate, default false). The server negotiates no
+	// context takeover either way and compresses messages of 1 KiB and
+	// more (Node's threshold; see Message.NoCompress) at
+	// flate.BestSpeed, unless compressing would not make them smaller. An
+	// idle connection holds no compression state, so a compressed
+	// connection takes the memory of a plain one; a broadcast message is
+	// compressed once, whatever the number of its receivers, and a
+	// message to one connection when it is written.
 	PerMessageDeflate bool
 
 	// HTTPCompressionThreshold is the smallest polling response compressed

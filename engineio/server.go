@@ -120,9 +120,10 @@ func NewServer(opts *Options, onConnect func(*Conn) Handler) *Server {
 		EnableCompression: cfg.PerMessageDeflate,
 		// Buffers: gorilla never reads a frame (the engine's parser does,
 		// websocket.go), so its read buffer is the smallest it takes
-		// rather than net/http's 4 KiB one; writes are framed by the
-		// engine itself (wswrite.go) and gorilla's writer, used for
-		// compressed messages only, borrows from a pool.
+		// rather than net/http's 4 KiB one. It writes no message either
+		// (the engine frames and compresses them itself, wswrite.go and
+		// wsdeflate.go): with a pool it takes a write buffer only for a
+		// write, so it neither allocates one nor adopts net/http's.
 		ReadBufferSize:  1,
 		WriteBufferPool: &writeBufferPool,
 		CheckOrigin:     cfg.originAllowed,

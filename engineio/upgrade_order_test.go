@@ -16,7 +16,8 @@ import (
 // 400 as well.
 func TestPollAfterUpgradePacketIsRefused(t *testing.T) {
 	t.Run("plain", func(t *testing.T) { testPollAfterUpgradePacket(t, false) })
-	// Compressed probe frames, read by a goroutine (never on the poller).
+	// Compressed probe frames, inflated by the poller's parser (by the
+	// probe's reader goroutine under -nopoller).
 	t.Run("deflate", func(t *testing.T) { testPollAfterUpgradePacket(t, true) })
 }
 

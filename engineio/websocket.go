@@ -17,16 +17,20 @@ import (
 )
 
 // WebSocket transport. Where it can, a new WebSocket moves to the poller
-// (wspoll.go). Otherwise a goroutine of its own reads it (decode and
-// dispatch inline), and a writer goroutine, started when there is
+// (wspoll.go): on Linux, plain TCP, compressed or not. Otherwise (TLS,
+// DisablePoller, other platforms) a goroutine of its own reads it (decode
+// and dispatch inline), and a writer goroutine, started when there is
 // something to write and gone when the queue is empty (wswrite.go), drains
 // the session queue in batches. A text frame is one packet
 // "<type><data>"; a binary frame is a binary message.
 //
-// On both paths gorilla only does the handshake: the frames are read by
-// the engine's own parser (wsframe.go), so every rule of RFC 6455 and the
-// MaxPayload limit (on the inflated size too) is checked in one place and
-// answered with the same close codes.
+// On both paths gorilla only does the handshake, permessage-deflate's
+// negotiation included: the frames are read by the engine's own parser
+// (wsframe.go), so every rule of RFC 6455 and the MaxPayload limit (on the
+// inflated size too) is checked in one place and answered with the same
+// close codes, and written by the engine's own framing and compressor
+// (wswrite.go, wsdeflate.go). The *websocket.Conn gorilla returns is used
+// for its net.Conn only.
 
 // wsTransport is a WebSocket as the session holds it.
 type wsTransport interface {
@@ -37,13 +41,13 @@ type wsTransport interface {
 	catchUp()
 }
 
-// gorillaWS is a WebSocket read by a goroutine of its own. Its writes (the
-// writer's batches, and the control frames the reader answers with) take
-// wmu, so that a control frame goes between two frames, never inside one:
-// on TLS a batch is several writes.
+// gorillaWS is a WebSocket read by a goroutine of its own (named after
+// the library whose handshake made it; it writes to the net.Conn
+// directly). Its writes (the writer's batches, and the control frames the
+// reader answers with) take wmu, so that a control frame goes between two
+// frames, never inside one: on TLS a batch is several writes.
 type gorillaWS struct {
 	c     *Conn
-	conn  *websocket.Conn // the handshake's; its writer compresses messages when deflate
 	nc    net.Conn
 	probe *wsProbe // the probe exchange, for a probe; set before it is published
 
@@ -65,7 +69,7 @@ type gorillaWS struct {
 }
 
 func newGorillaWS(c *Conn, ws *websocket.Conn, deflate bool) *gorillaWS {
-	g := &gorillaWS{c: c, conn: ws, nc: ws.NetConn(), deflate: deflate}
+	g := &gorillaWS{c: c, nc: ws.NetConn(), deflate: deflate}
 	g.fp.maxPayload = c.srv.cfg.MaxPayload
 	if deflate {
 		g.fp.flags |= fpDeflate
@@ -188,8 +192,8 @@ func (c *Conn) attach(t wsTransport) {
 // session's transport, or as the probe of an upgrade.
 func (c *Conn) serveWebSocket(ws *websocket.Conn, r *http.Request, probing bool) {
 	deflate := c.srv.cfg.PerMessageDeflate && negotiatesDeflate(r.Header)
-	if tc, ok := c.srv.pollable(ws, deflate); ok {
-		if _, ok := c.startPoll(tc, probing); ok {
+	if tc, ok := c.srv.pollable(ws); ok {
+		if _, ok := c.startPoll(tc, probing, deflate); ok {
 			return
 		}
 	}

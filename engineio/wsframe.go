@@ -24,10 +24,10 @@ import (
 // Every WebSocket the server reads goes through this parser, on the poller
 // (wspoll.go) and on a reader goroutine (websocket.go), so each rule of
 // the protocol is checked in one place. The only extension is
-// permessage-deflate (RFC 7692), negotiated on the goroutine path alone:
-// with it, the first frame of a data message may set RSV1, and the
-// reassembled message is inflated (wsinflate.go) within maxPayload before
-// it is checked and handed out. Any other reserved bit is an error.
+// permessage-deflate (RFC 7692), on every path where it was negotiated
+// (fpDeflate): the first frame of a data message may then set RSV1, and
+// the reassembled message is inflated (wsinflate.go) within maxPayload
+// before it is checked and handed out. Any other reserved bit is an error.
 
 // wsCloseError is a protocol failure found while reading; Code is the close
 // status to send (RFC 6455 §7.4.1).

@@ -17,39 +17,46 @@ import (
 
 // Event-driven WebSocket connections.
 //
-// After the handshake, a WebSocket on plain TCP (on Linux, without
-// permessage-deflate, unless Options.DisablePoller) leaves Go's
-// goroutine-per-connection model: its descriptor moves to a poller
-// (internal/netpoll) shared by many connections, so an idle connection
-// holds no goroutine, no stack and no read buffer, only its state here.
+// After the handshake, a WebSocket on plain TCP (on Linux, unless
+// Options.DisablePoller) leaves Go's goroutine-per-connection model: its
+// descriptor moves to a poller (internal/netpoll) shared by many
+// connections, so an idle connection holds no goroutine, no stack and no
+// read buffer, only its state here. permessage-deflate changes none of
+// that: with no context takeover, a connection keeps no compression state
+// between messages either.
 //
 //   - Reading: the poller reads into its own buffer and feeds the bytes to
 //     the connection's frame parser (wsframe.go), which keeps nothing
-//     between messages. Complete packets go to the connection's inbound
-//     list; a dispatcher, taken when the list becomes non-empty and given
-//     back once it is empty, hands them to the session in order, so a
-//     slow handler delays only its own connection. Dispatchers are
-//     goroutines kept for a while once idle (dispatch.go): a fresh
-//     goroutine per message would grow its stack again for every one. Past
-//     inboundLimit bytes waiting, the poller stops reading the connection
-//     and TCP pushes back on the client.
+//     between messages and inflates a compressed message once it is
+//     complete (wsinflate.go). Complete packets go to the connection's
+//     inbound list; a dispatcher, taken when the list becomes non-empty
+//     and given back once it is empty, hands them to the session in
+//     order, so a slow handler delays only its own connection.
+//     Dispatchers are goroutines kept for a while once idle (dispatch.go):
+//     a fresh goroutine per message would grow its stack again for every
+//     one. Past inboundLimit bytes waiting, the poller stops reading the
+//     connection and TCP pushes back on the client.
 //   - Writing: writes never block. A message sent to one connection (an
 //     ack, an emit, a ping) is written by the sending goroutine when the
 //     connection is idle. A broadcast's frames are queued on every target
 //     and the targets are flushed by a few flusher goroutines (one per
 //     CPU at most), each writing a target's whole queue with one writev,
-//     so that a fast broadcaster gets its messages batched. When the
-//     kernel's send buffer is full, the unwritten rest waits for the
-//     poller to report room; a connection that takes nothing for
-//     WriteTimeout is closed with "write timeout". The control frames the
-//     server answers the client with (pongs, close frames) take the same
-//     writer role, so they go out between two frames, never inside one
-//     (sendControl).
+//     so that a fast broadcaster gets its messages batched. On a
+//     connection that negotiated permessage-deflate, the frames written
+//     are the compressed ones (wswrite.go): a broadcast's, compressed once
+//     by the first receiver's writer that needs them and shared by all,
+//     go out in the same batched writes. When the kernel's send buffer is
+//     full, the unwritten rest waits for the poller to report room; a
+//     connection that takes nothing for WriteTimeout is closed with
+//     "write timeout". The control frames the server answers the client
+//     with (pongs, close frames) take the same writer role, so they go
+//     out between two frames, never inside one (sendControl).
 //
-// Connections that cannot be polled (TLS, other platforms, compression)
-// keep a reader goroutine and an on-demand writer goroutine (websocket.go,
-// wswrite.go); both paths share the frame parser, the queue, the framing
-// and the session.
+// Connections that cannot be polled (TLS, other platforms) are read by a
+// goroutine (while their client sends, where the poller can watch them:
+// wswatch.go) and written by an on-demand writer goroutine (websocket.go,
+// wswrite.go); both paths share the frame parser, the queue, the framing,
+// the compressor and the session.
 
 // inboundLimit bounds the bytes of received packets waiting for the
 // dispatcher before the poller stops reading the connection.
@@ -68,6 +75,9 @@ type pollWS struct {
 	done    bool // stop parsing: the connection is finished
 	probing bool // a probe for an upgrade, not yet the session's transport
 	probed  bool // the probe exchange is done, waiting for the upgrade packet
+	// deflate: permessage-deflate was negotiated. Set before the
+	// connection is published and never changed, so writers read it too.
+	deflate bool
 
 	// Inbound packets, from the poller to the dispatcher; inMu also
 	// guards ctlWait.
@@ -103,11 +113,11 @@ const (
 	ctlClosing
 )
 
-// pollable reports whether ws can move to the poller.
-// A connection that negotiated permessage-deflate is not: the poller
-// never compresses what it writes.
-func (s *Server) pollable(ws *websocket.Conn, deflate bool) (*net.TCPConn, bool) {
-	if !netpoll.Supported || s.cfg.DisablePoller || deflate {
+// pollable reports whether ws can move to the poller: a plain TCP
+// connection, permessage-deflate negotiated or not (the poller's writers
+// compress as the others do, and its parser inflates).
+func (s *Server) pollable(ws *websocket.Conn) (*net.TCPConn, bool) {
+	if !netpoll.Supported || s.cfg.DisablePoller {
 		return nil, false
 	}
 	tc, ok := ws.NetConn().(*net.TCPConn)
@@ -115,15 +125,19 @@ func (s *Server) pollable(ws *websocket.Conn, deflate bool) (*net.TCPConn, bool)
 }
 
 // startPoll moves a freshly upgraded WebSocket to the poller: as the
-// session's transport, or as a probe of an upgrade. It reports false when
-// the connection could not be moved and ws is still usable.
-func (c *Conn) startPoll(tc *net.TCPConn, probing bool) (*pollWS, bool) {
+// session's transport, or as a probe of an upgrade (deflate:
+// permessage-deflate was negotiated). It reports false when the connection
+// could not be moved and ws is still usable.
+func (c *Conn) startPoll(tc *net.TCPConn, probing, deflate bool) (*pollWS, bool) {
 	d, err := netpoll.Take(tc)
 	if err != nil {
 		return nil, false
 	}
-	pw := &pollWS{c: c, d: d, probing: probing}
+	pw := &pollWS{c: c, d: d, probing: probing, deflate: deflate}
 	pw.fp.maxPayload = c.srv.cfg.MaxPayload
+	if deflate {
+		pw.fp.flags |= fpDeflate
+	}
 	c.srv.wg.Add(1) // done in OnClose
 	if probing {
 		c.mu.Lock()
@@ -586,7 +600,7 @@ func (pw *pollWS) flush() {
 			framesV3(sc.batch, c.b64)
 		}
 		if len(sc.batch) > 0 {
-			sc.frameBatch()
+			sc.frameBatch(pw.deflate)
 			n, err := pw.d.Writev(sc.bufs, &sc.poll)
 			if pw.afterWrite(sc, n, err) {
 				return
@@ -647,7 +661,7 @@ func (pw *pollWS) prepareRound() (*writeScratch, bool) {
 		putScratch(sc)
 		return nil, false
 	}
-	sc.frameBatch()
+	sc.frameBatch(pw.deflate)
 	return sc, true
 }
 

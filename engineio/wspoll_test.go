@@ -93,7 +93,8 @@ func TestPollerTakesPlainWebSockets(t *testing.T) {
 	}{
 		{"default", Options{}, false, true},
 		{"disabled", Options{DisablePoller: true}, false, false},
-		{"deflate negotiated", Options{PerMessageDeflate: true}, true, false},
+		{"deflate negotiated", Options{PerMessageDeflate: true}, true, true},
+		{"deflate negotiated, disabled", Options{PerMessageDeflate: true, DisablePoller: true}, true, false},
 		{"deflate offered, not enabled", Options{}, true, true},
 	}
 	for _, tc := range cases {

@@ -9,7 +9,7 @@ import (
 )
 
 // The probe exchange of an upgrade on a WebSocket read by a goroutine of
-// its own (not on the poller: TLS, permessage-deflate, DisablePoller).
+// its own (not on the poller: TLS, DisablePoller, other platforms).
 //
 // A poll that arrives while an upgrade is in progress must be answered
 // after the probe's input that arrived before it (Conn.catchUpProbe): the

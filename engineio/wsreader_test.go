@@ -22,10 +22,13 @@ import (
 )
 
 // The same hostile input on every way the server reads a WebSocket: the
-// poller, a reader goroutine (DisablePoller), permessage-deflate and TLS
-// (both on a reader goroutine). Every path must give the same answer: the
+// poller, a reader goroutine (DisablePoller), permessage-deflate on the
+// poller, TLS (a reader goroutine while the client sends, wswatch.go) and
+// TLS with permessage-deflate (the reader goroutine's parser inflating,
+// its writer compressing). Every path must give the same answer: the
 // README's Limits table promises these close codes on all of them. Under
-// -nopoller the "poller" case runs on a reader goroutine too.
+// -nopoller the "poller" and "deflate" cases run on a reader goroutine
+// too.
 
 // readerPath is one way the server reads WebSockets.
 type readerPath struct {
@@ -41,6 +44,7 @@ func readerPaths() []readerPath {
 		{name: "goroutine", opts: Options{DisablePoller: true}},
 		{name: "deflate", opts: Options{PerMessageDeflate: true}, deflate: true},
 		{name: "tls", tls: true},
+		{name: "tls+deflate", opts: Options{PerMessageDeflate: true}, tls: true, deflate: true},
 	}
 }
 
@@ -376,22 +380,24 @@ func TestReaderDeflateBomb(t *testing.T) {
 	}
 }
 
-// What permessage-deflate must still accept and refuse on the goroutine
-// path, now that the engine inflates: a compressed message up to
-// MaxPayload once inflated, fragmented or not, and invalid deflate data.
+// What permessage-deflate must accept and refuse on every path that
+// negotiates it (the poller's and the reader goroutine's parser): a
+// compressed message up to MaxPayload once inflated, fragmented or not,
+// and invalid deflate data.
 func TestReaderDeflateMessages(t *testing.T) {
 	const maxPayload = 10_000
-	rp := readerPaths()[2]
-	if !rp.deflate {
-		t.Fatal("readerPaths()[2] is not the deflate path")
-	}
 	run := func(t *testing.T, f func(t *testing.T, ts *testServer, w *pathWS)) {
-		eachReaderPath(t, Options{MaxPayload: maxPayload}, func(t *testing.T, p readerPath, ts *testServer) {
-			if !p.deflate {
+		paths := 0
+		eachReaderPath(t, Options{MaxPayload: maxPayload}, func(t *testing.T, rp readerPath, ts *testServer) {
+			if !rp.deflate {
 				return
 			}
+			paths++
 			f(t, ts, dialPath(t, ts, rp, 0))
 		})
+		if paths < 2 {
+			t.Fatalf("%d reader paths with permessage-deflate, want the poller's and TLS's", paths)
+		}
 	}
 	exact := append([]byte("4"), bytes.Repeat([]byte("é"), (maxPayload-1)/2)...)
 	exact = append(exact, bytes.Repeat([]byte("x"), maxPayload-len(exact))...)

@@ -14,9 +14,9 @@ import (
 
 // Reads parked in the poller while idle.
 //
-// A WebSocket the poller cannot read itself (TLS: a tls.Conn decrypts
-// only what it reads through blocking calls; permessage-deflate on the
-// reader path) used to keep a reader goroutine, blocked in a read, for
+// A WebSocket the poller cannot read itself (TLS, with or without
+// permessage-deflate: a tls.Conn decrypts only what it reads through
+// blocking calls) used to keep a reader goroutine, blocked in a read, for
 // its whole life: 4–8 KiB of stack and a read buffer for every idle
 // connection. Now the poller watches its descriptor (netpoll.Watch, no
 // second descriptor) and a reader goroutine runs only while the client

@@ -1,6 +1,7 @@
 package engineio
 
 import (
+	"fmt"
 	"net"
 	"net/http/httptest"
 	"runtime"
@@ -12,9 +13,11 @@ import (
 	"github.com/switchboard-go/socketio/internal/netpoll"
 )
 
-// The reader paths whose idle connections wait in the poller (wswatch.go).
+// The reader paths whose idle connections wait in the poller (wswatch.go):
+// TLS, with or without permessage-deflate (on plain TCP a compressed
+// connection is the poller's own).
 func watchedPaths() []readerPath {
-	return []readerPath{{name: "tls", tls: true}, {name: "deflate", deflate: true}}
+	return []readerPath{{name: "tls", tls: true}, {name: "tls+deflate", tls: true, deflate: true}}
 }
 
 // startWatched starts an echo server for rp whose connections are
@@ -103,9 +106,10 @@ func (s *splitConn) release() error {
 	return err
 }
 
-// An idle TLS or compressed WebSocket holds no reader goroutine: a reader
-// runs while the client sends, then the connection is parked; a message
-// (and a TLS record) split across a park arrives whole; a parked
+// An idle TLS WebSocket, compressed or not, holds no reader goroutine: a
+// reader runs while the client sends, then the connection is parked; a
+// message (and a TLS record; with permessage-deflate, a compressed one)
+// split across a park arrives whole; a parked
 // connection closed by the server or hung up by the client ends its
 // session as it would with a reader waiting on it.
 func TestIdleWatchedConnectionHoldsNoReader(t *testing.T) {
@@ -139,8 +143,20 @@ func TestIdleWatchedConnectionHoldsNoReader(t *testing.T) {
 			receive(t, parked, "not parked after a message")
 
 			long := "4" + strings.Repeat("x", 300)
+			frame := maskedFrameN(0x81, []byte(long))
+			if rp.deflate {
+				// Compressed both ways: over the threshold, and not
+				// too repetitive for the split to fall inside it.
+				var b strings.Builder
+				b.WriteString("4")
+				for i := 0; b.Len() < 2*compressThreshold; i++ {
+					fmt.Fprintf(&b, "%d,", i*i)
+				}
+				long = b.String()
+				frame = maskedFrameN(0xC1, deflateMessage(t, []byte(long)))
+			}
 			sc.split(20) // inside the frame header's record, or the frame
-			w.send(t, maskedFrameN(0x81, []byte(long)))
+			w.send(t, frame)
 			receive(t, parked, "not parked after the first part")
 			if err := sc.release(); err != nil {
 				t.Fatal(err)

@@ -24,11 +24,17 @@ import (
 // The writer frames a whole drained batch itself and hands it to the
 // kernel in one writev: server frames are unmasked, so a frame is a short
 // header followed by the payload, and a broadcast's frames are built once
-// (Prepare) and shared by every target. Only messages that permessage-deflate
-// should compress go through gorilla's writer. The control frames the
-// reader answers with (pongs, close frames) take the connection's write
-// lock as a batch does (gorillaWS.writeFrames), so they never land inside
-// a frame, even on TLS where a batch is several writes.
+// (Prepare) and shared by every target. On a connection that negotiated
+// permessage-deflate, a message of compressThreshold bytes or more is
+// sent compressed by the engine's own compressor (wsdeflate.go): a
+// broadcast's compressed frame is built once, by the first such receiver's
+// writer, and shared by the others (queue.Frames); a message sent to one
+// connection is compressed when it is written. Every path (the poller, a
+// reader goroutine's connection, TLS) writes the same frames, and gorilla
+// writes none of them. The control frames the reader answers with (pongs,
+// close frames) take the connection's write lock as a batch does
+// (gorillaWS.writeFrames), so they never land inside a frame, even on TLS
+// where a batch is several writes.
 
 // writeBatchBytes caps one batch so a connection with a deep queue does not
 // hold its write deadline for too long in one go.
@@ -84,8 +90,9 @@ func appendFrame(dst []byte, it queue.Item) []byte {
 
 // framesV3 gives the binary messages of a batch for a v3 client their own
 // frames: a binary frame with the type byte 4 before the data, or with b64
-// a text frame "b4" and base64. Such a frame goes uncompressed. Text
-// frames are the same in v3 and v4.
+// a text frame "b4" and base64, in Frames of their own (a broadcast's are
+// shared with v4 receivers). Such a frame goes uncompressed. Text frames
+// are the same in v3 and v4.
 func framesV3(batch []queue.Item, b64 bool) {
 	for i := range batch {
 		it := &batch[i]
@@ -103,25 +110,29 @@ func framesV3(batch []queue.Item, b64 bool) {
 			f = append(f, byte(PacketMessage))
 			f = append(f, it.Data...)
 		}
-		it.Frame, it.NoCompress = f, true
+		it.Frames, it.NoCompress = &queue.Frames{Plain: f}, true
 	}
 }
 
 // Prepared is a unit of messages encoded once to be sent to many
 // connections: a broadcast. Its WebSocket frames are built once and shared
-// by every target; polling targets use the messages themselves. It is
-// immutable and safe for concurrent use.
+// by every target: the plain frames here, the compressed ones by the first
+// target that negotiated permessage-deflate, if any does (so a broadcast to
+// plain connections only compresses nothing); polling targets use the
+// messages themselves. It is safe for concurrent use.
 type Prepared struct {
-	items []queue.Item
+	items  []queue.Item
+	frames []queue.Frames // items[i].Frames is &frames[i]
 }
 
 // Prepare encodes msgs (one Socket.IO packet: its text and attachments)
 // for SendPrepared.
 func Prepare(msgs []Message) *Prepared {
-	p := &Prepared{items: make([]queue.Item, len(msgs))}
+	p := &Prepared{items: make([]queue.Item, len(msgs)), frames: make([]queue.Frames, len(msgs))}
 	for i, m := range msgs {
 		it := queue.Item{Kind: byte(PacketMessage), Binary: m.Binary, NoCompress: m.NoCompress, Data: m.Data}
-		it.Frame = appendFrame(make([]byte, 0, len(m.Data)+11), it)
+		p.frames[i].Plain = appendFrame(make([]byte, 0, len(m.Data)+11), it)
+		it.Frames = &p.frames[i]
 		p.items[i] = it
 	}
 	return p
@@ -175,7 +186,9 @@ const joinMax = 16 << 10
 
 // frameBatch gathers the frames of sc.batch in sc.bufs: shared frames as
 // they are, other messages as a header (in sc.hdr) and their data.
-func (sc *writeScratch) frameBatch() {
+// deflate: the connection negotiated permessage-deflate, and its
+// compressible messages go compressed.
+func (sc *writeScratch) frameBatch(deflate bool) {
 	sc.bufs, sc.hdr = sc.bufs[:0], sc.hdr[:0]
 	// Headers are at most 10 bytes and a type digit: sized up front, hdr
 	// never moves while bufs point into it.
@@ -183,13 +196,35 @@ func (sc *writeScratch) frameBatch() {
 		sc.hdr = make([]byte, 0, need)
 	}
 	for _, it := range sc.batch {
+		if deflate && compressible(it) && sc.appendDeflated(it) {
+			continue
+		}
 		sc.appendItem(it)
 	}
 }
 
+// appendDeflated gathers the compressed frame of it: a broadcast's shared
+// one, compressed by whichever of its receivers' writers needed it first,
+// or one of its own. It reports false when the message goes uncompressed
+// (compressing would not make it smaller).
+func (sc *writeScratch) appendDeflated(it queue.Item) bool {
+	var f []byte
+	if it.Frames != nil {
+		f = it.Frames.Deflated(deflateShared)
+	} else {
+		f = deflateItem(it)
+	}
+	if f == nil {
+		return false
+	}
+	sc.bufs = append(sc.bufs, f)
+	return true
+}
+
+// appendItem gathers the uncompressed frame of it.
 func (sc *writeScratch) appendItem(it queue.Item) {
-	if it.Frame != nil {
-		sc.bufs = append(sc.bufs, it.Frame)
+	if it.Frames != nil {
+		sc.bufs = append(sc.bufs, it.Frames.Plain)
 		return
 	}
 	start := len(sc.hdr)
@@ -271,9 +306,11 @@ func (c *Conn) writeFailed(g *gorillaWS, err error) {
 	g.abort()
 }
 
-// writeBatch writes sc.batch: raw frames gathered into one writev, with
-// messages to compress going through gorilla's deflate writer in order.
+// writeBatch writes sc.batch, its frames gathered into one writev
+// (compressed ones included). They are built before the write lock is
+// taken: compressing a large message does not delay the reader's pongs.
 func (g *gorillaWS) writeBatch(sc *writeScratch) error {
+	sc.frameBatch(g.deflate)
 	g.wmu.Lock()
 	defer g.wmu.Unlock()
 	if g.closing {
@@ -281,28 +318,6 @@ func (g *gorillaWS) writeBatch(sc *writeScratch) error {
 	}
 	if err := g.refreshDeadline(); err != nil {
 		return err
-	}
-	if !g.deflate {
-		sc.frameBatch()
-		return sc.flush(g.nc)
-	}
-	sc.bufs, sc.hdr = sc.bufs[:0], sc.hdr[:0]
-	if need := 11 * len(sc.batch); cap(sc.hdr) < need {
-		sc.hdr = make([]byte, 0, need)
-	}
-	for _, it := range sc.batch {
-		if compressible(it) {
-			if err := sc.flush(g.nc); err != nil {
-				return err
-			}
-			// gorilla sets its own deadline on every write it makes.
-			_ = g.conn.SetWriteDeadline(g.deadline)
-			if err := writeItem(g.conn, it); err != nil {
-				return err
-			}
-			continue
-		}
-		sc.appendItem(it)
 	}
 	return sc.flush(g.nc)
 }
@@ -356,24 +371,6 @@ func (sc *writeScratch) writeJoined(nc net.Conn) error {
 	}
 	_, err := nc.Write(buf)
 	return err
-}
-
-// writeItem writes one message through gorilla's writer (compressed when
-// permessage-deflate was negotiated); the client's writer uses it for all
-// its messages, since client frames must be masked.
-func writeItem(ws *websocket.Conn, it queue.Item) error {
-	// Without a negotiated extension gorilla ignores this call.
-	ws.EnableWriteCompression(compressible(it))
-	if it.Binary {
-		return ws.WriteMessage(websocket.BinaryMessage, it.Data)
-	}
-	w, err := ws.NextWriter(websocket.TextMessage)
-	if err != nil {
-		return err
-	}
-	_, _ = w.Write(typeDigit(it.Kind))
-	_, _ = w.Write(it.Data)
-	return w.Close()
 }
 
 // writeErrorReason names why a write failed: the client stopped reading

@@ -30,8 +30,9 @@ type Path string
 // The reader paths. On Linux the default hands a plain WebSocket to an
 // epoll poller and parses its frames with the module's own reader; with
 // DisablePoller (or on TLS, or other platforms) a goroutine per
-// connection reads it through gorilla/websocket; with PerMessageDeflate
-// on, a client that negotiates compression takes the goroutine reader too.
+// connection reads it, with the same parser; with PerMessageDeflate on, a
+// client that negotiates compression is polled too, and its messages are
+// inflated by the parser and compressed by the engine's writers.
 const (
 	PathPoller    Path = "poller"
 	PathGoroutine Path = "goroutine"

@@ -26,9 +26,34 @@ type Item struct {
 	// compression was negotiated (Node: compress(false)).
 	NoCompress bool
 	Data       []byte // payload without the packet type
-	// Frame, when set, is the complete WebSocket frame of this message,
-	// built once for a broadcast and shared by every target.
-	Frame []byte
+	// Frames, when set, are the WebSocket frames of this message, built
+	// once for a broadcast and shared by every target. A pointer rather
+	// than the bytes themselves: every queued item carries this field.
+	Frames *Frames
+}
+
+// Frames are the WebSocket frames of one message queued to many
+// connections. Plain is built before the message is queued; the
+// compressed frame only if some receiver negotiated permessage-deflate,
+// by the first such receiver's writer, and then shared by all of them:
+// with no context takeover the compressed bytes are the same for every
+// connection, so a broadcast is compressed once, not once per receiver.
+type Frames struct {
+	// Plain is the complete uncompressed frame.
+	Plain []byte
+
+	deflateOnce sync.Once
+	deflated    []byte
+}
+
+// Deflated returns the frame for receivers that negotiated
+// permessage-deflate: build(Plain) on the first call, the same bytes on
+// every later one. Concurrent first callers wait for the one build rather
+// than compressing the message again; build must not take locks a caller
+// may hold.
+func (f *Frames) Deflated(build func(plain []byte) []byte) []byte {
+	f.deflateOnce.Do(func() { f.deflated = build(f.Plain) })
+	return f.deflated
 }
 
 // Size is the number of bytes the item is charged for.
