@@ -39,6 +39,7 @@ func TestMissedMessagesAfterRecovery(t *testing.T) {
 	say(b, "before", a, b)
 	id := a.ID()
 
+	a.WaitUpgraded(t)
 	proxy.Cut()
 	if reason := a.WaitDisconnected(t); reason != "transport close" && reason != "transport error" {
 		t.Errorf("a lost its connection with %q", reason)

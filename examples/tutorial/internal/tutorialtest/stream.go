@@ -128,6 +128,7 @@ func RecoverDuringMessages(t *testing.T, srv *Server, n int, send SendFunc) {
 		return map[string]any{"serverOffset": last.Load()}, nil
 	}}, n+10)
 	c.WaitConnected(t)
+	c.WaitUpgraded(t) // the cut comes after the upgrade: see WaitUpgraded
 	c.Socket.On("chat message", func(e *sioclient.Event) {
 		if v := e.Values(); len(v) > 1 {
 			if id, ok := v[1].(float64); ok {

@@ -204,6 +204,24 @@ func (c *Client) WaitDisconnected(t testing.TB) string {
 	}
 }
 
+// WaitUpgraded waits until the client's connection has moved from
+// long-polling to WebSocket. A test that cuts the network to see a
+// session recovered cuts after this: a cut in the middle of the upgrade
+// leaves the server a polling transport with no poll pending, whose loss
+// it notices only when the heartbeat times out (so does the reference
+// server), and a client returning before then finds no session to
+// recover.
+func (c *Client) WaitUpgraded(t testing.TB) {
+	t.Helper()
+	deadline := time.Now().Add(Wait)
+	for c.Socket.Manager().Engine().Transport() != "websocket" {
+		if time.Now().After(deadline) {
+			t.Fatal("the client did not upgrade to WebSocket")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 // Next returns the next chat message the client received.
 func (c *Client) Next(t testing.TB) Message {
 	t.Helper()
