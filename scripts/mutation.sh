@@ -76,7 +76,7 @@ report() { if [ "$1" = . ]; then echo root; else echo "${1//\//_}"; fi; }
 score() {
   local reports=() pkg
   for pkg in "${pkgs[@]}"; do reports+=("$pkg=$1/$(report "$pkg").json"); done
-  go run "$root/scripts/mutscore.go" \
+  go run "$root/scripts/mutscore.go" "$root/scripts/mutators.go" \
     -exclusions "$root/scripts/mutation-exclusions.txt" \
     -min-score "${MUTATION_MIN_SCORE:-90}" -min-coverage "${MUTATION_MIN_COVERAGE:-95}" \
     ${recheck:+-recheck} "${reports[@]}"
@@ -132,7 +132,7 @@ if [ -n "$quick" ]; then
       exit 1
     fi
     echo "== mutation testing $pkg with mutrun (log: $out/$name.log)"
-    if ! timeout "$left" go run "$root/scripts/mutrun.go" -o "$out/$name.json" -w "$workers" \
+    if ! timeout "$left" go run "$root/scripts/mutrun.go" "$root/scripts/mutators.go" -o "$out/$name.json" -w "$workers" \
       -timeout "${MUTATION_TEST_SECONDS:-60}s" ${files:+-files "$files"} ${base:+-diff "$base"} "$pkg" \
       >"$out/$name.log" 2>&1; then
       tail -20 "$out/$name.log" >&2

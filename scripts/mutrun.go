@@ -4,7 +4,7 @@
 // takes long: where gremlins runs every test of the package for every
 // mutant, mutrun runs only the tests that execute the mutated line.
 //
-//	go run scripts/mutrun.go [-o report.json] [-w N] [-timeout 60s] [-files a.go,b.go] [-diff BASE] PKG
+//	go run scripts/mutrun.go scripts/mutators.go [-o report.json] [-w N] [-timeout 60s] [-files a.go,b.go] [-diff BASE] PKG
 //
 // PKG is a package directory of the main module (`.` is the root
 // package). The result is a report in gremlins' JSON format, which
@@ -63,8 +63,8 @@ import (
 	"time"
 )
 
-// mutatorsOf gives, per operator, gremlins' default mutators that apply
-// to it (scripts/mutscore.go holds the replacement each makes).
+// binaryMutators gives, per binary operator, gremlins' default mutators
+// that apply to it (scripts/mutators.go holds the replacement each makes).
 var binaryMutators = map[token.Token][]string{
 	token.ADD: {"ARITHMETIC_BASE"}, token.SUB: {"ARITHMETIC_BASE"}, token.MUL: {"ARITHMETIC_BASE"},
 	token.QUO: {"ARITHMETIC_BASE"}, token.REM: {"ARITHMETIC_BASE"},
@@ -73,18 +73,6 @@ var binaryMutators = map[token.Token][]string{
 	token.LSS: {"CONDITIONALS_BOUNDARY", "CONDITIONALS_NEGATION"},
 	token.LEQ: {"CONDITIONALS_BOUNDARY", "CONDITIONALS_NEGATION"},
 	token.EQL: {"CONDITIONALS_NEGATION"}, token.NEQ: {"CONDITIONALS_NEGATION"},
-}
-
-// replacement is the operator each mutator puts in place of another.
-var replacement = map[string]map[token.Token]token.Token{
-	"ARITHMETIC_BASE": {token.ADD: token.SUB, token.MUL: token.QUO, token.QUO: token.MUL,
-		token.REM: token.MUL, token.SUB: token.ADD},
-	"CONDITIONALS_BOUNDARY": {token.GEQ: token.GTR, token.GTR: token.GEQ, token.LEQ: token.LSS,
-		token.LSS: token.LEQ},
-	"CONDITIONALS_NEGATION": {token.EQL: token.NEQ, token.GEQ: token.LSS, token.GTR: token.LEQ,
-		token.LEQ: token.GTR, token.LSS: token.GEQ, token.NEQ: token.EQL},
-	"INCREMENT_DECREMENT": {token.DEC: token.INC, token.INC: token.DEC},
-	"INVERT_NEGATIVES":    {token.SUB: token.ADD},
 }
 
 type mutant struct {
@@ -556,7 +544,7 @@ func run(pkg, target string, m *mutant, cov []testCoverage, limit time.Duration)
 	if err != nil {
 		fatal(err)
 	}
-	to, ok := replacement[m.typ][m.tok]
+	to, ok := mutations[m.typ][m.tok]
 	if !ok || !bytes.HasPrefix(src[m.offset:], []byte(m.tok.String())) {
 		fatal(fmt.Errorf("%s:%d:%d: no %s to mutate", m.file, m.line, m.col, m.tok))
 	}

@@ -5,7 +5,7 @@
 // prints a table per package and fails when a package is under the bar.
 // scripts/mutation.sh runs it.
 //
-//	go run scripts/mutscore.go -exclusions FILE [-min-score 90] [-min-coverage 95] [-recheck] pkg=report.json...
+//	go run scripts/mutscore.go scripts/mutators.go -exclusions FILE [-min-score 90] [-min-coverage 95] [-recheck] pkg=report.json...
 //
 // gremlins only runs a mutant whose position lies in a block of the
 // coverage profile that a test executed. Some code that runs has no such
@@ -71,19 +71,6 @@ type exclusion struct {
 	file, typ, text, reason string
 	where                   string // file:line of the entry
 	used                    bool   // matched a survivor in this run
-}
-
-// mutations is gremlins' table (internal/engine/mappings.go, v0.6.0) for
-// the mutators it enables by default.
-var mutations = map[string]map[token.Token]token.Token{
-	"ARITHMETIC_BASE": {token.ADD: token.SUB, token.MUL: token.QUO, token.QUO: token.MUL,
-		token.REM: token.MUL, token.SUB: token.ADD},
-	"CONDITIONALS_BOUNDARY": {token.GEQ: token.GTR, token.GTR: token.GEQ, token.LEQ: token.LSS,
-		token.LSS: token.LEQ},
-	"CONDITIONALS_NEGATION": {token.EQL: token.NEQ, token.GEQ: token.LSS, token.GTR: token.LEQ,
-		token.LEQ: token.GTR, token.LSS: token.GEQ, token.NEQ: token.EQL},
-	"INCREMENT_DECREMENT": {token.DEC: token.INC, token.INC: token.DEC},
-	"INVERT_NEGATIVES":    {token.SUB: token.ADD},
 }
 
 func main() {

@@ -19,7 +19,7 @@ func TestCongestionAtHalfTheBound(t *testing.T) {
 	if q.Congested() {
 		t.Fatal("congested at exactly half of the bound")
 	}
-	if ch, _ := q.Below(); !closed(ch) {
+	if ch, _ := q.Below(); !isClosed(ch) {
 		t.Fatal("Below of a queue that is not congested is not closed")
 	}
 	if err := q.Push(sized(100)); err != nil {
@@ -32,16 +32,16 @@ func TestCongestionAtHalfTheBound(t *testing.T) {
 		t.Fatal("not congested at 700 bytes of 1000")
 	}
 	below, since := q.Below()
-	if closed(below) || since.IsZero() {
-		t.Fatalf("Below of a congested queue: closed %v, since %v", closed(below), since)
+	if isClosed(below) || since.IsZero() {
+		t.Fatalf("Below of a congested queue: closed %v, since %v", isClosed(below), since)
 	}
 
 	// 700 → 200 in one drain: well under half.
 	if got := q.Drain(nil, 1); len(got) != 1 || got[0].Size() != 500 {
 		t.Fatalf("drained %d items, want the first one of 500 bytes", len(got))
 	}
-	if q.Congested() || !closed(below) {
-		t.Fatalf("at 200 bytes of 1000: congested %v, Below closed %v; want not congested", q.Congested(), closed(below))
+	if q.Congested() || !isClosed(below) {
+		t.Fatalf("at 200 bytes of 1000: congested %v, Below closed %v; want not congested", q.Congested(), isClosed(below))
 	}
 }
 
@@ -60,12 +60,12 @@ func TestCongestionEndsAtHalf(t *testing.T) {
 	below, _ := q.Below()
 
 	q.Drain(nil, 100) // 700 → 600
-	if !q.Congested() || closed(below) {
-		t.Fatalf("at 600 bytes of 1000: congested %v, Below closed %v; want congested", q.Congested(), closed(below))
+	if !q.Congested() || isClosed(below) {
+		t.Fatalf("at 600 bytes of 1000: congested %v, Below closed %v; want congested", q.Congested(), isClosed(below))
 	}
 	q.Drain(nil, 100) // 600 → 500: exactly half
-	if q.Congested() || !closed(below) {
-		t.Fatalf("at 500 bytes of 1000: congested %v, Below closed %v; want not congested", q.Congested(), closed(below))
+	if q.Congested() || !isClosed(below) {
+		t.Fatalf("at 500 bytes of 1000: congested %v, Below closed %v; want not congested", q.Congested(), isClosed(below))
 	}
 }
 
@@ -85,14 +85,5 @@ func TestCongestionKeepsItsStart(t *testing.T) {
 	}
 	if _, again := q.Below(); !again.Equal(first) {
 		t.Fatalf("congested since %v after another push, %v before", again, first)
-	}
-}
-
-func closed(ch <-chan struct{}) bool {
-	select {
-	case <-ch:
-		return true
-	default:
-		return false
 	}
 }
