@@ -4,7 +4,7 @@
 // takes long: where gremlins runs every test of the package for every
 // mutant, mutrun runs only the tests that execute the mutated line.
 //
-//	go run scripts/mutrun.go scripts/mutators.go [-o report.json] [-w N] [-timeout 60s] [-files a.go,b.go] [-diff BASE] PKG
+//	go run scripts/mutrun.go scripts/mutators.go [-o report.json] [-w N] [-timeout 60s] [-files a.go,b.go] [-diff BASE] [-resume LOG] PKG
 //
 // PKG is a package directory of the main module (`.` is the root
 // package). The result is a report in gremlins' JSON format, which
@@ -145,6 +145,7 @@ func main() {
 	files := flag.String("files", "", "mutate only these files (comma-separated base names)")
 	diff := flag.String("diff", "", "only mutants on lines changed since the merge base with this git revision")
 	cacheDir := flag.String("cache", "", "coverage map cache (default: the user cache directory's switchboard-mutrun)")
+	resume := flag.String("resume", "", "the log (standard error) of an interrupted run on the same tree: the mutants it judged are not run again")
 	flag.Parse()
 	if flag.NArg() != 1 {
 		fatal(fmt.Errorf("want one package directory"))
@@ -192,6 +193,10 @@ func main() {
 		fmt.Fprintf(os.Stderr, "mutrun: these tests fail when run alone, unmutated (their verdicts are not trusted): %s\n", strings.Join(failedAlone, " "))
 	}
 	assign(mutants, cov, cm.All)
+	if *resume != "" {
+		n := resumeFrom(*resume, mutants)
+		fmt.Fprintf(os.Stderr, "mutrun: %d mutants judged by %s\n", n, *resume)
+	}
 
 	var wg sync.WaitGroup
 	jobs := make(chan *mutant)
@@ -212,13 +217,39 @@ func main() {
 	}
 	for _, m := range mutants {
 		if m.status != "" {
-			continue // NOT COVERED
+			continue // NOT COVERED, or judged by the run resumed
 		}
 		jobs <- m
 	}
 	close(jobs)
 	wg.Wait()
 	writeReport(*out, mutants)
+}
+
+// progressRE matches the progress lines run prints, which -resume reads.
+var progressRE = regexp.MustCompile(`^mutrun: \[\d+/\d+\] (KILLED|LIVED|TIMED OUT|NOT VIABLE) (\S+):(\d+):(\d+) (\S+) `)
+
+// resumeFrom gives the mutants the statuses an earlier run's log gave
+// them, and returns how many it found.
+func resumeFrom(path string, mutants []*mutant) int {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		fatal(err)
+	}
+	judged := map[string]string{}
+	for _, l := range strings.Split(string(raw), "\n") {
+		if m := progressRE.FindStringSubmatch(l); m != nil {
+			judged[m[2]+":"+m[3]+":"+m[4]+" "+m[5]] = m[1]
+		}
+	}
+	n := 0
+	for _, m := range mutants {
+		if st, ok := judged[fmt.Sprintf("%s:%d:%d %s", m.file, m.line, m.col, m.typ)]; ok && m.status == "" {
+			m.status = st
+			n++
+		}
+	}
+	return n
 }
 
 // listFiles runs go list with format f on the package.
