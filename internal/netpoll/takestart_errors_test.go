@@ -63,3 +63,18 @@ func TestStartRefused(t *testing.T) {
 		t.Fatalf("the handler of a refused Start was called %d times", n)
 	}
 }
+
+// NewWatch of a connection that is already closed fails with
+// net.ErrClosed.
+func TestNewWatchClosedConn(t *testing.T) {
+	ln := listen(t)
+	_, srv := pair(t, ln)
+	rc, err := srv.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = srv.Close()
+	if w, err := NewWatch(rc, func() {}); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("NewWatch of a closed connection = %v, %v; want net.ErrClosed", w, err)
+	}
+}
