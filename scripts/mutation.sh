@@ -43,7 +43,7 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 
 # The packages held to the bar. Packages join the list once they reach it.
-all_pkgs=(parser adapter internal/queue internal/listeners internal/observers)
+all_pkgs=(parser adapter internal/queue internal/listeners internal/observers internal/netpoll)
 
 base="" workers=1 bound="" out="" files="" recheck=""
 while getopts "d:w:t:o:f:r:h" opt; do
