@@ -384,7 +384,13 @@ func waitInput(t *testing.T, d *Desc, n int) {
 // state CLOSE_WAIT), or fails.
 func waitPeerFin(t *testing.T, d *Desc) {
 	t.Helper()
-	const tcpCloseWait = 8
+	waitTCPState(t, d, 8, "CLOSE_WAIT")
+}
+
+// waitTCPState waits until d's connection is in TCP state state (named
+// name in the failure), or fails.
+func waitTCPState(t *testing.T, d *Desc, state byte, name string) {
+	t.Helper()
 	fd := descFd(d)
 	for deadline := time.Now().Add(waitTimeout); ; time.Sleep(time.Millisecond) {
 		var info [104]byte // struct tcp_info; tcpi_state is its first byte
@@ -394,11 +400,11 @@ func waitPeerFin(t *testing.T, d *Desc) {
 		if e != 0 {
 			t.Fatalf("TCP_INFO on %d: %v", fd, e)
 		}
-		if info[0] == tcpCloseWait {
+		if info[0] == state {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("descriptor %d in TCP state %d, want CLOSE_WAIT", fd, info[0])
+			t.Fatalf("descriptor %d in TCP state %d, want %s", fd, info[0], name)
 		}
 	}
 }
