@@ -580,24 +580,8 @@ func run(pkg, target string, m *mutant, cov []testCoverage, limit time.Duration)
 		fatal(fmt.Errorf("%s:%d:%d: no %s to mutate", m.file, m.line, m.col, m.tok))
 	}
 	mutated := append(append(append([]byte{}, src[:m.offset]...), to.String()...), src[m.offset+len(m.tok.String()):]...)
-	dir, err := os.MkdirTemp("", "mutrun")
-	if err != nil {
-		fatal(err)
-	}
+	dir, overlayPath := overlay(filepath.Join(pkg, m.file), mutated)
 	defer os.RemoveAll(dir)
-	abs, err := filepath.Abs(filepath.Join(pkg, m.file))
-	if err != nil {
-		fatal(err)
-	}
-	copyPath := filepath.Join(dir, m.file)
-	overlay, _ := json.Marshal(map[string]map[string]string{"Replace": {abs: copyPath}})
-	overlayPath := filepath.Join(dir, "overlay.json")
-	if err := os.WriteFile(copyPath, mutated, 0o644); err != nil {
-		fatal(err)
-	}
-	if err := os.WriteFile(overlayPath, overlay, 0o644); err != nil {
-		fatal(err)
-	}
 	bin := filepath.Join(dir, "m.test")
 	build := exec.Command("go", "test", "-c", "-vet=off", "-overlay", overlayPath, "-o", bin, target)
 	if out, err := build.CombinedOutput(); err != nil {

@@ -265,24 +265,8 @@ func rerun(pkg, file string, line, col int, typ string, timeout time.Duration) s
 	if !ok {
 		return "NOT VIABLE"
 	}
-	dir, err := os.MkdirTemp("", "mutscore")
-	if err != nil {
-		fatal(err)
-	}
+	dir, overlayPath := overlay(file, mutated)
 	defer os.RemoveAll(dir)
-	abs, err := filepath.Abs(file)
-	if err != nil {
-		fatal(err)
-	}
-	copyPath := filepath.Join(dir, filepath.Base(file))
-	overlay, _ := json.Marshal(map[string]map[string]string{"Replace": {abs: copyPath}})
-	overlayPath := filepath.Join(dir, "overlay.json")
-	if err := os.WriteFile(copyPath, mutated, 0o644); err != nil {
-		fatal(err)
-	}
-	if err := os.WriteFile(overlayPath, overlay, 0o644); err != nil {
-		fatal(err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "go", "test", "-count=1", "-vet=off", "-failfast",
