@@ -1,12 +1,14 @@
 package hostile
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -192,16 +194,44 @@ func oversizedPost(e *env) outcome {
 		if err != nil {
 			return err.Error()
 		}
-		var body io.Reader = strings.NewReader(big)
-		if i == 1 {
-			body = io.MultiReader(strings.NewReader(big)) // no length: chunked
+		if i == 0 {
+			return refusedByLength(t, sid, big)
 		}
-		a := t.do("POST", sidQuery(sid), body, nil)
+		// No length: chunked, refused once MaxPayload bytes are read.
+		a := t.do("POST", sidQuery(sid), io.MultiReader(strings.NewReader(big)), nil)
 		if a.err != nil || a.status != 413 {
 			return fmt.Sprintf("got %s, want 413", a)
 		}
 		return ""
 	})
+}
+
+// refusedByLength sends a POST of body, announced by its Content-Length,
+// over a connection of its own, and wants 413. The body is written by
+// another goroutine while the answer is read: http.Client reported the
+// error of a body write that the server's answer (and its closing the
+// connection) had cut short, instead of the answer.
+func refusedByLength(t *Target, sid, body string) string {
+	conn, err := dialTCP(t, nil)
+	if err != nil {
+		return err.Error()
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	go func() {
+		// Its error, if the server closes first, is not the answer.
+		_, _ = fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: text/plain;charset=UTF-8\r\nContent-Length: %d\r\n\r\n%s",
+			t.requestURI(sidQuery(sid)), t.host, len(body), body)
+	}()
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		return "no answer: " + err.Error()
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != 413 {
+		return fmt.Sprintf("got %d, want 413", resp.StatusCode)
+	}
+	return ""
 }
 
 // sessionEnded reports whether a polling session is closed: its next poll
