@@ -3,6 +3,7 @@
 package netpoll
 
 import (
+	"net"
 	"syscall"
 	"testing"
 )
@@ -16,14 +17,7 @@ import (
 // plays the loop (a poller of its own, marked running, with none running)
 // and looks at the eventfd.
 func TestPollNowWakesLoopAfterLastClose(t *testing.T) {
-	p, err := newPoller()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = p.file.Close()
-		_ = syscall.Close(p.wakeFd)
-	})
+	p := ownPoller(t)
 	if _, err := pick(0); err != nil { // the package's pollers exist: none replaces p below
 		t.Fatal(err)
 	}
@@ -38,15 +32,7 @@ func TestPollNowWakesLoopAfterLastClose(t *testing.T) {
 	var clients []*recorder
 	for range 2 {
 		client, srv := pair(t, ln)
-		d, err := Take(srv)
-		if err != nil {
-			t.Fatal(err)
-		}
-		d.p = p
-		r := newRecorder()
-		if err := d.Start(r); err != nil {
-			t.Fatal(err)
-		}
+		d, r := startOn(t, p, srv)
 		_ = client.Close()
 		waitPeerFin(t, d)
 		clients = append(clients, r)
@@ -74,15 +60,7 @@ func TestPollNowWakesLoopAfterLastClose(t *testing.T) {
 
 	// A poller with a connection left is not woken.
 	client, srv := pair(t, ln)
-	d, err := Take(srv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d.p = p
-	r := newRecorder()
-	if err := d.Start(r); err != nil {
-		t.Fatal(err)
-	}
+	d, r := startOn(t, p, srv)
 	t.Cleanup(func() {
 		d.Shutdown()
 		settle(p)
@@ -101,4 +79,34 @@ func TestPollNowWakesLoopAfterLastClose(t *testing.T) {
 	if woken() {
 		t.Fatal("PollNow woke the loop of a poller with a connection left")
 	}
+}
+
+// ownPoller makes a poller apart from the package's shared ones, closed
+// when the test ends; nothing runs its loop unless the test does.
+func ownPoller(t *testing.T) *poller {
+	t.Helper()
+	p, err := newPoller()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = p.file.Close()
+		_ = syscall.Close(p.wakeFd)
+	})
+	return p
+}
+
+// startOn takes conn and starts it on poller p with a new recorder.
+func startOn(t *testing.T, p *poller, conn *net.TCPConn) (*Desc, *recorder) {
+	t.Helper()
+	d, err := Take(conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.p = p
+	r := newRecorder()
+	if err := d.Start(r); err != nil {
+		t.Fatal(err)
+	}
+	return d, r
 }

@@ -114,14 +114,7 @@ func TestReadNow(t *testing.T) {
 func TestReadNowFreshPoller(t *testing.T) {
 	ln := listen(t)
 	client, srv := pair(t, ln)
-	p, err := newPoller()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = p.file.Close()
-		_ = syscall.Close(p.wakeFd)
-	})
+	p := ownPoller(t)
 	rc, err := srv.SyscallConn()
 	if err != nil {
 		t.Fatal(err)
