@@ -19,6 +19,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"net"
 	"net/http"
 	"regexp"
 	"slices"
@@ -235,6 +236,28 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.engine.ServeHTTP(w, r)
+}
+
+// Serve accepts connections on ln and serves HTTP on them as hs.Serve(ln)
+// would, except that the requests long-polling clients make are read and
+// answered by the server itself, on the poller, rather than by net/http:
+// an idle polling client then holds no goroutine and no buffer (about a
+// fifth of the memory). Everything else (the rest of hs.Handler's paths,
+// WebSocket upgrades, the JavaScript client, unusual requests) is passed
+// to hs with its connection. A nil hs serves s alone; hs.Handler is
+// usually a mux with s mounted at its path. See engineio.Server.Serve for
+// the details.
+//
+//	mux := http.NewServeMux()
+//	mux.Handle("/socket.io/", io)
+//	mux.Handle("/", http.FileServer(http.Dir("public")))
+//	ln, _ := net.Listen("tcp", ":3000")
+//	log.Fatal(io.Serve(ln, &http.Server{Handler: mux}))
+func (s *Server) Serve(ln net.Listener, hs *http.Server) error {
+	if hs == nil {
+		hs = &http.Server{Handler: s}
+	}
+	return s.engine.Serve(ln, hs)
 }
 
 // Engine returns the underlying Engine.IO server.

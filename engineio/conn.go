@@ -74,6 +74,10 @@ type Conn struct {
 	pollActive atomic.Pointer[pollWS]
 	writing    atomic.Bool
 
+	// parked is the pending GET when the front reads it (Serve) and it
+	// waits for something to answer without a goroutine (polling.go).
+	parked atomic.Pointer[parkedPoll]
+
 	// overflowed is set by the first push that found the queue full: the
 	// close it starts runs on another goroutine, and the pushes that fail
 	// meanwhile are the same overflow (counted and logged once).
@@ -525,6 +529,7 @@ func (c *Conn) close(reason string, flush bool) {
 	c.mu.Unlock()
 
 	c.q.Close()
+	c.wakePoll()
 	c.srv.congestion.forget(c)
 	if o := c.srv.observer(); o != nil && published {
 		o.ConnClosed(ConnClose{Transport: transport, Reason: reason, Duration: timeNow().Sub(c.created), QueuePeak: c.q.Peak()})

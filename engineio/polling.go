@@ -37,12 +37,37 @@ func (c *Conn) servePoll(w http.ResponseWriter, r *http.Request) {
 	}
 	c.polling = true
 	c.mu.Unlock()
-	defer func() {
-		c.mu.Lock()
-		c.polling = false
-		c.mu.Unlock()
-	}()
+	accept := r.Header.Get("Accept-Encoding")
+	if fw, ok := w.(*frontWriter); ok {
+		// Read by the front (Serve): the poll can wait without this
+		// goroutine.
+		if got, answered := c.answerPoll(fw, accept, nil, fw); answered {
+			c.endPoll()
+			if got != fw {
+				// Answered by the writer of a park undone: fw itself
+				// is finished by the front as the handler returns.
+				got.finish()
+			}
+		}
+		return
+	}
+	defer c.endPoll()
+	c.answerPoll(w, accept, r.Context().Done(), nil)
+}
 
+// endPoll marks the pending poll answered.
+func (c *Conn) endPoll() {
+	c.mu.Lock()
+	c.polling = false
+	c.mu.Unlock()
+}
+
+// answerPoll writes the answer to the pending poll once there is one and
+// reports true. gone is closed when the client drops the poll. With fw
+// (the front's writer, which w is) it does not wait: it parks the poll on
+// the session and reports false, and the wake that follows answers it
+// (resumePoll); the writer returned is the one that has the answer.
+func (c *Conn) answerPoll(w http.ResponseWriter, accept string, gone <-chan struct{}, fw *frontWriter) (*frontWriter, bool) {
 	var batch []queue.Item
 	for {
 		// The transport check and the drain happen under c.mu so that an
@@ -52,8 +77,8 @@ func (c *Conn) servePoll(w http.ResponseWriter, r *http.Request) {
 		if c.transport != TransportPolling {
 			c.mu.Unlock()
 			c.kick(false) // anything queued meanwhile goes out on the WebSocket
-			c.writePayload(w, r, nil, PacketNoop)
-			return
+			c.writePayload(w, accept, nil, PacketNoop)
+			return fw, true
 		}
 		closed, flush, probeDone, peerClosed := c.closed, c.flushOnClose, c.probeDone, c.peerClosed
 		if !closed || flush {
@@ -65,9 +90,9 @@ func (c *Conn) servePoll(w http.ResponseWriter, r *http.Request) {
 			// The client closed: a waiting poll is released with a noop,
 			// as the reference server does; the close packet answers
 			// closes the server starts.
-			c.writePayload(w, r, nil, PacketNoop)
+			c.writePayload(w, accept, nil, PacketNoop)
 			c.endLinger()
-			return
+			return fw, true
 		}
 		if closed {
 			if len(batch) > 0 {
@@ -76,35 +101,115 @@ func (c *Conn) servePoll(w http.ResponseWriter, r *http.Request) {
 				// connection down on "1" before it has handed the
 				// preceding messages of the same payload to the socket
 				// layer, so a DISCONNECT in front of it would be lost.
-				c.writePayload(w, r, batch, trailerNone)
-				return
+				c.writePayload(w, accept, batch, trailerNone)
+				return fw, true
 			}
-			c.writePayload(w, r, nil, PacketClose)
+			c.writePayload(w, accept, nil, PacketClose)
 			c.endLinger()
-			return
+			return fw, true
 		}
 		if len(batch) > 0 {
-			c.writePayload(w, r, batch, trailerNone)
-			return
+			c.writePayload(w, accept, batch, trailerNone)
+			return fw, true
 		}
 		if probeDone {
 			// Upgrade in progress: release the poll so the client can
 			// pause polling and finish the upgrade.
-			c.writePayload(w, r, nil, PacketNoop)
-			return
+			c.writePayload(w, accept, nil, PacketNoop)
+			return fw, true
+		}
+		if fw != nil {
+			if fw.clientGone() {
+				c.close(ReasonTransportError, false)
+				return fw, true
+			}
+			later, parked := c.park(fw, accept)
+			if parked {
+				return nil, false
+			}
+			if later == nil {
+				// The client went away as the poll parked.
+				c.close(ReasonTransportError, false)
+				return fw, true
+			}
+			fw, w = later, later
+			continue
 		}
 		select {
 		case <-c.q.Ready():
 		case <-c.pollWake:
 		case <-c.Done():
-		case <-r.Context().Done():
+		case <-gone:
 			// The client dropped its pending poll: it is gone (a closed
 			// tab, a lost network), and the reference server ends the
 			// session at once ("poll connection closed prematurely")
 			// rather than after the heartbeat times out.
 			c.close(ReasonTransportError, false)
-			return
+			return fw, true
 		}
+	}
+}
+
+// parkedPoll is a poll read by the front that waits for something to
+// answer, without a goroutine.
+type parkedPoll struct {
+	w      *frontWriter
+	accept string // the poll's Accept-Encoding
+}
+
+// park parks the poll answered through fw: a wake (wakePoll) answers it
+// later with the writer park returns. It reports false when something to
+// answer came as it parked; the caller then answers with that writer
+// (nil: the client went away).
+func (c *Conn) park(fw *frontWriter, accept string) (*frontWriter, bool) {
+	later := fw.park(c.wakePoll)
+	if later == nil {
+		return nil, false
+	}
+	p := &parkedPoll{w: later, accept: accept}
+	c.parked.Store(p)
+	// What would wake the poll may have come before it was parked: look
+	// again. A waker changes the state first and then takes the poll, so
+	// one of the two sees the other.
+	if !c.pollReady() && !later.clientGone() {
+		return nil, true
+	}
+	if c.parked.CompareAndSwap(p, nil) {
+		return later, false
+	}
+	return nil, true // a waker took it and answers it
+}
+
+// pollReady reports whether a waiting poll has something to answer.
+func (c *Conn) pollReady() bool {
+	c.mu.Lock()
+	ready := c.transport != TransportPolling || c.closed || c.peerClosed || c.probeDone
+	c.mu.Unlock()
+	if ready {
+		return true
+	}
+	n, _ := c.q.Len()
+	return n > 0
+}
+
+// wakePoll answers the parked poll, if there is one, on a goroutine of its
+// own: something was queued, the session closed or began an upgrade, or
+// the client went away.
+func (c *Conn) wakePoll() {
+	if c.parked.Load() == nil {
+		return
+	}
+	p := c.parked.Swap(nil)
+	if p == nil {
+		return
+	}
+	go c.resumePoll(p)
+}
+
+func (c *Conn) resumePoll(p *parkedPoll) {
+	if fw, answered := c.answerPoll(p.w, p.accept, nil, p.w); answered {
+		c.endPoll()
+		fw.finish()
 	}
 }
 
@@ -137,7 +242,7 @@ const trailerNone = PacketOpen
 
 var packetPool = sync.Pool{New: func() any { s := make([]Packet, 0, 16); return &s }}
 
-func (c *Conn) writePayload(w http.ResponseWriter, r *http.Request, items []queue.Item, trailer PacketType) {
+func (c *Conn) writePayload(w http.ResponseWriter, accept string, items []queue.Item, trailer PacketType) {
 	pp := packetPool.Get().(*[]Packet)
 	pkts := (*pp)[:0]
 	// As in the reference server, a response is compressed when any of its
@@ -173,7 +278,7 @@ func (c *Conn) writePayload(w http.ResponseWriter, r *http.Request, items []queu
 	h.Set("Content-Type", contentType)
 	cfg := c.srv.cfg
 	if mayCompress && !cfg.DisableHTTPCompression && len(body) >= cfg.HTTPCompressionThreshold {
-		if enc := acceptedEncoding(r.Header.Get("Accept-Encoding")); enc != "" {
+		if enc := acceptedEncoding(accept); enc != "" {
 			h.Set("Content-Encoding", enc)
 			h.Add("Vary", "Accept-Encoding")
 			w.WriteHeader(http.StatusOK)

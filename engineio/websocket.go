@@ -154,6 +154,7 @@ func (c *Conn) attach(t wsTransport) {
 	c.probe = nil
 	closed, drop := c.closed, c.dropsProbe()
 	c.mu.Unlock()
+	c.wakePoll() // a poll still parked is answered with a noop
 	if drop {
 		t.abort()
 		return
@@ -493,6 +494,7 @@ func (c *Conn) probeSucceeded() {
 	case c.pollWake <- struct{}{}:
 	default:
 	}
+	c.wakePoll()
 }
 
 // abortUpgrade drops the probe t (nil when the upgrade failed before a

@@ -159,6 +159,7 @@ func (c *Conn) kick(inline bool) {
 	}
 	ws := c.wsActive.Load()
 	if ws == nil {
+		c.wakePoll()
 		return
 	}
 	if c.writing.CompareAndSwap(false, true) {

@@ -11,7 +11,9 @@
 #
 # Each suite connects to localhost:3000, so the runs are sequential. Each runs
 # RUNS times (default 3) against the server in protocolsuite/ with the epoll
-# poller and RUNS times without it (-nopoller); any failure fails the script.
+# poller, RUNS times without it (-nopoller) and RUNS times with long-polling
+# read by the server's own HTTP front (-front, Server.Serve); any failure
+# fails the script.
 #
 # -browser-events runs the suites with WebSocket events dispatched one per
 # task, as a browser does (the suites also run in a browser: their

@@ -22,6 +22,7 @@ func (echo) OnClose(*engineio.Conn, string)                       {}
 func main() {
 	addr := flag.String("addr", ":3000", "listen address (the suite connects to localhost:3000)")
 	noPoller := flag.Bool("nopoller", false, "keep a goroutine per WebSocket (Options.DisablePoller)")
+	front := flag.Bool("front", false, "serve long-polling with the server's own HTTP front (Serve) instead of net/http")
 	flag.Parse()
 	srv := engineio.NewServer(&engineio.Options{
 		Path:          "/engine.io/",
@@ -36,5 +37,8 @@ func main() {
 		log.Fatal(err)
 	}
 	log.Printf("engine.io protocol suite server listening on %s", ln.Addr())
+	if *front {
+		log.Fatal(srv.Serve(ln, nil))
+	}
 	log.Fatal(http.Serve(ln, srv))
 }

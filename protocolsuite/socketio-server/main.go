@@ -36,6 +36,7 @@ func received(a socketio.Args) []any {
 func main() {
 	addr := flag.String("addr", ":3000", "listen address (the suite connects to localhost:3000)")
 	noPoller := flag.Bool("nopoller", false, "keep a goroutine per WebSocket (engine Options.DisablePoller)")
+	front := flag.Bool("front", false, "serve long-polling with the server's own HTTP front (Serve) instead of net/http")
 	flag.Parse()
 	io := socketio.NewServer(&socketio.Options{
 		Engine: engineio.Options{
@@ -64,5 +65,8 @@ func main() {
 		log.Fatal(err)
 	}
 	log.Printf("socket.io protocol suite server listening on %s", ln.Addr())
+	if *front {
+		log.Fatal(io.Serve(ln, nil))
+	}
 	log.Fatal(http.Serve(ln, io))
 }

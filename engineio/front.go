@@ -1,0 +1,643 @@
+package engineio
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/switchboard-go/socketio/internal/netpoll"
+)
+
+// The HTTP front (Serve): long-polling without net/http's cost per client.
+//
+// Behind net/http, a long-polling client holds two connections, each with
+// net/http's goroutine and its buffered reader and writer, and its waiting
+// GET holds the handler's goroutine and net/http's background reader as
+// well: about 56 KB per idle client measured, twice what a Node.js server
+// keeps. The front reads the listener's connections itself. A connection
+// is watched by the poller (netpoll.Watch, as a TLS WebSocket's reads are)
+// and read by a goroutine only while input arrives; a request for the
+// engine's path that the front can take whole (GET, POST or OPTIONS over
+// HTTP/1.1, a Content-Length body within MaxPayload, no upgrade, no
+// Expect) is parsed with net/http's own parser and handed to the handler
+// with a ResponseWriter that buffers the answer and writes it with its
+// length. A poll with nothing to answer yet does not wait on a goroutine:
+// it is parked on the session (polling.go) and answered by whoever queues
+// the next message, ping or close. Every other request (another path, a
+// WebSocket upgrade, anything unusual) goes to net/http with the
+// connection and the bytes read from it: the connection is served by
+// net/http from then on.
+
+// Serve accepts connections on ln and serves HTTP on them as hs.Serve(ln)
+// would, hs's Handler answering every request, except that the requests
+// for the engine's path that long-polling clients make are read and
+// answered by the server itself, on the poller: an idle polling client
+// then holds no goroutine and no buffer. Every other request (other paths,
+// WebSocket upgrades, HTTP/1.0, chunked bodies, bodies over MaxPayload, a
+// TLS listener's connections) is passed to hs with its connection, which
+// hs serves from then on, with its own options (timeouts, header limits).
+//
+// A nil hs is &http.Server{Handler: s}; a nil hs.Handler is
+// http.DefaultServeMux. The handler gets the front's requests as usual,
+// including through middleware. A poll parks (holds no goroutine) only
+// when the server's ServeHTTP receives the front's ResponseWriter itself:
+// a middleware that wraps it makes the poll wait on its goroutine, as
+// behind net/http.
+//
+// hs.Close and hs.Shutdown close ln and end Serve; the connections the
+// front reads are closed then (a graceful end of the sessions is the
+// engine's Shutdown, before). Serve returns what hs.Serve returns:
+// http.ErrServerClosed after those, or ln's Accept error. Without a poller
+// (other systems than Linux, or Options.DisablePoller) Serve is
+// hs.Serve(ln).
+func (s *Server) Serve(ln net.Listener, hs *http.Server) error {
+	if hs == nil {
+		hs = &http.Server{Handler: s}
+	}
+	h := hs.Handler
+	if h == nil {
+		h = http.DefaultServeMux
+	}
+	if !netpoll.Supported || s.cfg.DisablePoller {
+		return hs.Serve(ln)
+	}
+	f := &front{
+		srv:   s,
+		h:     h,
+		conns: make(map[*frontConn]struct{}),
+	}
+	f.base = context.WithValue(context.WithValue(context.Background(),
+		http.ServerContextKey, hs), http.LocalAddrContextKey, ln.Addr())
+	f.handoff = &handoffListener{ln: ln, f: f, conns: make(chan net.Conn), done: make(chan struct{})}
+	go f.accept(ln)
+	return hs.Serve(f.handoff)
+}
+
+// front serves the connections of one Serve call.
+type front struct {
+	srv     *Server
+	h       http.Handler
+	base    context.Context // requests' context: the http.Server and the local address, as net/http gives them
+	handoff *handoffListener
+
+	mu     sync.Mutex
+	conns  map[*frontConn]struct{} // open connections read by the front
+	closed bool
+}
+
+func (f *front) accept(ln net.Listener) {
+	var backoff time.Duration
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				f.handoff.fail(err)
+				return
+			}
+			// EMFILE and the like pass: wait a little, as net/http does.
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			f.srv.cfg.Logger.Debug("engineio: accept failed", "err", err, "retry", backoff)
+			select {
+			case <-time.After(backoff):
+				continue
+			case <-f.handoff.done:
+				return
+			}
+		}
+		backoff = 0
+		f.start(nc)
+	}
+}
+
+// start reads nc with the front when it is a TCP connection the poller
+// can watch; anything else goes to net/http as it is.
+func (f *front) start(nc net.Conn) {
+	tcp, ok := nc.(*net.TCPConn)
+	if !ok {
+		f.handoff.push(nc)
+		return
+	}
+	rc, err := tcp.SyscallConn()
+	if err != nil {
+		f.handoff.push(nc)
+		return
+	}
+	fc := &frontConn{f: f, nc: nc}
+	w, err := netpoll.NewWatch(rc, fc.wake)
+	if err != nil {
+		f.handoff.push(nc)
+		return
+	}
+	fc.watch = w
+	f.mu.Lock()
+	if f.closed {
+		f.mu.Unlock()
+		_ = nc.Close()
+		return
+	}
+	f.conns[fc] = struct{}{}
+	f.mu.Unlock()
+	// The client sends its request at once: read now rather than after a
+	// round through the poller.
+	fc.wake()
+}
+
+// closeAll closes every connection the front reads; later ones are
+// closed as they come.
+func (f *front) closeAll() {
+	f.mu.Lock()
+	f.closed = true
+	all := make([]*frontConn, 0, len(f.conns))
+	for fc := range f.conns {
+		all = append(all, fc)
+	}
+	f.mu.Unlock()
+	for _, fc := range all {
+		fc.lost()
+	}
+}
+
+// frontLinger is how long a reader goroutine waits for more input before
+// it parks its connection (as readLinger for a TLS WebSocket).
+const frontLinger = 5 * time.Millisecond
+
+// maxFrontHead is the longest request head the front parses itself; a
+// longer one goes to net/http, whose MaxHeaderBytes decides. The engine
+// keeps no more of a handshake (maxKeptRequestBytes).
+const maxFrontHead = maxKeptRequestBytes
+
+var frontReadBuffers = sync.Pool{New: func() any { b := make([]byte, 4<<10); return &b }}
+
+var headReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4<<10) }}
+
+// frontConn is one connection read by the front.
+//
+// The reader role is one flag (reading): whoever sets it reads the
+// connection and starts the requests it completes, one at a time, so that
+// answers go out in the order of the requests. A request being answered
+// (pending) keeps the next one, if the client sent it already, in `in`
+// until its answer is written; the reader meanwhile only watches for the
+// client going away.
+type frontConn struct {
+	f       *front
+	nc      net.Conn
+	watch   *netpoll.Watch
+	reading atomic.Bool
+
+	mu      sync.Mutex
+	in      []byte    // input not yet taken as a request
+	since   time.Time // when in's first byte arrived while no request was pending
+	pending bool      // a request is being answered
+	gone    bool      // the client closed, or the connection failed or was closed
+	cancel  context.CancelFunc
+	onGone  func() // a parked poll's wake
+}
+
+// wake starts a reader unless one is running: the poller saw input or a
+// hang-up, or an answer was written and the next request may be in `in`.
+func (fc *frontConn) wake() {
+	if fc.reading.CompareAndSwap(false, true) {
+		go fc.run()
+	}
+}
+
+// park gives up the reader role and asks the poller to wake fc on input;
+// false means the watch was stopped and the caller has the role back.
+func (fc *frontConn) park() bool {
+	fc.reading.Store(false)
+	if fc.watch.Arm() {
+		return true
+	}
+	return !fc.reading.CompareAndSwap(false, true)
+}
+
+// maxBuffered bounds what a connection's input may hold: one request head
+// and body, and what a client sends ahead while its request is answered.
+func (fc *frontConn) maxBuffered() int { return maxFrontHead + fc.f.srv.cfg.MaxPayload }
+
+// run reads fc while it has the reader role.
+func (fc *frontConn) run() {
+	var buf *[]byte
+	defer func() {
+		if buf != nil {
+			frontReadBuffers.Put(buf)
+		}
+	}()
+	timeout := fc.f.srv.cfg.PostTimeout
+	for {
+		switch fc.next() {
+		case frontHandedOff, frontClosed:
+			return
+		case frontServed:
+			continue
+		}
+		fc.mu.Lock()
+		partial := !fc.pending && len(fc.in) > 0
+		since := fc.since
+		fc.mu.Unlock()
+		deadline := time.Now().Add(frontLinger)
+		if partial {
+			// A request begun stays with its reader until it is whole,
+			// for PostTimeout at most.
+			deadline = since.Add(timeout)
+		}
+		if buf == nil {
+			buf = frontReadBuffers.Get().(*[]byte)
+		}
+		_ = fc.nc.SetReadDeadline(deadline)
+		n, err := fc.nc.Read(*buf)
+		if n > 0 {
+			fc.mu.Lock()
+			if len(fc.in) == 0 && !fc.pending {
+				fc.since = time.Now()
+			}
+			over := len(fc.in)+n > fc.maxBuffered()
+			if !over {
+				fc.in = append(fc.in, (*buf)[:n]...)
+			}
+			fc.mu.Unlock()
+			if over {
+				// Only a client that sends ahead of its answers gets here:
+				// a request too large for the front is handed over
+				// before.
+				fc.lost()
+				return
+			}
+		}
+		if err == nil {
+			continue
+		}
+		if !isTimeout(err) {
+			fc.lost() // the client closed or the connection failed
+			return
+		}
+		if partial {
+			fc.lost() // a request that did not arrive in time
+			return
+		}
+		fc.mu.Lock()
+		more := !fc.pending && len(fc.in) > 0
+		fc.mu.Unlock()
+		if more {
+			continue // input arrived with the deadline: look at it
+		}
+		frontReadBuffers.Put(buf)
+		buf = nil
+		if fc.park() {
+			return
+		}
+	}
+}
+
+// What next did with the input.
+const (
+	frontNeedMore  = iota // no whole request (or one is pending): read on
+	frontServed           // a request was answered or parked: look again
+	frontHandedOff        // the connection went to net/http
+	frontClosed           // the connection was closed
+)
+
+// next takes the request at the head of the input, if it is whole and no
+// other is pending, and serves it or hands the connection over.
+func (fc *frontConn) next() int {
+	fc.mu.Lock()
+	if fc.gone {
+		fc.mu.Unlock()
+		return frontClosed
+	}
+	if fc.pending || len(fc.in) == 0 {
+		fc.mu.Unlock()
+		return frontNeedMore
+	}
+	in := fc.in
+	end := bytes.Index(in, []byte("\r\n\r\n"))
+	if end < 0 {
+		fc.mu.Unlock()
+		if len(in) > maxFrontHead {
+			fc.handOff()
+			return frontHandedOff
+		}
+		return frontNeedMore
+	}
+	head := in[:end+4]
+	req, ok := fc.f.parse(head)
+	if !ok {
+		fc.mu.Unlock()
+		fc.handOff()
+		return frontHandedOff
+	}
+	total := len(head) + int(req.ContentLength)
+	if len(in) < total {
+		fc.mu.Unlock()
+		return frontNeedMore
+	}
+	if req.ContentLength > 0 {
+		req.Body = io.NopCloser(bytes.NewReader(in[len(head):total]))
+	}
+	if total == len(in) {
+		fc.in = nil
+	} else {
+		// Whatever follows is the client's next request: keep it apart
+		// from the body handed to the handler.
+		fc.in = bytes.Clone(in[total:])
+		fc.since = time.Now()
+	}
+	ctx, cancel := context.WithCancel(fc.f.base)
+	fc.pending = true
+	fc.cancel = cancel
+	fc.mu.Unlock()
+
+	req = req.WithContext(ctx)
+	req.RemoteAddr = fc.nc.RemoteAddr().String()
+	fw := &frontWriter{fc: fc, close: req.Close}
+	if !fc.serve(fw, req) {
+		return frontClosed
+	}
+	return frontServed
+}
+
+// parse reads a request head with net/http's parser and reports whether
+// the front takes the request itself.
+func (f *front) parse(head []byte) (*http.Request, bool) {
+	br := headReaders.Get().(*bufio.Reader)
+	br.Reset(bytes.NewReader(head))
+	req, err := http.ReadRequest(br)
+	br.Reset(nil)
+	headReaders.Put(br)
+	if err != nil {
+		// Malformed: net/http answers it as it answers any other.
+		return nil, false
+	}
+	cfg := f.srv.cfg
+	switch {
+	case req.Method != http.MethodGet && req.Method != http.MethodPost && req.Method != http.MethodOptions,
+		req.ProtoMajor != 1 || req.ProtoMinor != 1,
+		req.URL.Path != cfg.Path && req.URL.Path != strings.TrimSuffix(cfg.Path, "/"),
+		len(req.TransferEncoding) > 0,
+		req.ContentLength < 0 || req.ContentLength > int64(cfg.MaxPayload),
+		req.Header.Get("Expect") != "",
+		req.Header.Get("Upgrade") != "":
+		return nil, false
+	}
+	return req, true
+}
+
+// serve runs the handler for req on the reader's goroutine and writes its
+// answer, unless the handler parked it (a poll with nothing to answer
+// yet). It reports false when the connection is closed.
+func (fc *frontConn) serve(fw *frontWriter, req *http.Request) (ok bool) {
+	defer func() {
+		if p := recover(); p != nil {
+			if p != http.ErrAbortHandler {
+				fc.f.srv.cfg.Logger.Error("engineio: panic serving a request", "remote", req.RemoteAddr, "panic", p, "stack", string(debug.Stack()))
+			}
+			fc.lost()
+			ok = false
+		}
+	}()
+	fc.f.h.ServeHTTP(fw, req)
+	if fw.parked {
+		return true
+	}
+	return fw.finish()
+}
+
+// handOff gives the connection, with the input read from it, to net/http.
+func (fc *frontConn) handOff() {
+	fc.watch.Stop()
+	fc.f.forget(fc)
+	fc.mu.Lock()
+	in := fc.in
+	fc.in = nil
+	fc.gone = true
+	fc.mu.Unlock()
+	_ = fc.nc.SetReadDeadline(time.Time{})
+	fc.f.handoff.push(&prefixConn{Conn: fc.nc, prefix: in})
+}
+
+func (f *front) forget(fc *frontConn) {
+	f.mu.Lock()
+	delete(f.conns, fc)
+	f.mu.Unlock()
+}
+
+// lost closes the connection: the client went away, the connection
+// failed, or the front closes it. A request being answered learns it
+// through its context, a parked poll through its wake.
+func (fc *frontConn) lost() {
+	fc.mu.Lock()
+	if fc.gone {
+		fc.mu.Unlock()
+		return
+	}
+	fc.gone = true
+	fc.in = nil
+	cancel, onGone := fc.cancel, fc.onGone
+	fc.onGone = nil
+	fc.mu.Unlock()
+	fc.watch.Stop()
+	_ = fc.nc.Close()
+	fc.f.forget(fc)
+	if cancel != nil {
+		cancel()
+	}
+	if onGone != nil {
+		onGone()
+	}
+}
+
+// answered ends the pending request once its answer was written (or
+// could not be): the next request, if the client sent it already, is
+// taken by the reader, started for it if none runs.
+func (fc *frontConn) answered(closeAfter bool) {
+	fc.mu.Lock()
+	cancel := fc.cancel
+	fc.cancel, fc.onGone, fc.pending = nil, nil, false
+	more := len(fc.in) > 0
+	fc.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+	if closeAfter {
+		fc.lost()
+		return
+	}
+	if more {
+		fc.wake()
+	}
+}
+
+// frontWriter is the ResponseWriter of a request the front reads: the
+// answer is buffered and written whole, with its length, when the handler
+// returns, or, for a parked poll, when the session answers it.
+type frontWriter struct {
+	fc          *frontConn
+	header      http.Header
+	status      int
+	body        []byte
+	close       bool // the client asked to close after this answer
+	parked      bool // the answer went to a parked poll's writer (park)
+	wroteHeader bool
+}
+
+func (w *frontWriter) Header() http.Header {
+	if w.header == nil {
+		w.header = make(http.Header)
+	}
+	return w.header
+}
+
+func (w *frontWriter) WriteHeader(code int) {
+	if w.wroteHeader || w.parked || code < 200 {
+		return
+	}
+	w.wroteHeader = true
+	w.status = code
+}
+
+func (w *frontWriter) Write(b []byte) (int, error) {
+	if w.parked {
+		return 0, http.ErrHandlerTimeout
+	}
+	w.WriteHeader(http.StatusOK)
+	w.body = append(w.body, b...)
+	return len(b), nil
+}
+
+// park hands the answer to a writer of its own, for a poll that waits
+// without a goroutine: w takes no more writes (the handler and any
+// middleware return without answering), and the returned writer, which
+// has w's headers, answers later. wake is called if the client goes away
+// while the poll waits; park returns nil if it has already.
+func (w *frontWriter) park(wake func()) *frontWriter {
+	w.parked = true
+	later := &frontWriter{fc: w.fc, header: w.header, close: w.close}
+	fc := w.fc
+	fc.mu.Lock()
+	defer fc.mu.Unlock()
+	if fc.gone {
+		return nil
+	}
+	fc.onGone = wake
+	return later
+}
+
+// clientGone reports whether the connection of w's request has closed.
+func (w *frontWriter) clientGone() bool {
+	w.fc.mu.Lock()
+	defer w.fc.mu.Unlock()
+	return w.fc.gone
+}
+
+// finish writes the answer and ends the request. It reports false if the
+// connection is closed.
+func (w *frontWriter) finish() bool {
+	w.WriteHeader(http.StatusOK)
+	h := w.Header()
+	if h.Get("Content-Type") == "" && len(w.body) > 0 {
+		h.Set("Content-Type", http.DetectContentType(w.body))
+	}
+	h.Set("Content-Length", strconv.Itoa(len(w.body)))
+	if h.Get("Date") == "" {
+		h.Set("Date", time.Now().UTC().Format(http.TimeFormat))
+	}
+	if w.close {
+		h.Set("Connection", "close")
+	}
+	var out bytes.Buffer
+	out.Grow(128 + len(w.body))
+	out.WriteString("HTTP/1.1 ")
+	out.WriteString(strconv.Itoa(w.status))
+	out.WriteByte(' ')
+	out.WriteString(http.StatusText(w.status))
+	out.WriteString("\r\n")
+	_ = h.Write(&out)
+	out.WriteString("\r\n")
+	out.Write(w.body)
+	w.body = nil
+
+	fc := w.fc
+	_ = fc.nc.SetWriteDeadline(time.Now().Add(fc.f.srv.cfg.WriteTimeout))
+	_, err := fc.nc.Write(out.Bytes())
+	if err != nil {
+		fc.lost()
+		return false
+	}
+	fc.answered(w.close)
+	return !w.close
+}
+
+// handoffListener is the listener net/http serves: the connections the
+// front passes on.
+type handoffListener struct {
+	ln    net.Listener
+	f     *front
+	conns chan net.Conn
+	done  chan struct{}
+
+	once sync.Once
+	err  error // why Accept fails, once done is closed
+}
+
+func (l *handoffListener) Accept() (net.Conn, error) {
+	select {
+	case nc := <-l.conns:
+		return nc, nil
+	case <-l.done:
+		return nil, l.err
+	}
+}
+
+// push gives nc to net/http, or closes it once net/http is done.
+func (l *handoffListener) push(nc net.Conn) {
+	select {
+	case l.conns <- nc:
+	case <-l.done:
+		_ = nc.Close()
+	}
+}
+
+// fail ends Accept with err (the real listener's).
+func (l *handoffListener) fail(err error) {
+	l.once.Do(func() {
+		l.err = err
+		close(l.done)
+		_ = l.ln.Close()
+		l.f.closeAll()
+	})
+}
+
+// Close, called by http.Server's Close and Shutdown, closes the real
+// listener and the front's connections.
+func (l *handoffListener) Close() error {
+	l.fail(net.ErrClosed)
+	return nil
+}
+
+func (l *handoffListener) Addr() net.Addr { return l.ln.Addr() }
+
+// prefixConn is a connection handed to net/http with the bytes the front
+// had read from it, which it reads first.
+type prefixConn struct {
+	net.Conn
+	prefix []byte
+}
+
+func (c *prefixConn) Read(b []byte) (int, error) {
+	if len(c.prefix) > 0 {
+		n := copy(b, c.prefix)
+		c.prefix = c.prefix[n:]
+		return n, nil
+	}
+	return c.Conn.Read(b)
+}
