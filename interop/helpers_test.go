@@ -122,6 +122,60 @@ func serveTestServer(t testing.TB, opts *socketio.Options, ln net.Listener, wrap
 	return ts
 }
 
+// serverStarter starts a Go server as startServer does.
+type serverStarter func(t testing.TB, opts *socketio.Options, setup func(*socketio.Server)) string
+
+// eachModeServed runs fn for each transport mode with the server behind
+// net/http (startServer) and behind its own HTTP front (startFrontServer).
+func eachModeServed(t *testing.T, fn func(t *testing.T, mode string, start serverStarter)) {
+	t.Helper()
+	for _, served := range []struct {
+		name  string
+		start serverStarter
+	}{{"net-http", startServer}, {"front", startFrontServer}} {
+		t.Run(served.name, func(t *testing.T) {
+			eachMode(t, func(t *testing.T, mode string) { fn(t, mode, served.start) })
+		})
+	}
+}
+
+// startFrontServer is startServer with the server's own HTTP front
+// (Server.Serve): long-polling read on the poller, the rest handed to
+// net/http.
+func startFrontServer(t testing.TB, opts *socketio.Options, setup func(*socketio.Server)) string {
+	t.Helper()
+	var o socketio.Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.Logger == nil {
+		o.Logger = socketiotest.Logger()
+	}
+	srv := socketio.NewServer(&o)
+	if setup != nil {
+		setup(srv)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/socket.io/", srv)
+	hs := &http.Server{Handler: mux}
+	ln := socketiotest.Listen(t, "")
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln, hs) }()
+	t.Cleanup(func() {
+		_ = srv.Close()
+		_ = hs.Close()
+		select {
+		case err := <-served:
+			if !errors.Is(err, http.ErrServerClosed) {
+				t.Errorf("Serve: %v", err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Error("Serve did not return after http.Server.Close")
+		}
+	})
+	return "http://" + ln.Addr().String()
+}
+
 // binary is the program named by the environment variable env, else def.
 func binary(env, def string) string {
 	if p := os.Getenv(env); p != "" {

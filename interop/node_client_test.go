@@ -198,7 +198,7 @@ func TestNodeAuthMiddleware(t *testing.T) {
 // 3. Events with JSON values both ways; acknowledgements both ways.
 func TestNodeEmitAck(t *testing.T) {
 	t.Parallel()
-	eachMode(t, func(t *testing.T, mode string) {
+	eachModeServed(t, func(t *testing.T, mode string, startServer serverStarter) {
 		rec := newRecorder()
 		url := startServer(t, nil, func(srv *socketio.Server) {
 			srv.OnConnection(func(s *socketio.Socket) {
@@ -325,7 +325,7 @@ func TestNodeEmitAck(t *testing.T) {
 // upgrades; heartbeats with short intervals keep the connection up.
 func TestNodeOrderingAndHeartbeat(t *testing.T) {
 	t.Parallel()
-	eachMode(t, func(t *testing.T, mode string) {
+	eachModeServed(t, func(t *testing.T, mode string, startServer serverStarter) {
 		rec := newRecorder()
 		opts := &socketio.Options{}
 		opts.Engine.PingInterval = 100 * time.Millisecond
