@@ -100,7 +100,7 @@ run_suite() {
     exit 2
   fi
   (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
-  for flags in "" "-nopoller"; do
+  for flags in "" "-nopoller" "-front"; do
     for i in $(seq "$runs"); do
       echo "== $name suite${flags:+ ($flags)}${browser_events:+ (browser events)}, run $i of $runs"
       "$bin/$server" $flags >"$bin/$server.log" 2>&1 &
