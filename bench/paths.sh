@@ -6,12 +6,15 @@
 #   plain        ws:// (the reference point of run.sh, at these sizes)
 #   tls          wss://               (self-signed certificate made here)
 #   polling      http:// long-polling clients that never upgrade
+#   polling-front  the same, the Go server reading polling with its own
+#                HTTP front (Server.Serve, benchserver -front) instead of
+#                net/http; Node as for polling
 #   tls-polling  https:// long-polling
 #   deflate      ws:// with permessage-deflate offered as browsers do
 #                (echo/broadcast payload DEFLATE_PAYLOAD bytes, default
 #                2048, above both servers' 1024-byte compression threshold)
 #
-#   bench/paths.sh [-paths plain,tls,polling,tls-polling,deflate] [-o DIR] [-profile]
+#   bench/paths.sh [-paths plain,tls,polling,polling-front,tls-polling,deflate] [-o DIR] [-profile]
 #   bench/paths.sh -capacity FDS [-paths ...] [-o DIR]
 #
 # Each path × server: conns (N idle clients: KiB per client), echo (CPU µs
@@ -27,7 +30,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 BENCH=$PWD
 
-PATHS=plain,tls,polling,tls-polling,deflate
+PATHS=plain,tls,polling,polling-front,tls-polling,deflate
 OUT="$BENCH/results/$(date -u +%F)-paths"
 PROFILE=0
 CAPACITY=0
@@ -113,6 +116,7 @@ path_flags() {
     tls) GO_ARGS=(-tls-cert "$TMP/cert.pem" -tls-key "$TMP/key.pem")
          NODE_ENV=(TLS_CERT="$TMP/cert.pem" TLS_KEY="$TMP/key.pem"); GEN_ARGS=(-tls); SCHEME=https ;;
     polling) GEN_ARGS=(-transport polling) ;;
+    polling-front) GO_ARGS=(-front); GEN_ARGS=(-transport polling) ;;
     tls-polling) GO_ARGS=(-tls-cert "$TMP/cert.pem" -tls-key "$TMP/key.pem")
          NODE_ENV=(TLS_CERT="$TMP/cert.pem" TLS_KEY="$TMP/key.pem"); GEN_ARGS=(-tls -transport polling); SCHEME=https ;;
     deflate) GO_ARGS=(-deflate); NODE_ENV=(PERMESSAGE_DEFLATE=1); GEN_ARGS=(-deflate); PAYLOAD=$DEFLATE_PAYLOAD ;;
@@ -161,7 +165,7 @@ for path in "${path_list[@]}"; do
   echo "== $path ($(( $(date +%s) - start ))s)" | tee -a "$LOG"
   if [ "$CAPACITY" -gt 0 ]; then
     n=$CAPACITY
-    case "$path" in *polling) n=$((CAPACITY / 2)) ;; esac
+    case "$path" in *polling|*polling-front) n=$((CAPACITY / 2)) ;; esac
     for kind in go node; do
       scenario "$kind" "$path" -scenario conns -n "$n" -checkpoints $((n / 2)) -rate "$CONNS_RATE" -hold "$CAPACITY_HOLD" -dial-timeout 30s
     done

@@ -34,6 +34,7 @@ import (
 	"fmt"
 	"log"
 	"log/slog"
+	"net"
 	"net/http"
 	_ "net/http/pprof" // registered on http.DefaultServeMux, served only on -debug
 	"os"
@@ -59,6 +60,7 @@ func main() {
 	tlsCert := flag.String("tls-cert", "", "TLS certificate file (PEM); with -tls-key serves HTTPS/WSS")
 	tlsKey := flag.String("tls-key", "", "TLS private key file (PEM)")
 	deflate := flag.Bool("deflate", false, "enable WebSocket permessage-deflate (engineio.Options.PerMessageDeflate)")
+	front := flag.Bool("front", false, "serve with the server's own HTTP front (Server.Serve: long-polling read on the poller) instead of net/http alone")
 	flag.Parse()
 	if *memProfileRate > 0 {
 		runtime.MemProfileRate = *memProfileRate
@@ -119,6 +121,13 @@ func main() {
 	hs := &http.Server{Addr: *addr, Handler: mux}
 	if *tlsCert != "" {
 		log.Fatal(hs.ListenAndServeTLS(*tlsCert, *tlsKey))
+	}
+	if *front {
+		ln, err := net.Listen("tcp", *addr)
+		if err != nil {
+			log.Fatal(err)
+		}
+		log.Fatal(srv.Serve(ln, hs))
 	}
 	log.Fatal(hs.ListenAndServe())
 }
