@@ -17,7 +17,7 @@ import (
 
 // Attacks returns every attack, in the order they run.
 func Attacks() []*Attack {
-	pollingOnly := []Path{PathPoller}
+	pollingOnly := []Path{PathPoller, PathFront}
 	return []*Attack{
 		// Long-polling and handshakes: no WebSocket reader involved.
 		{Name: "forged-sid", Paths: pollingOnly, run: forgedSID},

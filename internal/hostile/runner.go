@@ -47,7 +47,12 @@ type env struct {
 	base snapshot // in-process only
 }
 
-func (a *Attack) applies(p Path) bool { return a.Paths == nil || slices.Contains(a.Paths, p) }
+func (a *Attack) applies(p Path) bool {
+	if p == PathFront {
+		return slices.Contains(a.Paths, p)
+	}
+	return a.Paths == nil || slices.Contains(a.Paths, p)
+}
 
 func (a *Attack) peakBudget(l Limits) uint64 {
 	if a.PeakBudget != nil {

@@ -37,10 +37,16 @@ const (
 	PathPoller    Path = "poller"
 	PathGoroutine Path = "goroutine"
 	PathDeflate   Path = "deflate"
+	// PathFront is the poller path served by the server's own HTTP front
+	// (Server.Serve): long-polling requests read and answered without
+	// net/http. Only the attacks that name it run there (the long-polling
+	// ones): a WebSocket goes to net/http and then to the poller as on
+	// PathPoller.
+	PathFront Path = "front"
 )
 
 // AllPaths lists the paths in the order they are run.
-var AllPaths = []Path{PathPoller, PathGoroutine, PathDeflate}
+var AllPaths = []Path{PathPoller, PathGoroutine, PathDeflate, PathFront}
 
 // Limits are the server settings the attacks are measured against. The
 // in-process server is configured with them; for an external server they
@@ -198,7 +204,11 @@ func StartServer(p Path, l Limits) (*Target, error) {
 	mux := http.NewServeMux()
 	mux.Handle("/socket.io/", srv)
 	hs := &http.Server{Handler: mux, ErrorLog: nil}
-	go func() { _ = hs.Serve(ln) }()
+	if p == PathFront {
+		go func() { _ = srv.Serve(ln, hs) }()
+	} else {
+		go func() { _ = hs.Serve(ln) }()
+	}
 	t := newTarget("http://"+ln.Addr().String()+"/socket.io/", p, l)
 	t.InProcess, t.srv, t.httpSrv, t.ln, t.reasons = true, srv, hs, ln, r
 	return t, nil
