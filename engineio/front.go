@@ -256,23 +256,18 @@ func (fc *frontConn) run() {
 		}
 		_ = fc.nc.SetReadDeadline(deadline)
 		n, err := fc.nc.Read(*buf)
-		if n > 0 {
-			fc.mu.Lock()
-			if len(fc.in) == 0 && !fc.pending {
-				fc.since = time.Now()
-			}
-			over := len(fc.in)+n > fc.maxBuffered()
-			if !over {
-				fc.in = append(fc.in, (*buf)[:n]...)
-			}
-			fc.mu.Unlock()
-			if over {
-				// Only a client that sends ahead of its answers gets here:
-				// a request too large for the front is handed over
-				// before.
-				fc.lost()
-				return
-			}
+		fc.mu.Lock()
+		if len(fc.in) == 0 && !fc.pending {
+			fc.since = time.Now()
+		}
+		fc.in = append(fc.in, (*buf)[:n]...)
+		over := len(fc.in) > fc.maxBuffered()
+		fc.mu.Unlock()
+		if over {
+			// Only a client that sends ahead of its answers gets here: a
+			// request too large for the front is handed over before.
+			fc.lost()
+			return
 		}
 		if err == nil {
 			continue
@@ -320,8 +315,8 @@ func (fc *frontConn) next() int {
 		return frontNeedMore
 	}
 	in := fc.in
-	end := bytes.Index(in, []byte("\r\n\r\n"))
-	if end < 0 {
+	before, _, whole := bytes.Cut(in, []byte("\r\n\r\n"))
+	if !whole {
 		fc.mu.Unlock()
 		if len(in) > maxFrontHead {
 			fc.handOff()
@@ -329,7 +324,7 @@ func (fc *frontConn) next() int {
 		}
 		return frontNeedMore
 	}
-	head := in[:end+4]
+	head := in[:len(before)+4]
 	req, ok := fc.f.parse(head)
 	if !ok {
 		fc.mu.Unlock()
@@ -341,9 +336,7 @@ func (fc *frontConn) next() int {
 		fc.mu.Unlock()
 		return frontNeedMore
 	}
-	if req.ContentLength > 0 {
-		req.Body = io.NopCloser(bytes.NewReader(in[len(head):total]))
-	}
+	req.Body = io.NopCloser(bytes.NewReader(in[len(head):total]))
 	if total == len(in) {
 		fc.in = nil
 	} else {
@@ -465,9 +458,7 @@ func (fc *frontConn) answered(closeAfter bool) {
 	fc.cancel, fc.onGone, fc.pending = nil, nil, false
 	more := len(fc.in) > 0
 	fc.mu.Unlock()
-	if cancel != nil {
-		cancel()
-	}
+	cancel() // set by next for every request
 	if closeAfter {
 		fc.lost()
 		return

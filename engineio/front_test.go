@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -26,6 +27,14 @@ import (
 // hs's handler answering the requests the front hands over (nil: the
 // engine alone). It returns the engine URL and the listening address.
 func startFrontServer(t *testing.T, opts *Options, mux func(srv *Server) http.Handler) (*Server, *echoServer, string, string) {
+	t.Helper()
+	srv, h, url, addr, _ := startFrontServerCounted(t, opts, mux)
+	return srv, h, url, addr
+}
+
+// startFrontServerCounted is startFrontServer that also counts the
+// connections the front hands to net/http.
+func startFrontServerCounted(t *testing.T, opts *Options, mux func(srv *Server) http.Handler) (*Server, *echoServer, string, string, *atomic.Int64) {
 	t.Helper()
 	if !netpoll.Supported {
 		t.Skip("no poller on this system: Serve is http.Server.Serve")
@@ -45,7 +54,12 @@ func startFrontServer(t *testing.T, opts *Options, mux func(srv *Server) http.Ha
 	if mux != nil {
 		handler = mux(srv)
 	}
-	hs := &http.Server{Handler: handler}
+	handedOver := new(atomic.Int64)
+	hs := &http.Server{Handler: handler, ConnState: func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			handedOver.Add(1)
+		}
+	}}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln, hs) }()
 	t.Cleanup(func() {
@@ -61,7 +75,7 @@ func startFrontServer(t *testing.T, opts *Options, mux func(srv *Server) http.Ha
 		}
 	})
 	addr := ln.Addr().String()
-	return srv, h, "http://" + addr + "/socket.io/", addr
+	return srv, h, "http://" + addr + "/socket.io/", addr, handedOver
 }
 
 func TestFrontClientMatrix(t *testing.T) {
@@ -119,6 +133,17 @@ func TestFrontParkedPollsHoldNoGoroutine(t *testing.T) {
 		r := newRecClient()
 		clients = append(clients, r)
 		conns = append(conns, dialTest(t, url, r, DialOptions{Transports: []string{TransportPolling}}))
+	}
+	// Each client posts a message too (echoed on its poll): its POST
+	// connection then idles in keep-alive, which must hold no goroutine
+	// either.
+	for i, c := range conns {
+		if err := c.Send([]byte("hi"), false, false); err != nil {
+			t.Fatal(err)
+		}
+		if m := clients[i].next(t); m.data != "hi" {
+			t.Fatalf("client %d: echo %q", i, m.data)
+		}
 	}
 	if !pollerExpected() {
 		// DisablePoller: Serve is http.Server.Serve, and polls wait on
@@ -377,4 +402,174 @@ func TestFrontRefusals(t *testing.T) {
 			t.Fatalf("requests beyond the bound were answered: %q", all)
 		}
 	})
+}
+
+// TestFrontTakesWhatItShould checks which requests the front answers
+// itself and which it hands to net/http with their connection.
+func TestFrontTakesWhatItShould(t *testing.T) {
+	if !pollerExpected() {
+		// Without a poller every request goes to net/http: that is
+		// http.Server.Serve, tested by every other test of the package.
+		return
+	}
+	const maxPayload = 1000
+	_, _, _, addr, handedOver := startFrontServerCounted(t, &Options{MaxPayload: maxPayload, CORS: &CORSOptions{Origins: []string{"*"}}}, nil)
+	sid := func(conn net.Conn, br *bufio.Reader) string {
+		_, body := rawRequest(t, conn, br, "GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n")
+		return handshakeSID(t, body)
+	}
+	cases := []struct {
+		name    string
+		request func(sid string) string // "" sid: no session made first
+		session bool
+		status  int
+		handed  bool
+	}{
+		{"CORS preflight", func(string) string {
+			return "OPTIONS /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\nOrigin: http://a.example\r\nAccess-Control-Request-Method: POST\r\n\r\n"
+		}, false, http.StatusNoContent, false},
+		{"path without its slash", func(string) string {
+			return "GET /socket.io?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n"
+		}, false, 200, false},
+		{"body of MaxPayload", func(sid string) string {
+			return "POST /socket.io/?EIO=4&transport=polling&sid=" + sid + " HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n4" + strings.Repeat("x", maxPayload-1)
+		}, true, 200, false},
+		{"body over MaxPayload", func(sid string) string {
+			return "POST /socket.io/?EIO=4&transport=polling&sid=" + sid + " HTTP/1.1\r\nHost: x\r\nContent-Length: 1001\r\n\r\n4" + strings.Repeat("x", maxPayload)
+		}, true, http.StatusRequestEntityTooLarge, true},
+		{"another method", func(string) string {
+			return "PUT /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"
+		}, false, 400, true},
+		{"another path", func(string) string {
+			return "GET /socket.io/x?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n"
+		}, false, 404, true},
+		{"HTTP/1.0", func(string) string {
+			return "GET /socket.io/?EIO=4&transport=polling HTTP/1.0\r\nHost: x\r\n\r\n"
+		}, false, 200, true},
+		{"chunked body", func(sid string) string {
+			return "POST /socket.io/?EIO=4&transport=polling&sid=" + sid + " HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n4a\r\n0\r\n\r\n"
+		}, true, 200, true},
+		{"Expect", func(sid string) string {
+			return "POST /socket.io/?EIO=4&transport=polling&sid=" + sid + " HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n4a"
+		}, true, http.StatusContinue, true}, // net/http's interim answer first
+		{"WebSocket upgrade", func(string) string {
+			return "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+		}, false, http.StatusSwitchingProtocols, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			conn, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			br := bufio.NewReader(conn)
+			id := ""
+			if tc.session {
+				id = sid(conn, br)
+			}
+			before := handedOver.Load()
+			if _, err := io.WriteString(conn, tc.request(id)); err != nil {
+				t.Fatal(err)
+			}
+			_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatalf("reading the answer: %v", err)
+			}
+			_ = resp.Body.Close()
+			if resp.StatusCode != tc.status {
+				t.Errorf("status %d, want %d", resp.StatusCode, tc.status)
+			}
+			if handed := handedOver.Load() > before; handed != tc.handed {
+				t.Errorf("handed to net/http: %v, want %v", handed, tc.handed)
+			}
+		})
+	}
+}
+
+// TestFrontAnswersAsNetHTTP: what the front adds to an answer, as net/http
+// does: a Date, a sniffed Content-Type, the length.
+func TestFrontAnswersAsNetHTTP(t *testing.T) {
+	date := "Mon, 02 Jan 2006 15:04:05 GMT"
+	_, _, _, addr := startFrontServer(t, nil, func(srv *Server) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Query().Get("date") != "" {
+				w.Header().Set("Date", date)
+				w.Header().Set("Content-Type", "text/plain")
+			}
+			_, _ = io.WriteString(w, "<html><body>not the engine</body></html>")
+		})
+	})
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	br := bufio.NewReader(conn)
+	resp, body := rawRequest(t, conn, br, "GET /socket.io/ HTTP/1.1\r\nHost: x\r\n\r\n")
+	if got := resp.Header.Get("Content-Type"); got != "text/html; charset=utf-8" {
+		t.Errorf("Content-Type %q, want the sniffed text/html", got)
+	}
+	if d, err := http.ParseTime(resp.Header.Get("Date")); err != nil || time.Since(d) > time.Minute {
+		t.Errorf("Date %q: %v", resp.Header.Get("Date"), err)
+	}
+	if resp.ContentLength != int64(len(body)) || body != "<html><body>not the engine</body></html>" {
+		t.Errorf("length %d, body %q", resp.ContentLength, body)
+	}
+	resp, _ = rawRequest(t, conn, br, "GET /socket.io/?date=1 HTTP/1.1\r\nHost: x\r\n\r\n")
+	if got := resp.Header.Get("Date"); got != date {
+		t.Errorf("the handler's Date became %q", got)
+	}
+	if got := resp.Header.Get("Content-Type"); got != "text/plain" {
+		t.Errorf("the handler's Content-Type became %q", got)
+	}
+	resp, body = rawRequest(t, conn, br, "OPTIONS /socket.io/ HTTP/1.1\r\nHost: x\r\n\r\n")
+	if resp.StatusCode != 200 || body == "" {
+		t.Errorf("%d %q", resp.StatusCode, body)
+	}
+}
+
+// TestFrontInputAheadBound: what a client sends ahead of its answers may
+// reach 16 KiB + MaxPayload bytes, not one more.
+func TestFrontInputAheadBound(t *testing.T) {
+	if !pollerExpected() {
+		return // net/http's bounds, not the front's
+	}
+	const maxPayload = 1000
+	for _, extra := range []int{0, 1} {
+		t.Run(fmt.Sprint("bound+", extra), func(t *testing.T) {
+			_, _, _, addr := startFrontServer(t, &Options{MaxPayload: maxPayload, PingInterval: 500 * time.Millisecond}, nil)
+			conn, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			br := bufio.NewReader(conn)
+			_, body := rawRequest(t, conn, br, "GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n")
+			sid := handshakeSID(t, body)
+			poll := "GET /socket.io/?EIO=4&transport=polling&sid=" + sid + " HTTP/1.1\r\nHost: x\r\n\r\n"
+			// The poll parks; what follows waits unread until its answer
+			// (the ping, after 500 ms).
+			ahead := strings.Repeat("z", maxFrontHead+maxPayload+extra)
+			if _, err := io.WriteString(conn, poll+ahead); err != nil {
+				t.Fatal(err)
+			}
+			_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+			resp, err := http.ReadResponse(br, nil)
+			if extra == 0 {
+				if err != nil {
+					t.Fatalf("the poll's answer: %v", err)
+				}
+				b, _ := io.ReadAll(resp.Body)
+				if string(b) != "2" {
+					t.Fatalf("the poll's answer %q, want the ping", b)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("the poll was answered (%d) though its client sent more than the bound ahead", resp.StatusCode)
+			}
+		})
+	}
 }
