@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/switchboard-go/socketio/internal/netpoll"
@@ -132,7 +133,7 @@ func (f *front) start(nc net.Conn) {
 		f.handoff.push(nc)
 		return
 	}
-	fc := &frontConn{f: f, nc: nc}
+	fc := &frontConn{f: f, nc: nc, rc: rc}
 	w, err := netpoll.NewWatch(rc, fc.wake)
 	if err != nil {
 		f.handoff.push(nc)
@@ -189,10 +190,14 @@ var headReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4<
 // until its answer is written; the reader meanwhile only watches for the
 // client going away.
 type frontConn struct {
-	f       *front
-	nc      net.Conn
-	watch   *netpoll.Watch
-	reading atomic.Bool
+	f  *front
+	nc net.Conn
+	rc syscall.RawConn // nc's, for reads that do not wait (readNow)
+	// deadline: a read deadline is set on nc (the reader's own: only
+	// the goroutine with the reader role touches it).
+	deadline bool
+	watch    *netpoll.Watch
+	reading  atomic.Bool
 
 	mu      sync.Mutex
 	in      []byte    // input not yet taken as a request
@@ -242,31 +247,49 @@ func (fc *frontConn) run() {
 			continue
 		}
 		fc.mu.Lock()
-		partial := !fc.pending && len(fc.in) > 0
+		pending := fc.pending
+		partial := !pending && len(fc.in) > 0
 		since := fc.since
 		fc.mu.Unlock()
+		if buf == nil {
+			buf = frontReadBuffers.Get().(*[]byte)
+		}
+		if pending {
+			// The answer is not written yet (a parked poll): take what
+			// the client sent, a hang-up or its next request, and park.
+			if fc.deadline {
+				// A raw read fails at once past a deadline.
+				_ = fc.nc.SetReadDeadline(time.Time{})
+				fc.deadline = false
+			}
+			n, err := fc.readNow(*buf)
+			if !fc.took(*buf, n) {
+				return
+			}
+			if err != nil {
+				fc.lost()
+				return
+			}
+			if n > 0 {
+				continue
+			}
+			frontReadBuffers.Put(buf)
+			buf = nil
+			if fc.park() {
+				return
+			}
+			continue
+		}
 		deadline := time.Now().Add(frontLinger)
 		if partial {
 			// A request begun stays with its reader until it is whole,
 			// for PostTimeout at most.
 			deadline = since.Add(timeout)
 		}
-		if buf == nil {
-			buf = frontReadBuffers.Get().(*[]byte)
-		}
 		_ = fc.nc.SetReadDeadline(deadline)
+		fc.deadline = true
 		n, err := fc.nc.Read(*buf)
-		fc.mu.Lock()
-		if len(fc.in) == 0 && !fc.pending {
-			fc.since = time.Now()
-		}
-		fc.in = append(fc.in, (*buf)[:n]...)
-		over := len(fc.in) > fc.maxBuffered()
-		fc.mu.Unlock()
-		if over {
-			// Only a client that sends ahead of its answers gets here: a
-			// request too large for the front is handed over before.
-			fc.lost()
+		if !fc.took(*buf, n) {
 			return
 		}
 		if err == nil {
@@ -292,6 +315,24 @@ func (fc *frontConn) run() {
 			return
 		}
 	}
+}
+
+// took adds b[:n] to the input; false means the connection was closed
+// for holding more than maxBuffered. Only a client that sends ahead of
+// its answers gets there: a request too large for the front is handed
+// over before.
+func (fc *frontConn) took(b []byte, n int) bool {
+	fc.mu.Lock()
+	if len(fc.in) == 0 && !fc.pending {
+		fc.since = time.Now()
+	}
+	fc.in = append(fc.in, b[:n]...)
+	over := len(fc.in) > fc.maxBuffered()
+	fc.mu.Unlock()
+	if over {
+		fc.lost()
+	}
+	return !over
 }
 
 // What next did with the input.
@@ -456,15 +497,18 @@ func (fc *frontConn) answered(closeAfter bool) {
 	fc.mu.Lock()
 	cancel := fc.cancel
 	fc.cancel, fc.onGone, fc.pending = nil, nil, false
-	more := len(fc.in) > 0
 	fc.mu.Unlock()
 	cancel() // set by next for every request
 	if closeAfter {
 		fc.lost()
 		return
 	}
-	if more {
-		fc.wake()
+	// The goroutine that wrote the answer becomes the connection's reader
+	// if it has none (the usual case after a parked poll): the client's
+	// next request comes within moments, and is read here rather than
+	// through the poller and a goroutine of its own.
+	if fc.reading.CompareAndSwap(false, true) {
+		fc.run()
 	}
 }
 
@@ -512,7 +556,9 @@ func (w *frontWriter) Write(b []byte) (int, error) {
 // while the poll waits; park returns nil if it has already.
 func (w *frontWriter) park(wake func()) *frontWriter {
 	w.parked = true
-	later := &frontWriter{fc: w.fc, header: w.header, close: w.close}
+	// A copy of the headers: a middleware may still look at w's once the
+	// handler returns, while a wake already answers with these.
+	later := &frontWriter{fc: w.fc, header: w.header.Clone(), close: w.close}
 	fc := w.fc
 	fc.mu.Lock()
 	defer fc.mu.Unlock()
@@ -540,7 +586,7 @@ func (w *frontWriter) finish() bool {
 	}
 	h.Set("Content-Length", strconv.Itoa(len(w.body)))
 	if h.Get("Date") == "" {
-		h.Set("Date", time.Now().UTC().Format(http.TimeFormat))
+		h.Set("Date", httpDate())
 	}
 	if w.close {
 		h.Set("Connection", "close")
@@ -632,3 +678,21 @@ func (c *prefixConn) Read(b []byte) (int, error) {
 	}
 	return c.Conn.Read(b)
 }
+
+// httpDate is the Date of an answer written now, formatted once a second.
+func httpDate() string {
+	now := time.Now()
+	if d := lastDate.Load(); d != nil && d.unix == now.Unix() {
+		return d.text
+	}
+	d := &dateStamp{unix: now.Unix(), text: now.UTC().Format(http.TimeFormat)}
+	lastDate.Store(d)
+	return d.text
+}
+
+type dateStamp struct {
+	unix int64
+	text string
+}
+
+var lastDate atomic.Pointer[dateStamp]

@@ -1,0 +1,9 @@
+//go:build !linux
+
+package engineio
+
+import "errors"
+
+// readNow is never reached without a poller (Serve is http.Server.Serve
+// there).
+func (fc *frontConn) readNow(b []byte) (int, error) { return 0, errors.ErrUnsupported }
