@@ -356,28 +356,16 @@ func (fc *frontConn) next() int {
 		return frontNeedMore
 	}
 	in := fc.in
-	before, _, whole := bytes.Cut(in, []byte("\r\n\r\n"))
-	if !whole {
+	req, total, verdict := fc.f.takeRequest(in)
+	switch verdict {
+	case frontNeedMore:
 		fc.mu.Unlock()
-		if len(in) > maxFrontHead {
-			fc.handOff()
-			return frontHandedOff
-		}
 		return frontNeedMore
-	}
-	head := in[:len(before)+4]
-	req, ok := fc.f.parse(head)
-	if !ok {
+	case frontHandedOff:
 		fc.mu.Unlock()
 		fc.handOff()
 		return frontHandedOff
 	}
-	total := len(head) + int(req.ContentLength)
-	if len(in) < total {
-		fc.mu.Unlock()
-		return frontNeedMore
-	}
-	req.Body = io.NopCloser(bytes.NewReader(in[len(head):total]))
 	if total == len(in) {
 		fc.in = nil
 	} else {
@@ -398,6 +386,36 @@ func (fc *frontConn) next() int {
 		return frontClosed
 	}
 	return frontServed
+}
+
+// takeRequest looks at the start of a connection's input for a request
+// the front answers itself. It returns the request (its Body the body's
+// bytes) and the bytes it spans, head and body, with frontServed once it
+// is whole; frontNeedMore while it is not; frontHandedOff when the request
+// is one for net/http (another path or kind, a head over maxFrontHead, a
+// malformed one).
+func (f *front) takeRequest(in []byte) (*http.Request, int, int) {
+	before, _, whole := bytes.Cut(in, []byte("\r\n\r\n"))
+	if !whole {
+		if len(in) > maxFrontHead {
+			return nil, 0, frontHandedOff
+		}
+		return nil, 0, frontNeedMore
+	}
+	head := in[:len(before)+4]
+	if len(head) > maxFrontHead {
+		return nil, 0, frontHandedOff
+	}
+	req, ok := f.parse(head)
+	if !ok {
+		return nil, 0, frontHandedOff
+	}
+	total := len(head) + int(req.ContentLength)
+	if len(in) < total {
+		return nil, 0, frontNeedMore
+	}
+	req.Body = io.NopCloser(bytes.NewReader(in[len(head):total]))
+	return req, total, frontServed
 }
 
 // parse reads a request head with net/http's parser and reports whether

@@ -494,6 +494,9 @@ func TestFrontAnswersAsNetHTTP(t *testing.T) {
 	date := "Mon, 02 Jan 2006 15:04:05 GMT"
 	_, _, _, addr := startFrontServer(t, nil, func(srv *Server) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Query().Get("empty") != "" {
+				return // no body: no Content-Type either
+			}
 			if r.URL.Query().Get("date") != "" {
 				w.Header().Set("Date", date)
 				w.Header().Set("Content-Type", "text/plain")
@@ -523,6 +526,10 @@ func TestFrontAnswersAsNetHTTP(t *testing.T) {
 	}
 	if got := resp.Header.Get("Content-Type"); got != "text/plain" {
 		t.Errorf("the handler's Content-Type became %q", got)
+	}
+	resp, body = rawRequest(t, conn, br, "GET /socket.io/?empty=1 HTTP/1.1\r\nHost: x\r\n\r\n")
+	if got, ok := resp.Header["Content-Type"]; ok || body != "" || resp.ContentLength != 0 {
+		t.Errorf("an empty answer: Content-Type %q, body %q, length %d", got, body, resp.ContentLength)
 	}
 	resp, body = rawRequest(t, conn, br, "OPTIONS /socket.io/ HTTP/1.1\r\nHost: x\r\n\r\n")
 	if resp.StatusCode != 200 || body == "" {
@@ -572,4 +579,72 @@ func TestFrontInputAheadBound(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzFrontTakeRequest: whatever a client sends, the front takes a whole
+// request it answers itself (within its bounds, for its path, the span
+// the head announced), waits for more, or hands the connection over; and
+// more input after a whole request changes nothing about that request.
+func FuzzFrontTakeRequest(f *testing.F) {
+	for _, seed := range []string{
+		"GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n",
+		"POST /engine.io/?EIO=4&transport=polling&sid=a HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n\r\n4hello",
+		"POST /engine.io/ HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n\r\n4he",
+		"OPTIONS /engine.io HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\n\r\n",
+		"POST /engine.io/ HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\n\r\n",
+		"POST /engine.io/ HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nabc",
+		"GET /engine.io/ HTTP/1.0\r\n\r\n",
+		"GET /other HTTP/1.1\r\nHost: x\r\n\r\n",
+		"\r\n\r\n",
+		"GET /engine.io/ HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
+	} {
+		f.Add([]byte(seed), []byte("GET "))
+	}
+	const maxPayload = 1000
+	srv := NewServer(&Options{Path: "/engine.io/", MaxPayload: maxPayload, Logger: slog.New(slog.DiscardHandler)}, nil)
+	defer srv.Close()
+	fr := &front{srv: srv}
+	f.Fuzz(func(t *testing.T, in, more []byte) {
+		req, total, verdict := fr.takeRequest(in)
+		switch verdict {
+		case frontNeedMore:
+			if req != nil || total != 0 {
+				t.Fatalf("needs more, yet returned a request of %d bytes", total)
+			}
+			if len(in) > maxFrontHead+maxPayload {
+				t.Fatalf("waits for more with %d bytes already", len(in))
+			}
+		case frontHandedOff:
+			if req != nil || total != 0 {
+				t.Fatal("handed over, yet returned a request")
+			}
+		case frontServed:
+			if total <= 0 || total > len(in) {
+				t.Fatalf("a request of %d bytes out of %d", total, len(in))
+			}
+			if req.Method != http.MethodGet && req.Method != http.MethodPost && req.Method != http.MethodOptions {
+				t.Fatalf("took a %q request", req.Method)
+			}
+			if req.URL.Path != "/engine.io/" && req.URL.Path != "/engine.io" {
+				t.Fatalf("took a request for %q", req.URL.Path)
+			}
+			if req.ContentLength < 0 || req.ContentLength > maxPayload || len(req.TransferEncoding) > 0 || req.ProtoMinor != 1 {
+				t.Fatalf("took length %d, encoding %v, HTTP/1.%d", req.ContentLength, req.TransferEncoding, req.ProtoMinor)
+			}
+			body, err := io.ReadAll(req.Body)
+			if err != nil || int64(len(body)) != req.ContentLength || !bytes.HasSuffix(in[:total], body) {
+				t.Fatalf("body %q (%v) of a request announcing %d bytes", body, err, req.ContentLength)
+			}
+			if total-len(body) > maxFrontHead {
+				t.Fatalf("took a head of %d bytes", total-len(body))
+			}
+			// What follows is the next request's: it changes nothing.
+			_, total2, verdict2 := fr.takeRequest(append(bytes.Clone(in), more...))
+			if verdict2 != frontServed || total2 != total {
+				t.Fatalf("with more input: %d bytes, verdict %d; without: %d", total2, verdict2, total)
+			}
+		default:
+			t.Fatalf("verdict %d", verdict)
+		}
+	})
 }
