@@ -3,6 +3,7 @@ package engineio
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -11,7 +12,9 @@ import (
 	"net/http"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -44,7 +47,9 @@ func startFrontServerCounted(t *testing.T, opts *Options, mux func(srv *Server) 
 	if opts != nil {
 		o = *opts
 	}
-	o.Logger = slog.New(slog.DiscardHandler)
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
 	srv := NewServer(testOptions(&o), func(*Conn) Handler { return h })
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -647,4 +652,128 @@ func FuzzFrontTakeRequest(f *testing.F) {
 			t.Fatalf("verdict %d", verdict)
 		}
 	})
+}
+
+// flakyListener fails its first accepts with an error other than a
+// closed listener (EMFILE, say), recording when each accept came.
+type flakyListener struct {
+	net.Listener
+	mu    sync.Mutex
+	fails int
+	calls []time.Time
+}
+
+func (l *flakyListener) Accept() (net.Conn, error) {
+	l.mu.Lock()
+	l.calls = append(l.calls, time.Now())
+	fail := len(l.calls) <= l.fails
+	l.mu.Unlock()
+	if fail {
+		return nil, syscall.EMFILE
+	}
+	return l.Listener.Accept()
+}
+
+func TestFrontAcceptErrorsRetried(t *testing.T) {
+	if !pollerExpected() {
+		return // http.Server.Serve's own retries
+	}
+	h := &echoServer{closed: make(chan string, 4)}
+	srv := NewServer(testOptions(&Options{Logger: slog.New(slog.DiscardHandler)}), func(*Conn) Handler { return h })
+	tcp, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := &flakyListener{Listener: tcp, fails: 3}
+	hs := &http.Server{Handler: srv}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln, hs) }()
+	defer func() {
+		_ = srv.Close()
+		_ = hs.Close()
+		<-served
+	}()
+	r := newRecClient()
+	c := dialTest(t, "http://"+tcp.Addr().String()+"/socket.io/", r, DialOptions{Transports: []string{TransportPolling}})
+	_ = c.Send([]byte("after the failures"), false, false)
+	if m := r.next(t); m.data != "after the failures" {
+		t.Fatalf("echo %q", m.data)
+	}
+	ln.mu.Lock()
+	defer ln.mu.Unlock()
+	// Retried after a pause that doubles from 5 ms: 5, 10, 20.
+	for i, want := range []time.Duration{5, 10, 20} {
+		if gap := ln.calls[i+1].Sub(ln.calls[i]); gap < want*time.Millisecond {
+			t.Errorf("accept %d came %v after the failure before it, want at least %v", i+2, gap, want*time.Millisecond)
+		}
+	}
+}
+
+// recordLog keeps the messages logged at error level.
+type recordLog struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (l *recordLog) Enabled(_ context.Context, lv slog.Level) bool { return lv >= slog.LevelError }
+func (l *recordLog) WithAttrs([]slog.Attr) slog.Handler          { return l }
+func (l *recordLog) WithGroup(string) slog.Handler               { return l }
+func (l *recordLog) Handle(_ context.Context, r slog.Record) error {
+	l.mu.Lock()
+	l.msgs = append(l.msgs, r.Message)
+	l.mu.Unlock()
+	return nil
+}
+
+func TestFrontHandlerPanicClosesOnlyItsConnection(t *testing.T) {
+	if !pollerExpected() {
+		return // net/http's own recovery
+	}
+	logs := &recordLog{}
+	_, _, _, addr := startFrontServer(t, &Options{Logger: slog.New(logs)}, func(srv *Server) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			switch r.URL.Query().Get("panic") {
+			case "abort":
+				panic(http.ErrAbortHandler)
+			case "yes":
+				panic("a handler's bug")
+			}
+			srv.ServeHTTP(w, r)
+		})
+	})
+	for _, tc := range []struct {
+		query  string
+		logged bool
+	}{{"abort", false}, {"yes", true}} {
+		logs.mu.Lock()
+		logs.msgs = nil
+		logs.mu.Unlock()
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.WriteString(conn, "GET /socket.io/?panic="+tc.query+" HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if n, err := conn.Read(make([]byte, 1)); n != 0 || err == nil || isTimeout(err) {
+			t.Errorf("panic=%s: read %d bytes, %v; want the connection closed", tc.query, n, err)
+		}
+		_ = conn.Close()
+		logs.mu.Lock()
+		logged := len(logs.msgs) > 0
+		logs.mu.Unlock()
+		if logged != tc.logged {
+			t.Errorf("panic=%s: logged %v, want %v", tc.query, logged, tc.logged)
+		}
+	}
+	// The server serves on.
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if resp, _ := rawRequest(t, conn, bufio.NewReader(conn), "GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n"); resp.StatusCode != 200 {
+		t.Fatalf("after the panics: %d", resp.StatusCode)
+	}
 }

@@ -119,16 +119,12 @@ func (c *Conn) answerPoll(w http.ResponseWriter, accept string, gone <-chan stru
 			return fw, true
 		}
 		if fw != nil {
-			if fw.clientGone() {
-				c.close(ReasonTransportError, false)
-				return fw, true
-			}
 			later, parked := c.park(fw, accept)
 			if parked {
 				return nil, false
 			}
 			if later == nil {
-				// The client went away as the poll parked.
+				// The client went away: as for a poll dropped below.
 				c.close(ReasonTransportError, false)
 				return fw, true
 			}
