@@ -716,8 +716,8 @@ type recordLog struct {
 }
 
 func (l *recordLog) Enabled(_ context.Context, lv slog.Level) bool { return lv >= slog.LevelError }
-func (l *recordLog) WithAttrs([]slog.Attr) slog.Handler          { return l }
-func (l *recordLog) WithGroup(string) slog.Handler               { return l }
+func (l *recordLog) WithAttrs([]slog.Attr) slog.Handler            { return l }
+func (l *recordLog) WithGroup(string) slog.Handler                 { return l }
 func (l *recordLog) Handle(_ context.Context, r slog.Record) error {
 	l.mu.Lock()
 	l.msgs = append(l.msgs, r.Message)
