@@ -59,7 +59,8 @@ type testServer struct {
 	URL  string // e.g. http://127.0.0.1:41234 (no path)
 	Addr string // host:port
 	Srv  *socketio.Server
-	HTTP *httptest.Server
+	HTTP *httptest.Server // nil when served by the front (startFrontTestServer)
+	Mux  *http.ServeMux   // the handler: "/socket.io/" is Srv
 }
 
 // startServer starts a Go server with opts (nil: defaults), calls setup to
@@ -113,7 +114,7 @@ func serveTestServer(t testing.TB, opts *socketio.Options, ln net.Listener, wrap
 	_ = hs.Listener.Close()
 	hs.Listener = ln
 	hs.Start()
-	ts := &testServer{URL: hs.URL, Addr: ln.Addr().String(), Srv: srv, HTTP: hs}
+	ts := &testServer{URL: hs.URL, Addr: ln.Addr().String(), Srv: srv, HTTP: hs, Mux: mux}
 	t.Cleanup(func() {
 		_ = srv.Close()
 		hs.CloseClientConnections()
@@ -144,6 +145,12 @@ func eachModeServed(t *testing.T, fn func(t *testing.T, mode string, start serve
 // net/http.
 func startFrontServer(t testing.TB, opts *socketio.Options, setup func(*socketio.Server)) string {
 	t.Helper()
+	return startFrontTestServer(t, opts, setup).URL
+}
+
+// startFrontTestServer is startFrontServer with the full handle.
+func startFrontTestServer(t testing.TB, opts *socketio.Options, setup func(*socketio.Server)) *testServer {
+	t.Helper()
 	var o socketio.Options
 	if opts != nil {
 		o = *opts
@@ -173,7 +180,8 @@ func startFrontServer(t testing.TB, opts *socketio.Options, setup func(*socketio
 			t.Error("Serve did not return after http.Server.Close")
 		}
 	})
-	return "http://" + ln.Addr().String()
+	addr := ln.Addr().String()
+	return &testServer{URL: "http://" + addr, Addr: addr, Srv: srv, Mux: mux}
 }
 
 // binary is the program named by the environment variable env, else def.

@@ -96,12 +96,32 @@ func TestBrowserServedMsgpackClient(t *testing.T) {
 	checkChat(t, ls, rec)
 }
 
+// The chat of TestBrowserServedClient with the server's own HTTP front
+// (Server.Serve): the page and the client script go to net/http, the
+// tabs' polling to the front, their upgrades to net/http and the poller.
+func TestBrowserChatFront(t *testing.T) {
+	t.Parallel()
+	ts, rec := startChatServerWith(t, nil, func(t *testing.T, opts *socketio.Options, setup func(*socketio.Server)) *testServer {
+		return startFrontTestServer(t, opts, setup)
+	})
+	ls, _ := runServeClientDriver(t, ts, serveClientPage, "serveclient-front")
+	checkChat(t, ls, rec)
+}
+
 // startChatServer starts a Go server that relays "chat message" to
 // everyone, recording each one.
 func startChatServer(t *testing.T, opts *socketio.Options) (*testServer, *recorder) {
 	t.Helper()
+	return startChatServerWith(t, opts, func(t *testing.T, opts *socketio.Options, setup func(*socketio.Server)) *testServer {
+		return startTestServer(t, opts, nil, setup)
+	})
+}
+
+// startChatServerWith is startChatServer with the server started by start.
+func startChatServerWith(t *testing.T, opts *socketio.Options, start func(*testing.T, *socketio.Options, func(*socketio.Server)) *testServer) (*testServer, *recorder) {
+	t.Helper()
 	rec := newRecorder()
-	ts := startTestServer(t, opts, nil, func(io *socketio.Server) {
+	ts := start(t, opts, func(io *socketio.Server) {
 		io.OnConnection(func(s *socketio.Socket) {
 			s.On("chat message", func(e *socketio.Event) {
 				var msg string
@@ -139,8 +159,7 @@ func runServeClientDriver(t *testing.T, ts *testServer, page, shotSub string) (l
 	} else {
 		shotDir = filepath.Join(shotDir, shotSub)
 	}
-	mux := ts.HTTP.Config.Handler.(*http.ServeMux)
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+	ts.Mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		_, _ = w.Write([]byte(page))
 	})
