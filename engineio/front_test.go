@@ -777,3 +777,31 @@ func TestFrontHandlerPanicClosesOnlyItsConnection(t *testing.T) {
 		t.Fatalf("after the panics: %d", resp.StatusCode)
 	}
 }
+
+// TestFrontHeadBound: the front parses heads of up to maxFrontHead bytes
+// itself, whole or still arriving; a longer one goes to net/http.
+func TestFrontHeadBound(t *testing.T) {
+	srv := NewServer(&Options{Path: "/engine.io/", Logger: slog.New(slog.DiscardHandler)}, nil)
+	defer srv.Close()
+	fr := &front{srv: srv}
+	// head returns a request head of exactly n bytes.
+	head := func(n int) string {
+		const start, end = "GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\nX-Pad: ", "\r\n\r\n"
+		return start + strings.Repeat("p", n-len(start)-len(end)) + end
+	}
+	for _, tc := range []struct {
+		name string
+		in   string
+		want int
+	}{
+		{"whole, at the bound", head(maxFrontHead), frontServed},
+		{"whole, one over", head(maxFrontHead + 1), frontHandedOff},
+		{"arriving, at the bound", head(maxFrontHead + 4)[:maxFrontHead], frontNeedMore},
+		{"arriving, one over", head(maxFrontHead + 5)[:maxFrontHead+1], frontHandedOff},
+		{"arriving, small", head(100)[:50], frontNeedMore},
+	} {
+		if _, _, got := fr.takeRequest([]byte(tc.in)); got != tc.want {
+			t.Errorf("%s (%d bytes): verdict %d, want %d", tc.name, len(tc.in), got, tc.want)
+		}
+	}
+}
