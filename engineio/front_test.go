@@ -225,6 +225,25 @@ func readResponse(t *testing.T, conn net.Conn, br *bufio.Reader) (*http.Response
 	return resp, string(body)
 }
 
+// dialFront opens a raw connection to addr, closed when the test ends.
+func dialFront(t *testing.T, addr string) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	return conn, bufio.NewReader(conn)
+}
+
+// openSession opens a session with a polling handshake on conn and
+// returns its id.
+func openSession(t *testing.T, conn net.Conn, br *bufio.Reader) string {
+	t.Helper()
+	_, body := rawRequest(t, conn, br, "GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n")
+	return handshakeSID(t, body)
+}
+
 func handshakeSID(t *testing.T, body string) string {
 	t.Helper()
 	i := strings.Index(body, `"sid":"`)
@@ -247,12 +266,7 @@ func otherMux(srv *Server) http.Handler {
 
 func TestFrontHandsOtherRequestsToNetHTTP(t *testing.T) {
 	_, _, _, addr := startFrontServer(t, &Options{PingInterval: 300 * time.Millisecond}, otherMux)
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	br := bufio.NewReader(conn)
+	conn, br := dialFront(t, addr)
 	// An engine request, read by the front...
 	resp, body := rawRequest(t, conn, br, "GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n")
 	if resp.StatusCode != 200 || resp.Header.Get("Content-Length") != fmt.Sprint(len(body)) {
@@ -278,14 +292,8 @@ func TestFrontHandsOtherRequestsToNetHTTP(t *testing.T) {
 
 func TestFrontPipelinedRequestsAnsweredInOrder(t *testing.T) {
 	_, _, _, addr := startFrontServer(t, &Options{PingInterval: 300 * time.Millisecond}, nil)
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	br := bufio.NewReader(conn)
-	_, body := rawRequest(t, conn, br, "GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n")
-	sid := handshakeSID(t, body)
+	conn, br := dialFront(t, addr)
+	sid := openSession(t, conn, br)
 	q := "/socket.io/?EIO=4&transport=polling&sid=" + sid
 	// A poll (nothing to answer yet: it parks), and behind it on the same
 	// connection a POST whose message the poll then carries. The POST is
@@ -309,13 +317,8 @@ func TestFrontPipelinedRequestsAnsweredInOrder(t *testing.T) {
 
 func TestFrontClientGoneDuringPoll(t *testing.T) {
 	_, h, _, addr := startFrontServer(t, &Options{PingInterval: time.Minute, PingTimeout: time.Minute}, nil)
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	br := bufio.NewReader(conn)
-	_, body := rawRequest(t, conn, br, "GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n")
-	sid := handshakeSID(t, body)
+	conn, br := dialFront(t, addr)
+	sid := openSession(t, conn, br)
 	if _, err := io.WriteString(conn, "GET /socket.io/?EIO=4&transport=polling&sid="+sid+" HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
 		t.Fatal(err)
 	}
@@ -328,18 +331,10 @@ func TestFrontClientGoneDuringPoll(t *testing.T) {
 
 func TestFrontRefusals(t *testing.T) {
 	_, _, _, addr := startFrontServer(t, &Options{MaxPayload: 1000, PostTimeout: 300 * time.Millisecond}, otherMux)
-	dial := func() (net.Conn, *bufio.Reader) {
-		conn, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = conn.Close() })
-		return conn, bufio.NewReader(conn)
-	}
+	dial := func() (net.Conn, *bufio.Reader) { return dialFront(t, addr) }
 	t.Run("body over MaxPayload", func(t *testing.T) {
 		conn, br := dial()
-		_, body := rawRequest(t, conn, br, "GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n")
-		sid := handshakeSID(t, body)
+		sid := openSession(t, conn, br)
 		resp, _ := rawRequest(t, conn, br, "POST /socket.io/?EIO=4&transport=polling&sid="+sid+" HTTP/1.1\r\nHost: x\r\nContent-Length: 1001\r\n\r\n4"+strings.Repeat("x", 1000))
 		if resp.StatusCode != http.StatusRequestEntityTooLarge {
 			t.Fatalf("status %d, want 413", resp.StatusCode)
@@ -391,8 +386,7 @@ func TestFrontRefusals(t *testing.T) {
 	})
 	t.Run("input sent far ahead", func(t *testing.T) {
 		conn, br := dial()
-		_, body := rawRequest(t, conn, br, "GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n")
-		sid := handshakeSID(t, body)
+		sid := openSession(t, conn, br)
 		// A poll that parks, then more than a request's worth of input.
 		req := "GET /socket.io/?EIO=4&transport=polling&sid=" + sid + " HTTP/1.1\r\nHost: x\r\n\r\n"
 		go func() {
@@ -419,10 +413,6 @@ func TestFrontTakesWhatItShould(t *testing.T) {
 	}
 	const maxPayload = 1000
 	_, _, _, addr, handedOver := startFrontServerCounted(t, &Options{MaxPayload: maxPayload, CORS: &CORSOptions{Origins: []string{"*"}}}, nil)
-	sid := func(conn net.Conn, br *bufio.Reader) string {
-		_, body := rawRequest(t, conn, br, "GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n")
-		return handshakeSID(t, body)
-	}
 	cases := []struct {
 		name    string
 		request func(sid string) string // "" sid: no session made first
@@ -463,15 +453,10 @@ func TestFrontTakesWhatItShould(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			conn, err := net.Dial("tcp", addr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close()
-			br := bufio.NewReader(conn)
+			conn, br := dialFront(t, addr)
 			id := ""
 			if tc.session {
-				id = sid(conn, br)
+				id = openSession(t, conn, br)
 			}
 			before := handedOver.Load()
 			if _, err := io.WriteString(conn, tc.request(id)); err != nil {
@@ -509,12 +494,7 @@ func TestFrontAnswersAsNetHTTP(t *testing.T) {
 			_, _ = io.WriteString(w, "<html><body>not the engine</body></html>")
 		})
 	})
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	br := bufio.NewReader(conn)
+	conn, br := dialFront(t, addr)
 	resp, body := rawRequest(t, conn, br, "GET /socket.io/ HTTP/1.1\r\nHost: x\r\n\r\n")
 	if got := resp.Header.Get("Content-Type"); got != "text/html; charset=utf-8" {
 		t.Errorf("Content-Type %q, want the sniffed text/html", got)
@@ -552,14 +532,8 @@ func TestFrontInputAheadBound(t *testing.T) {
 	for _, extra := range []int{0, 1} {
 		t.Run(fmt.Sprint("bound+", extra), func(t *testing.T) {
 			_, _, _, addr := startFrontServer(t, &Options{MaxPayload: maxPayload, PingInterval: 500 * time.Millisecond}, nil)
-			conn, err := net.Dial("tcp", addr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close()
-			br := bufio.NewReader(conn)
-			_, body := rawRequest(t, conn, br, "GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n")
-			sid := handshakeSID(t, body)
+			conn, br := dialFront(t, addr)
+			sid := openSession(t, conn, br)
 			poll := "GET /socket.io/?EIO=4&transport=polling&sid=" + sid + " HTTP/1.1\r\nHost: x\r\n\r\n"
 			// The poll parks; what follows waits unread until its answer
 			// (the ping, after 500 ms).
@@ -748,10 +722,7 @@ func TestFrontHandlerPanicClosesOnlyItsConnection(t *testing.T) {
 		logs.mu.Lock()
 		logs.msgs = nil
 		logs.mu.Unlock()
-		conn, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
+		conn, _ := dialFront(t, addr)
 		if _, err := io.WriteString(conn, "GET /socket.io/?panic="+tc.query+" HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
 			t.Fatal(err)
 		}
@@ -759,7 +730,6 @@ func TestFrontHandlerPanicClosesOnlyItsConnection(t *testing.T) {
 		if n, err := conn.Read(make([]byte, 1)); n != 0 || err == nil || isTimeout(err) {
 			t.Errorf("panic=%s: read %d bytes, %v; want the connection closed", tc.query, n, err)
 		}
-		_ = conn.Close()
 		logs.mu.Lock()
 		logged := len(logs.msgs) > 0
 		logs.mu.Unlock()
@@ -768,14 +738,8 @@ func TestFrontHandlerPanicClosesOnlyItsConnection(t *testing.T) {
 		}
 	}
 	// The server serves on.
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if resp, _ := rawRequest(t, conn, bufio.NewReader(conn), "GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n"); resp.StatusCode != 200 {
-		t.Fatalf("after the panics: %d", resp.StatusCode)
-	}
+	conn, br := dialFront(t, addr)
+	openSession(t, conn, br)
 }
 
 // TestFrontHeadBound: the front parses heads of up to maxFrontHead bytes

@@ -90,17 +90,7 @@ func startRecordedServer(t testing.TB, opts *socketio.Options, setup func(*socke
 // HTTP server and the Socket.IO server.
 func serveTestServer(t testing.TB, opts *socketio.Options, ln net.Listener, wrap func(http.Handler) http.Handler, setup func(*socketio.Server)) *testServer {
 	t.Helper()
-	var o socketio.Options
-	if opts != nil {
-		o = *opts
-	}
-	if o.Logger == nil {
-		o.Logger = socketiotest.Logger()
-	}
-	srv := socketio.NewServer(&o)
-	if setup != nil {
-		setup(srv)
-	}
+	srv := newTestIO(opts, setup)
 	mux := http.NewServeMux()
 	var h http.Handler = srv
 	if wrap != nil {
@@ -151,17 +141,7 @@ func startFrontServer(t testing.TB, opts *socketio.Options, setup func(*socketio
 // startFrontTestServer is startFrontServer with the full handle.
 func startFrontTestServer(t testing.TB, opts *socketio.Options, setup func(*socketio.Server)) *testServer {
 	t.Helper()
-	var o socketio.Options
-	if opts != nil {
-		o = *opts
-	}
-	if o.Logger == nil {
-		o.Logger = socketiotest.Logger()
-	}
-	srv := socketio.NewServer(&o)
-	if setup != nil {
-		setup(srv)
-	}
+	srv := newTestIO(opts, setup)
 	mux := http.NewServeMux()
 	mux.Handle("/socket.io/", srv)
 	hs := &http.Server{Handler: mux}
@@ -182,6 +162,23 @@ func startFrontTestServer(t testing.TB, opts *socketio.Options, setup func(*sock
 	})
 	addr := ln.Addr().String()
 	return &testServer{URL: "http://" + addr, Addr: addr, Srv: srv, Mux: mux}
+}
+
+// newTestIO makes a test's Go server: opts (nil: defaults) with the
+// test logger, setup's handlers registered before the first request.
+func newTestIO(opts *socketio.Options, setup func(*socketio.Server)) *socketio.Server {
+	var o socketio.Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.Logger == nil {
+		o.Logger = socketiotest.Logger()
+	}
+	srv := socketio.NewServer(&o)
+	if setup != nil {
+		setup(srv)
+	}
+	return srv
 }
 
 // binary is the program named by the environment variable env, else def.
