@@ -56,10 +56,12 @@ func TestInboundBacklogBoundAndHysteresis(t *testing.T) {
 		e.mu.Lock()
 		pending, waiting := len(e.q), e.space != nil
 		e.mu.Unlock()
-		if pending != maxPending-i {
+		// Once let go, the poster may have posted its callback already.
+		letGo := i == maxPending/2+1
+		if pending != maxPending-i && !(letGo && pending == maxPending-i+1) {
 			t.Fatalf("after %d callbacks %d pending", i, pending)
 		}
-		if want := pending >= maxPending/2; waiting != want {
+		if want := !letGo; waiting != want {
 			t.Fatalf("with %d pending, the poster waiting: %v, want %v", pending, waiting, want)
 		}
 		if i <= maxPending/2 {
