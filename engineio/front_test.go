@@ -505,6 +505,14 @@ func TestFrontAnswersAsNetHTTP(t *testing.T) {
 	if resp.ContentLength != int64(len(body)) || body != "<html><body>not the engine</body></html>" {
 		t.Errorf("length %d, body %q", resp.ContentLength, body)
 	}
+	// A second later (time passing is the subject: the Date is formatted
+	// once a second), a later Date.
+	first, _ := http.ParseTime(resp.Header.Get("Date"))
+	time.Sleep(1100 * time.Millisecond)
+	resp, _ = rawRequest(t, conn, br, "GET /socket.io/ HTTP/1.1\r\nHost: x\r\n\r\n")
+	if d, err := http.ParseTime(resp.Header.Get("Date")); err != nil || !d.After(first) {
+		t.Errorf("Date %q a second after %v", resp.Header.Get("Date"), first)
+	}
 	resp, _ = rawRequest(t, conn, br, "GET /socket.io/?date=1 HTTP/1.1\r\nHost: x\r\n\r\n")
 	if got := resp.Header.Get("Date"); got != date {
 		t.Errorf("the handler's Date became %q", got)
