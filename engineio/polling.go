@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"runtime"
 	"sync"
 	"time"
 
@@ -41,6 +42,18 @@ func (c *Conn) servePoll(w http.ResponseWriter, r *http.Request) {
 	if fw, ok := w.(*frontWriter); ok {
 		// Read by the front (Serve): the poll can wait without this
 		// goroutine.
+		if n, _ := c.q.Len(); n > 0 {
+			// Messages are being queued as the poll arrives (a flood):
+			// let their senders run once before draining, so that the
+			// answer carries what they add. A poll of the front gets
+			// here sooner than one behind net/http, which meets
+			// scheduling delays first; without this its answers carried
+			// half as many messages (1.13 against 2.15 in a flood to 500
+			// clients) for the same cost each. Measured on a quiet
+			// machine: flood 79 → 108 deliveries/s per client, 25.2 →
+			// 18.4 µs each; light load unchanged (BENCHMARKS.md).
+			runtime.Gosched()
+		}
 		if got, answered := c.answerPoll(fw, accept, nil, fw); answered {
 			c.endPoll()
 			if got != fw {
