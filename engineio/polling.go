@@ -6,9 +6,9 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
-	"runtime"
 	"sync"
 	"time"
 
