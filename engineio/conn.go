@@ -64,9 +64,8 @@ type Conn struct {
 	flushOnClose bool
 	wsEnded      bool // the session's WebSocket (c.ws) has closed
 	reason       string
-	hbTimer      *time.Timer
-	hbGen        uint64
-	hbDue        time.Duration // when the heartbeat timer is due, since heartbeatEpoch
+	hbDue        time.Duration // when the next heartbeat is due, since heartbeatEpoch
+	hbIndex      int32         // in the server's heartbeat heap, -1 when not there; guarded by heartbeats.mu
 	awaitingPong bool
 
 	// WebSocket writer state (wswrite.go, wspoll.go): the active
@@ -105,6 +104,7 @@ func newConn(s *Server, id string, r *http.Request, transport string) *Conn {
 		created:          timeNow(),
 		q:                queue.New(s.cfg.MaxQueueBytes),
 		pollWake:         pollWake,
+		hbIndex:          -1,
 	}
 }
 
@@ -570,9 +570,7 @@ func (c *Conn) close(reason string, flush bool) {
 	ws, probe, transport, done := c.ws, c.probe, c.transport, c.closedCh
 	published := c.counted // findable by id: a poll may still come for it
 	peerClosed := c.peerClosed
-	if c.hbTimer != nil {
-		c.hbTimer.Stop()
-	}
+	c.srv.heartbeats.remove(c)
 	c.mu.Unlock()
 
 	c.q.Close()

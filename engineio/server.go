@@ -62,6 +62,7 @@ type Server struct {
 	pollingOpen atomic.Int64
 
 	congestion congestion // receivers behind, and the senders that wait for them
+	heartbeats heartbeats // every session's next heartbeat deadline (heartbeat.go)
 
 	observers observers.Set[Observer] // Options.Observer and those attached by Observe
 }
