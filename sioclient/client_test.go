@@ -97,6 +97,15 @@ func TestEmitAckAndBinary(t *testing.T) {
 			t.Errorf("ack: got %#v, want %#v", got, want)
 		}
 
+		// Several binary arguments: one packet with as many attachments.
+		ans, err = s.EmitWithAck(ctx, "echo", []byte("one"), "mid", []byte{}, []byte("three"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := ans.Values(), []any{[]byte("one"), "mid", []byte{}, []byte("three")}; !reflect.DeepEqual(got, want) {
+			t.Errorf("three attachments: got %#v, want %#v", got, want)
+		}
+
 		// The AckFunc form, and a nested binary.
 		acked := make(chan sioclient.Args, 1)
 		err = s.Emit("echo", map[string]any{"bin": []byte("nested")}, sioclient.AckFunc(func(a sioclient.Args, err error) {
