@@ -131,18 +131,17 @@ type handshakeRequest struct {
 	protoMinor int8
 }
 
-// fields yields what packed holds, in order.
+// fields yields what packed holds, in order (keepRequest wrote it: each
+// length is followed by as many bytes).
 func (k *handshakeRequest) fields(yield func(string) bool) {
 	p := k.packed
 	for len(p) > 0 {
 		n, w := binary.Uvarint([]byte(p[:min(len(p), binary.MaxVarintLen64)]))
-		if w <= 0 || n > uint64(len(p)-w) {
-			return // unreachable: keepRequest wrote it
-		}
-		if !yield(p[w : w+int(n)]) {
+		end := w + int(n)
+		if !yield(p[w:end]) {
 			return
 		}
-		p = p[w+int(n):]
+		p = p[end:]
 	}
 }
 
