@@ -220,19 +220,19 @@ func uvarintLen(n int) int {
 func (c *Conn) Request() *http.Request {
 	k := &c.req
 	var head [5]string // method, request URI, host, remote address, protocol
-	var name string
 	header := make(http.Header)
-	i := 0
+	i, name, named := 0, "", false
 	for f := range k.fields {
 		switch {
 		case i < len(head):
 			head[i] = f
-		case (i-len(head))%2 == 0:
-			name = f
+			i++
+		case !named:
+			name, named = f, true
 		default:
 			header[name] = append(header[name], f)
+			named = false
 		}
-		i++
 	}
 	method, requestURI, host, remoteAddr, proto := head[0], head[1], head[2], head[3], head[4]
 	u, err := url.ParseRequestURI(requestURI)
