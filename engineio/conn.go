@@ -94,6 +94,12 @@ func newConn(s *Server, id string, r *http.Request, transport string) *Conn {
 		// Only a session that starts on polling can upgrade; a nil
 		// channel (WebSocket from the start) is never waited on.
 		pollWake = make(chan struct{}, 1)
+		// The constant rather than the query's value, which is a piece of
+		// the request line: kept for the session's life, it would keep
+		// the whole line (about 60 bytes a connection).
+		transport = TransportPolling
+	} else {
+		transport = TransportWebSocket
 	}
 	return &Conn{
 		srv:              s,
