@@ -113,3 +113,21 @@ func receive(t *testing.T, ch <-chan string) string {
 		return ""
 	}
 }
+
+// A v2 client's CONNECT carries no auth payload: one it sends anyway is
+// not taken as the auth (the query is, and without one the auth is
+// empty), as from the reference server.
+func TestEIO3ConnectPayloadIsNotAuth(t *testing.T) {
+	srv, url := newEIO3Server(t)
+	got := make(chan string, 1)
+	srv.Of("/admin").OnConnection(func(s *Socket) { got <- string(s.Handshake().Auth) })
+	c := dialRaw(t, url)
+	c.recv() // CONNECT "/"
+	c.send(`0/admin,{"token":"forged"}`)
+	if p := c.recv(); p != "0/admin," {
+		t.Fatalf("packet %q, want CONNECT without payload", p)
+	}
+	if auth := receive(t, got); auth != "{}" {
+		t.Fatalf("auth %s, want {} (the payload is not the auth)", auth)
+	}
+}

@@ -1,10 +1,15 @@
 package socketio
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/switchboard-go/socketio/adapter"
+	"github.com/switchboard-go/socketio/parser"
 )
 
 // The observer counts a binary packet's bytes with its attachments, both
@@ -59,5 +64,60 @@ func TestObserverRoomsDeltaLeavesOutOwnRoom(t *testing.T) {
 	}
 	if want := []string{"rooms / +2", "rooms / -1"}; !slices.Equal(rooms, want) {
 		t.Fatalf("heard %q, want %q", rooms, want)
+	}
+}
+
+// A broadcast's acknowledgements are reported with their round-trip time,
+// as a socket's are; a broadcast that reached no socket (an empty room)
+// is not reported as one.
+func TestObserverBroadcastAcksAndEmptyBroadcasts(t *testing.T) {
+	rec := &recorder{}
+	srv, url := newTestServer(t, &Options{Observer: rec})
+	connected := make(chan *Socket, 1)
+	srv.OnConnection(func(s *Socket) { connected <- s })
+	c := dialRaw(t, url)
+	c.connect("/")
+	recvWithin(t, connected)
+	rec.take()
+
+	_ = srv.To("nobody-here").Emit("lost", 1)
+	answers := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_, err := srv.Timeout(5*time.Second).EmitWithAck(ctx, "ask", 2)
+		answers <- err
+	}()
+	if got := c.recv(); got != `20["ask",2]` {
+		t.Fatalf("got %q", got)
+	}
+	c.send(`30["yes"]`)
+	if err := recvWithin(t, answers); err != nil {
+		t.Fatal(err)
+	}
+	got := rec.waitFor(t, "ack / rtt>0:true")
+	for _, e := range got {
+		if strings.HasPrefix(e, "broadcast / EVENT 0×") {
+			t.Errorf("a broadcast to an empty room was reported: %q", e)
+		}
+	}
+	if !slices.ContainsFunc(got, func(e string) bool { return strings.HasPrefix(e, "broadcast / EVENT 1×") }) {
+		t.Errorf("the broadcast with an ack was not reported: %q", got)
+	}
+}
+
+// An adapter may name sockets that are gone by the time it delivers (a
+// disconnect racing a broadcast): a delivery that reached none of them is
+// not reported as a broadcast.
+func TestObserverDeliveryToGoneSockets(t *testing.T) {
+	rec := &recorder{}
+	srv, _ := newTestServer(t, &Options{Observer: rec})
+	frames := adapter.EncodeFrames(&parser.Packet{Type: parser.Event, Namespace: "/", Data: []byte(`["x"]`)})
+	nsHost{ns: srv.Of("/")}.Deliver([]string{"gone-1", "gone-2"}, frames, adapter.DeliverOptions{})
+	srv.Of("/").Emit("heard", 1) // reaches no socket either: the adapter does not deliver
+	for _, e := range rec.take() {
+		if strings.HasPrefix(e, "broadcast ") {
+			t.Errorf("reported %q", e)
+		}
 	}
 }
