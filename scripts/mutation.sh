@@ -49,7 +49,7 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 
 # The packages held to the bar. Packages join the list once they reach it.
-all_pkgs=(parser adapter internal/queue internal/listeners internal/observers internal/netpoll engineio sioclient .)
+all_pkgs=(parser adapter internal/queue internal/listeners internal/observers internal/netpoll internal/typedarg internal/clientbundle engineio sioclient .)
 
 base="" workers=1 bound="" out="" files="" recheck="" quick=""
 while getopts "d:w:t:o:f:r:qh" opt; do
