@@ -70,7 +70,7 @@ func (c *client) restore(ns *Namespace, auth json.RawMessage) (*Socket, [][]adap
 	// after: a socket whose restore fails is dropped, not reused.
 	rec := &socketRecovery{pid: pid, recovered: true, held: &heldPackets{}}
 	rec.restoring.Store(true)
-	s := &Socket{id: sid, ns: ns, client: c, auth: auth, rec: rec}
+	s := &Socket{id: sid, ns: ns, client: c, auth: string(auth), rec: rec}
 	if !ns.register(s) {
 		// The same session reconnecting twice at once (one wins), or a
 		// namespace just dropped: no recovery.

@@ -35,7 +35,7 @@ type Socket struct {
 	id     string
 	ns     *Namespace
 	client *client
-	auth   json.RawMessage // the CONNECT packet's payload
+	auth   string // the CONNECT packet's payload (a string: 8 bytes less a socket than a slice)
 
 	handlers listeners.Registry[*Event] // safe for concurrent use on its own
 
@@ -74,7 +74,7 @@ type pendingAck struct {
 }
 
 func newSocket(ns *Namespace, c *client, auth json.RawMessage) *Socket {
-	return &Socket{id: newID(), ns: ns, client: c, auth: auth}
+	return &Socket{id: newID(), ns: ns, client: c, auth: string(auth)}
 }
 
 // ID returns the socket id, distinct from the Engine.IO session id; every
@@ -105,7 +105,7 @@ func (s *Socket) Handshake() Handshake {
 		Secure:  r.TLS != nil,
 		URL:     r.RequestURI,
 		Query:   r.URL.Query(),
-		Auth:    s.auth,
+		Auth:    authOf(s.auth),
 	}
 }
 
@@ -689,4 +689,13 @@ func (s *Socket) details() adapter.SocketDetails {
 		d.Data = m
 	}
 	return d
+}
+
+// authOf returns a socket's auth as Handshake carries it: nil when the
+// CONNECT packet had none.
+func authOf(auth string) json.RawMessage {
+	if auth == "" {
+		return nil
+	}
+	return json.RawMessage(auth)
 }

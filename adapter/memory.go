@@ -11,11 +11,17 @@ import (
 // InMemory is the single-server adapter: two indexes, room → sockets and
 // socket → rooms, behind one RWMutex. Broadcasts compute their target list
 // under the read lock and deliver after releasing it.
+//
+// A socket's own room (named by its id, joined on connecting) is kept in
+// sids only: room id holds socket id when sids[id] holds id. Storing it in
+// rooms too cost a map slot per connection (about 110 bytes of an idle
+// connection's 2 KB) for a room that nearly always has that one member.
+// Other sockets that join it are stored in rooms as usual.
 type InMemory struct {
 	host Host
 
 	mu    sync.RWMutex
-	rooms map[string]set // room → its sockets; no empty sets
+	rooms map[string]set // room → its sockets but the room's own; no empty sets
 	sids  map[string]set // every socket → its rooms
 
 	rec      *recoveryLog // nil unless made by NewInMemoryWithRecovery
@@ -71,19 +77,58 @@ func (a *InMemory) AddAll(id string, rooms []string) {
 	a.mu.Unlock()
 }
 
+// ownIn reports whether room is a socket's own room with that socket in
+// it. It requires a.mu held, for reading at least.
+func (a *InMemory) ownIn(room string) bool { return a.sids[room].contains(room) }
+
+// size returns how many sockets room holds. It requires a.mu held, for
+// reading at least.
+func (a *InMemory) size(room string) int {
+	n := a.rooms[room].len()
+	if a.ownIn(room) {
+		n++
+	}
+	return n
+}
+
+// isIn reports whether socket id is in room. It requires a.mu held, for
+// reading at least.
+func (a *InMemory) isIn(id, room string) bool {
+	if id == room {
+		return a.ownIn(room)
+	}
+	return a.rooms[room].contains(id)
+}
+
+// members yields room's sockets, each once. It requires a.mu held, for
+// reading at least.
+func (a *InMemory) members(room string) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		if a.ownIn(room) && !yield(room) {
+			return
+		}
+		a.rooms[room].all(yield)
+	}
+}
+
 // requires a.mu held for writing
 func (a *InMemory) addLocked(id string, rooms []string, c *changeLog) {
 	mine := a.sids[id]
 	for _, r := range rooms {
-		if mine.add(r) {
-			members, ok := a.rooms[r]
-			if !ok {
-				c.add(RoomCreated, r, "")
-			}
+		if mine.contains(r) {
+			continue
+		}
+		// Counted before mine, which may be sids[id]'s next value, is stored.
+		if a.size(r) == 0 {
+			c.add(RoomCreated, r, "")
+		}
+		mine.add(r)
+		if r != id {
+			members := a.rooms[r]
 			members.add(id)
 			a.rooms[r] = members
-			c.add(RoomJoined, r, id)
 		}
+		c.add(RoomJoined, r, id)
 	}
 	a.sids[id] = mine
 }
@@ -105,20 +150,24 @@ func (a *InMemory) delLocked(id, room string, c *changeLog) {
 	}
 }
 
-// leaveLocked removes id from room's members only.
+// leaveLocked removes id from room's members only: the caller then
+// removes room from sids[id], which is what takes id out of its own room.
 // requires a.mu held for writing
 func (a *InMemory) leaveLocked(id, room string, c *changeLog) {
-	members, ok := a.rooms[room]
-	if !ok || !members.contains(id) {
+	if !a.isIn(id, room) {
 		return
 	}
+	left := a.size(room) - 1
+	members := a.rooms[room] // without id when room is its own
 	members.del(id)
-	c.add(RoomLeft, room, id)
 	if members.len() == 0 {
 		delete(a.rooms, room)
-		c.add(RoomDeleted, room, "")
 	} else {
 		a.rooms[room] = members
+	}
+	c.add(RoomLeft, room, id)
+	if left == 0 {
+		c.add(RoomDeleted, room, "")
 	}
 }
 
@@ -154,9 +203,14 @@ func (a *InMemory) Sockets(rooms []string) []string {
 func (a *InMemory) Rooms() []string {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
-	out := make([]string, 0, len(a.rooms))
+	out := make([]string, 0, len(a.rooms)+len(a.sids))
 	for r := range a.rooms {
 		out = append(out, r)
+	}
+	for id, mine := range a.sids {
+		if _, listed := a.rooms[id]; !listed && mine.contains(id) {
+			out = append(out, id)
+		}
 	}
 	return out
 }
@@ -210,7 +264,7 @@ func putTargets(p *[]string) {
 func (a *InMemory) targetsLocked(out []string, opts Options) []string {
 	excluded := func(id string) bool {
 		for _, r := range opts.Except {
-			if a.rooms[r].contains(id) {
+			if a.isIn(id, r) {
 				return true
 			}
 		}
@@ -226,9 +280,9 @@ func (a *InMemory) targetsLocked(out []string, opts Options) []string {
 		return out
 	}
 	if len(opts.Rooms) == 1 {
-		members := a.rooms[opts.Rooms[0]]
-		out = slices.Grow(out, members.len())
-		for id := range members.all {
+		r := opts.Rooms[0]
+		out = slices.Grow(out, a.size(r))
+		for id := range a.members(r) {
 			if !excluded(id) {
 				out = append(out, id)
 			}
@@ -237,12 +291,12 @@ func (a *InMemory) targetsLocked(out []string, opts Options) []string {
 	}
 	n := 0
 	for _, r := range opts.Rooms {
-		n += a.rooms[r].len()
+		n += a.size(r)
 	}
 	seen := make(map[string]struct{}, n)
 	out = slices.Grow(out, n)
 	for _, r := range opts.Rooms {
-		for id := range a.rooms[r].all {
+		for id := range a.members(r) {
 			if _, dup := seen[id]; dup || excluded(id) {
 				continue
 			}

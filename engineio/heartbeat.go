@@ -20,7 +20,8 @@ import (
 // fires at the deadline itself, not on a coarser tick: the official
 // protocol suite closes the session upon ping timeout to the millisecond.
 
-// heartbeatEpoch is the origin of the deadlines (monotonic).
+// heartbeatEpoch is the origin of the deadlines and of sessions' creation
+// times (monotonic).
 var heartbeatEpoch = time.Now()
 
 // heartbeats is a server's heap of heartbeat deadlines.

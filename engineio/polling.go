@@ -31,7 +31,7 @@ func (c *Conn) servePoll(w http.ResponseWriter, r *http.Request) {
 		c.close(ReasonTransportError, false)
 		return
 	}
-	if c.transport != TransportPolling {
+	if c.onWS {
 		c.mu.Unlock()
 		writeError(w, CodeBadRequest, "")
 		return
@@ -87,7 +87,7 @@ func (c *Conn) answerPoll(w http.ResponseWriter, accept string, gone <-chan stru
 		// upgrade completing meanwhile cannot split the queue between two
 		// transports out of order.
 		c.mu.Lock()
-		if c.transport != TransportPolling {
+		if c.onWS {
 			c.mu.Unlock()
 			c.kick(false) // anything queued meanwhile goes out on the WebSocket
 			c.writePayload(w, accept, nil, PacketNoop)
@@ -192,7 +192,7 @@ func (c *Conn) park(fw *frontWriter, accept string) (*frontWriter, bool) {
 // pollReady reports whether a waiting poll has something to answer.
 func (c *Conn) pollReady() bool {
 	c.mu.Lock()
-	ready := c.transport != TransportPolling || c.closed || c.peerClosed || c.probeDone
+	ready := c.onWS || c.closed || c.peerClosed || c.probeDone
 	c.mu.Unlock()
 	if ready {
 		return true
@@ -343,7 +343,7 @@ func compress(w io.Writer, enc string, body []byte) {
 func (c *Conn) servePost(w http.ResponseWriter, r *http.Request) {
 	c.catchUpProbe()
 	c.mu.Lock()
-	if c.transport != TransportPolling {
+	if c.onWS {
 		// Upgraded: as from the reference server, the polling transport
 		// takes nothing more.
 		c.mu.Unlock()

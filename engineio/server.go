@@ -201,7 +201,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		c.serveUpgrade(w, r)
-	case c.initialTransport != TransportPolling:
+	case !c.startedPolling:
 		s.refuse(w, r, CodeBadRequest, "")
 	case r.Method == http.MethodGet:
 		c.servePoll(w, r)

@@ -142,8 +142,8 @@ func (g *gorillaWS) writeFrames(frames []byte, isClose bool) error {
 // attach makes t the session's transport and starts writing to it.
 func (c *Conn) attach(t wsTransport) {
 	c.mu.Lock()
-	from := c.transport
-	c.transport = TransportWebSocket
+	from := transportName(c.onWS)
+	c.onWS = true
 	if c.countedPoll {
 		c.countedPoll = false
 		c.srv.pollingOpen.Add(-1)
@@ -420,7 +420,7 @@ func (c *Conn) serveUpgrade(w http.ResponseWriter, r *http.Request) {
 	// reference server does, the handshake completes and the new
 	// connection is closed at once (the client sees a close frame, not an
 	// HTTP error).
-	unwanted := c.closed || c.upgrading || c.transport != TransportPolling
+	unwanted := c.closed || c.upgrading || c.onWS
 	if !unwanted {
 		c.upgrading = true
 		ready := make(chan struct{})

@@ -3,6 +3,7 @@ package queue
 import (
 	"bytes"
 	"testing"
+	"time"
 )
 
 // sized returns an item of n bytes as the queue counts them (its data and
@@ -22,9 +23,11 @@ func TestCongestionAtHalfTheBound(t *testing.T) {
 	if ch, _ := q.Below(); !isClosed(ch) {
 		t.Fatal("Below of a queue that is not congested is not closed")
 	}
-	if err := q.Push(sized(100)); err != nil {
+	before := time.Now()
+	if err := q.Push(sized(100)); err != nil { // 600: over half
 		t.Fatal(err)
 	}
+	after := time.Now()
 	if err := q.Push(sized(100)); err != nil {
 		t.Fatal(err)
 	}
@@ -32,8 +35,8 @@ func TestCongestionAtHalfTheBound(t *testing.T) {
 		t.Fatal("not congested at 700 bytes of 1000")
 	}
 	below, since := q.Below()
-	if isClosed(below) || since.IsZero() {
-		t.Fatalf("Below of a congested queue: closed %v, since %v", isClosed(below), since)
+	if isClosed(below) || since.Before(before) || since.After(after) {
+		t.Fatalf("Below of a congested queue: closed %v, since %v (pushed over between %v and %v)", isClosed(below), since, before, after)
 	}
 
 	// 700 → 200 in one drain: well under half.

@@ -82,22 +82,27 @@ type Queue struct {
 	bytes    int
 	peak     int // the most bytes held at once
 	maxBytes int
-	softMark int // volatile items are dropped once bytes passes this mark
-	closed   bool
+	softMark int    // volatile items are dropped once bytes passes this mark
 	dropped  uint64 // volatile items dropped
 
 	// Congestion: the queue holds more than half of maxBytes. over is
 	// read without q.mu by senders (one atomic load per push); overSince
-	// and below are guarded by q.mu. below is made by Below on demand
-	// and closed when the queue falls back under the mark or closes.
-	over      atomic.Bool
-	overSince time.Time
+	// (since epoch: a monotonic reading in 8 bytes) and below are guarded
+	// by q.mu. below is made by Below on demand and closed when the queue
+	// falls back under the mark or closes.
+	overSince time.Duration
 	below     chan struct{}
 
 	// ready has capacity 1: a pending signal means "there may be items or
 	// the queue was closed". The consumer re-checks after each signal.
 	ready chan struct{}
+
+	over   atomic.Bool
+	closed bool // after over: the two share a word, and a queue fits 128 bytes
 }
+
+// epoch is the origin of overSince.
+var epoch = time.Now()
 
 // New returns a queue holding at most maxBytes bytes of data. Volatile items
 // are refused once the queue holds more than a quarter of that, so that a
@@ -147,7 +152,7 @@ func (q *Queue) PushAll(items []Item, volatile bool) error {
 		q.pushLocked(it, it.Size())
 	}
 	if !q.over.Load() && q.bytes > q.maxBytes/2 {
-		q.overSince = time.Now()
+		q.overSince = time.Since(epoch)
 		q.over.Store(true)
 	}
 	ready := q.ready
@@ -173,7 +178,7 @@ func (q *Queue) Below() (ch <-chan struct{}, since time.Time) {
 	if q.below == nil {
 		q.below = make(chan struct{})
 	}
-	return q.below, q.overSince
+	return q.below, epoch.Add(q.overSince)
 }
 
 var closedChan = func() chan struct{} {
