@@ -239,6 +239,10 @@ func (fc *frontConn) run() {
 		}
 	}()
 	timeout := fc.f.srv.cfg.PostTimeout
+	// unread: the kernel may hold input not read yet. Whoever started
+	// this reader (the poller, or an answer written) may have input
+	// waiting; a read that returned less than the buffer emptied it.
+	unread := true
 	for {
 		switch fc.next() {
 		case frontHandedOff, frontClosed:
@@ -251,6 +255,21 @@ func (fc *frontConn) run() {
 		partial := !pending && len(fc.in) > 0
 		since := fc.since
 		fc.mu.Unlock()
+		if pending && !unread {
+			// The answer is not written yet and the last read emptied
+			// the kernel's buffer: park at once. Arming the watch
+			// reports input (or a hang-up) that came since, so this saves
+			// a read that would find nothing: a system call per poll.
+			if buf != nil {
+				frontReadBuffers.Put(buf)
+				buf = nil
+			}
+			if fc.park() {
+				return
+			}
+			unread = true // the role came back: look again
+			continue
+		}
 		if buf == nil {
 			buf = frontReadBuffers.Get().(*[]byte)
 		}
@@ -263,6 +282,7 @@ func (fc *frontConn) run() {
 				fc.deadline = false
 			}
 			n, err := fc.readNow(*buf)
+			unread = n == len(*buf)
 			if !fc.took(*buf, n) {
 				return
 			}
@@ -293,6 +313,7 @@ func (fc *frontConn) run() {
 			return
 		}
 		if err == nil {
+			unread = n == len(*buf)
 			continue
 		}
 		if !isTimeout(err) {
