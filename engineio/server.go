@@ -164,21 +164,21 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if cfg.applyCORS(w, r) {
 		return
 	}
-	q := r.URL.Query()
-	eio3 := lastValue(q, "EIO") != "4"
+	q := readQuery(r.URL.RawQuery)
+	eio3 := q.eio != "4"
 	if eio3 && !cfg.AllowEIO3 {
 		s.refuse(w, r, CodeUnsupportedProtocol, "")
 		return
 	}
-	transport := lastValue(q, "transport")
+	transport := q.transport
 	if !(transport == TransportPolling && cfg.polling) && !(transport == TransportWebSocket && cfg.websocket) {
 		s.refuse(w, r, CodeUnknownTransport, "")
 		return
 	}
 	isWS := websocket.IsWebSocketUpgrade(r)
-	sid := lastValue(q, "sid")
+	sid := q.sid
 	if sid == "" {
-		s.handshake(w, r, transport, isWS, eio3, lastValue(q, "b64") != "")
+		s.handshake(w, r, transport, isWS, eio3, q.b64 != "")
 		return
 	}
 	s.mu.RLock()
@@ -212,16 +212,56 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// lastValue returns the last value of a query parameter given more than
-// once, as the reference server reads its query (a plain object built from
-// the parameters in order): "EIO=4&EIO=3" asks for version 3 and is
-// refused, "transport=polling&transport=websocket" asks for WebSocket.
-func lastValue(q url.Values, name string) string {
-	vs := q[name]
-	if len(vs) == 0 {
-		return ""
+// maxQueryParams is net/url's default bound on a query's parameters
+// (GODEBUG urlmaxqueryparams): past it, url.ParseQuery reads none.
+const maxQueryParams = 10000
+
+// engineQuery is what a request's query says to the engine.
+type engineQuery struct{ eio, transport, sid, b64 string }
+
+// readQuery reads the engine's parameters from a raw query as
+// url.ParseQuery would (pairs split at '&', a pair with ';' or a bad
+// escape skipped, '+' a space), keeping the last value of a parameter
+// given more than once, as the reference server reads its query (a plain
+// object built from the parameters in order): "EIO=4&EIO=3" asks for
+// version 3 and is refused, "transport=polling&transport=websocket" asks
+// for WebSocket. Unlike url.ParseQuery it builds no map: it allocates only
+// for an escaped value, and a long-polling client sends a query with every
+// request.
+func readQuery(raw string) engineQuery {
+	var q engineQuery
+	if strings.Count(raw, "&") >= maxQueryParams {
+		return q // url.ParseQuery reads none of them
 	}
-	return vs[len(vs)-1]
+	for raw != "" {
+		var pair string
+		pair, raw, _ = strings.Cut(raw, "&")
+		if pair == "" || strings.Contains(pair, ";") {
+			continue
+		}
+		k, v, _ := strings.Cut(pair, "=")
+		k, err := url.QueryUnescape(k)
+		if err != nil {
+			continue
+		}
+		var dst *string
+		switch k {
+		case "EIO":
+			dst = &q.eio
+		case "transport":
+			dst = &q.transport
+		case "sid":
+			dst = &q.sid
+		case "b64":
+			dst = &q.b64
+		default:
+			continue
+		}
+		if v, err = url.QueryUnescape(v); err == nil {
+			*dst = v
+		}
+	}
+	return q
 }
 
 func (s *Server) handshake(w http.ResponseWriter, r *http.Request, transport string, isWS, eio3, b64 bool) {
