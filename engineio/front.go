@@ -80,9 +80,15 @@ func (s *Server) Serve(ln net.Listener, hs *http.Server) error {
 	f.base = context.WithValue(context.WithValue(context.Background(),
 		http.ServerContextKey, hs), http.LocalAddrContextKey, ln.Addr())
 	f.handoff = &handoffListener{ln: ln, f: f, conns: make(chan net.Conn), done: make(chan struct{})}
+	if hook := testHookFront.Load(); hook != nil {
+		(*hook)(f)
+	}
 	go f.accept(ln)
 	return hs.Serve(f.handoff)
 }
+
+// testHookFront, set only by tests, is told of every front Serve makes.
+var testHookFront atomic.Pointer[func(f *front)]
 
 // front serves the connections of one Serve call.
 type front struct {
@@ -459,10 +465,24 @@ func (f *front) parse(head []byte) (*http.Request, bool) {
 		len(req.TransferEncoding) > 0,
 		req.ContentLength < 0 || req.ContentLength > int64(cfg.MaxPayload),
 		req.Header.Get("Expect") != "",
-		req.Header.Get("Upgrade") != "":
+		!f.takesUpgrade(req):
 		return nil, false
 	}
 	return req, true
+}
+
+// takesUpgrade reports whether the front takes req as far as its Upgrade
+// header goes: none, or a WebSocket upgrade (a GET without a body), which
+// the handler hijacks (frontWriter.Hijack).
+func (f *front) takesUpgrade(req *http.Request) bool {
+	switch up := req.Header.Get("Upgrade"); {
+	case up == "":
+		return true
+	case req.Method != http.MethodGet, req.ContentLength != 0:
+		return false
+	default:
+		return strings.EqualFold(up, "websocket")
+	}
 }
 
 // serve runs the handler for req on the reader's goroutine and writes its
@@ -479,7 +499,17 @@ func (fc *frontConn) serve(fw *frontWriter, req *http.Request) (ok bool) {
 		}
 	}()
 	fc.f.h.ServeHTTP(fw, req)
-	if fw.parked {
+	switch {
+	case fw.hijacked:
+		// The connection is the handler's: end the request as net/http
+		// ends a hijacked one (its context done), and read no more.
+		fc.mu.Lock()
+		cancel := fc.cancel
+		fc.cancel = nil
+		fc.mu.Unlock()
+		cancel()
+		return false
+	case fw.parked:
 		return true
 	}
 	return fw.finish()
@@ -561,7 +591,52 @@ type frontWriter struct {
 	body        []byte
 	close       bool // the client asked to close after this answer
 	parked      bool // the answer went to a parked poll's writer (park)
+	hijacked    bool // the handler took the connection (Hijack)
 	wroteHeader bool
+}
+
+// hijackWriteBuffer sizes the writer Hijack returns. gorilla writes the
+// handshake's answer through its buffer (about 130 bytes, more with an
+// extension) and nothing after: the engine frames and writes the
+// WebSocket itself. net/http's hijacked connection comes with a 4 KiB
+// reader and a 4 KiB writer, garbage once the engine has moved the
+// connection to its poller: at 2,000 connections a second, that garbage
+// is what set the heap's high-water mark (see BENCHMARKS.md).
+const hijackWriteBuffer = 256
+
+// Hijack gives the connection to the handler, as net/http's
+// ResponseWriter does: for a WebSocket upgrade on the engine's path,
+// which the front reads itself (takesUpgrade). The front lets go of the
+// connection: it reads no more from it, and neither Close nor Shutdown
+// closes it. The reader returned holds what the client sent after the
+// request, as net/http's does (gorilla refuses a client that sent data
+// before the handshake's answer).
+func (w *frontWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	fc := w.fc
+	if w.parked || w.hijacked || w.wroteHeader {
+		return nil, nil, http.ErrHijacked
+	}
+	fc.mu.Lock()
+	if fc.gone {
+		fc.mu.Unlock()
+		return nil, nil, net.ErrClosed
+	}
+	fc.gone = true
+	ahead := fc.in
+	fc.in = nil
+	fc.mu.Unlock()
+	fc.watch.Stop()
+	fc.f.forget(fc)
+	_ = fc.nc.SetDeadline(time.Time{})
+	w.hijacked = true
+	var br *bufio.Reader
+	if len(ahead) == 0 {
+		br = bufio.NewReaderSize(fc.nc, 16) // bufio's smallest
+	} else {
+		br = bufio.NewReaderSize(io.MultiReader(bytes.NewReader(ahead), fc.nc), len(ahead))
+		_, _ = br.Peek(len(ahead)) // buffered, as in net/http's reader
+	}
+	return fc.nc, bufio.NewReadWriter(br, bufio.NewWriterSize(fc.nc, hijackWriteBuffer)), nil
 }
 
 func (w *frontWriter) Header() http.Header {

@@ -449,7 +449,16 @@ func TestFrontTakesWhatItShould(t *testing.T) {
 		}, true, http.StatusContinue, true}, // net/http's interim answer first
 		{"WebSocket upgrade", func(string) string {
 			return "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
-		}, false, http.StatusSwitchingProtocols, true},
+		}, false, http.StatusSwitchingProtocols, false}, // hijacked from the front
+		{"another upgrade", func(string) string {
+			return "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n"
+		}, false, http.StatusBadRequest, true},
+		{"WebSocket upgrade with a body", func(string) string {
+			return "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nContent-Length: 1\r\n\r\nx"
+		}, false, 0, true}, // gorilla closes a connection with data ahead of its answer
+		{"WebSocket upgrade by POST", func(string) string {
+			return "POST /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nContent-Length: 0\r\n\r\n"
+		}, false, http.StatusBadRequest, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -464,12 +473,19 @@ func TestFrontTakesWhatItShould(t *testing.T) {
 			}
 			_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
 			resp, err := http.ReadResponse(br, nil)
-			if err != nil {
+			switch {
+			case tc.status == 0 && err == nil:
+				t.Errorf("answered %d, want the connection closed", resp.StatusCode)
+			case tc.status == 0 && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF):
+				t.Errorf("reading: %v, want the connection closed", err)
+			case tc.status == 0:
+			case err != nil:
 				t.Fatalf("reading the answer: %v", err)
-			}
-			_ = resp.Body.Close()
-			if resp.StatusCode != tc.status {
-				t.Errorf("status %d, want %d", resp.StatusCode, tc.status)
+			default:
+				_ = resp.Body.Close()
+				if resp.StatusCode != tc.status {
+					t.Errorf("status %d, want %d", resp.StatusCode, tc.status)
+				}
 			}
 			if handed := handedOver.Load() > before; handed != tc.handed {
 				t.Errorf("handed to net/http: %v, want %v", handed, tc.handed)
