@@ -48,9 +48,6 @@ type env struct {
 }
 
 func (a *Attack) applies(p Path) bool {
-	if p == PathFront {
-		return slices.Contains(a.Paths, p)
-	}
 	return a.Paths == nil || slices.Contains(a.Paths, p)
 }
 

@@ -39,9 +39,8 @@ const (
 	PathDeflate   Path = "deflate"
 	// PathFront is the poller path served by the server's own HTTP front
 	// (Server.Serve): long-polling requests read and answered without
-	// net/http. Only the attacks that name it run there (the long-polling
-	// ones): a WebSocket goes to net/http and then to the poller as on
-	// PathPoller.
+	// net/http, and WebSocket upgrades read by it and hijacked from it
+	// (then polled as on PathPoller). Every attack runs there.
 	PathFront Path = "front"
 )
 
