@@ -242,9 +242,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // would, except that the requests long-polling clients make are read and
 // answered by the server itself, on the poller, rather than by net/http:
 // an idle polling client then holds no goroutine and no buffer (about a
-// fifth of the memory). Everything else (the rest of hs.Handler's paths,
-// WebSocket upgrades, the JavaScript client, unusual requests) is passed
-// to hs with its connection. A nil hs serves s alone; hs.Handler is
+// fifth of the memory). WebSocket upgrades are read by it too and
+// hijacked from it, without net/http's buffers. Everything else (the rest
+// of hs.Handler's paths, the JavaScript client, unusual requests) is
+// passed to hs with its connection. A nil hs serves s alone; hs.Handler is
 // usually a mux with s mounted at its path. See engineio.Server.Serve for
 // the details.
 //
@@ -258,6 +259,18 @@ func (s *Server) Serve(ln net.Listener, hs *http.Server) error {
 		hs = &http.Server{Handler: s}
 	}
 	return s.engine.Serve(ln, hs)
+}
+
+// ServeTLS is Serve over TLS, as hs.ServeTLS(ln, certFile, keyFile) would
+// serve it (ln a plain TCP listener; hs.TLSConfig, or the files, give the
+// certificate). It offers HTTP/1.1 unless hs.TLSConfig lists other
+// protocols, and sets hs.Handler and hs.ConnContext to wrappers that give
+// the requests net/http serves their r.TLS. See engineio.Server.ServeTLS.
+func (s *Server) ServeTLS(ln net.Listener, hs *http.Server, certFile, keyFile string) error {
+	if hs == nil {
+		hs = &http.Server{Handler: s}
+	}
+	return s.engine.ServeTLS(ln, hs, certFile, keyFile)
 }
 
 // Engine returns the underlying Engine.IO server.

@@ -10,11 +10,13 @@
 #                HTTP front (Server.Serve, benchserver -front) instead of
 #                net/http; Node as for polling
 #   tls-polling  https:// long-polling
+#   tls-front, tls-polling-front  tls and tls-polling with the Go server's
+#                HTTP front over TLS (Server.ServeTLS, benchserver -front)
 #   deflate      ws:// with permessage-deflate offered as browsers do
 #                (echo/broadcast payload DEFLATE_PAYLOAD bytes, default
 #                2048, above both servers' 1024-byte compression threshold)
 #
-#   bench/paths.sh [-paths plain,tls,polling,polling-front,tls-polling,deflate] [-o DIR] [-profile]
+#   bench/paths.sh [-paths plain,tls,tls-front,polling,polling-front,tls-polling,tls-polling-front,deflate] [-o DIR] [-profile]
 #   bench/paths.sh -capacity FDS [-paths ...] [-o DIR]
 #
 # Each path × server: conns (N idle clients: KiB per client), echo (CPU µs
@@ -30,7 +32,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 BENCH=$PWD
 
-PATHS=plain,tls,polling,polling-front,tls-polling,deflate
+PATHS=plain,tls,tls-front,polling,polling-front,tls-polling,tls-polling-front,deflate
 OUT="$BENCH/results/$(date -u +%F)-paths"
 PROFILE=0
 CAPACITY=0
@@ -118,6 +120,10 @@ path_flags() {
     polling) GEN_ARGS=(-transport polling) ;;
     polling-front) GO_ARGS=(-front); GEN_ARGS=(-transport polling) ;;
     tls-polling) GO_ARGS=(-tls-cert "$TMP/cert.pem" -tls-key "$TMP/key.pem")
+         NODE_ENV=(TLS_CERT="$TMP/cert.pem" TLS_KEY="$TMP/key.pem"); GEN_ARGS=(-tls -transport polling); SCHEME=https ;;
+    tls-front) GO_ARGS=(-front -tls-cert "$TMP/cert.pem" -tls-key "$TMP/key.pem")
+         NODE_ENV=(TLS_CERT="$TMP/cert.pem" TLS_KEY="$TMP/key.pem"); GEN_ARGS=(-tls); SCHEME=https ;;
+    tls-polling-front) GO_ARGS=(-front -tls-cert "$TMP/cert.pem" -tls-key "$TMP/key.pem")
          NODE_ENV=(TLS_CERT="$TMP/cert.pem" TLS_KEY="$TMP/key.pem"); GEN_ARGS=(-tls -transport polling); SCHEME=https ;;
     deflate) GO_ARGS=(-deflate); NODE_ENV=(PERMESSAGE_DEFLATE=1); GEN_ARGS=(-deflate); PAYLOAD=$DEFLATE_PAYLOAD ;;
     *) echo "unknown path $1" >&2; exit 2 ;;

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -25,28 +26,32 @@ import (
 // net/http's goroutine and its buffered reader and writer, and its waiting
 // GET holds the handler's goroutine and net/http's background reader as
 // well: about 56 KB per idle client measured, twice what a Node.js server
-// keeps. The front reads the listener's connections itself. A connection
-// is watched by the poller (netpoll.Watch, as a TLS WebSocket's reads are)
-// and read by a goroutine only while input arrives; a request for the
-// engine's path that the front can take whole (GET, POST or OPTIONS over
-// HTTP/1.1, a Content-Length body within MaxPayload, no upgrade, no
-// Expect) is parsed with net/http's own parser and handed to the handler
-// with a ResponseWriter that buffers the answer and writes it with its
-// length. A poll with nothing to answer yet does not wait on a goroutine:
-// it is parked on the session (polling.go) and answered by whoever queues
-// the next message, ping or close. Every other request (another path, a
-// WebSocket upgrade, anything unusual) goes to net/http with the
-// connection and the bytes read from it: the connection is served by
-// net/http from then on.
+// keeps. The front reads the listener's connections itself (ServeTLS:
+// after their TLS handshake). A connection is watched by the poller
+// (netpoll.Watch, as a TLS WebSocket's reads are) and read by a goroutine
+// only while input arrives; a request for the engine's path that the
+// front can take whole (GET, POST or OPTIONS over HTTP/1.1, a
+// Content-Length body within MaxPayload, no Expect, no upgrade but to
+// WebSocket) is parsed with net/http's own parser and handed to the
+// handler with a ResponseWriter that buffers the answer and writes it with
+// its length. A poll with nothing to answer yet does not wait on a
+// goroutine: it is parked on the session (polling.go) and answered by
+// whoever queues the next message, ping or close. A WebSocket upgrade is
+// hijacked from the front's ResponseWriter, as from net/http's but
+// without its buffers. Every other request (another path, anything
+// unusual) goes to net/http with the connection and the bytes read from
+// it: the connection is served by net/http from then on.
 
 // Serve accepts connections on ln and serves HTTP on them as hs.Serve(ln)
 // would, hs's Handler answering every request, except that the requests
 // for the engine's path that long-polling clients make are read and
 // answered by the server itself, on the poller: an idle polling client
-// then holds no goroutine and no buffer. Every other request (other paths,
-// WebSocket upgrades, HTTP/1.0, chunked bodies, bodies over MaxPayload, a
-// TLS listener's connections) is passed to hs with its connection, which
-// hs serves from then on, with its own options (timeouts, header limits).
+// then holds no goroutine and no buffer. WebSocket upgrades for the
+// engine's path are read by the front too and hijacked from it. Every
+// other request (other paths, HTTP/1.0, chunked bodies, bodies over
+// MaxPayload, a TLS listener's connections: use ServeTLS for the front
+// over TLS) is passed to hs with its connection, which hs serves from then
+// on, with its own options (timeouts, header limits).
 //
 // A nil hs is &http.Server{Handler: s}; a nil hs.Handler is
 // http.DefaultServeMux. The handler gets the front's requests as usual,
@@ -65,16 +70,97 @@ func (s *Server) Serve(ln net.Listener, hs *http.Server) error {
 	if hs == nil {
 		hs = &http.Server{Handler: s}
 	}
-	h := hs.Handler
-	if h == nil {
-		h = http.DefaultServeMux
-	}
 	if !netpoll.Supported || s.cfg.DisablePoller {
 		return hs.Serve(ln)
 	}
+	return s.serve(ln, hs, nil)
+}
+
+// ServeTLS is Serve over TLS, as hs.ServeTLS(ln, certFile, keyFile) would
+// serve it: ln is a plain TCP listener, the configuration is a clone of
+// hs.TLSConfig (or a new one) with the certificate and key files loaded
+// when it has no certificate of its own or the files are named. The front
+// then reads the TLS connections as it reads plain ones (after their
+// handshake, which runs on a goroutine of its own), and an idle polling
+// client or WebSocket holds no goroutine either. Requests the front gives
+// net/http have r.TLS as net/http would set it: Serve wraps hs.Handler
+// and hs.ConnContext for that, so set them before calling it.
+//
+// When hs.TLSConfig lists no NextProtos the front offers HTTP/1.1 only (a
+// client that would have used HTTP/2 with net/http then uses HTTP/1.1).
+// When it lists some, a connection that negotiates another protocol than
+// HTTP/1.1 (h2) goes to net/http untouched, whose TLSNextProto serves it.
+func (s *Server) ServeTLS(ln net.Listener, hs *http.Server, certFile, keyFile string) error {
+	if hs == nil {
+		hs = &http.Server{Handler: s}
+	}
+	if !netpoll.Supported || s.cfg.DisablePoller {
+		return hs.ServeTLS(ln, certFile, keyFile)
+	}
+	cfg := &tls.Config{}
+	if hs.TLSConfig != nil {
+		cfg = hs.TLSConfig.Clone()
+	}
+	if len(cfg.NextProtos) == 0 {
+		cfg.NextProtos = []string{"http/1.1"}
+	}
+	hasCert := len(cfg.Certificates) > 0 || cfg.GetCertificate != nil || cfg.GetConfigForClient != nil
+	if !hasCert || certFile != "" || keyFile != "" {
+		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			return err
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	// A request on a connection handed to net/http after the front read
+	// from it reaches net/http through a prefixConn, not the *tls.Conn
+	// net/http looks for: the connection's context carries the TLS state
+	// and the handler sets r.TLS from it.
+	h := handlerOf(hs)
+	connContext := hs.ConnContext
+	hs.ConnContext = func(ctx context.Context, c net.Conn) context.Context {
+		if connContext != nil {
+			ctx = connContext(ctx, c)
+		}
+		if pc, ok := c.(*prefixConn); ok && pc.tls != nil {
+			ctx = context.WithValue(ctx, tlsStateKey{}, pc.tls)
+		}
+		return ctx
+	}
+	hs.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.TLS == nil {
+			if st, ok := r.Context().Value(tlsStateKey{}).(*tls.ConnectionState); ok {
+				r.TLS = st
+			}
+		}
+		h.ServeHTTP(w, r)
+	})
+	return s.serve(ln, hs, cfg, h)
+}
+
+// tlsStateKey keys the TLS state of a connection handed to net/http in its
+// context (ServeTLS).
+type tlsStateKey struct{}
+
+func handlerOf(hs *http.Server) http.Handler {
+	if hs.Handler == nil {
+		return http.DefaultServeMux
+	}
+	return hs.Handler
+}
+
+// serve runs the front on ln, with TLS when tlsCfg is set; h is the
+// handler of the requests the front reads (hs's own, before ServeTLS
+// wrapped it).
+func (s *Server) serve(ln net.Listener, hs *http.Server, tlsCfg *tls.Config, h ...http.Handler) error {
+	handler := handlerOf(hs)
+	if len(h) > 0 {
+		handler = h[0]
+	}
 	f := &front{
 		srv:   s,
-		h:     h,
+		h:     handler,
+		tls:   tlsCfg,
 		conns: make(map[*frontConn]struct{}),
 	}
 	f.base = context.WithValue(context.WithValue(context.Background(),
@@ -96,6 +182,7 @@ type front struct {
 	h       http.Handler
 	base    context.Context // requests' context: the http.Server and the local address, as net/http gives them
 	handoff *handoffListener
+	tls     *tls.Config // ServeTLS: the connections are TLS ones
 
 	mu     sync.Mutex
 	conns  map[*frontConn]struct{} // open connections read by the front
@@ -129,17 +216,21 @@ func (f *front) accept(ln net.Listener) {
 // start reads nc with the front when it is a TCP connection the poller
 // can watch; anything else goes to net/http as it is.
 func (f *front) start(nc net.Conn) {
+	var tc *tls.Conn
+	if f.tls != nil {
+		tc = tls.Server(nc, f.tls)
+	}
 	tcp, ok := nc.(*net.TCPConn)
 	if !ok {
-		f.handoff.push(nc)
+		f.handoff.push(connOf(nc, tc))
 		return
 	}
 	rc, err := tcp.SyscallConn()
 	if err != nil {
-		f.handoff.push(nc)
+		f.handoff.push(connOf(nc, tc))
 		return
 	}
-	fc := &frontConn{f: f, nc: nc, rc: rc}
+	fc := &frontConn{f: f, nc: connOf(nc, tc), rc: rc, tls: tc}
 	w, err := netpoll.NewWatch(rc, fc.wake)
 	if err != nil {
 		f.handoff.push(nc)
@@ -154,9 +245,45 @@ func (f *front) start(nc net.Conn) {
 	}
 	f.conns[fc] = struct{}{}
 	f.mu.Unlock()
+	if tc != nil {
+		go fc.handshake()
+		return
+	}
 	// The client sends its request at once: read now rather than after a
 	// round through the poller.
 	fc.wake()
+}
+
+// connOf is tc when there is one, else nc.
+func connOf(nc net.Conn, tc *tls.Conn) net.Conn {
+	if tc != nil {
+		return tc
+	}
+	return nc
+}
+
+// handshake runs a TLS connection's handshake, within PostTimeout (the
+// front's bound on a request; net/http's is its read timeouts), then reads
+// it: the first request is on its way. A connection that negotiated
+// another protocol than HTTP/1.1 goes to net/http as it is.
+func (fc *frontConn) handshake() {
+	_ = fc.nc.SetDeadline(time.Now().Add(fc.f.srv.cfg.PostTimeout))
+	err := fc.tls.HandshakeContext(fc.f.base)
+	_ = fc.nc.SetDeadline(time.Time{})
+	if err != nil {
+		fc.f.srv.cfg.Logger.Debug("engineio: TLS handshake failed", "remote", fc.nc.RemoteAddr().String(), "err", err)
+		fc.lost()
+		return
+	}
+	st := fc.tls.ConnectionState()
+	if p := st.NegotiatedProtocol; p != "" && p != "http/1.1" {
+		fc.handOff()
+		return
+	}
+	fc.state = &st
+	if fc.reading.CompareAndSwap(false, true) {
+		fc.run(false)
+	}
 }
 
 // closeAll closes every connection the front reads; later ones are
@@ -204,6 +331,10 @@ type frontConn struct {
 	deadline bool
 	watch    *netpoll.Watch
 	reading  atomic.Bool
+	// tls is nc as a TLS connection (ServeTLS), nil on plain TCP; state
+	// is its handshake's outcome, set before the first read.
+	tls   *tls.Conn
+	state *tls.ConnectionState
 
 	mu      sync.Mutex
 	in      []byte    // input not yet taken as a request
@@ -218,7 +349,7 @@ type frontConn struct {
 // hang-up, or an answer was written and the next request may be in `in`.
 func (fc *frontConn) wake() {
 	if fc.reading.CompareAndSwap(false, true) {
-		go fc.run()
+		go fc.run(true)
 	}
 }
 
@@ -236,8 +367,9 @@ func (fc *frontConn) park() bool {
 // and body, and what a client sends ahead while its request is answered.
 func (fc *frontConn) maxBuffered() int { return maxFrontHead + fc.f.srv.cfg.MaxPayload }
 
-// run reads fc while it has the reader role.
-func (fc *frontConn) run() {
+// run reads fc while it has the reader role; woken: the poller started it
+// (input or a hang-up is there).
+func (fc *frontConn) run(woken bool) {
 	var buf *[]byte
 	defer func() {
 		if buf != nil {
@@ -247,7 +379,10 @@ func (fc *frontConn) run() {
 	timeout := fc.f.srv.cfg.PostTimeout
 	// unread: the kernel may hold input not read yet. Whoever started
 	// this reader (the poller, or an answer written) may have input
-	// waiting; a read that returned less than the buffer emptied it.
+	// waiting; a read that returned less than the buffer emptied it. (A
+	// TLS connection may still hold a record read from the socket: the
+	// client's next request, taken once the pending one is answered, or
+	// a close alert, which a hang-up follows and the poller reports.)
 	unread := true
 	for {
 		switch fc.next() {
@@ -282,12 +417,8 @@ func (fc *frontConn) run() {
 		if pending {
 			// The answer is not written yet (a parked poll): take what
 			// the client sent, a hang-up or its next request, and park.
-			if fc.deadline {
-				// A raw read fails at once past a deadline.
-				_ = fc.nc.SetReadDeadline(time.Time{})
-				fc.deadline = false
-			}
-			n, err := fc.readNow(*buf)
+			n, err := fc.readPending(*buf, woken)
+			woken = false
 			unread = n == len(*buf)
 			if !fc.took(*buf, n) {
 				return
@@ -315,6 +446,7 @@ func (fc *frontConn) run() {
 		_ = fc.nc.SetReadDeadline(deadline)
 		fc.deadline = true
 		n, err := fc.nc.Read(*buf)
+		woken = false
 		if !fc.took(*buf, n) {
 			return
 		}
@@ -342,6 +474,34 @@ func (fc *frontConn) run() {
 			return
 		}
 	}
+}
+
+// readPending reads what has come for a connection whose request is being
+// answered, without waiting. On plain TCP that is a raw read. On TLS it is
+// what the tls.Conn holds already (a read past its deadline, which makes
+// no system call: a tls.Conn keeps what it had read and carries on), or,
+// when the poller woke the reader, a read of the socket, which holds
+// something: input or a hang-up.
+func (fc *frontConn) readPending(b []byte, woken bool) (int, error) {
+	if fc.tls == nil {
+		if fc.deadline {
+			// A raw read fails at once past a deadline.
+			_ = fc.nc.SetReadDeadline(time.Time{})
+			fc.deadline = false
+		}
+		return fc.readNow(b)
+	}
+	at := aLongTimeAgo
+	if woken {
+		at = time.Now().Add(frontLinger)
+	}
+	_ = fc.nc.SetReadDeadline(at)
+	fc.deadline = true
+	n, err := fc.nc.Read(b)
+	if isTimeout(err) {
+		err = nil
+	}
+	return n, err
 }
 
 // took adds b[:n] to the input; false means the connection was closed
@@ -408,6 +568,7 @@ func (fc *frontConn) next() int {
 
 	req = req.WithContext(ctx)
 	req.RemoteAddr = fc.nc.RemoteAddr().String()
+	req.TLS = fc.state
 	fw := &frontWriter{fc: fc, close: req.Close}
 	if !fc.serve(fw, req) {
 		return frontClosed
@@ -525,7 +686,13 @@ func (fc *frontConn) handOff() {
 	fc.gone = true
 	fc.mu.Unlock()
 	_ = fc.nc.SetReadDeadline(time.Time{})
-	fc.f.handoff.push(&prefixConn{Conn: fc.nc, prefix: in})
+	if len(in) == 0 {
+		// Nothing read (a TLS connection that negotiated another
+		// protocol): net/http gets the connection itself, TLS and all.
+		fc.f.handoff.push(fc.nc)
+		return
+	}
+	fc.f.handoff.push(&prefixConn{Conn: fc.nc, prefix: in, tls: fc.state})
 }
 
 func (f *front) forget(fc *frontConn) {
@@ -577,7 +744,7 @@ func (fc *frontConn) answered(closeAfter bool) {
 	// next request comes within moments, and is read here rather than
 	// through the poller and a goroutine of its own.
 	if fc.reading.CompareAndSwap(false, true) {
-		fc.run()
+		fc.run(false)
 	}
 }
 
@@ -796,6 +963,7 @@ func (l *handoffListener) Addr() net.Addr { return l.ln.Addr() }
 type prefixConn struct {
 	net.Conn
 	prefix []byte
+	tls    *tls.ConnectionState // a TLS connection's (ServeTLS); nil on plain TCP
 }
 
 func (c *prefixConn) Read(b []byte) (int, error) {

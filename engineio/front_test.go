@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -39,6 +40,13 @@ func startFrontServer(t *testing.T, opts *Options, mux func(srv *Server) http.Ha
 // connections the front hands to net/http.
 func startFrontServerCounted(t *testing.T, opts *Options, mux func(srv *Server) http.Handler) (*Server, *echoServer, string, string, *atomic.Int64) {
 	t.Helper()
+	return startFrontServerWith(t, opts, mux, nil)
+}
+
+// startFrontServerWith is startFrontServerCounted, over TLS (ServeTLS)
+// with cert when it is set; the URL is then https.
+func startFrontServerWith(t *testing.T, opts *Options, mux func(srv *Server) http.Handler, cert *tls.Certificate) (*Server, *echoServer, string, string, *atomic.Int64) {
+	t.Helper()
 	if !netpoll.Supported {
 		t.Skip("no poller on this system: Serve is http.Server.Serve")
 	}
@@ -66,7 +74,14 @@ func startFrontServerCounted(t *testing.T, opts *Options, mux func(srv *Server) 
 		}
 	}}
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln, hs) }()
+	scheme := "http://"
+	if cert != nil {
+		scheme = "https://"
+		hs.TLSConfig = &tls.Config{Certificates: []tls.Certificate{*cert}}
+		go func() { served <- srv.ServeTLS(ln, hs, "", "") }()
+	} else {
+		go func() { served <- srv.Serve(ln, hs) }()
+	}
 	t.Cleanup(func() {
 		_ = srv.Close()
 		_ = hs.Close()
@@ -80,7 +95,7 @@ func startFrontServerCounted(t *testing.T, opts *Options, mux func(srv *Server) 
 		}
 	})
 	addr := ln.Addr().String()
-	return srv, h, "http://" + addr + "/socket.io/", addr, handedOver
+	return srv, h, scheme + addr + "/socket.io/", addr, handedOver
 }
 
 func TestFrontClientMatrix(t *testing.T) {

@@ -60,7 +60,7 @@ func main() {
 	tlsCert := flag.String("tls-cert", "", "TLS certificate file (PEM); with -tls-key serves HTTPS/WSS")
 	tlsKey := flag.String("tls-key", "", "TLS private key file (PEM)")
 	deflate := flag.Bool("deflate", false, "enable WebSocket permessage-deflate (engineio.Options.PerMessageDeflate)")
-	front := flag.Bool("front", false, "serve with the server's own HTTP front (Server.Serve: long-polling read on the poller) instead of net/http alone")
+	front := flag.Bool("front", false, "serve with the server's own HTTP front (Server.Serve, or ServeTLS with -tls-cert: long-polling and WebSocket upgrades read on the poller) instead of net/http alone")
 	flag.Parse()
 	if *memProfileRate > 0 {
 		runtime.MemProfileRate = *memProfileRate
@@ -119,15 +119,18 @@ func main() {
 		log.Fatal("-tls-cert and -tls-key go together")
 	}
 	hs := &http.Server{Addr: *addr, Handler: mux}
-	if *tlsCert != "" {
-		log.Fatal(hs.ListenAndServeTLS(*tlsCert, *tlsKey))
-	}
 	if *front {
 		ln, err := net.Listen("tcp", *addr)
 		if err != nil {
 			log.Fatal(err)
 		}
+		if *tlsCert != "" {
+			log.Fatal(srv.ServeTLS(ln, hs, *tlsCert, *tlsKey))
+		}
 		log.Fatal(srv.Serve(ln, hs))
+	}
+	if *tlsCert != "" {
+		log.Fatal(hs.ListenAndServeTLS(*tlsCert, *tlsKey))
 	}
 	log.Fatal(hs.ListenAndServe())
 }

@@ -54,7 +54,10 @@ var targets = map[string]target{
 	// The same clients and Node server; Go with its own HTTP front
 	// (Server.Serve) instead of net/http.
 	"polling-front": {mem: 0.33, cpu: 0.65, rate: 1},
-	"deflate":       {mem: 0.5, cpu: 0.65},
+	// Over TLS, Go with its front (Server.ServeTLS).
+	"tls-front":         {mem: 0.33, cpu: 0.65},
+	"tls-polling-front": {mem: 0.33, cpu: 0.65, rate: 1},
+	"deflate":           {mem: 0.5, cpu: 0.65},
 }
 
 func main() {

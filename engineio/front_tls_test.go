@@ -1,0 +1,343 @@
+package engineio
+
+import (
+	"bufio"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// The front over TLS (ServeTLS): the same client matrix, polls parked and
+// WebSockets idle without a goroutine, requests given to net/http with
+// their r.TLS, HTTP/1.1 offered (another protocol, h2, going to net/http
+// untouched), and a failed handshake closing only its connection.
+
+// testCertificate makes a self-signed certificate for 127.0.0.1, and the
+// pool that trusts it.
+func testCertificate(t *testing.T) (*tls.Certificate, *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "127.0.0.1"},
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(leaf)
+	return &tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool
+}
+
+func TestFrontTLSClientMatrix(t *testing.T) {
+	cert, pool := testCertificate(t)
+	eachClientMode(t, func(t *testing.T, opts DialOptions, transport string) {
+		_, _, url, _, handed := startFrontServerWith(t, nil, nil, cert)
+		opts.TLSConfig = &tls.Config{RootCAs: pool}
+		r := newRecClient()
+		c := dialTest(t, url, r, opts)
+		for i := range 20 {
+			if err := c.Send([]byte(fmt.Sprintf("m%d", i)), i%7 == 0, false); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i := range 20 {
+			if m := r.next(t); m.data != fmt.Sprintf("m%d", i) || m.binary != (i%7 == 0) {
+				t.Fatalf("message %d: got %q binary %v", i, m.data, m.binary)
+			}
+		}
+		waitTransport(t, c, transport)
+		time.Sleep(50 * time.Millisecond) // a poll waiting parked: time passing is the subject
+		big := strings.Repeat("x", 100_000)
+		if err := c.Send([]byte(big), false, false); err != nil {
+			t.Fatal(err)
+		}
+		if m := r.next(t); m.data != big {
+			t.Fatalf("big message: got %d bytes", len(m.data))
+		}
+		if n := handed.Load(); n != 0 && pollerExpected() {
+			t.Errorf("%d connections handed to net/http, want none", n)
+		}
+		c.Close()
+	})
+}
+
+func TestFrontTLSIdleClientsHoldNoGoroutine(t *testing.T) {
+	if !pollerExpected() {
+		return
+	}
+	cert, pool := testCertificate(t)
+	srv, _, url, _, _ := startFrontServerWith(t, nil, nil, cert)
+	var clients []*recClient
+	var conns []*ClientConn
+	for i := range 20 {
+		transports := []string{TransportPolling}
+		if i%2 == 1 {
+			transports = []string{TransportWebSocket}
+		}
+		r := newRecClient()
+		c := dialTest(t, url, r, DialOptions{Transports: transports, TLSConfig: &tls.Config{RootCAs: pool}})
+		if err := c.Send([]byte("hi"), false, false); err != nil {
+			t.Fatal(err)
+		}
+		if m := r.next(t); m.data != "hi" {
+			t.Fatalf("client %d: echo %q", i, m.data)
+		}
+		clients, conns = append(clients, r), append(conns, c)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		parked := 0
+		srv.mu.RLock()
+		for _, c := range srv.sessions {
+			if c.parked.Load() != nil {
+				parked++
+			}
+		}
+		srv.mu.RUnlock()
+		if parked == 10 && frontGoroutines() == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of 10 polls parked, %d front or net/http goroutines", parked, frontGoroutines())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// The parked polls and the idle WebSockets still answer.
+	for i, c := range conns {
+		if err := c.Send([]byte("again"), false, false); err != nil {
+			t.Fatal(err)
+		}
+		if m := clients[i].next(t); m.data != "again" {
+			t.Fatalf("client %d: echo %q", i, m.data)
+		}
+	}
+}
+
+// Requests net/http serves get their r.TLS, whether the front read from
+// the connection first (a prefixConn) or not; the front's own requests
+// have it too.
+func TestFrontTLSRequestsKeepTheirTLSState(t *testing.T) {
+	cert, pool := testCertificate(t)
+	var engineTLS atomic.Bool
+	_, _, _, addr, handed := startFrontServerWith(t, &Options{AllowRequest: func(r *http.Request) error {
+		engineTLS.Store(r.TLS != nil && r.TLS.HandshakeComplete)
+		return nil
+	}}, func(srv *Server) http.Handler {
+		mux := http.NewServeMux()
+		mux.Handle("/socket.io/", srv)
+		mux.HandleFunc("/other", func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprintf(w, "tls %v", r.TLS != nil && r.TLS.HandshakeComplete && len(r.TLS.PeerCertificates) == 0)
+		})
+		return mux
+	}, cert)
+	// The front offers HTTP/1.1 only; without a poller ServeTLS is
+	// hs.ServeTLS, which offers h2 as well.
+	offer := []string{"h2", "http/1.1"}
+	if !pollerExpected() {
+		offer = offer[1:]
+	}
+	dial := func() (net.Conn, *bufio.Reader) {
+		conn, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: pool, ServerName: "127.0.0.1", NextProtos: offer})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		if p := conn.ConnectionState().NegotiatedProtocol; p != "http/1.1" {
+			t.Errorf("negotiated %q, want http/1.1", p)
+		}
+		return conn, bufio.NewReader(conn)
+	}
+	// An engine request read by the front, then another path on the same
+	// connection, handed over with what the front had read.
+	conn, br := dial()
+	if resp, body := rawRequest(t, conn, br, "GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n"); resp.StatusCode != 200 {
+		t.Fatalf("handshake: %d %q", resp.StatusCode, body)
+	}
+	if !engineTLS.Load() {
+		t.Error("the front's request has no r.TLS")
+	}
+	if _, body := rawRequest(t, conn, br, "GET /other HTTP/1.1\r\nHost: x\r\n\r\n"); body != "tls true" {
+		t.Errorf("handed over after the front read: %q", body)
+	}
+	// Another path as a connection's first request.
+	conn, br = dial()
+	if _, body := rawRequest(t, conn, br, "GET /other HTTP/1.1\r\nHost: x\r\n\r\n"); body != "tls true" {
+		t.Errorf("handed over at once: %q", body)
+	}
+	if n := handed.Load(); n != 2 {
+		t.Errorf("%d connections handed to net/http, want 2", n)
+	}
+}
+
+// With HTTP/2 among hs.TLSConfig's NextProtos, a client that negotiates it
+// goes to net/http, which serves it.
+func TestFrontTLSHandsOtherProtocolsOver(t *testing.T) {
+	if !pollerExpected() {
+		return
+	}
+	cert, pool := testCertificate(t)
+	h := &echoServer{closed: make(chan string, 4)}
+	srv := NewServer(testOptions(&Options{}), func(*Conn) Handler { return h })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var handed atomic.Int64
+	hs := &http.Server{
+		Handler:   srv,
+		TLSConfig: &tls.Config{Certificates: []tls.Certificate{*cert}, NextProtos: []string{"h2", "http/1.1"}},
+		ConnState: func(_ net.Conn, st http.ConnState) {
+			if st == http.StateNew {
+				handed.Add(1)
+			}
+		},
+	}
+	go func() { _ = srv.ServeTLS(ln, hs, "", "") }()
+	t.Cleanup(func() { _ = srv.Close(); _ = hs.Close() })
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true}
+	defer tr.CloseIdleConnections()
+	resp, err := (&http.Client{Transport: tr, Timeout: 5 * time.Second}).Get("https://" + ln.Addr().String() + "/socket.io/?EIO=4&transport=polling")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.ProtoMajor != 2 || resp.StatusCode != 200 || !strings.Contains(string(body), `"sid"`) {
+		t.Errorf("over h2: %s %d %q", resp.Proto, resp.StatusCode, body)
+	}
+	if handed.Load() != 1 {
+		t.Errorf("%d connections handed to net/http, want 1", handed.Load())
+	}
+}
+
+// A client that fails the handshake (plain HTTP to the TLS port) has its
+// connection closed; nothing of it stays behind.
+func TestFrontTLSFailedHandshake(t *testing.T) {
+	if !pollerExpected() {
+		return
+	}
+	cert, _ := testCertificate(t)
+	_, _, _, addr, handed := startFrontServerWith(t, nil, nil, cert)
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := io.WriteString(conn, "GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.ReadAll(conn); err != nil {
+		t.Fatalf("reading: %v, want the connection closed", err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for frontGoroutines() > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d front goroutines left", frontGoroutines())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if handed.Load() != 0 {
+		t.Errorf("handed to net/http: %d", handed.Load())
+	}
+}
+
+// A client gone while its poll is parked ends its session at once over
+// TLS too: the poller's wake reads the socket (not only what the tls.Conn
+// holds) and finds the hang-up. A pipelined request behind the parked
+// poll is read the same way and answered after it.
+func TestFrontTLSPollerWakesRead(t *testing.T) {
+	if !pollerExpected() {
+		return // polls wait on net/http's goroutines: nothing parks
+	}
+	cert, pool := testCertificate(t)
+	srv, h, _, addr, _ := startFrontServerWith(t, &Options{PingInterval: time.Minute, PingTimeout: time.Minute}, nil, cert)
+	dial := func() (net.Conn, *bufio.Reader) {
+		conn, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: pool})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		return conn, bufio.NewReader(conn)
+	}
+	conn, br := dial()
+	sid := openSession(t, conn, br)
+	poll := "GET /socket.io/?EIO=4&transport=polling&sid=" + sid + " HTTP/1.1\r\nHost: x\r\n\r\n"
+	if _, err := io.WriteString(conn, poll); err != nil {
+		t.Fatal(err)
+	}
+	waitParked(t, srv, sid)
+	// Sent once the poll is parked: the reader has gone, the poller wakes one.
+	if _, err := io.WriteString(conn, "GET /other HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	srv.mu.RLock()
+	c := srv.sessions[sid]
+	srv.mu.RUnlock()
+	if err := c.Send([]byte("late"), false, false); err != nil {
+		t.Fatal(err)
+	}
+	if resp, body := readResponse(t, conn, br); resp.StatusCode != 200 || body != "4late" {
+		t.Fatalf("the parked poll: %d %q", resp.StatusCode, body)
+	}
+	if resp, _ := readResponse(t, conn, br); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("the request behind it: %d, want 404 from net/http", resp.StatusCode)
+	}
+
+	conn, br = dial()
+	sid = openSession(t, conn, br)
+	if _, err := io.WriteString(conn, "GET /socket.io/?EIO=4&transport=polling&sid="+sid+" HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	waitParked(t, srv, sid)
+	_ = conn.Close()
+	for {
+		if got := waitString(t, h.closed, "a session's close"); got == ReasonTransportError {
+			break
+		}
+	}
+}
+
+// waitParked waits until session sid's poll is parked.
+func waitParked(t *testing.T, srv *Server, sid string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		srv.mu.RLock()
+		c := srv.sessions[sid]
+		srv.mu.RUnlock()
+		if c != nil && c.parked.Load() != nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the poll did not park")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
