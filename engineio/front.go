@@ -73,7 +73,7 @@ func (s *Server) Serve(ln net.Listener, hs *http.Server) error {
 	if !netpoll.Supported || s.cfg.DisablePoller {
 		return hs.Serve(ln)
 	}
-	return s.serve(ln, hs, nil)
+	return s.serve(ln, hs, nil, handlerOf(hs))
 }
 
 // ServeTLS is Serve over TLS, as hs.ServeTLS(ln, certFile, keyFile) would
@@ -83,7 +83,7 @@ func (s *Server) Serve(ln net.Listener, hs *http.Server) error {
 // then reads the TLS connections as it reads plain ones (after their
 // handshake, which runs on a goroutine of its own), and an idle polling
 // client or WebSocket holds no goroutine either. Requests the front gives
-// net/http have r.TLS as net/http would set it: Serve wraps hs.Handler
+// net/http have r.TLS as net/http would set it: ServeTLS wraps hs.Handler
 // and hs.ConnContext for that, so set them before calling it.
 //
 // When hs.TLSConfig lists no NextProtos the front offers HTTP/1.1 only (a
@@ -152,14 +152,10 @@ func handlerOf(hs *http.Server) http.Handler {
 // serve runs the front on ln, with TLS when tlsCfg is set; h is the
 // handler of the requests the front reads (hs's own, before ServeTLS
 // wrapped it).
-func (s *Server) serve(ln net.Listener, hs *http.Server, tlsCfg *tls.Config, h ...http.Handler) error {
-	handler := handlerOf(hs)
-	if len(h) > 0 {
-		handler = h[0]
-	}
+func (s *Server) serve(ln net.Listener, hs *http.Server, tlsCfg *tls.Config, h http.Handler) error {
 	f := &front{
 		srv:   s,
-		h:     handler,
+		h:     h,
 		tls:   tlsCfg,
 		conns: make(map[*frontConn]struct{}),
 	}
