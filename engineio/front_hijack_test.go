@@ -65,13 +65,7 @@ func TestFrontHijacksWebSocketUpgrades(t *testing.T) {
 	if n := handed.Load(); n != 0 {
 		t.Errorf("%d connections handed to net/http, want none", n)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for frontGoroutines() > 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d front or net/http goroutines left with 20 idle WebSockets", frontGoroutines())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitNoFrontGoroutine(t, "20 idle WebSockets")
 
 	_ = hs.Close()
 	select {

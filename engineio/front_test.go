@@ -103,31 +103,74 @@ func TestFrontClientMatrix(t *testing.T) {
 		_, h, url, _ := startFrontServer(t, nil, nil)
 		r := newRecClient()
 		c := dialTest(t, url, r, opts)
-		for i := range 50 {
-			if err := c.Send([]byte(fmt.Sprintf("m%d", i)), i%7 == 0, false); err != nil {
-				t.Fatal(err)
-			}
-		}
-		for i := range 50 {
-			if m := r.next(t); m.data != fmt.Sprintf("m%d", i) || m.binary != (i%7 == 0) {
-				t.Fatalf("message %d: got %q binary %v", i, m.data, m.binary)
-			}
-		}
-		waitTransport(t, c, transport)
-		// A message after a pause: on polling the poll waited parked.
-		time.Sleep(50 * time.Millisecond) // the poll has to be waiting: time passing is the subject
-		big := strings.Repeat("x", 200_000)
-		if err := c.Send([]byte(big), false, false); err != nil {
-			t.Fatal(err)
-		}
-		if m := r.next(t); m.data != big {
-			t.Fatalf("big message: got %d bytes", len(m.data))
-		}
+		echoThroughFront(t, c, r, transport, 50, 200_000)
 		c.Close()
 		if got := waitString(t, h.closed, "the server's close"); got != ReasonTransportClose {
 			t.Errorf("server close reason %q, want %q", got, ReasonTransportClose)
 		}
 	})
+}
+
+// echoThroughFront sends n messages (every seventh binary), then, after a
+// pause in which a poll parks, one of big bytes, and checks their echoes;
+// by then c is on transport.
+func echoThroughFront(t *testing.T, c *ClientConn, r *recClient, transport string, n, big int) {
+	t.Helper()
+	for i := range n {
+		if err := c.Send([]byte(fmt.Sprintf("m%d", i)), i%7 == 0, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range n {
+		if m := r.next(t); m.data != fmt.Sprintf("m%d", i) || m.binary != (i%7 == 0) {
+			t.Fatalf("message %d: got %q binary %v", i, m.data, m.binary)
+		}
+	}
+	waitTransport(t, c, transport)
+	time.Sleep(50 * time.Millisecond) // the poll has to be waiting: time passing is the subject
+	msg := strings.Repeat("x", big)
+	if err := c.Send([]byte(msg), false, false); err != nil {
+		t.Fatal(err)
+	}
+	if m := r.next(t); m.data != msg {
+		t.Fatalf("big message: got %d bytes", len(m.data))
+	}
+}
+
+// waitPollsParked waits until n of srv's sessions have their poll parked.
+func waitPollsParked(t *testing.T, srv *Server, n int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		parked := 0
+		srv.mu.RLock()
+		for _, c := range srv.sessions {
+			if c.parked.Load() != nil {
+				parked++
+			}
+		}
+		srv.mu.RUnlock()
+		if parked == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d polls parked", parked, n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// waitNoFrontGoroutine waits until no goroutine serves the front's
+// connections (readers linger a few milliseconds after the last input).
+func waitNoFrontGoroutine(t *testing.T, what string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for frontGoroutines() > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d front or net/http goroutines left with %s, want 0", frontGoroutines(), what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // frontGoroutines counts the goroutines serving the front's connections
@@ -172,32 +215,8 @@ func TestFrontParkedPollsHoldNoGoroutine(t *testing.T) {
 		return
 	}
 	// Every session's poll reaches the server and parks.
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		parked := 0
-		srv.mu.RLock()
-		for _, c := range srv.sessions {
-			if c.parked.Load() != nil {
-				parked++
-			}
-		}
-		srv.mu.RUnlock()
-		if parked == n {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d polls parked", parked, n)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	// Readers linger a few milliseconds after the last input.
-	deadline = time.Now().Add(5 * time.Second)
-	for frontGoroutines() > 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d goroutines serve %d idle polling clients, want 0", frontGoroutines(), n)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitPollsParked(t, srv, n)
+	waitNoFrontGoroutine(t, fmt.Sprintf("%d idle polling clients", n))
 	wakeAll(t, srv, clients, conns)
 }
 

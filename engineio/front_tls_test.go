@@ -61,25 +61,7 @@ func TestFrontTLSClientMatrix(t *testing.T) {
 		opts.TLSConfig = &tls.Config{RootCAs: pool}
 		r := newRecClient()
 		c := dialTest(t, url, r, opts)
-		for i := range 20 {
-			if err := c.Send([]byte(fmt.Sprintf("m%d", i)), i%7 == 0, false); err != nil {
-				t.Fatal(err)
-			}
-		}
-		for i := range 20 {
-			if m := r.next(t); m.data != fmt.Sprintf("m%d", i) || m.binary != (i%7 == 0) {
-				t.Fatalf("message %d: got %q binary %v", i, m.data, m.binary)
-			}
-		}
-		waitTransport(t, c, transport)
-		time.Sleep(50 * time.Millisecond) // a poll waiting parked: time passing is the subject
-		big := strings.Repeat("x", 100_000)
-		if err := c.Send([]byte(big), false, false); err != nil {
-			t.Fatal(err)
-		}
-		if m := r.next(t); m.data != big {
-			t.Fatalf("big message: got %d bytes", len(m.data))
-		}
+		echoThroughFront(t, c, r, transport, 20, 100_000)
 		if n := handed.Load(); n != 0 && pollerExpected() {
 			t.Errorf("%d connections handed to net/http, want none", n)
 		}
@@ -110,24 +92,8 @@ func TestFrontTLSIdleClientsHoldNoGoroutine(t *testing.T) {
 		}
 		clients, conns = append(clients, r), append(conns, c)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		parked := 0
-		srv.mu.RLock()
-		for _, c := range srv.sessions {
-			if c.parked.Load() != nil {
-				parked++
-			}
-		}
-		srv.mu.RUnlock()
-		if parked == 10 && frontGoroutines() == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of 10 polls parked, %d front or net/http goroutines", parked, frontGoroutines())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitPollsParked(t, srv, 10)
+	waitNoFrontGoroutine(t, "10 parked polls and 10 idle WebSockets over TLS")
 	// The parked polls and the idle WebSockets still answer.
 	for i, c := range conns {
 		if err := c.Send([]byte("again"), false, false); err != nil {
@@ -256,13 +222,7 @@ func TestFrontTLSFailedHandshake(t *testing.T) {
 	if _, err := io.ReadAll(conn); err != nil {
 		t.Fatalf("reading: %v, want the connection closed", err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for frontGoroutines() > 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d front goroutines left", frontGoroutines())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitNoFrontGoroutine(t, "a failed handshake")
 	if handed.Load() != 0 {
 		t.Errorf("handed to net/http: %d", handed.Load())
 	}
