@@ -8,11 +8,14 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"math/big"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -299,5 +302,72 @@ func waitParked(t *testing.T, srv *Server, sid string) {
 			t.Fatal("the poll did not park")
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// ServeTLS finds its certificate as http.Server.ServeTLS does: in the
+// files, or in hs.TLSConfig (Certificates, GetCertificate or
+// GetConfigForClient); with neither it fails at once.
+func TestFrontTLSCertificateSources(t *testing.T) {
+	if !pollerExpected() {
+		return // ServeTLS is hs.ServeTLS: net/http's own
+	}
+	cert, pool := testCertificate(t)
+	dir := t.TempDir()
+	certFile, keyFile := dir+"/cert.pem", dir+"/key.pem"
+	keyDER, err := x509.MarshalECPrivateKey(cert.PrivateKey.(*ecdsa.PrivateKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name              string
+		config            *tls.Config
+		certFile, keyFile string
+		fails             bool
+	}{
+		{"files", nil, certFile, keyFile, false},
+		{"GetCertificate", &tls.Config{GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return cert, nil }}, "", "", false},
+		{"GetConfigForClient", &tls.Config{GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
+			return &tls.Config{Certificates: []tls.Certificate{*cert}}, nil
+		}}, "", "", false},
+		{"none", nil, "", "", true},
+		{"an empty configuration", &tls.Config{}, "", "", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := NewServer(testOptions(&Options{}), func(*Conn) Handler { return &echoServer{closed: make(chan string, 4)} })
+			defer srv.Close()
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			hs := &http.Server{Handler: srv, TLSConfig: tc.config}
+			served := make(chan error, 1)
+			go func() { served <- srv.ServeTLS(ln, hs, tc.certFile, tc.keyFile) }()
+			if tc.fails {
+				select {
+				case err := <-served:
+					if err == nil || errors.Is(err, http.ErrServerClosed) {
+						t.Errorf("ServeTLS returned %v, want the certificate's error", err)
+					}
+				case <-time.After(5 * time.Second):
+					t.Error("ServeTLS serves without a certificate")
+					_ = hs.Close()
+				}
+				_ = ln.Close()
+				return
+			}
+			defer func() { _ = hs.Close(); <-served }()
+			conn, err := tls.Dial("tcp", ln.Addr().String(), &tls.Config{RootCAs: pool})
+			if err != nil {
+				t.Fatalf("handshake: %v", err)
+			}
+			_ = conn.Close()
+		})
 	}
 }
