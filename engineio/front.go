@@ -169,6 +169,10 @@ func (s *Server) serve(ln net.Listener, hs *http.Server, tlsCfg *tls.Config, h h
 	return hs.Serve(f.handoff)
 }
 
+// testHookEmptyRead, set only by tests, is told of every read of a
+// pending request's connection that found nothing (readNow).
+var testHookEmptyRead atomic.Pointer[func()]
+
 // testHookFront, set only by tests, is told of every front Serve makes.
 var testHookFront atomic.Pointer[func(f *front)]
 
@@ -380,6 +384,18 @@ func (fc *frontConn) run(woken bool) {
 	// client's next request, taken once the pending one is answered, or
 	// a close alert, which a hang-up follows and the poller reports.)
 	unread := true
+	// park gives the buffer back (the reader holds one whenever unread is
+	// false) and parks; false: the role came back (the watch stopped, the
+	// connection is closing) and the reader looks again.
+	park := func() bool {
+		frontReadBuffers.Put(buf)
+		buf = nil
+		if fc.park() {
+			return true
+		}
+		unread = true
+		return false
+	}
 	for {
 		switch fc.next() {
 		case frontHandedOff, frontClosed:
@@ -397,14 +413,9 @@ func (fc *frontConn) run(woken bool) {
 			// the kernel's buffer: park at once. Arming the watch
 			// reports input (or a hang-up) that came since, so this saves
 			// a read that would find nothing: a system call per poll.
-			if buf != nil {
-				frontReadBuffers.Put(buf)
-				buf = nil
-			}
-			if fc.park() {
+			if park() {
 				return
 			}
-			unread = true // the role came back: look again
 			continue
 		}
 		if buf == nil {
@@ -426,9 +437,7 @@ func (fc *frontConn) run(woken bool) {
 			if n > 0 {
 				continue
 			}
-			frontReadBuffers.Put(buf)
-			buf = nil
-			if fc.park() {
+			if park() {
 				return
 			}
 			continue
@@ -464,9 +473,7 @@ func (fc *frontConn) run(woken bool) {
 		if more {
 			continue // input arrived with the deadline: look at it
 		}
-		frontReadBuffers.Put(buf)
-		buf = nil
-		if fc.park() {
+		if park() {
 			return
 		}
 	}

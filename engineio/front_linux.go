@@ -25,6 +25,9 @@ func (fc *frontConn) readNow(b []byte) (int, error) {
 	}
 	switch {
 	case err == syscall.EAGAIN:
+		if hook := testHookEmptyRead.Load(); hook != nil {
+			(*hook)()
+		}
 		return 0, nil
 	case err != nil:
 		return 0, err

@@ -827,3 +827,63 @@ func TestFrontHeadBound(t *testing.T) {
 		}
 	}
 }
+
+// A reader whose last read emptied the socket parks a pending poll without
+// another read (arming the watch reports what comes later): no read finds
+// nothing, neither after the poll's own request nor after a request the
+// client sent behind the parked poll.
+func TestFrontParksWithoutAnEmptyRead(t *testing.T) {
+	if !pollerExpected() {
+		return
+	}
+	var empty atomic.Int64
+	hook := func() { empty.Add(1) }
+	testHookEmptyRead.Store(&hook)
+	t.Cleanup(func() { testHookEmptyRead.Store(nil) })
+	srv, _, _, addr := startFrontServer(t, &Options{PingInterval: time.Minute, PingTimeout: time.Minute}, nil)
+	conn, br := dialFront(t, addr)
+	sid := openSession(t, conn, br)
+	waitNoFrontGoroutine(t, "the handshake answered")
+	empty.Store(0)
+	poll := "GET /socket.io/?EIO=4&transport=polling&sid=" + sid + " HTTP/1.1\r\nHost: x\r\n\r\n"
+	if _, err := io.WriteString(conn, poll); err != nil {
+		t.Fatal(err)
+	}
+	waitPollsParked(t, srv, 1)
+	waitNoFrontGoroutine(t, "a parked poll")
+	// The next request, sent while the poll is parked: the poller wakes a
+	// reader, which reads it and parks again.
+	if _, err := io.WriteString(conn, "GET /other HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		fc := frontConnOf(t, srv, sid)
+		fc.mu.Lock()
+		n := len(fc.in)
+		fc.mu.Unlock()
+		if n > 0 && !fc.reading.Load() {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the request behind the poll was not read")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := empty.Load(); n != 0 {
+		t.Errorf("%d reads found nothing before the reader parked, want 0", n)
+	}
+}
+
+// frontConnOf returns the connection of session sid's parked poll.
+func frontConnOf(t *testing.T, srv *Server, sid string) *frontConn {
+	t.Helper()
+	srv.mu.RLock()
+	c := srv.sessions[sid]
+	srv.mu.RUnlock()
+	p := c.parked.Load()
+	if p == nil {
+		t.Fatal("no parked poll")
+	}
+	return p.w.fc
+}
