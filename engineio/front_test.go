@@ -851,6 +851,9 @@ func TestFrontParksWithoutAnEmptyRead(t *testing.T) {
 	}
 	waitPollsParked(t, srv, 1)
 	waitNoFrontGoroutine(t, "a parked poll")
+	// Past the read deadline the last reader set (frontLinger): the woken
+	// reader's raw read must not fail on it.
+	time.Sleep(4 * frontLinger)
 	// The next request, sent while the poll is parked: the poller wakes a
 	// reader, which reads it and parks again.
 	if _, err := io.WriteString(conn, "GET /other HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
