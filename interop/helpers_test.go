@@ -9,7 +9,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"net"
@@ -117,17 +119,69 @@ func serveTestServer(t testing.TB, opts *socketio.Options, ln net.Listener, wrap
 type serverStarter func(t testing.TB, opts *socketio.Options, setup func(*socketio.Server)) string
 
 // eachModeServed runs fn for each transport mode with the server behind
-// net/http (startServer) and behind its own HTTP front (startFrontServer).
+// net/http (startServer), behind its own HTTP front (startFrontServer), and
+// behind that front over TLS (startFrontTLSServer: https and wss).
 func eachModeServed(t *testing.T, fn func(t *testing.T, mode string, start serverStarter)) {
 	t.Helper()
 	for _, served := range []struct {
 		name  string
 		start serverStarter
-	}{{"net-http", startServer}, {"front", startFrontServer}} {
+	}{{"net-http", startServer}, {"front", startFrontServer}, {"front-tls", startFrontTLSServer}} {
 		t.Run(served.name, func(t *testing.T) {
 			eachMode(t, func(t *testing.T, mode string) { fn(t, mode, served.start) })
 		})
 	}
+}
+
+// startFrontTLSServer is startFrontServer over TLS (Server.ServeTLS), with
+// a certificate for 127.0.0.1 that the Node peers trust (testCA).
+func startFrontTLSServer(t testing.TB, opts *socketio.Options, setup func(*socketio.Server)) string {
+	t.Helper()
+	return startFrontTestServerWith(t, opts, setup, testCA(t)).URL
+}
+
+var (
+	testCAOnce sync.Once
+	testCACert tls.Certificate
+	testCAFile string
+	testCAErr  error
+)
+
+// removeTestCA removes testCA's file, if a test made it.
+func removeTestCA() {
+	if testCAFile != "" {
+		_ = os.Remove(testCAFile)
+	}
+}
+
+// testCA returns a certificate for 127.0.0.1 (httptest's), written once as
+// PEM to a file that NODE_EXTRA_CA_CERTS names for every Node process this
+// test binary starts: the official clients verify it as they would a real
+// one.
+func testCA(t testing.TB) *tls.Certificate {
+	t.Helper()
+	testCAOnce.Do(func() {
+		ts := httptest.NewTLSServer(http.NotFoundHandler())
+		testCACert = ts.TLS.Certificates[0]
+		leaf := ts.Certificate()
+		ts.Close()
+		f, err := os.CreateTemp("", "switchboard-interop-ca-*.pem")
+		if err != nil {
+			testCAErr = err
+			return
+		}
+		defer f.Close()
+		testCAFile = f.Name()
+		if err := pem.Encode(f, &pem.Block{Type: "CERTIFICATE", Bytes: leaf.Raw}); err != nil {
+			testCAErr = err
+			return
+		}
+		testCAErr = os.Setenv("NODE_EXTRA_CA_CERTS", f.Name())
+	})
+	if testCAErr != nil {
+		t.Fatalf("the test certificate: %v", testCAErr)
+	}
+	return &testCACert
 }
 
 // startFrontServer is startServer with the server's own HTTP front
@@ -141,13 +195,27 @@ func startFrontServer(t testing.TB, opts *socketio.Options, setup func(*socketio
 // startFrontTestServer is startFrontServer with the full handle.
 func startFrontTestServer(t testing.TB, opts *socketio.Options, setup func(*socketio.Server)) *testServer {
 	t.Helper()
+	return startFrontTestServerWith(t, opts, setup, nil)
+}
+
+// startFrontTestServerWith is startFrontTestServer, over TLS with cert
+// when it is set (the URL is then https).
+func startFrontTestServerWith(t testing.TB, opts *socketio.Options, setup func(*socketio.Server), cert *tls.Certificate) *testServer {
+	t.Helper()
 	srv := newTestIO(opts, setup)
 	mux := http.NewServeMux()
 	mux.Handle("/socket.io/", srv)
 	hs := &http.Server{Handler: mux}
 	ln := socketiotest.Listen(t, "")
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln, hs) }()
+	scheme := "http://"
+	if cert != nil {
+		scheme = "https://"
+		hs.TLSConfig = &tls.Config{Certificates: []tls.Certificate{*cert}}
+		go func() { served <- srv.ServeTLS(ln, hs, "", "") }()
+	} else {
+		go func() { served <- srv.Serve(ln, hs) }()
+	}
 	t.Cleanup(func() {
 		_ = srv.Close()
 		_ = hs.Close()
@@ -161,7 +229,7 @@ func startFrontTestServer(t testing.TB, opts *socketio.Options, setup func(*sock
 		}
 	})
 	addr := ln.Addr().String()
-	return &testServer{URL: "http://" + addr, Addr: addr, Srv: srv, Mux: mux}
+	return &testServer{URL: scheme + addr, Addr: addr, Srv: srv, Mux: mux}
 }
 
 // newTestIO makes a test's Go server: opts (nil: defaults) with the

@@ -25,7 +25,11 @@ var watched = []string{
 // Main runs the tests, then waits up to five seconds for watched
 // goroutines to finish, and fails the binary listing those that remain.
 // Use it as: func TestMain(m *testing.M) { leakcheck.Main(m) }.
-func Main(m *testing.M) {
+func Main(m *testing.M) { os.Exit(Run(m)) }
+
+// Run is Main without the exit: it returns the binary's exit code, for a
+// TestMain that has more to do before it exits.
+func Run(m *testing.M) int {
 	code := m.Run()
 	if code == 0 {
 		if leaks := Wait(5 * time.Second); leaks != "" {
@@ -33,7 +37,7 @@ func Main(m *testing.M) {
 			code = 1
 		}
 	}
-	os.Exit(code)
+	return code
 }
 
 // Wait polls until no watched goroutine is left or d passes; it returns
