@@ -255,6 +255,7 @@ func (c *client) connectOnce(pkt *parser.Packet) (retry bool) {
 	c.mu.Unlock()
 	s.mu.Lock()
 	s.connected = true
+	s.welcoming = true
 	s.mu.Unlock()
 	if o := c.srv.observer(); o != nil {
 		o.SocketConnected(SocketConnect{Namespace: name, Recovered: s.Recovered()})
@@ -271,6 +272,7 @@ func (c *client) connectOnce(pkt *parser.Packet) (retry bool) {
 	for _, fn := range conns {
 		s.safely(func() { fn(s) })
 	}
+	s.welcomed()
 	return false
 }
 

@@ -30,7 +30,11 @@ type Handshake = adapter.Handshake
 // of Socket is safe for concurrent use. EmitWithAck blocks until the answer
 // arrives, and the answer is read by the dispatch goroutine, so calling it
 // from a handler deadlocks until its context ends: use an AckFunc there.
-// Disconnect handlers run on the goroutine that caused the disconnection.
+// Disconnect handlers run on the goroutine that caused the disconnection,
+// except while the connection handlers (OnConnection) run: a socket
+// disconnected then (by Server.Shutdown, say) finishes its disconnection
+// once they have returned, on their goroutine, so that the disconnecting
+// and disconnect handlers they registered are called too.
 type Socket struct {
 	id     string
 	ns     *Namespace
@@ -46,6 +50,7 @@ type Socket struct {
 	mu           sync.Mutex // guards below; never held while calling user code
 	connected    bool
 	closing      bool
+	welcoming    bool         // the connection handlers are running (see finishClose)
 	hooks        *socketHooks // the rarely used handlers; nil until one is set
 	onDisconnect []func(Reason)
 	acks         map[uint64]*pendingAck
@@ -65,6 +70,9 @@ type socketHooks struct {
 	outgoing      []*outListener       // OnAnyOutgoing; appended, snapshots stay valid
 	disconnecting []func(Reason)       // OnDisconnecting; likewise
 	limiter       *eventLimiter        // the namespace's RateLimits, counted for this socket
+	// closedWhileWelcoming is the reason of a disconnection claimed while
+	// the connection handlers ran, finished once they return; "" if none.
+	closedWhileWelcoming Reason
 }
 
 type pendingAck struct {
@@ -580,8 +588,18 @@ func (s *Socket) beginClose() (discoing []func(Reason), ok bool) {
 	return discoing, true
 }
 
-// finishClose runs a disconnection claimed by beginClose.
+// finishClose runs a disconnection claimed by beginClose. While the
+// connection handlers run it is put off until they return (welcomed):
+// handlers they register after the disconnection began would be missed,
+// and in Node, where they run within the connect, nothing can come between.
 func (s *Socket) finishClose(reason Reason, discoing []func(Reason)) {
+	s.mu.Lock()
+	if s.welcoming {
+		s.hooksLocked().closedWhileWelcoming = reason
+		s.mu.Unlock()
+		return
+	}
+	s.mu.Unlock()
 	for _, fn := range discoing {
 		s.safely(func() { fn(reason) })
 	}
@@ -611,6 +629,23 @@ func (s *Socket) finishClose(reason Reason, discoing []func(Reason)) {
 	}
 	for _, fn := range disc {
 		s.safely(func() { fn(reason) })
+	}
+}
+
+// welcomed ends the connection handlers' run (connectOnce), finishing a
+// disconnection put off meanwhile, with the disconnecting handlers
+// registered by then.
+func (s *Socket) welcomed() {
+	s.mu.Lock()
+	s.welcoming = false
+	var reason Reason
+	var discoing []func(Reason)
+	if h := s.hooks; h != nil {
+		reason, discoing = h.closedWhileWelcoming, h.disconnecting
+	}
+	s.mu.Unlock()
+	if reason != "" {
+		s.finishClose(reason, discoing)
 	}
 }
 

@@ -233,7 +233,7 @@ func (f *front) start(nc net.Conn) {
 	fc := &frontConn{f: f, nc: connOf(nc, tc), rc: rc, tls: tc}
 	w, err := netpoll.NewWatch(rc, fc.wake)
 	if err != nil {
-		f.handoff.push(nc)
+		f.handoff.push(fc.nc) // the TLS connection when there is one
 		return
 	}
 	fc.watch = w

@@ -64,9 +64,12 @@ type cli struct {
 
 func startCLI(t *testing.T, args ...string) *cli {
 	t.Helper()
+	// Built before the clock starts: under a loaded CI run the build can
+	// take much of the 30 seconds.
+	bin := sioBinary(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
-	c := &cli{t: t, cmd: exec.CommandContext(ctx, sioBinary(t), args...), stderr: new(bytes.Buffer)}
+	c := &cli{t: t, cmd: exec.CommandContext(ctx, bin, args...), stderr: new(bytes.Buffer)}
 	c.stdin, _ = c.cmd.StdinPipe()
 	stdout, _ := c.cmd.StdoutPipe()
 	c.cmd.Stderr = c.stderr
