@@ -159,6 +159,7 @@ func (s *Server) serve(ln net.Listener, hs *http.Server, tlsCfg *tls.Config, h h
 		tls:   tlsCfg,
 		conns: make(map[*frontConn]struct{}),
 	}
+	f.workers.wg = &f.wg
 	f.base = context.WithValue(context.WithValue(context.Background(),
 		http.ServerContextKey, hs), http.LocalAddrContextKey, ln.Addr())
 	f.handoff = &handoffListener{ln: ln, f: f, conns: make(chan net.Conn), done: make(chan struct{})}
@@ -173,6 +174,11 @@ func (s *Server) serve(ln net.Listener, hs *http.Server, tlsCfg *tls.Config, h h
 // pending request's connection that found nothing (readNow).
 var testHookEmptyRead atomic.Pointer[func()]
 
+// testHookReader, set only by tests, is told when a connection's reader
+// finds a request pending ("pending") and when it is about to park
+// ("park").
+var testHookReader atomic.Pointer[func(fc *frontConn, at string)]
+
 // testHookFront, set only by tests, is told of every front Serve makes.
 var testHookFront atomic.Pointer[func(f *front)]
 
@@ -183,6 +189,14 @@ type front struct {
 	base    context.Context // requests' context: the http.Server and the local address, as net/http gives them
 	handoff *handoffListener
 	tls     *tls.Config // ServeTLS: the connections are TLS ones
+
+	// workers run the connections' reads and the answers of parked polls
+	// on goroutines whose stacks have grown already (see dispatchers: a
+	// new goroutine per answer spent 6 % of a polling delivery's CPU
+	// growing its stack). Their own tracker, which nobody waits for: they
+	// serve any handler of hs, which the engine's Close must not wait for.
+	workers dispatchers
+	wg      tracker
 
 	mu     sync.Mutex
 	conns  map[*frontConn]struct{} // open connections read by the front
@@ -299,6 +313,7 @@ func (f *front) closeAll() {
 	for _, fc := range all {
 		fc.lost()
 	}
+	f.workers.stop() // idle ones exit now; later work gets a goroutine that exits when done
 }
 
 // frontLinger is how long a reader goroutine waits for more input before
@@ -311,6 +326,13 @@ const frontLinger = 5 * time.Millisecond
 const maxFrontHead = maxKeptRequestBytes
 
 var frontReadBuffers = sync.Pool{New: func() any { b := make([]byte, 4<<10); return &b }}
+
+// frontAnswerBuffers hold answers as they are written (finish); one
+// larger than maxPooledAnswer (a long poll's payload) is left to the
+// collector rather than kept.
+var frontAnswerBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1<<10); return &b }}
+
+const maxPooledAnswer = 16 << 10
 
 var headReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4<<10) }}
 
@@ -349,14 +371,29 @@ type frontConn struct {
 // hang-up, or an answer was written and the next request may be in `in`.
 func (fc *frontConn) wake() {
 	if fc.reading.CompareAndSwap(false, true) {
-		go fc.run(true)
+		fc.f.workers.run(fc)
 	}
 }
 
+// runTask reads fc, woken by the poller (a task of the front's workers).
+func (fc *frontConn) runTask() { fc.run(true) }
+
 // park gives up the reader role and asks the poller to wake fc on input;
-// false means the watch was stopped and the caller has the role back.
+// false means the caller has the role back: the watch was stopped, or a
+// request waits in the input.
+//
+// An answer's writer that finds a reader leaves the input to it
+// (answered), so the reader looks at the input after giving up the role:
+// a request that came while the last one was answered, answered since,
+// is taken back and served, unless that writer took the role meanwhile.
 func (fc *frontConn) park() bool {
 	fc.reading.Store(false)
+	fc.mu.Lock()
+	waiting := !fc.pending && len(fc.in) > 0 && !fc.gone
+	fc.mu.Unlock()
+	if waiting {
+		return !fc.reading.CompareAndSwap(false, true)
+	}
 	if fc.watch.Arm() {
 		return true
 	}
@@ -390,6 +427,9 @@ func (fc *frontConn) run(woken bool) {
 	park := func() bool {
 		frontReadBuffers.Put(buf)
 		buf = nil
+		if hook := testHookReader.Load(); hook != nil {
+			(*hook)(fc, "park")
+		}
 		if fc.park() {
 			return true
 		}
@@ -397,15 +437,26 @@ func (fc *frontConn) run(woken bool) {
 		return false
 	}
 	for {
-		switch fc.next() {
+		verdict := fc.next()
+		switch verdict {
 		case frontHandedOff, frontClosed:
 			return
 		case frontServed:
 			continue
 		}
+		if hook := testHookReader.Load(); hook != nil && verdict == frontPending {
+			(*hook)(fc, "pending")
+		}
 		fc.mu.Lock()
 		pending := fc.pending
 		partial := !pending && len(fc.in) > 0
+		if verdict == frontPending && partial {
+			// Answered since next looked: what the input holds was not
+			// looked at, and may be a whole request. (Its answer's
+			// writer found this reader and left the input to it.)
+			fc.mu.Unlock()
+			continue
+		}
 		since := fc.since
 		fc.mu.Unlock()
 		if pending && !unread {
@@ -527,10 +578,11 @@ func (fc *frontConn) took(b []byte, n int) bool {
 
 // What next did with the input.
 const (
-	frontNeedMore  = iota // no whole request (or one is pending): read on
+	frontNeedMore  = iota // no whole request: read on
 	frontServed           // a request was answered or parked: look again
 	frontHandedOff        // the connection went to net/http
 	frontClosed           // the connection was closed
+	frontPending          // a request is being answered: the next waits
 )
 
 // next takes the request at the head of the input, if it is whole and no
@@ -541,7 +593,11 @@ func (fc *frontConn) next() int {
 		fc.mu.Unlock()
 		return frontClosed
 	}
-	if fc.pending || len(fc.in) == 0 {
+	if fc.pending {
+		fc.mu.Unlock()
+		return frontPending
+	}
+	if len(fc.in) == 0 {
 		fc.mu.Unlock()
 		return frontNeedMore
 	}
@@ -865,8 +921,9 @@ func (w *frontWriter) clientGone() bool {
 func (w *frontWriter) finish() bool {
 	w.WriteHeader(http.StatusOK)
 	h := w.Header()
-	var out bytes.Buffer
-	out.Grow(128 + len(w.body))
+	bp := frontAnswerBuffers.Get().(*[]byte)
+	out := bytes.NewBuffer((*bp)[:0])
+	out.Grow(256 + len(w.body))
 	out.WriteString("HTTP/1.1 ")
 	out.WriteString(strconv.Itoa(w.status))
 	out.WriteByte(' ')
@@ -875,16 +932,16 @@ func (w *frontWriter) finish() bool {
 	// What the front adds goes straight to the output rather than into
 	// the handler's header map (two map insertions an answer, which the
 	// profile showed); the length is always the front's own.
-	_ = h.WriteSubset(&out, frontLengthHeader)
+	_ = h.WriteSubset(out, frontLengthHeader)
 	if len(w.body) > 0 && h.Get("Content-Type") == "" {
-		writeHeaderLine(&out, "Content-Type", http.DetectContentType(w.body))
+		writeHeaderLine(out, "Content-Type", http.DetectContentType(w.body))
 	}
-	writeHeaderLine(&out, "Content-Length", strconv.Itoa(len(w.body)))
+	writeHeaderLine(out, "Content-Length", strconv.Itoa(len(w.body)))
 	if h.Get("Date") == "" {
-		writeHeaderLine(&out, "Date", httpDate())
+		writeHeaderLine(out, "Date", httpDate())
 	}
 	if w.close && h.Get("Connection") == "" {
-		writeHeaderLine(&out, "Connection", "close")
+		writeHeaderLine(out, "Connection", "close")
 	}
 	out.WriteString("\r\n")
 	out.Write(w.body)
@@ -893,6 +950,11 @@ func (w *frontWriter) finish() bool {
 	fc := w.fc
 	_ = fc.nc.SetWriteDeadline(time.Now().Add(fc.f.srv.cfg.WriteTimeout))
 	_, err := fc.nc.Write(out.Bytes())
+	// Write has copied or sent it all (a tls.Conn seals a copy).
+	if out.Cap() <= maxPooledAnswer {
+		*bp = out.Bytes()[:0]
+		frontAnswerBuffers.Put(bp)
+	}
 	if err != nil {
 		fc.lost()
 		return false

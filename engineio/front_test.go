@@ -878,6 +878,71 @@ func TestFrontParksWithoutAnEmptyRead(t *testing.T) {
 	}
 }
 
+// A request read while the one before it is answered, then that answer
+// written by another goroutine (a parked poll's) just as the reader looks
+// again: the writer finds the reader busy and leaves the input to it, so
+// the reader must serve it, whether it had just found the request pending
+// or was parking. Each point is held with a test hook until the answer is
+// out; without the reader's second look the request waits for input that
+// never comes.
+func TestFrontRequestAnsweredBehindTheReader(t *testing.T) {
+	if !pollerExpected() {
+		return
+	}
+	for _, at := range []string{"pending", "park"} {
+		t.Run(at, func(t *testing.T) {
+			srv, _, _, addr := startFrontServer(t, &Options{PingInterval: time.Minute, PingTimeout: time.Minute}, nil)
+			conn, br := dialFront(t, addr)
+			sid := openSession(t, conn, br)
+			poll := "GET /socket.io/?EIO=4&transport=polling&sid=" + sid + " HTTP/1.1\r\nHost: x\r\n\r\n"
+			if _, err := io.WriteString(conn, poll); err != nil {
+				t.Fatal(err)
+			}
+			waitPollsParked(t, srv, 1)
+			target := frontConnOf(t, srv, sid)
+
+			held, release := make(chan struct{}), make(chan struct{})
+			var once sync.Once
+			hook := func(fc *frontConn, point string) {
+				fc.mu.Lock()
+				read := fc.pending && len(fc.in) > 0
+				fc.mu.Unlock()
+				if fc == target && point == at && read {
+					once.Do(func() {
+						close(held)
+						<-release
+					})
+				}
+			}
+			testHookReader.Store(&hook)
+			t.Cleanup(func() { testHookReader.Store(nil) })
+			defer once.Do(func() {}) // a failed wait: nothing holds the reader
+			if _, err := io.WriteString(conn, "GET /other HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case <-held:
+			case <-time.After(5 * time.Second):
+				t.Fatalf("the reader never got to %q with the request read", at)
+			}
+			srv.mu.RLock()
+			c := srv.sessions[sid]
+			srv.mu.RUnlock()
+			if err := c.Send([]byte("late"), false, false); err != nil {
+				t.Fatal(err)
+			}
+			resp, body := readResponse(t, conn, br)
+			close(release)
+			if resp.StatusCode != 200 || body != "4late" {
+				t.Fatalf("the parked poll: %d %q", resp.StatusCode, body)
+			}
+			if resp, _ := readResponse(t, conn, br); resp.StatusCode != http.StatusNotFound {
+				t.Fatalf("the request behind it: %d, want 404 from net/http", resp.StatusCode)
+			}
+		})
+	}
+}
+
 // frontConnOf returns the connection of session sid's parked poll.
 func frontConnOf(t *testing.T, srv *Server, sid string) *frontConn {
 	t.Helper()

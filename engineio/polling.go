@@ -162,9 +162,13 @@ func (c *Conn) answerPoll(w http.ResponseWriter, accept string, gone <-chan stru
 // parkedPoll is a poll read by the front that waits for something to
 // answer, without a goroutine.
 type parkedPoll struct {
+	c      *Conn
 	w      *frontWriter
 	accept string // the poll's Accept-Encoding
 }
+
+// runTask answers the poll (a task of the front's workers: wakePoll).
+func (p *parkedPoll) runTask() { p.c.resumePoll(p) }
 
 // park parks the poll answered through fw: a wake (wakePoll) answers it
 // later with the writer park returns. It reports false when something to
@@ -175,7 +179,7 @@ func (c *Conn) park(fw *frontWriter, accept string) (*frontWriter, bool) {
 	if later == nil {
 		return nil, false
 	}
-	p := &parkedPoll{w: later, accept: accept}
+	p := &parkedPoll{c: c, w: later, accept: accept}
 	c.parked.Store(p)
 	// What would wake the poll may have come before it was parked: look
 	// again. A waker changes the state first and then takes the poll, so
@@ -201,9 +205,9 @@ func (c *Conn) pollReady() bool {
 	return n > 0
 }
 
-// wakePoll answers the parked poll, if there is one, on a goroutine of its
-// own: something was queued, the session closed or began an upgrade, or
-// the client went away.
+// wakePoll answers the parked poll, if there is one, on one of its front's
+// workers: something was queued, the session closed or began an upgrade,
+// or the client went away.
 func (c *Conn) wakePoll() {
 	if c.parked.Load() == nil {
 		return
@@ -212,7 +216,7 @@ func (c *Conn) wakePoll() {
 	if p == nil {
 		return
 	}
-	go c.resumePoll(p)
+	p.w.fc.f.workers.run(p)
 }
 
 func (c *Conn) resumePoll(p *parkedPoll) {
