@@ -36,6 +36,7 @@ type step struct {
 	Rate           int     `json:"rate"`
 	DeliveriesPerS float64 `json:"deliveries_per_s"`
 	ServerCPUUs    float64 `json:"server_cpu_us_per_delivery"`
+	ServerSysUs    float64 `json:"server_sys_cpu_us_per_delivery"`
 	Lost           int64   `json:"lost"`
 	Latency        struct {
 		P99 float64 `json:"p99_ms"`
@@ -161,6 +162,13 @@ func summarize(r io.Reader, light int) (string, error) {
 		r := commonRate(g, n, light)
 		gs, ns := stepAt(g, r), stepAt(n, r)
 		row(p, fmt.Sprintf("CPU µs per delivery, %d msg/s × %d", r, g.Receivers), g, n, gs.ServerCPUUs, ns.ServerCPUUs, tg.cpu, true)
+		if gs.ServerSysUs > 0 && ns.ServerSysUs > 0 {
+			// The kernel's part (system time: the sockets' reads, writes
+			// and epoll, loopback delivery included), and what the ratio
+			// would be with no user-space work at all in the Go server.
+			row(p, fmt.Sprintf("of which kernel µs, %d msg/s", r), g, n, gs.ServerSysUs, ns.ServerSysUs, 0, true)
+			row(p, "floor: Go kernel µs ÷ Node's whole", g, n, gs.ServerSysUs, ns.ServerCPUUs, 0, true)
+		}
 		row(p, fmt.Sprintf("p99 ms at %d msg/s", r), g, n, gs.Latency.P99, ns.Latency.P99, 0, true)
 		var gm, nm step
 		if g.Max != nil {

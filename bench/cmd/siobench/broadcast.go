@@ -20,6 +20,9 @@ type broadcastStep struct {
 	Latency        latency `json:"latency"`
 	ServerCPUUs    float64 `json:"server_cpu_us_per_delivery"`
 	ServerUtil     float64 `json:"server_cpu_util"`
+	// ServerSysUs is the part of ServerCPUUs spent in the kernel (system
+	// time): the floor no user-space work can lower.
+	ServerSysUs float64 `json:"server_sys_cpu_us_per_delivery"`
 	// With several nodes: each node's CPU per delivery (of all
 	// deliveries) and utilisation, in -addr order; ServerCPUUs is their sum.
 	NodeCPUUs  []float64 `json:"node_cpu_us_per_delivery,omitempty"`
@@ -202,6 +205,7 @@ func runBroadcast(cfg *config) *broadcastResult {
 			DeliveriesPerS: float64(got) / m.wall.Seconds(),
 			Latency:        st.h.summary(),
 			ServerCPUUs:    perOp(m.server, got),
+			ServerSysUs:    perOp(m.sys, got),
 			ServerUtil:     m.serverUtil(),
 			CoreCPUUs:      perOp(m.core, got),
 			GenCPUUs:       perOp(m.me, got),

@@ -18,26 +18,33 @@ const clockTick = 100
 // procCPU returns the user+system CPU time a process has used so far,
 // from /proc/PID/stat (all its threads).
 func procCPU(pid int) (time.Duration, error) {
+	user, sys, err := procCPUSplit(pid)
+	return user + sys, err
+}
+
+// procCPUSplit returns the user and the system (kernel) CPU time a process
+// has used so far, from /proc/PID/stat (all its threads).
+func procCPUSplit(pid int) (user, sys time.Duration, err error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	// The command name may contain spaces; fields resume after the last ')'.
 	i := bytes.LastIndexByte(b, ')')
 	if i < 0 {
-		return 0, fmt.Errorf("malformed /proc/%d/stat", pid)
+		return 0, 0, fmt.Errorf("malformed /proc/%d/stat", pid)
 	}
 	f := strings.Fields(string(b[i+1:]))
 	// f[0] is field 3 (state); utime is field 14, stime field 15.
 	if len(f) < 13 {
-		return 0, fmt.Errorf("short /proc/%d/stat", pid)
+		return 0, 0, fmt.Errorf("short /proc/%d/stat", pid)
 	}
 	ut, err1 := strconv.ParseInt(f[11], 10, 64)
 	st, err2 := strconv.ParseInt(f[12], 10, 64)
 	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("malformed /proc/%d/stat", pid)
+		return 0, 0, fmt.Errorf("malformed /proc/%d/stat", pid)
 	}
-	return time.Duration(ut+st) * time.Second / clockTick, nil
+	return time.Duration(ut) * time.Second / clockTick, time.Duration(st) * time.Second / clockTick, nil
 }
 
 // procRSS returns the resident set size in KiB (VmRSS of /proc/PID/status).
@@ -107,6 +114,8 @@ type cpuMeter struct {
 	pids             []int
 	t0               time.Time
 	server0          []time.Duration
+	sys0             []time.Duration
+	sys              time.Duration // the system (kernel) part of server
 	self0            time.Duration
 	core0, core      time.Duration
 	serverErr        error
@@ -120,12 +129,13 @@ func startCPU(pids ...int) *cpuMeter {
 		if pid <= 0 {
 			continue
 		}
-		c, err := procCPU(pid)
+		u, sys, err := procCPUSplit(pid)
 		if err != nil && m.serverErr == nil {
 			m.serverErr = err
 		}
 		m.pids = append(m.pids, pid)
-		m.server0 = append(m.server0, c)
+		m.server0 = append(m.server0, u+sys)
+		m.sys0 = append(m.sys0, sys)
 	}
 	return m
 }
@@ -139,13 +149,14 @@ func (m *cpuMeter) stop() {
 	}
 	m.each = make([]time.Duration, len(m.pids))
 	for i, pid := range m.pids {
-		s, err := procCPU(pid)
+		u, sys, err := procCPUSplit(pid)
 		if err != nil {
-			m.serverErr, m.server, m.each = err, 0, nil
+			m.serverErr, m.server, m.sys, m.each = err, 0, 0, nil
 			return
 		}
-		m.each[i] = s - m.server0[i]
+		m.each[i] = u + sys - m.server0[i]
 		m.server += m.each[i]
+		m.sys += sys - m.sys0[i]
 	}
 }
 
