@@ -15,13 +15,6 @@ import (
 // is 100 on every Linux platform Go supports.
 const clockTick = 100
 
-// procCPU returns the user+system CPU time a process has used so far,
-// from /proc/PID/stat (all its threads).
-func procCPU(pid int) (time.Duration, error) {
-	user, sys, err := procCPUSplit(pid)
-	return user + sys, err
-}
-
 // procCPUSplit returns the user and the system (kernel) CPU time a process
 // has used so far, from /proc/PID/stat (all its threads).
 func procCPUSplit(pid int) (user, sys time.Duration, err error) {
