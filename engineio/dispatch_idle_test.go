@@ -43,3 +43,40 @@ func TestIdleDispatcherExits(t *testing.T) {
 		}
 	}
 }
+
+// The sweeper lets go of the dispatchers parked before its cutoff, the
+// oldest first, and keeps the others parked; it ends once none is idle.
+func TestDispatchersExpireTheOldest(t *testing.T) {
+	var wg tracker
+	ds := &dispatchers{wg: &wg, sweeping: true}
+	now := time.Now()
+	var all []*dispatcher
+	for _, age := range []time.Duration{5 * time.Second, 3 * time.Second, time.Second} {
+		d := &dispatcher{work: make(chan task, 1), since: now.Add(-age)}
+		all = append(all, d)
+		ds.idle = append(ds.idle, d)
+	}
+	closed := func(d *dispatcher) bool {
+		select {
+		case _, ok := <-d.work:
+			return !ok
+		default:
+			return false
+		}
+	}
+	if none := ds.expire(now.Add(-2 * time.Second)); none {
+		t.Error("expire reported none idle with one parked a second ago")
+	}
+	if !closed(all[0]) || !closed(all[1]) || closed(all[2]) {
+		t.Errorf("let go: %v %v %v, want the two parked before the cutoff", closed(all[0]), closed(all[1]), closed(all[2]))
+	}
+	if len(ds.idle) != 1 || ds.idle[0] != all[2] || !ds.sweeping {
+		t.Errorf("idle %v (sweeping %v), want the newest only", ds.idle, ds.sweeping)
+	}
+	if none := ds.expire(now); !none {
+		t.Error("expire reported some idle after letting the last go")
+	}
+	if !closed(all[2]) || len(ds.idle) != 0 || ds.sweeping {
+		t.Errorf("the last: closed %v, idle %v, sweeping %v", closed(all[2]), ds.idle, ds.sweeping)
+	}
+}
