@@ -42,8 +42,12 @@ type dispatcher struct {
 // (parkedPoll.runTask).
 type task interface{ runTask() }
 
-// dispatcherIdle is how long an idle dispatcher waits for work.
-const dispatcherIdle = 2 * time.Second
+// dispatcherIdle is how long an idle dispatcher waits for work, give or
+// take dispatcherSweep, how often the sweeper looks.
+const (
+	dispatcherIdle  = 2 * time.Second
+	dispatcherSweep = time.Second
+)
 
 // run has t run by a dispatcher.
 func (ds *dispatchers) run(t task) {
@@ -90,10 +94,10 @@ func (ds *dispatchers) loop(t task) {
 }
 
 // sweep lets go of the dispatchers idle for dispatcherIdle, looking every
-// half of it, until none is idle or the set is stopped.
+// dispatcherSweep, until none is idle or the set is stopped.
 func (ds *dispatchers) sweep(stop chan struct{}) {
 	defer ds.wg.Done()
-	tick := time.NewTicker(dispatcherIdle / 2)
+	tick := time.NewTicker(dispatcherSweep)
 	defer tick.Stop()
 	for {
 		select {
@@ -101,16 +105,17 @@ func (ds *dispatchers) sweep(stop chan struct{}) {
 		case <-stop:
 			return
 		}
-		if ds.expire(time.Now().Add(-dispatcherIdle)) {
+		if ds.expire(time.Now()) {
 			return
 		}
 	}
 }
 
-// expire lets go of the dispatchers parked before cutoff (the oldest
-// first in idle); it reports whether none is left idle, and then the
-// sweeper ends.
-func (ds *dispatchers) expire(cutoff time.Time) (none bool) {
+// expire lets go of the dispatchers parked for dispatcherIdle by now (the
+// oldest first in idle); it reports whether none is left idle, and then
+// the sweeper ends.
+func (ds *dispatchers) expire(now time.Time) (none bool) {
+	cutoff := now.Add(-dispatcherIdle)
 	ds.mu.Lock()
 	n := 0
 	for n < len(ds.idle) && ds.idle[n].since.Before(cutoff) {

@@ -44,8 +44,9 @@ func TestIdleDispatcherExits(t *testing.T) {
 	}
 }
 
-// The sweeper lets go of the dispatchers parked before its cutoff, the
-// oldest first, and keeps the others parked; it ends once none is idle.
+// The sweeper lets go of the dispatchers parked for dispatcherIdle (2 s),
+// the oldest first, and keeps the others parked; it ends once none is
+// idle.
 func TestDispatchersExpireTheOldest(t *testing.T) {
 	var wg tracker
 	ds := &dispatchers{wg: &wg, sweeping: true}
@@ -64,7 +65,7 @@ func TestDispatchersExpireTheOldest(t *testing.T) {
 			return false
 		}
 	}
-	if none := ds.expire(now.Add(-2 * time.Second)); none {
+	if none := ds.expire(now); none {
 		t.Error("expire reported none idle with one parked a second ago")
 	}
 	if !closed(all[0]) || !closed(all[1]) || closed(all[2]) {
@@ -73,7 +74,7 @@ func TestDispatchersExpireTheOldest(t *testing.T) {
 	if len(ds.idle) != 1 || ds.idle[0] != all[2] || !ds.sweeping {
 		t.Errorf("idle %v (sweeping %v), want the newest only", ds.idle, ds.sweeping)
 	}
-	if none := ds.expire(now); !none {
+	if none := ds.expire(now.Add(2 * time.Second)); !none {
 		t.Error("expire reported some idle after letting the last go")
 	}
 	if !closed(all[2]) || len(ds.idle) != 0 || ds.sweeping {

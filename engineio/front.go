@@ -334,6 +334,10 @@ var frontAnswerBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1<<10)
 
 const maxPooledAnswer = 16 << 10
 
+// keepAnswerBuffer reports whether a buffer of capacity c goes back to
+// frontAnswerBuffers.
+func keepAnswerBuffer(c int) bool { return c <= maxPooledAnswer }
+
 var headReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4<<10) }}
 
 // frontConn is one connection read by the front.
@@ -951,7 +955,7 @@ func (w *frontWriter) finish() bool {
 	_ = fc.nc.SetWriteDeadline(time.Now().Add(fc.f.srv.cfg.WriteTimeout))
 	_, err := fc.nc.Write(out.Bytes())
 	// Write has copied or sent it all (a tls.Conn seals a copy).
-	if out.Cap() <= maxPooledAnswer {
+	if keepAnswerBuffer(out.Cap()) {
 		*bp = out.Bytes()[:0]
 		frontAnswerBuffers.Put(bp)
 	}

@@ -943,6 +943,44 @@ func TestFrontRequestAnsweredBehindTheReader(t *testing.T) {
 	}
 }
 
+// A parked poll answered with a payload larger than the answer buffers
+// the front keeps (and one that gzip would not shrink, asked without
+// it): the answer comes whole, and its buffer is not kept.
+func TestFrontLargeAnswer(t *testing.T) {
+	srv, _, _, addr := startFrontServer(t, &Options{PingInterval: time.Minute, PingTimeout: time.Minute}, nil)
+	conn, br := dialFront(t, addr)
+	sid := openSession(t, conn, br)
+	poll := "GET /socket.io/?EIO=4&transport=polling&sid=" + sid + " HTTP/1.1\r\nHost: x\r\n\r\n"
+	if _, err := io.WriteString(conn, poll); err != nil {
+		t.Fatal(err)
+	}
+	if pollerExpected() {
+		waitPollsParked(t, srv, 1)
+	}
+	big := make([]byte, 3*maxPooledAnswer)
+	for i := range big {
+		big[i] = 'a' + byte(i*7919%26)
+	}
+	srv.mu.RLock()
+	c := srv.sessions[sid]
+	srv.mu.RUnlock()
+	if err := c.Send(big, false, false); err != nil {
+		t.Fatal(err)
+	}
+	resp, body := readResponse(t, conn, br)
+	if resp.StatusCode != 200 || body != "4"+string(big) {
+		t.Fatalf("answer %d, %d bytes, want 200 and %d", resp.StatusCode, len(body), 1+len(big))
+	}
+	for _, tc := range []struct {
+		c    int
+		keep bool
+	}{{0, true}, {1 << 10, true}, {maxPooledAnswer, true}, {maxPooledAnswer + 1, false}, {len(big), false}} {
+		if got := keepAnswerBuffer(tc.c); got != tc.keep {
+			t.Errorf("keepAnswerBuffer(%d) = %v, want %v", tc.c, got, tc.keep)
+		}
+	}
+}
+
 // frontConnOf returns the connection of session sid's parked poll.
 func frontConnOf(t *testing.T, srv *Server, sid string) *frontConn {
 	t.Helper()
