@@ -6,6 +6,7 @@ import (
 	"maps"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchboard-go/socketio/adapter"
@@ -47,10 +48,15 @@ type Socket struct {
 	// is off. Set before the socket is published, never replaced.
 	rec *socketRecovery
 
-	mu           sync.Mutex // guards below; never held while calling user code
-	connected    bool
-	closing      bool
-	welcoming    bool         // the connection handlers are running (see finishClose)
+	mu        sync.Mutex // guards below; never held while calling user code
+	connected bool
+	closing   bool
+	welcoming bool // the connection handlers are running (see finishClose)
+	// leaving is closing, read without the lock by broadcasts (Deliver),
+	// which skip the socket from the moment its disconnection begins: its
+	// client has the DISCONNECT, and a disconnection put off while the
+	// connection handlers run (finishClose) leaves the rooms only later.
+	leaving      atomic.Bool
 	hooks        *socketHooks // the rarely used handlers; nil until one is set
 	onDisconnect []func(Reason)
 	acks         map[uint64]*pendingAck
@@ -582,6 +588,7 @@ func (s *Socket) beginClose() (discoing []func(Reason), ok bool) {
 		return nil, false
 	}
 	s.closing = true
+	s.leaving.Store(true)
 	if s.hooks != nil {
 		discoing = s.hooks.disconnecting
 	}
