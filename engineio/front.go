@@ -481,7 +481,7 @@ func (fc *frontConn) run(woken bool) {
 			// the client sent, a hang-up or its next request, and park.
 			n, err := fc.readPending(*buf, woken)
 			woken = false
-			unread = n == len(*buf)
+			unread = fc.mayHoldMore(n, len(*buf))
 			if !fc.took(*buf, n) {
 				return
 			}
@@ -511,7 +511,7 @@ func (fc *frontConn) run(woken bool) {
 			return
 		}
 		if err == nil {
-			unread = n == len(*buf)
+			unread = fc.mayHoldMore(n, len(*buf))
 			continue
 		}
 		if !isTimeout(err) {
@@ -532,6 +532,15 @@ func (fc *frontConn) run(woken bool) {
 			return
 		}
 	}
+}
+
+// mayHoldMore reports whether input may wait unread after a read that
+// returned n bytes into a buffer of size: on plain TCP when it filled the
+// buffer; on TLS always, since a tls.Conn returns one record's data and
+// keeps the records it read along with it, which the poller cannot see
+// (readPending takes them without a system call).
+func (fc *frontConn) mayHoldMore(n, size int) bool {
+	return n == size || fc.tls != nil
 }
 
 // readPending reads what has come for a connection whose request is being

@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -369,5 +370,136 @@ func TestFrontTLSCertificateSources(t *testing.T) {
 			}
 			_ = conn.Close()
 		})
+	}
+}
+
+// bufferedConn holds what is written to it until flush, which sends it in
+// one write: two TLS records arrive together, and the server's tls.Conn
+// reads both with one read of the socket.
+type bufferedConn struct {
+	net.Conn
+	mu   sync.Mutex
+	held []byte
+}
+
+func (c *bufferedConn) Write(b []byte) (int, error) {
+	c.mu.Lock()
+	c.held = append(c.held, b...)
+	c.mu.Unlock()
+	return len(b), nil
+}
+
+func (c *bufferedConn) flush() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.held) == 0 {
+		return nil
+	}
+	_, err := c.Conn.Write(c.held)
+	c.held = nil
+	return err
+}
+
+// Over TLS a record the tls.Conn read along with the last one is not
+// seen by the poller: a request behind a poll that parks, arriving in
+// the same read, is served once the poll is answered, also when the
+// answer goes out just as the reader parks (held there with a test hook).
+// Whether the two records come in one read is up to the kernel's timing:
+// the scenario runs ten times.
+func TestFrontTLSRecordReadAlongWithAParkedPoll(t *testing.T) {
+	if !pollerExpected() {
+		return
+	}
+	cert, pool := testCertificate(t)
+	srv, _, _, addr, _ := startFrontServerWith(t, &Options{PingInterval: time.Minute, PingTimeout: time.Minute}, nil, cert)
+	for i := range 10 {
+		t.Run(fmt.Sprint(i), func(t *testing.T) { recordReadAlongWithAParkedPoll(t, srv, addr, pool) })
+	}
+}
+
+func recordReadAlongWithAParkedPoll(t *testing.T, srv *Server, addr string, pool *x509.CertPool) {
+	raw, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { raw.Close() })
+	bc := &bufferedConn{Conn: raw}
+	conn := tls.Client(bc, &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"})
+	// The handshake needs its writes sent as they come.
+	hs := make(chan error, 1)
+	go func() { hs <- conn.Handshake() }()
+	deadline := time.Now().Add(5 * time.Second)
+	for done := false; !done; {
+		select {
+		case err := <-hs:
+			if err != nil {
+				t.Fatal(err)
+			}
+			done = true
+		default:
+			if time.Now().After(deadline) {
+				t.Fatal("no handshake")
+			}
+			_ = bc.flush()
+			time.Sleep(time.Millisecond)
+		}
+	}
+	_ = bc.flush()
+	br := bufio.NewReader(conn)
+	write := func(s string) {
+		if _, err := io.WriteString(conn, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n")
+	if err := bc.flush(); err != nil {
+		t.Fatal(err)
+	}
+	resp, body := readResponse(t, conn, br)
+	if resp.StatusCode != 200 {
+		t.Fatalf("handshake %d", resp.StatusCode)
+	}
+	sid := handshakeSID(t, body)
+
+	held, release := make(chan *frontConn, 1), make(chan struct{})
+	var once sync.Once
+	hook := func(fc *frontConn, point string) {
+		fc.mu.Lock()
+		pending := fc.pending
+		fc.mu.Unlock()
+		if point == "park" && pending && fc.tls != nil {
+			once.Do(func() {
+				held <- fc
+				<-release
+			})
+		}
+	}
+	testHookReader.Store(&hook)
+	t.Cleanup(func() { testHookReader.Store(nil) })
+	defer once.Do(func() {})
+	// The poll and the request behind it, two records in one segment.
+	write("GET /socket.io/?EIO=4&transport=polling&sid=" + sid + " HTTP/1.1\r\nHost: x\r\n\r\n")
+	write("GET /other HTTP/1.1\r\nHost: x\r\n\r\n")
+	if err := bc.flush(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-held:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the reader did not park with the poll pending")
+	}
+	srv.mu.RLock()
+	c := srv.sessions[sid]
+	srv.mu.RUnlock()
+	if err := c.Send([]byte("late"), false, false); err != nil {
+		t.Fatal(err)
+	}
+	resp, body = readResponse(t, conn, br)
+	close(release)
+	if resp.StatusCode != 200 || body != "4late" {
+		t.Fatalf("the parked poll: %d %q", resp.StatusCode, body)
+	}
+	if resp, _ := readResponse(t, conn, br); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("the request behind it: %d, want 404 from net/http", resp.StatusCode)
 	}
 }
