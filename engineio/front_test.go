@@ -892,13 +892,7 @@ func TestFrontRequestAnsweredBehindTheReader(t *testing.T) {
 	for _, at := range []string{"pending", "park"} {
 		t.Run(at, func(t *testing.T) {
 			srv, _, _, addr := startFrontServer(t, &Options{PingInterval: time.Minute, PingTimeout: time.Minute}, nil)
-			conn, br := dialFront(t, addr)
-			sid := openSession(t, conn, br)
-			poll := "GET /socket.io/?EIO=4&transport=polling&sid=" + sid + " HTTP/1.1\r\nHost: x\r\n\r\n"
-			if _, err := io.WriteString(conn, poll); err != nil {
-				t.Fatal(err)
-			}
-			waitPollsParked(t, srv, 1)
+			conn, br, sid := openWithPoll(t, srv, addr)
 			target := frontConnOf(t, srv, sid)
 
 			held, release := make(chan struct{}), make(chan struct{})
@@ -948,15 +942,7 @@ func TestFrontRequestAnsweredBehindTheReader(t *testing.T) {
 // it): the answer comes whole, and its buffer is not kept.
 func TestFrontLargeAnswer(t *testing.T) {
 	srv, _, _, addr := startFrontServer(t, &Options{PingInterval: time.Minute, PingTimeout: time.Minute}, nil)
-	conn, br := dialFront(t, addr)
-	sid := openSession(t, conn, br)
-	poll := "GET /socket.io/?EIO=4&transport=polling&sid=" + sid + " HTTP/1.1\r\nHost: x\r\n\r\n"
-	if _, err := io.WriteString(conn, poll); err != nil {
-		t.Fatal(err)
-	}
-	if pollerExpected() {
-		waitPollsParked(t, srv, 1)
-	}
+	conn, br, sid := openWithPoll(t, srv, addr)
 	big := make([]byte, 3*maxPooledAnswer)
 	for i := range big {
 		big[i] = 'a' + byte(i*7919%26)
@@ -979,6 +965,23 @@ func TestFrontLargeAnswer(t *testing.T) {
 			t.Errorf("keepAnswerBuffer(%d) = %v, want %v", tc.c, got, tc.keep)
 		}
 	}
+}
+
+// openWithPoll opens a session on a raw connection to the front at addr
+// and sends its first poll, parked by the time it returns where the
+// poller parks polls.
+func openWithPoll(t *testing.T, srv *Server, addr string) (net.Conn, *bufio.Reader, string) {
+	t.Helper()
+	conn, br := dialFront(t, addr)
+	sid := openSession(t, conn, br)
+	poll := "GET /socket.io/?EIO=4&transport=polling&sid=" + sid + " HTTP/1.1\r\nHost: x\r\n\r\n"
+	if _, err := io.WriteString(conn, poll); err != nil {
+		t.Fatal(err)
+	}
+	if pollerExpected() {
+		waitPollsParked(t, srv, 1)
+	}
+	return conn, br, sid
 }
 
 // frontConnOf returns the connection of session sid's parked poll.
