@@ -256,7 +256,7 @@ func (h nsHost) Deliver(ids []string, frames []adapter.Frame, opts adapter.Deliv
 	ns.mu.RLock()
 	for _, id := range ids {
 		s := ns.sockets[id]
-		if s == nil || s.leaving.Load() {
+		if s == nil || s.closing.Load() {
 			continue
 		}
 		delivered++

@@ -50,13 +50,13 @@ type Socket struct {
 
 	mu        sync.Mutex // guards below; never held while calling user code
 	connected bool
-	closing   bool
 	welcoming bool // the connection handlers are running (see finishClose)
-	// leaving is closing, read without the lock by broadcasts (Deliver),
-	// which skip the socket from the moment its disconnection begins: its
-	// client has the DISCONNECT, and a disconnection put off while the
-	// connection handlers run (finishClose) leaves the rooms only later.
-	leaving      atomic.Bool
+	// closing: the disconnection has begun. Set under mu; also read
+	// without it by broadcasts (Deliver), which skip the socket from that
+	// moment: its client has the DISCONNECT, and a disconnection put off
+	// while the connection handlers run (finishClose) leaves the rooms
+	// only later.
+	closing      atomic.Bool
 	hooks        *socketHooks // the rarely used handlers; nil until one is set
 	onDisconnect []func(Reason)
 	acks         map[uint64]*pendingAck
@@ -137,7 +137,7 @@ func (s *Socket) Conn() *engineio.Conn { return s.client.conn }
 func (s *Socket) Connected() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.connected && !s.closing
+	return s.connected && !s.closing.Load()
 }
 
 // Set stores a user value on the socket (Node: socket.data); FetchSockets
@@ -378,7 +378,7 @@ func (s *Socket) emit(event string, args []any, volatile, noCompress bool, timeo
 		return 0, ErrReservedEvent
 	}
 	s.mu.Lock()
-	if !s.connected || s.closing {
+	if !s.connected || s.closing.Load() {
 		s.mu.Unlock()
 		return 0, ErrDisconnected
 	}
@@ -495,7 +495,7 @@ func (s *Socket) Join(rooms ...string) {
 	// socket closing, then removes it from every room) cannot slip in
 	// between the check and the join and leave it in a room for good.
 	s.mu.Lock()
-	joined := s.connected && !s.closing
+	joined := s.connected && !s.closing.Load()
 	if joined {
 		s.ns.adapter.AddAll(s.id, rooms)
 	}
@@ -584,11 +584,10 @@ func (s *Socket) onClose(reason Reason) {
 func (s *Socket) beginClose() (discoing []func(Reason), ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.connected || s.closing {
+	if !s.connected || s.closing.Load() {
 		return nil, false
 	}
-	s.closing = true
-	s.leaving.Store(true)
+	s.closing.Store(true)
 	if s.hooks != nil {
 		discoing = s.hooks.disconnecting
 	}
@@ -695,7 +694,7 @@ func (s *Socket) onEvent(p *parser.Packet) {
 		hasAck: p.HasID,
 	}
 	s.mu.Lock()
-	ok := s.connected && !s.closing
+	ok := s.connected && !s.closing.Load()
 	var lim *eventLimiter
 	if ok {
 		lim = s.limiterLocked()

@@ -1,7 +1,6 @@
 package engineio
 
 import (
-	"slices"
 	"sync"
 	"time"
 )
@@ -77,8 +76,7 @@ func (ds *dispatchers) loop(t task) {
 		}
 		d.since = time.Now()
 		ds.idle = append(ds.idle, d)
-		sweep := !ds.sweeping
-		if sweep {
+		if !ds.sweeping {
 			ds.sweeping = true
 			ds.sweepEnd = make(chan struct{})
 			ds.wg.Add(1)
@@ -121,7 +119,9 @@ func (ds *dispatchers) expire(now time.Time) (none bool) {
 	for n < len(ds.idle) && ds.idle[n].since.Before(cutoff) {
 		n++
 	}
-	old := slices.Clone(ds.idle[:n])
+	for _, d := range ds.idle[:n] {
+		close(d.work) // never blocks: its dispatcher wakes and exits
+	}
 	rest := copy(ds.idle, ds.idle[n:])
 	clear(ds.idle[rest:])
 	ds.idle = ds.idle[:rest]
@@ -129,9 +129,6 @@ func (ds *dispatchers) expire(now time.Time) (none bool) {
 		ds.sweeping = false
 	}
 	ds.mu.Unlock()
-	for _, d := range old {
-		close(d.work)
-	}
 	return rest == 0
 }
 
