@@ -232,7 +232,7 @@ func (f *front) accept(ln net.Listener) {
 func (f *front) start(nc net.Conn) {
 	var tc *tls.Conn
 	if f.tls != nil {
-		tc = tls.Server(nc, f.tls)
+		tc = tls.Server(newHelloSplitter(nc), f.tls)
 	}
 	tcp, ok := nc.(*net.TCPConn)
 	if !ok {

@@ -30,7 +30,7 @@ import (
 
 // testCertificate makes a self-signed certificate for 127.0.0.1, and the
 // pool that trusts it.
-func testCertificate(t *testing.T) (*tls.Certificate, *x509.CertPool) {
+func testCertificate(t testing.TB) (*tls.Certificate, *x509.CertPool) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {

@@ -1,7 +1,6 @@
 package engineio
 
 import (
-	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -82,10 +81,7 @@ func newGorillaWS(c *Conn, ws *websocket.Conn, deflate bool) *gorillaWS {
 // and waits up to 5 s for it to go out to a client that may be the very
 // one not reading.
 func (g *gorillaWS) abort() {
-	nc := g.nc
-	if tc, ok := nc.(*tls.Conn); ok {
-		nc = tc.NetConn()
-	}
+	nc := netConnOf(g.nc)
 	if g.watch == nil {
 		_ = nc.Close()
 		return

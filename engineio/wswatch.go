@@ -1,7 +1,6 @@
 package engineio
 
 import (
-	"crypto/tls"
 	"errors"
 	"net"
 	"os"
@@ -50,11 +49,7 @@ func (s *Server) watchReads(g *gorillaWS) *netpoll.Watch {
 	if !netpoll.Supported || s.cfg.DisablePoller {
 		return nil
 	}
-	nc := g.nc
-	if tc, ok := nc.(*tls.Conn); ok {
-		nc = tc.NetConn()
-	}
-	tcp, ok := nc.(*net.TCPConn)
+	tcp, ok := netConnOf(g.nc).(*net.TCPConn)
 	if !ok {
 		return nil
 	}

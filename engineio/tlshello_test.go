@@ -1,0 +1,280 @@
+package engineio
+
+import (
+	"bytes"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"testing"
+)
+
+// The ClientHello splitter under the front's tls.Conn (tlshello.go): a
+// handshake through it is the same handshake, crypto/tls reads the hello
+// in pieces small enough that its input buffer stays at its first size,
+// the splitter steps aside after the first record, and any other input
+// passes as it came.
+
+// readSizes records the size of each read crypto/tls makes through it.
+type readSizes struct {
+	net.Conn
+	sizes []int
+}
+
+func (c *readSizes) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n > 0 {
+		c.sizes = append(c.sizes, n)
+	}
+	return n, err
+}
+
+func TestHelloSplitterHandshake(t *testing.T) {
+	cert, pool := testCertificate(t)
+	for _, tc := range []struct {
+		name   string
+		client *tls.Config
+	}{
+		{"post-quantum key share", &tls.Config{}}, // X25519MLKEM768: a hello of about 1.5 KB
+		{"classic key share", &tls.Config{CurvePreferences: []tls.CurveID{tls.X25519}}},
+		{"TLS 1.2", &tls.Config{MaxVersion: tls.VersionTLS12}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cc, sc := tcpPair(t)
+			split := newHelloSplitter(sc)
+			sizes := &readSizes{Conn: split}
+			server := tls.Server(sizes, &tls.Config{Certificates: []tls.Certificate{*cert}})
+			cfg := tc.client.Clone()
+			cfg.RootCAs, cfg.ServerName = pool, "127.0.0.1"
+			client := tls.Client(cc, cfg)
+			done := make(chan error, 1)
+			go func() {
+				if err := client.Handshake(); err != nil {
+					done <- err
+					return
+				}
+				_, err := client.Write([]byte("ping"))
+				done <- err
+			}()
+			if err := server.Handshake(); err != nil {
+				t.Fatalf("server handshake: %v", err)
+			}
+			got := make([]byte, 4)
+			if _, err := io.ReadFull(server, got); err != nil || string(got) != "ping" {
+				t.Fatalf("read %q, %v; want ping", got, err)
+			}
+			if err := <-done; err != nil {
+				t.Fatalf("client: %v", err)
+			}
+			if _, err := server.Write([]byte("pong")); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := io.ReadFull(client, got); err != nil || string(got) != "pong" {
+				t.Fatalf("client read %q, %v; want pong", got, err)
+			}
+			if split.first != nil {
+				t.Error("the splitter still holds its first-record state after the handshake")
+			}
+			// The hello arrived in pieces of at most 64 bytes: a read of
+			// more would have grown crypto/tls's input buffer past 576.
+			hello := 0
+			for _, n := range sizes.sizes {
+				if n > tlsRecordHeader+helloPiece {
+					break
+				}
+				hello += n - tlsRecordHeader
+			}
+			if hello < 200 {
+				t.Errorf("reads %v: the hello did not come in pieces of at most %d bytes", sizes.sizes, tlsRecordHeader+helloPiece)
+			}
+			if got := state(server).Version; tc.client.MaxVersion != 0 && got != tc.client.MaxVersion {
+				t.Errorf("negotiated version %x, want %x", got, tc.client.MaxVersion)
+			}
+		})
+	}
+}
+
+func state(c *tls.Conn) tls.ConnectionState { return c.ConnectionState() }
+
+// tcpPair is a connected loopback TCP pair, closed when the test ends.
+func tcpPair(t testing.TB) (client, server net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, _ := ln.Accept()
+		accepted <- c
+	}()
+	client, err = net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	server = <-accepted
+	if server == nil {
+		t.Fatal("accept failed")
+	}
+	t.Cleanup(func() { client.Close(); server.Close() })
+	return client, server
+}
+
+// inputConn reads its input in reads of at most chunk bytes.
+type inputConn struct {
+	net.Conn
+	in    []byte
+	chunk int
+}
+
+func (c *inputConn) Read(p []byte) (int, error) {
+	if len(c.in) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p[:min(len(p), c.chunk)], c.in)
+	c.in = c.in[n:]
+	return n, nil
+}
+
+// splitAll is what a reader gets through a splitter over in, read in
+// reads of chunk bytes, and the error that ended it (nil at EOF).
+func splitAll(in []byte, chunk, readSize int) ([]byte, error) {
+	s := newHelloSplitter(&inputConn{in: in, chunk: chunk})
+	var out []byte
+	p := make([]byte, readSize)
+	for {
+		n, err := s.Read(p)
+		out = append(out, p[:n]...)
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return out, err
+		}
+	}
+}
+
+func record(typ byte, version uint16, body string) []byte {
+	return append([]byte{typ, byte(version >> 8), byte(version), byte(len(body) >> 8), byte(len(body))}, body...)
+}
+
+func TestHelloSplitterInput(t *testing.T) {
+	hello := strings.Repeat("h", 150)
+	pieces := append(append(record(22, 0x0301, hello[:59]), record(22, 0x0301, hello[59:118])...), record(22, 0x0301, hello[118:])...)
+	ccs := record(20, 0x0303, "\x01")
+	for _, tc := range []struct {
+		name     string
+		in, want []byte
+		err      error
+	}{
+		{"a hello record, cut", record(22, 0x0301, hello), pieces, nil},
+		{"a hello record and what followed it", append(record(22, 0x0301, hello), ccs...), append(pieces, ccs...), nil},
+		{"a short record, whole", record(22, 0x0303, "abc"), record(22, 0x0303, "abc"), nil},
+		{"an HTTP request", []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), nil},
+		{"an alert", record(21, 0x0303, "\x02\x28"), record(21, 0x0303, "\x02\x28"), nil},
+		{"an empty handshake record", record(22, 0x0303, ""), record(22, 0x0303, ""), nil},
+		{"an oversized record", record(22, 0x0303, strings.Repeat("x", tlsMaxPlaintext+1)), record(22, 0x0303, strings.Repeat("x", tlsMaxPlaintext+1)), nil},
+		{"a version that is none", record(22, 0x0305, "abc"), record(22, 0x0305, "abc"), nil},
+		{"part of a header", []byte{22, 3}, []byte{22, 3}, nil},
+		{"a record cut short", record(22, 0x0301, hello)[:100], nil, io.ErrUnexpectedEOF},
+		{"nothing", nil, nil, nil},
+	} {
+		for _, chunk := range []int{1, 7, 4096} {
+			got, err := splitAll(tc.in, chunk, 512)
+			if !errors.Is(err, tc.err) || !bytes.Equal(got, tc.want) {
+				t.Errorf("%s, reads of %d: got %q, %v; want %q, %v", tc.name, chunk, got, err, tc.want, tc.err)
+			}
+		}
+	}
+	// A reader with a small buffer gets the same bytes.
+	if got, err := splitAll(record(22, 0x0301, hello), 4096, 3); err != nil || !bytes.Equal(got, pieces) {
+		t.Errorf("reads of 3 bytes: got %q, %v; want %q", got, err, pieces)
+	}
+}
+
+// FuzzHelloSplitter: whatever comes in, the records that come out hold
+// the first record's payload in order, in pieces of at most helloPiece
+// bytes with its type and version, and the rest of the input follows
+// unchanged; input that is not a record to split comes out unchanged.
+func FuzzHelloSplitter(f *testing.F) {
+	f.Add(record(22, 0x0301, strings.Repeat("h", 150)), uint8(7))
+	f.Add(append(record(22, 0x0303, "abc"), record(23, 0x0303, "data")...), uint8(1))
+	f.Add([]byte("GET / HTTP/1.1\r\n\r\n"), uint8(0))
+	f.Fuzz(func(t *testing.T, in []byte, chunk uint8) {
+		got, err := splitAll(in, int(chunk)+1, 512)
+		if len(in) < tlsRecordHeader {
+			if err != nil || !bytes.Equal(got, in) {
+				t.Fatalf("short input: got %q, %v", got, err)
+			}
+			return
+		}
+		size := int(in[3])<<8 | int(in[4])
+		version := int(in[1])<<8 | int(in[2])
+		if in[0] != tlsRecordHandshake || size == 0 || size > tlsMaxPlaintext || version > tlsMaxHeaderVersion {
+			if err != nil || !bytes.Equal(got, in) {
+				t.Fatalf("input not to split: got %q, %v", got, err)
+			}
+			return
+		}
+		if len(in) < tlsRecordHeader+size {
+			if !errors.Is(err, io.ErrUnexpectedEOF) || len(got) != 0 {
+				t.Fatalf("record cut short: got %q, %v", got, err)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body []byte
+		for len(body) < size {
+			if len(got) < tlsRecordHeader {
+				t.Fatalf("pieces end after %d of %d bytes", len(body), size)
+			}
+			n := int(got[3])<<8 | int(got[4])
+			if !bytes.Equal(got[:3], in[:3]) || n == 0 || n > helloPiece || len(got) < tlsRecordHeader+n {
+				t.Fatalf("piece header % x (payload %d)", got[:5], n)
+			}
+			body = append(body, got[tlsRecordHeader:tlsRecordHeader+n]...)
+			got = got[tlsRecordHeader+n:]
+		}
+		if !bytes.Equal(body, in[tlsRecordHeader:tlsRecordHeader+size]) || !bytes.Equal(got, in[tlsRecordHeader+size:]) {
+			t.Fatalf("payload or what follows changed")
+		}
+	})
+}
+
+// BenchmarkTLSServerHandshake is a server's TLS 1.3 handshake with the
+// hello whole and through the splitter: the splitter's cost per
+// handshake.
+func BenchmarkTLSServerHandshake(b *testing.B) {
+	cert, pool := testCertificate(b)
+	for _, split := range []bool{false, true} {
+		name := "whole"
+		if split {
+			name = "split"
+		}
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				cc, sc := net.Pipe()
+				var conn net.Conn = sc
+				if split {
+					conn = newHelloSplitter(sc)
+				}
+				server := tls.Server(conn, &tls.Config{Certificates: []tls.Certificate{*cert}})
+				client := tls.Client(cc, &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"})
+				done := make(chan error, 1)
+				go func() { done <- client.Handshake() }()
+				if err := server.Handshake(); err != nil {
+					b.Fatal(err)
+				}
+				if err := <-done; err != nil {
+					b.Fatal(err)
+				}
+				cc.Close()
+				sc.Close()
+			}
+		})
+	}
+}
