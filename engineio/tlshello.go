@@ -33,15 +33,18 @@ type helloSplitter struct {
 	first *firstRecord // until the first record has been passed on
 }
 
-// helloPiece is the payload of one piece: with its 5-byte header a piece
-// fills the 64 bytes rawInput may hold beside the 512 it keeps free.
-const helloPiece = 64 - tlsRecordHeader
+// A piece is at most pieceSize bytes, helloPiece of payload after its
+// 5-byte header: the 64 bytes rawInput may hold beside the 512 it keeps
+// free.
+const (
+	pieceSize  = 64
+	helloPiece = 59
+)
 
 const (
-	tlsRecordHeader     = 5
-	tlsRecordHandshake  = 22
-	tlsMaxPlaintext     = 1 << 14
-	tlsMaxHeaderVersion = 0x0304 // a header's version past TLS 1.3 is not one crypto/tls takes
+	tlsRecordHeader    = 5
+	tlsRecordHandshake = 22
+	tlsMaxPlaintext    = 1 << 14
 )
 
 type firstRecord struct {
@@ -50,7 +53,7 @@ type firstRecord struct {
 	body    []byte  // the record's payload not yet passed on
 	after   []byte  // bytes read past the record, passed on as they came after it
 	out     []byte  // bytes ready for Read
-	piece   [tlsRecordHeader + helloPiece]byte
+	piece   [pieceSize]byte
 }
 
 // firstReadSize is what the first read may take: what crypto/tls's own
@@ -107,9 +110,11 @@ func (r *firstRecord) next(nc net.Conn) error {
 		}
 	}
 	size := int(buf[3])<<8 | int(buf[4])
-	version := int(buf[1])<<8 | int(buf[2])
-	if buf[0] != tlsRecordHandshake || size == 0 || size > tlsMaxPlaintext || version > tlsMaxHeaderVersion {
-		r.out = buf[:n] // not a record to split
+	if buf[0] != tlsRecordHandshake || size == 0 || size > tlsMaxPlaintext {
+		// Not a record to split. (One past the plaintext limit must
+		// reach crypto/tls whole, which refuses it; a header version
+		// it refuses is refused in a piece's header as well.)
+		r.out = buf[:n]
 		return nil
 	}
 	copy(r.header[:], buf[:3])

@@ -8,6 +8,7 @@ import (
 	"net"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The ClientHello splitter under the front's tls.Conn (tlshello.go): a
@@ -80,13 +81,13 @@ func TestHelloSplitterHandshake(t *testing.T) {
 			// more would have grown crypto/tls's input buffer past 576.
 			hello := 0
 			for _, n := range sizes.sizes {
-				if n > tlsRecordHeader+helloPiece {
+				if n > pieceSize {
 					break
 				}
 				hello += n - tlsRecordHeader
 			}
 			if hello < 200 {
-				t.Errorf("reads %v: the hello did not come in pieces of at most %d bytes", sizes.sizes, tlsRecordHeader+helloPiece)
+				t.Errorf("reads %v: the hello did not come in pieces of at most %d bytes", sizes.sizes, pieceSize)
 			}
 			if got := state(server).Version; tc.client.MaxVersion != 0 && got != tc.client.MaxVersion {
 				t.Errorf("negotiated version %x, want %x", got, tc.client.MaxVersion)
@@ -160,6 +161,33 @@ func record(typ byte, version uint16, body string) []byte {
 	return append([]byte{typ, byte(version >> 8), byte(version), byte(len(body) >> 8), byte(len(body))}, body...)
 }
 
+// cutAll is body in records of helloPiece bytes.
+func cutAll(typ byte, version uint16, body string) []byte {
+	var out []byte
+	for len(body) > 0 {
+		k := min(len(body), helloPiece)
+		out = append(out, record(typ, version, body[:k])...)
+		body = body[k:]
+	}
+	return out
+}
+
+// A header that came alone is looked at without waiting for more: input
+// that is not TLS reaches crypto/tls, which refuses it, while its client
+// waits for an answer.
+func TestHelloSplitterDoesNotWaitPastAHeader(t *testing.T) {
+	cc, sc := net.Pipe()
+	defer cc.Close()
+	defer sc.Close()
+	go func() { _, _ = cc.Write([]byte("GET /")) }()
+	_ = sc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	p := make([]byte, 512)
+	n, err := newHelloSplitter(sc).Read(p)
+	if err != nil || string(p[:n]) != "GET /" {
+		t.Fatalf("read %q, %v; want GET / at once", p[:n], err)
+	}
+}
+
 func TestHelloSplitterInput(t *testing.T) {
 	hello := strings.Repeat("h", 150)
 	pieces := append(append(record(22, 0x0301, hello[:59]), record(22, 0x0301, hello[59:118])...), record(22, 0x0301, hello[118:])...)
@@ -176,7 +204,7 @@ func TestHelloSplitterInput(t *testing.T) {
 		{"an alert", record(21, 0x0303, "\x02\x28"), record(21, 0x0303, "\x02\x28"), nil},
 		{"an empty handshake record", record(22, 0x0303, ""), record(22, 0x0303, ""), nil},
 		{"an oversized record", record(22, 0x0303, strings.Repeat("x", tlsMaxPlaintext+1)), record(22, 0x0303, strings.Repeat("x", tlsMaxPlaintext+1)), nil},
-		{"a version that is none", record(22, 0x0305, "abc"), record(22, 0x0305, "abc"), nil},
+		{"a record at the plaintext limit, cut", record(22, 0x0303, strings.Repeat("x", tlsMaxPlaintext)), cutAll(22, 0x0303, strings.Repeat("x", tlsMaxPlaintext)), nil},
 		{"part of a header", []byte{22, 3}, []byte{22, 3}, nil},
 		{"a record cut short", record(22, 0x0301, hello)[:100], nil, io.ErrUnexpectedEOF},
 		{"nothing", nil, nil, nil},
@@ -211,8 +239,7 @@ func FuzzHelloSplitter(f *testing.F) {
 			return
 		}
 		size := int(in[3])<<8 | int(in[4])
-		version := int(in[1])<<8 | int(in[2])
-		if in[0] != tlsRecordHandshake || size == 0 || size > tlsMaxPlaintext || version > tlsMaxHeaderVersion {
+		if in[0] != tlsRecordHandshake || size == 0 || size > tlsMaxPlaintext {
 			if err != nil || !bytes.Equal(got, in) {
 				t.Fatalf("input not to split: got %q, %v", got, err)
 			}
