@@ -170,8 +170,9 @@ func (s *Server) serve(ln net.Listener, hs *http.Server, tlsCfg *tls.Config, h h
 	return hs.Serve(f.handoff)
 }
 
-// testHookEmptyRead, set only by tests, is told of every read of a
-// pending request's connection that found nothing (readNow).
+// testHookEmptyRead, set only by tests, is told of every read that found
+// nothing: a read that does not wait (readNow), or one that waited until
+// its deadline.
 var testHookEmptyRead atomic.Pointer[func()]
 
 // testHookReader, set only by tests, is told when a connection's reader
@@ -245,7 +246,18 @@ func (f *front) start(nc net.Conn) {
 		return
 	}
 	fc := &frontConn{f: f, nc: connOf(nc, tc), rc: rc, tls: tc}
-	w, err := netpoll.NewWatch(rc, fc.wake)
+	var w *netpoll.Watch
+	if tc == nil {
+		// Plain TCP is read until the kernel holds nothing more, so the
+		// watch can stay in the poller's set, edge-triggered: a poll
+		// answered and the next one read cost no epoll_ctl. A tls.Conn
+		// reads the socket record by record, and may leave input there
+		// that no new edge would report.
+		fc.edge = true
+		w, err = netpoll.NewEdgeWatch(rc, fc.wakeEdge)
+	} else {
+		w, err = netpoll.NewWatch(rc, fc.wake)
+	}
 	if err != nil {
 		f.handoff.push(fc.nc) // the TLS connection when there is one
 		return
@@ -357,6 +369,16 @@ type frontConn struct {
 	deadline bool
 	watch    *netpoll.Watch
 	reading  atomic.Bool
+	// edge: the watch is edge-triggered (plain TCP, NewEdgeWatch); woke
+	// is set by every wake, so that input that arrives while a reader
+	// runs, whose wake finds the role taken, is not missed: the reader
+	// clears it before each read and looks at it after giving up the
+	// role. hungUp is set by the watch's report of a hang-up and never
+	// cleared: a read that takes the last data does not find the end
+	// behind it, and no new edge comes for it.
+	edge   bool
+	woke   atomic.Bool
+	hungUp atomic.Bool
 	// tls is nc as a TLS connection (ServeTLS), nil on plain TCP; state
 	// is its handshake's outcome, set before the first read.
 	tls   *tls.Conn
@@ -374,10 +396,23 @@ type frontConn struct {
 // wake starts a reader unless one is running: the poller saw input or a
 // hang-up, or an answer was written and the next request may be in `in`.
 func (fc *frontConn) wake() {
+	fc.woke.Store(true)
 	if fc.reading.CompareAndSwap(false, true) {
 		fc.f.workers.run(fc)
 	}
 }
+
+// wakeEdge is the edge watch's report: input came, or the client hung up.
+func (fc *frontConn) wakeEdge(hangUp bool) {
+	if hangUp {
+		fc.hungUp.Store(true)
+	}
+	fc.wake()
+}
+
+// unreported reports whether an edge-watched connection may hold input,
+// or an end, that no reader has read since its wake.
+func (fc *frontConn) unreported() bool { return fc.woke.Load() || fc.hungUp.Load() }
 
 // runTask reads fc, woken by the poller (a task of the front's workers).
 func (fc *frontConn) runTask() { fc.run(true) }
@@ -398,10 +433,15 @@ func (fc *frontConn) park() bool {
 	if waiting {
 		return !fc.reading.CompareAndSwap(false, true)
 	}
-	if fc.watch.Arm() {
-		return true
+	if !fc.watch.Arm() {
+		return !fc.reading.CompareAndSwap(false, true)
 	}
-	return !fc.reading.CompareAndSwap(false, true)
+	if fc.edge && fc.unreported() {
+		// Input or a hang-up came while this reader had the role (its
+		// wake found the role taken), and no other edge will report it.
+		return !fc.reading.CompareAndSwap(false, true)
+	}
+	return true
 }
 
 // maxBuffered bounds what a connection's input may hold: one request head
@@ -424,13 +464,19 @@ func (fc *frontConn) run(woken bool) {
 	// TLS connection may still hold a record read from the socket: the
 	// client's next request, taken once the pending one is answered, or
 	// a close alert, which a hang-up follows and the poller reports.)
-	unread := true
-	// park gives the buffer back (the reader holds one whenever unread is
-	// false) and parks; false: the role came back (the watch stopped, the
-	// connection is closing) and the reader looks again.
+	// With an edge watch, input that came since the last read was
+	// reported: an answer's writer that becomes the reader reads only
+	// when a wake says so (the client's next poll is rarely there yet,
+	// and its arrival wakes a reader).
+	unread := woken || !fc.edge || fc.unreported()
+	// park gives the buffer back, if the reader holds one, and parks;
+	// false: the role came back (the watch stopped, the connection is
+	// closing, or input came meanwhile) and the reader looks again.
 	park := func() bool {
-		frontReadBuffers.Put(buf)
-		buf = nil
+		if buf != nil {
+			frontReadBuffers.Put(buf)
+			buf = nil
+		}
 		if hook := testHookReader.Load(); hook != nil {
 			(*hook)(fc, "park")
 		}
@@ -463,11 +509,17 @@ func (fc *frontConn) run(woken bool) {
 		}
 		since := fc.since
 		fc.mu.Unlock()
-		if pending && !unread {
-			// The answer is not written yet and the last read emptied
-			// the kernel's buffer: park at once. Arming the watch
-			// reports input (or a hang-up) that came since, so this saves
-			// a read that would find nothing: a system call per poll.
+		// A pending request's connection is read without waiting: only a
+		// hang-up or the client's next request can come. So is an
+		// edge-watched one with no request begun: the edge of what comes
+		// later wakes a reader, which saves a read that waits (a timer,
+		// and a read that finds nothing) per request.
+		noWait := pending || (fc.edge && !partial)
+		if noWait && !unread {
+			// The last read emptied the kernel's buffer: park at once.
+			// Arming the watch reports input (or a hang-up) that came
+			// since, so this saves a read that would find nothing: a
+			// system call per poll.
 			if park() {
 				return
 			}
@@ -476,10 +528,10 @@ func (fc *frontConn) run(woken bool) {
 		if buf == nil {
 			buf = frontReadBuffers.Get().(*[]byte)
 		}
-		if pending {
-			// The answer is not written yet (a parked poll): take what
-			// the client sent, a hang-up or its next request, and park.
-			n, err := fc.readPending(*buf, woken)
+		if noWait {
+			// Take what the client sent (while a poll is parked: a
+			// hang-up or its next request), and park.
+			n, err := fc.readArrived(*buf, woken)
 			woken = false
 			unread = fc.mayHoldMore(n, len(*buf))
 			if !fc.took(*buf, n) {
@@ -505,8 +557,14 @@ func (fc *frontConn) run(woken bool) {
 		}
 		_ = fc.nc.SetReadDeadline(deadline)
 		fc.deadline = true
+		fc.woke.Store(false)
 		n, err := fc.nc.Read(*buf)
 		woken = false
+		if n == 0 && isTimeout(err) {
+			if hook := testHookEmptyRead.Load(); hook != nil {
+				(*hook)()
+			}
+		}
 		if !fc.took(*buf, n) {
 			return
 		}
@@ -538,18 +596,20 @@ func (fc *frontConn) run(woken bool) {
 // returned n bytes into a buffer of size: on plain TCP when it filled the
 // buffer; on TLS always, since a tls.Conn returns one record's data and
 // keeps the records it read along with it, which the poller cannot see
-// (readPending takes them without a system call).
+// (readArrived takes them without a system call).
 func (fc *frontConn) mayHoldMore(n, size int) bool {
 	return n == size || fc.tls != nil
 }
 
-// readPending reads what has come for a connection whose request is being
-// answered, without waiting. On plain TCP that is a raw read. On TLS it is
+// readArrived reads what has come for a connection, without waiting (one
+// whose request is being answered, or an edge-watched one). On plain TCP
+// that is a raw read. On TLS it is
 // what the tls.Conn holds already (a read past its deadline, which makes
 // no system call: a tls.Conn keeps what it had read and carries on), or,
 // when the poller woke the reader, a read of the socket, which holds
 // something: input or a hang-up.
-func (fc *frontConn) readPending(b []byte, woken bool) (int, error) {
+func (fc *frontConn) readArrived(b []byte, woken bool) (int, error) {
+	fc.woke.Store(false) // what a wake reported is read now
 	if fc.tls == nil {
 		if fc.deadline {
 			// A raw read fails at once past a deadline.

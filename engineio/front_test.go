@@ -878,6 +878,119 @@ func TestFrontParksWithoutAnEmptyRead(t *testing.T) {
 	}
 }
 
+// A parked poll answered, then the client's next poll: the goroutine that
+// wrote the answer parks the connection without a read (no read waits
+// for the next poll, none finds nothing: the edge-triggered watch reports
+// the poll when it comes), and the next poll is read and parked.
+func TestFrontAnsweredPollParksWithoutARead(t *testing.T) {
+	if !pollerExpected() {
+		return
+	}
+	var empty atomic.Int64
+	hook := func() { empty.Add(1) }
+	testHookEmptyRead.Store(&hook)
+	t.Cleanup(func() { testHookEmptyRead.Store(nil) })
+	srv, _, _, addr := startFrontServer(t, &Options{PingInterval: time.Minute, PingTimeout: time.Minute}, nil)
+	conn, br, sid := openWithPoll(t, srv, addr)
+	srv.mu.RLock()
+	c := srv.sessions[sid]
+	srv.mu.RUnlock()
+	poll := "GET /socket.io/?EIO=4&transport=polling&sid=" + sid + " HTTP/1.1\r\nHost: x\r\n\r\n"
+	for i := range 3 {
+		empty.Store(0)
+		msg := fmt.Sprintf("m%d", i)
+		if err := c.Send([]byte(msg), false, false); err != nil {
+			t.Fatal(err)
+		}
+		if resp, body := readResponse(t, conn, br); resp.StatusCode != 200 || body != "4"+msg {
+			t.Fatalf("poll %d: %d %q", i, resp.StatusCode, body)
+		}
+		// Longer than a reader would wait for more (frontLinger).
+		time.Sleep(4 * frontLinger)
+		waitNoFrontGoroutine(t, "an answered poll")
+		if _, err := io.WriteString(conn, poll); err != nil {
+			t.Fatal(err)
+		}
+		waitPollsParked(t, srv, 1)
+		waitNoFrontGoroutine(t, "the next poll parked")
+		if n := empty.Load(); n != 0 {
+			t.Fatalf("poll %d: %d reads found nothing between the answer and the next poll parked, want 0", i, n)
+		}
+	}
+}
+
+// The client's next poll arrives while the connection's reader still has
+// the role, about to park: the poller's wake for it finds the role taken,
+// and with an edge-triggered watch no later wake reports that input. The
+// reader, held at "park" until then, must see the wake and read the poll.
+func TestFrontInputWhileTheReaderParks(t *testing.T) {
+	if !pollerExpected() {
+		return
+	}
+	srv, _, _, addr := startFrontServer(t, &Options{PingInterval: time.Minute, PingTimeout: time.Minute}, nil)
+	conn, br := dialFront(t, addr)
+	sid := openSession(t, conn, br)
+	waitNoFrontGoroutine(t, "the handshake answered")
+	srv.mu.RLock()
+	c := srv.sessions[sid]
+	srv.mu.RUnlock()
+
+	// The test's one connection, held the first time its reader parks
+	// with the poll pending.
+	var target atomic.Pointer[frontConn]
+	held, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	hook := func(fc *frontConn, point string) {
+		fc.mu.Lock()
+		polling := fc.pending
+		fc.mu.Unlock()
+		if point == "park" && polling {
+			once.Do(func() {
+				target.Store(fc)
+				close(held)
+				<-release
+			})
+		}
+	}
+	testHookReader.Store(&hook)
+	t.Cleanup(func() { testHookReader.Store(nil) })
+	defer once.Do(func() {})
+	poll := "GET /socket.io/?EIO=4&transport=polling&sid=" + sid + " HTTP/1.1\r\nHost: x\r\n\r\n"
+	if _, err := io.WriteString(conn, poll); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-held:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the reader never parked the poll")
+	}
+	// The poll is answered by another goroutine while the reader is held
+	// (it finds the role taken), and the client sends its next poll.
+	if err := c.Send([]byte("one"), false, false); err != nil {
+		t.Fatal(err)
+	}
+	if resp, body := readResponse(t, conn, br); resp.StatusCode != 200 || body != "4one" {
+		t.Fatalf("first poll: %d %q", resp.StatusCode, body)
+	}
+	if _, err := io.WriteString(conn, poll); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !target.Load().woke.Load() {
+		if time.Now().After(deadline) {
+			t.Fatal("no wake for the next poll")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(release)
+	if err := c.Send([]byte("two"), false, false); err != nil {
+		t.Fatal(err)
+	}
+	if resp, body := readResponse(t, conn, br); resp.StatusCode != 200 || body != "4two" {
+		t.Fatalf("next poll: %d %q", resp.StatusCode, body)
+	}
+}
+
 // A request read while the one before it is answered, then that answer
 // written by another goroutine (a parked poll's) just as the reader looks
 // again: the writer finds the reader busy and leaves the input to it, so

@@ -426,7 +426,7 @@ func (p *poller) serveReady() (int, error) {
 		case d != nil:
 			p.handle(d, p.events[i].Events)
 		case woken[i] != nil:
-			woken[i].notify()
+			woken[i].report(p.events[i].Events)
 		case int(p.events[i].Fd) == p.wakeFd:
 			var b [8]byte
 			_, _ = syscall.Read(p.wakeFd, b[:])

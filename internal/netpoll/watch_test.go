@@ -4,6 +4,7 @@ package netpoll
 
 import (
 	"io"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -85,6 +86,88 @@ func TestWatch(t *testing.T) {
 	if w.Arm() {
 		t.Fatal("Arm after Stop reported true")
 	}
+	_ = srv.Close()
+	waitNoPollerGoroutine(t)
+}
+
+// An edge watch, once armed, reports every arrival of input and a
+// hang-up without being armed again, including input that is still
+// unread; input waiting when it is first armed is reported at once; later
+// Arms change nothing; after Stop nothing is reported.
+func TestEdgeWatch(t *testing.T) {
+	ln := listen(t)
+	client, srv := pair(t, ln)
+	rc, err := srv.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	notified := make(chan struct{}, 8)
+	var hangUps atomic.Int32
+	w, err := NewEdgeWatch(rc, func(hangUp bool) {
+		if hangUp {
+			hangUps.Add(1)
+		}
+		notified <- struct{}{}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait := func(what string) {
+		t.Helper()
+		select {
+		case <-notified:
+		case <-time.After(waitTimeout):
+			t.Fatalf("no notification: %s", what)
+		}
+	}
+	none := func(what string) {
+		t.Helper()
+		settle(w.p)
+		if n := len(notified); n != 0 {
+			t.Fatalf("%d notifications: %s", n, what)
+		}
+	}
+	send := func(s string) {
+		t.Helper()
+		if _, err := client.Write([]byte(s)); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	send("a")
+	none("input before the first Arm")
+	if !w.Arm() {
+		t.Fatal("Arm: stopped")
+	}
+	wait("armed with input waiting")
+	none("the same input, unread")
+	send("b")
+	wait("more input, not armed again and the first still unread")
+	if !w.Arm() {
+		t.Fatal("Arm: stopped")
+	}
+	none("a second Arm")
+	_ = srv.SetReadDeadline(time.Now().Add(waitTimeout))
+	b := make([]byte, 2)
+	if _, err := io.ReadFull(srv, b); err != nil || string(b) != "ab" {
+		t.Fatalf("read %q, %v", b, err)
+	}
+	send("c")
+	wait("input after a read")
+	if n := hangUps.Load(); n != 0 {
+		t.Fatalf("%d hang-ups reported with input", n)
+	}
+	_ = client.Close()
+	wait("hang-up")
+	if n := hangUps.Load(); n != 1 {
+		t.Fatalf("the hang-up reported as %d hang-ups, want 1", n)
+	}
+
+	w.Stop()
+	if w.Arm() {
+		t.Fatal("Arm after Stop reported true")
+	}
+	none("after Stop")
 	_ = srv.Close()
 	waitNoPollerGoroutine(t)
 }
