@@ -881,7 +881,8 @@ func TestFrontParksWithoutAnEmptyRead(t *testing.T) {
 // A parked poll answered, then the client's next poll: the goroutine that
 // wrote the answer parks the connection without a read (no read waits
 // for the next poll, none finds nothing: the edge-triggered watch reports
-// the poll when it comes), and the next poll is read and parked.
+// the poll when it comes), and the next poll is read and parked, also
+// when it comes in two segments.
 func TestFrontAnsweredPollParksWithoutARead(t *testing.T) {
 	if !pollerExpected() {
 		return
@@ -908,7 +909,17 @@ func TestFrontAnsweredPollParksWithoutARead(t *testing.T) {
 		// Longer than a reader would wait for more (frontLinger).
 		time.Sleep(4 * frontLinger)
 		waitNoFrontGoroutine(t, "an answered poll")
-		if _, err := io.WriteString(conn, poll); err != nil {
+		next := poll
+		if i == 1 {
+			// In two segments: the reader waits for the rest with a
+			// read that finds it.
+			if _, err := io.WriteString(conn, poll[:20]); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(2 * frontLinger)
+			next = poll[20:]
+		}
+		if _, err := io.WriteString(conn, next); err != nil {
 			t.Fatal(err)
 		}
 		waitPollsParked(t, srv, 1)
