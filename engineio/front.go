@@ -1021,8 +1021,7 @@ func (w *frontWriter) finish() bool {
 	w.body = nil
 
 	fc := w.fc
-	_ = fc.nc.SetWriteDeadline(time.Now().Add(fc.f.srv.cfg.WriteTimeout))
-	_, err := fc.nc.Write(out.Bytes())
+	err := fc.write(out.Bytes())
 	// Write has copied or sent it all (a tls.Conn seals a copy).
 	if keepAnswerBuffer(out.Cap()) {
 		*bp = out.Bytes()[:0]
@@ -1034,6 +1033,26 @@ func (w *frontWriter) finish() bool {
 	}
 	fc.answered(w.close)
 	return !w.close
+}
+
+// write writes an answer within WriteTimeout. On plain TCP it first
+// writes what the kernel takes at once, which is the whole answer unless
+// the client does not read: then no deadline is set (a timer change per
+// answer) and the write makes no call into the scheduler (rawIO).
+func (fc *frontConn) write(b []byte) error {
+	if fc.tls == nil {
+		n, err := fc.writeNow(b)
+		if err != nil {
+			return err
+		}
+		b = b[n:]
+		if len(b) == 0 {
+			return nil
+		}
+	}
+	_ = fc.nc.SetWriteDeadline(time.Now().Add(fc.f.srv.cfg.WriteTimeout))
+	_, err := fc.nc.Write(b)
+	return err
 }
 
 // frontLengthHeader is left out of the handler's headers: the front

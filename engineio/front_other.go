@@ -7,3 +7,5 @@ import "errors"
 // readNow is never reached without a poller (Serve is http.Server.Serve
 // there).
 func (fc *frontConn) readNow(b []byte) (int, error) { return 0, errors.ErrUnsupported }
+
+func (fc *frontConn) writeNow(b []byte) (int, error) { return 0, errors.ErrUnsupported }
