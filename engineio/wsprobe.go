@@ -89,7 +89,7 @@ func (p *wsProbe) readLocked(fd uintptr) bool {
 			p.state = probeFailed
 			break
 		}
-		n, err := syscall.Read(int(fd), p.frame[len(p.frame):need])
+		n, err := sysRead(fd, p.frame[len(p.frame):need])
 		switch {
 		case err == syscall.EINTR:
 			continue
