@@ -892,6 +892,10 @@ type frontWriter struct {
 	parked      bool // the answer went to a parked poll's writer (park)
 	hijacked    bool // the handler took the connection (Hijack)
 	wroteHeader bool
+	// poll is the session whose poll this answers, set by the engine:
+	// the messages the answer carries are lost if it is not written, and
+	// the session ends (pollLost).
+	poll *Conn
 }
 
 // hijackWriteBuffer sizes the writer Hijack returns. gorilla writes the
@@ -1029,6 +1033,9 @@ func (w *frontWriter) finish() bool {
 	}
 	if err != nil {
 		fc.lost()
+		if w.poll != nil {
+			w.poll.pollLost(err)
+		}
 		return false
 	}
 	fc.answered(w.close)

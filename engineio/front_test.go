@@ -1061,6 +1061,49 @@ func TestFrontRequestAnsweredBehindTheReader(t *testing.T) {
 	}
 }
 
+// An answer larger than the kernel takes at once, to a client that reads
+// it only later: the front writes what the kernel takes, then waits for
+// the rest within WriteTimeout, and the client gets it whole. To a client
+// that never reads, the connection is closed once WriteTimeout has passed,
+// and the session with it ("write timeout"): the answer's messages are
+// lost, and the client must not poll on without them.
+func TestFrontAnswerToASlowReader(t *testing.T) {
+	if !pollerExpected() {
+		return
+	}
+	big := make([]byte, 512<<10)
+	for i := range big {
+		big[i] = 'a' + byte(i*7919%26)
+	}
+	for _, reads := range []bool{true, false} {
+		srv, h, _, addr := startFrontServer(t, &Options{PingInterval: time.Minute, PingTimeout: time.Minute, WriteTimeout: 500 * time.Millisecond}, nil)
+		conn, br, sid := openWithPoll(t, srv, addr)
+		// Socket buffers well below the answer, on both sides.
+		_ = conn.(*net.TCPConn).SetReadBuffer(64 << 10)
+		_ = frontConnOf(t, srv, sid).nc.(*net.TCPConn).SetWriteBuffer(16 << 10)
+		srv.mu.RLock()
+		c := srv.sessions[sid]
+		srv.mu.RUnlock()
+		if err := c.Send(big, false, false); err != nil {
+			t.Fatal(err)
+		}
+		if !reads {
+			if got := waitString(t, h.closed, "the session's close"); got != ReasonWriteTimeout {
+				t.Fatalf("close reason %q, want %q", got, ReasonWriteTimeout)
+			}
+			if n := srv.Stats().WriteTimeouts; n != 1 {
+				t.Fatalf("Stats().WriteTimeouts = %d, want 1", n)
+			}
+			continue
+		}
+		time.Sleep(200 * time.Millisecond) // the kernel's buffers fill
+		resp, body := readResponse(t, conn, br)
+		if resp.StatusCode != 200 || body != "4"+string(big) {
+			t.Fatalf("answer %d, %d bytes, want 200 and %d", resp.StatusCode, len(body), 1+len(big))
+		}
+	}
+}
+
 // A parked poll answered with a payload larger than the answer buffers
 // the front keeps (and one that gzip would not shrink, asked without
 // it): the answer comes whole, and its buffer is not kept.

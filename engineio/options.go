@@ -89,6 +89,8 @@ type Options struct {
 	// 10s. The deadline is moved forward once per half period, so a write
 	// that makes no progress fails after between WriteTimeout/2 and
 	// WriteTimeout, and the client is disconnected with "write timeout".
+	// Through Serve it also bounds the write of a poll's answer, with the
+	// same outcome.
 	WriteTimeout time.Duration
 
 	// DisablePoller keeps a reader goroutine for every WebSocket

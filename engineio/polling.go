@@ -56,6 +56,7 @@ func (c *Conn) servePoll(w http.ResponseWriter, r *http.Request) {
 		}
 		if got, answered := c.answerPoll(fw, accept, nil, fw); answered {
 			c.endPoll()
+			got.poll = c
 			if got != fw {
 				// Answered by the writer of a park undone: fw itself
 				// is finished by the front as the handler returns.
@@ -222,8 +223,29 @@ func (c *Conn) wakePoll() {
 func (c *Conn) resumePoll(p *parkedPoll) {
 	if fw, answered := c.answerPoll(p.w, p.accept, nil, p.w); answered {
 		c.endPoll()
+		fw.poll = c
 		fw.finish()
 	}
+}
+
+// pollLost ends the session whose poll's answer could not be written
+// whole (through Serve, which knows): the messages it carried are lost,
+// and the client would go on polling without them. A client that did not
+// read it within WriteTimeout is disconnected as a WebSocket one is
+// ("write timeout"); one whose connection failed, with "transport error".
+// (Behind net/http, as with the reference server, a failed answer is not
+// known and the heartbeat ends a client that is gone.)
+func (c *Conn) pollLost(err error) {
+	if c.isClosed() {
+		return
+	}
+	if isTimeout(err) {
+		c.srv.stats.writeTimeouts.Add(1)
+		c.srv.cfg.Logger.Info("engineio: disconnecting a client that does not read", "sid", c.id, "reason", ReasonWriteTimeout)
+		c.close(ReasonWriteTimeout, false)
+		return
+	}
+	c.close(ReasonTransportError, false)
 }
 
 // catchUpProbe has the probe WebSocket of an upgrade in progress handle
