@@ -328,7 +328,8 @@ func (d *Desc) Writev(bufs [][]byte, sc *Scratch) (int, error) {
 		if len(iov) == 0 {
 			break
 		}
-		r, _, e := syscall.Syscall(syscall.SYS_WRITEV, uintptr(d.fd), uintptr(unsafe.Pointer(&iov[0])), uintptr(len(iov)))
+		// Raw, as epollWaitNow: the descriptor is non-blocking.
+		r, _, e := syscall.RawSyscall(syscall.SYS_WRITEV, uintptr(d.fd), uintptr(unsafe.Pointer(&iov[0])), uintptr(len(iov)))
 		runtime.KeepAlive(bufs)
 		if e == syscall.EINTR {
 			continue
@@ -409,7 +410,7 @@ func (p *poller) serveReady() (int, error) {
 		p.buf = make([]byte, readBufferSize)
 		p.events = make([]syscall.EpollEvent, 128)
 	}
-	n, err := syscall.EpollWait(p.epfd, p.events, 0)
+	n, err := epollWaitNow(p.epfd, p.events)
 	if err != nil || n == 0 {
 		return 0, err
 	}
@@ -493,7 +494,7 @@ func (p *poller) handle(d *Desc, ev uint32) {
 	}
 	// Only this goroutine reads or closes fd, so it stays valid here.
 	for {
-		n, err := syscall.Read(fd, p.buf)
+		n, err := readRaw(fd, p.buf)
 		switch {
 		case err == syscall.EINTR:
 			continue
@@ -513,6 +514,36 @@ func (p *poller) handle(d *Desc, ev uint32) {
 		// Level-triggered: whatever is left is reported by the next wait,
 		// after the other ready connections had their turn.
 		return
+	}
+}
+
+// readRaw reads a non-blocking descriptor with a raw system call (see
+// epollWaitNow), as syscall.Read would: n is 0 with an error.
+func readRaw(fd int, b []byte) (int, error) {
+	r, _, e := syscall.RawSyscall(syscall.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+	if e != 0 {
+		return 0, e
+	}
+	return int(r), nil
+}
+
+// epollWaitNow takes the events ready now, with a raw system call: with a
+// timeout of 0 it never waits. Raw, it is not announced to Go's scheduler,
+// whose monitor thread (sysmon), asleep while the process is idle, is
+// woken by the first system call the process makes when it has work again
+// and then wakes every 20 µs for a millisecond or more: at 10,000 polling
+// deliveries a second, in bursts, that was 7 % of the server's CPU.
+func epollWaitNow(epfd int, events []syscall.EpollEvent) (int, error) {
+	for {
+		r, _, e := syscall.RawSyscall6(syscall.SYS_EPOLL_PWAIT, uintptr(epfd),
+			uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
+		switch e {
+		case 0:
+			return int(r), nil
+		case syscall.EINTR:
+			continue
+		}
+		return 0, e
 	}
 }
 
