@@ -383,6 +383,9 @@ type frontConn struct {
 	// is its handshake's outcome, set before the first read.
 	tls   *tls.Conn
 	state *tls.ConnectionState
+	// remote is the client's address as a request's RemoteAddr, set by
+	// the first request (the reader's alone).
+	remote string
 
 	mu      sync.Mutex
 	in      []byte    // input not yet taken as a request
@@ -699,7 +702,10 @@ func (fc *frontConn) next() int {
 	fc.mu.Unlock()
 
 	req = req.WithContext(ctx)
-	req.RemoteAddr = fc.nc.RemoteAddr().String()
+	if fc.remote == "" {
+		fc.remote = fc.nc.RemoteAddr().String() // formatted once, not per request
+	}
+	req.RemoteAddr = fc.remote
 	req.TLS = fc.state
 	fw := &frontWriter{fc: fc, close: req.Close}
 	if !fc.serve(fw, req) {
@@ -892,6 +898,10 @@ type frontWriter struct {
 	parked      bool // the answer went to a parked poll's writer (park)
 	hijacked    bool // the handler took the connection (Hijack)
 	wroteHeader bool
+	// contentType, set by the engine for a poll's answer, is written as
+	// the answer's Content-Type instead of one in the header map (two map
+	// insertions and their slices per answer).
+	contentType string
 	// poll is the session whose poll this answers, set by the engine:
 	// the messages the answer carries are lost if it is not written, and
 	// the session ends (pollLost).
@@ -966,6 +976,20 @@ func (w *frontWriter) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
+// writeBody is Write for a body the caller gives up (a poll's payload):
+// kept as it is rather than copied when it is the first write.
+func (w *frontWriter) writeBody(b []byte) {
+	if w.parked {
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+	if len(w.body) == 0 {
+		w.body = b
+		return
+	}
+	w.body = append(w.body, b...)
+}
+
 // park hands the answer to a writer of its own, for a poll that waits
 // without a goroutine: w takes no more writes (the handler and any
 // middleware return without answering), and the returned writer, which
@@ -997,7 +1021,7 @@ func (w *frontWriter) clientGone() bool {
 // connection is closed.
 func (w *frontWriter) finish() bool {
 	w.WriteHeader(http.StatusOK)
-	h := w.Header()
+	h := w.header // nil when nothing was set: no map is made for the answer
 	bp := frontAnswerBuffers.Get().(*[]byte)
 	out := bytes.NewBuffer((*bp)[:0])
 	out.Grow(256 + len(w.body))
@@ -1009,9 +1033,15 @@ func (w *frontWriter) finish() bool {
 	// What the front adds goes straight to the output rather than into
 	// the handler's header map (two map insertions an answer, which the
 	// profile showed); the length is always the front's own.
-	_ = h.WriteSubset(out, frontLengthHeader)
-	if len(w.body) > 0 && h.Get("Content-Type") == "" {
-		writeHeaderLine(out, "Content-Type", http.DetectContentType(w.body))
+	switch {
+	case w.contentType != "":
+		_ = h.WriteSubset(out, frontTypedHeader)
+		writeHeaderLine(out, "Content-Type", w.contentType)
+	default:
+		_ = h.WriteSubset(out, frontLengthHeader)
+		if len(w.body) > 0 && h.Get("Content-Type") == "" {
+			writeHeaderLine(out, "Content-Type", http.DetectContentType(w.body))
+		}
 	}
 	writeHeaderLine(out, "Content-Length", strconv.Itoa(len(w.body)))
 	if h.Get("Date") == "" {
@@ -1065,6 +1095,10 @@ func (fc *frontConn) write(b []byte) error {
 // frontLengthHeader is left out of the handler's headers: the front
 // writes the length of the body it has.
 var frontLengthHeader = map[string]bool{"Content-Length": true}
+
+// frontTypedHeader is left out when the engine gave the type
+// (contentType): the front writes both.
+var frontTypedHeader = map[string]bool{"Content-Length": true, "Content-Type": true}
 
 func writeHeaderLine(b *bytes.Buffer, name, value string) {
 	b.WriteString(name)

@@ -2,6 +2,7 @@ package engineio
 
 import (
 	"io"
+	"sync"
 	"syscall"
 	"unsafe"
 )
@@ -12,12 +13,13 @@ import (
 // expect then is a hang-up, which the poller reports, and a read that
 // waits would cost a timer and a wake-up per request.
 func (fc *frontConn) readNow(b []byte) (int, error) {
-	var n int
-	var err error
-	if rerr := fc.rc.Read(func(fd uintptr) bool {
-		n, err = rawIO(syscall.SYS_READ, fd, b)
-		return true // done, data or not: never wait
-	}); rerr != nil {
+	op := rawOps.Get().(*rawOp)
+	op.b = b
+	rerr := fc.rc.Read(op.read)
+	n, err := op.n, op.err
+	op.b = nil
+	rawOps.Put(op)
+	if rerr != nil {
 		return 0, rerr
 	}
 	switch {
@@ -37,12 +39,13 @@ func (fc *frontConn) readNow(b []byte) (int, error) {
 // writeNow writes what the kernel takes of b now, without waiting: a
 // short count with a nil error means the send buffer is full.
 func (fc *frontConn) writeNow(b []byte) (int, error) {
-	var n int
-	var err error
-	if werr := fc.rc.Write(func(fd uintptr) bool {
-		n, err = rawIO(syscall.SYS_WRITE, fd, b)
-		return true // never wait: the caller does, with its deadline
-	}); werr != nil {
+	op := rawOps.Get().(*rawOp)
+	op.b = b
+	werr := fc.rc.Write(op.write)
+	n, err := op.n, op.err
+	op.b = nil
+	rawOps.Put(op)
+	if werr != nil {
 		return 0, werr
 	}
 	if err == syscall.EAGAIN {
@@ -77,3 +80,27 @@ func rawIO(call, fd uintptr, b []byte) (int, error) {
 		return 0, e
 	}
 }
+
+// rawOp is one raw read or write through a RawConn, whose functions are
+// made once per rawOp rather than as a closure per call (which the
+// RawConn keeps, so it would be allocated: 80 bytes a request). They
+// never wait: done, data or not.
+type rawOp struct {
+	b           []byte
+	n           int
+	err         error
+	read, write func(fd uintptr) bool
+}
+
+var rawOps = sync.Pool{New: func() any {
+	op := &rawOp{}
+	op.read = func(fd uintptr) bool {
+		op.n, op.err = rawIO(syscall.SYS_READ, fd, op.b)
+		return true
+	}
+	op.write = func(fd uintptr) bool {
+		op.n, op.err = rawIO(syscall.SYS_WRITE, fd, op.b)
+		return true
+	}
+	return op
+}}

@@ -309,11 +309,11 @@ func (c *Conn) writePayload(w http.ResponseWriter, accept string, items []queue.
 	*pp = pkts[:0]
 	packetPool.Put(pp)
 
-	h := w.Header()
-	h.Set("Content-Type", contentType)
 	cfg := c.srv.cfg
 	if mayCompress && !cfg.DisableHTTPCompression && len(body) >= cfg.HTTPCompressionThreshold {
 		if enc := acceptedEncoding(accept); enc != "" {
+			h := w.Header()
+			h.Set("Content-Type", contentType)
 			h.Set("Content-Encoding", enc)
 			h.Add("Vary", "Accept-Encoding")
 			w.WriteHeader(http.StatusOK)
@@ -321,6 +321,14 @@ func (c *Conn) writePayload(w http.ResponseWriter, accept string, items []queue.
 			return
 		}
 	}
+	if fw, ok := w.(*frontWriter); ok {
+		// The front writes the length, and the type from its field.
+		fw.contentType = contentType
+		fw.writeBody(body)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", contentType)
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(body)
