@@ -893,6 +893,7 @@ func TestFrontAnsweredPollParksWithoutARead(t *testing.T) {
 	t.Cleanup(func() { testHookEmptyRead.Store(nil) })
 	srv, _, _, addr := startFrontServer(t, &Options{PingInterval: time.Minute, PingTimeout: time.Minute}, nil)
 	conn, br, sid := openWithPoll(t, srv, addr)
+	fc := frontConnOf(t, srv, sid)
 	srv.mu.RLock()
 	c := srv.sessions[sid]
 	srv.mu.RUnlock()
@@ -916,7 +917,19 @@ func TestFrontAnsweredPollParksWithoutARead(t *testing.T) {
 			if _, err := io.WriteString(conn, poll[:20]); err != nil {
 				t.Fatal(err)
 			}
-			time.Sleep(2 * frontLinger)
+			deadline := time.Now().Add(5 * time.Second)
+			for {
+				fc.mu.Lock()
+				n := len(fc.in)
+				fc.mu.Unlock()
+				if n == 20 {
+					break // read: the rest comes to a read that waits for it
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("the first segment was not read")
+				}
+				time.Sleep(time.Millisecond)
+			}
 			next = poll[20:]
 		}
 		if _, err := io.WriteString(conn, next); err != nil {
@@ -1101,6 +1114,62 @@ func TestFrontAnswerToASlowReader(t *testing.T) {
 		if resp.StatusCode != 200 || body != "4"+string(big) {
 			t.Fatalf("answer %d, %d bytes, want 200 and %d", resp.StatusCode, len(body), 1+len(big))
 		}
+	}
+}
+
+// The requests the front reads carry the client's address as
+// RemoteAddr, as net/http's do: the first on a connection and the ones
+// after it.
+func TestFrontRequestsHaveRemoteAddr(t *testing.T) {
+	if !pollerExpected() {
+		return
+	}
+	var mu sync.Mutex
+	var seen []string
+	mux := func(srv *Server) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			seen = append(seen, r.RemoteAddr)
+			mu.Unlock()
+			srv.ServeHTTP(w, r)
+		})
+	}
+	_, _, _, addr, handed := startFrontServerCounted(t, nil, mux)
+	conn, br := dialFront(t, addr)
+	sid := openSession(t, conn, br)
+	if resp, _ := rawRequest(t, conn, br, "POST /socket.io/?EIO=4&transport=polling&sid="+sid+" HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n\r\n4hello"); resp.StatusCode != 200 {
+		t.Fatalf("POST: %d", resp.StatusCode)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := conn.LocalAddr().String()
+	if len(seen) != 2 || seen[0] != want || seen[1] != want {
+		t.Fatalf("RemoteAddr of the requests: %q, want %q twice", seen, want)
+	}
+	if handed.Load() != 0 {
+		t.Fatalf("%d connections handed to net/http, want the front's own", handed.Load())
+	}
+}
+
+// writeBody keeps a body given whole, and adds to what was written
+// before it.
+func TestFrontWriterWriteBody(t *testing.T) {
+	w := &frontWriter{}
+	body := []byte("payload")
+	w.writeBody(body)
+	if &w.body[0] != &body[0] || w.status != http.StatusOK {
+		t.Fatal("a first body was copied, or no status set")
+	}
+	w = &frontWriter{}
+	_, _ = w.Write([]byte("a"))
+	w.writeBody([]byte("b"))
+	if string(w.body) != "ab" {
+		t.Fatalf("body %q after Write and writeBody, want \"ab\"", w.body)
+	}
+	w = &frontWriter{parked: true}
+	w.writeBody(body)
+	if w.body != nil {
+		t.Fatal("a parked writer took a body")
 	}
 }
 
