@@ -4,7 +4,8 @@ import (
 	"io"
 	"sync"
 	"syscall"
-	"unsafe"
+
+	"github.com/switchboard-go/socketio/internal/netpoll"
 )
 
 // readNow reads what the kernel holds for fc without waiting: 0 bytes and
@@ -13,15 +14,7 @@ import (
 // expect then is a hang-up, which the poller reports, and a read that
 // waits would cost a timer and a wake-up per request.
 func (fc *frontConn) readNow(b []byte) (int, error) {
-	op := rawOps.Get().(*rawOp)
-	op.b = b
-	rerr := fc.rc.Read(op.read)
-	n, err := op.n, op.err
-	op.b = nil
-	rawOps.Put(op)
-	if rerr != nil {
-		return 0, rerr
-	}
+	n, err := fc.rawNow(false, b)
 	switch {
 	case err == syscall.EAGAIN:
 		if hook := testHookEmptyRead.Load(); hook != nil {
@@ -39,15 +32,7 @@ func (fc *frontConn) readNow(b []byte) (int, error) {
 // writeNow writes what the kernel takes of b now, without waiting: a
 // short count with a nil error means the send buffer is full.
 func (fc *frontConn) writeNow(b []byte) (int, error) {
-	op := rawOps.Get().(*rawOp)
-	op.b = b
-	werr := fc.rc.Write(op.write)
-	n, err := op.n, op.err
-	op.b = nil
-	rawOps.Put(op)
-	if werr != nil {
-		return 0, werr
-	}
+	n, err := fc.rawNow(true, b)
 	if err == syscall.EAGAIN {
 		return 0, nil
 	}
@@ -57,28 +42,24 @@ func (fc *frontConn) writeNow(b []byte) (int, error) {
 	return n, nil
 }
 
-// rawIO reads or writes b on a non-blocking socket with a raw system call,
-// which never waits. Raw: the goroutine keeps its P through the call, as
-// for any other short computation; with syscall.Read and Write, every call
-// is announced to the scheduler, and a write to a loopback client (which
-// runs the client's receive path in the same call) often outlasts the
-// 20 µs after which the scheduler's monitor takes the P away and keeps
-// waking: at 10,000 polling deliveries a second that monitor was 7 % of
-// the server's CPU, sleeping and waking.
-func rawIO(call, fd uintptr, b []byte) (int, error) {
-	if len(b) == 0 {
-		return 0, nil
+// rawNow is one raw read or write (netpoll.RawIO) of fc's socket through
+// its RawConn, which keeps the descriptor open meanwhile.
+func (fc *frontConn) rawNow(write bool, b []byte) (int, error) {
+	op := rawOps.Get().(*rawOp)
+	op.b = b
+	var cerr error
+	if write {
+		cerr = fc.rc.Write(op.write)
+	} else {
+		cerr = fc.rc.Read(op.read)
 	}
-	for {
-		r, _, e := syscall.RawSyscall(call, fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
-		switch e {
-		case 0:
-			return int(r), nil
-		case syscall.EINTR:
-			continue
-		}
-		return 0, e
+	n, err := op.n, op.err
+	op.b = nil
+	rawOps.Put(op)
+	if cerr != nil {
+		return 0, cerr
 	}
+	return n, err
 }
 
 // rawOp is one raw read or write through a RawConn, whose functions are
@@ -95,11 +76,11 @@ type rawOp struct {
 var rawOps = sync.Pool{New: func() any {
 	op := &rawOp{}
 	op.read = func(fd uintptr) bool {
-		op.n, op.err = rawIO(syscall.SYS_READ, fd, op.b)
+		op.n, op.err = netpoll.RawIO(syscall.SYS_READ, fd, op.b)
 		return true
 	}
 	op.write = func(fd uintptr) bool {
-		op.n, op.err = rawIO(syscall.SYS_WRITE, fd, op.b)
+		op.n, op.err = netpoll.RawIO(syscall.SYS_WRITE, fd, op.b)
 		return true
 	}
 	return op

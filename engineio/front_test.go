@@ -836,10 +836,7 @@ func TestFrontParksWithoutAnEmptyRead(t *testing.T) {
 	if !pollerExpected() {
 		return
 	}
-	var empty atomic.Int64
-	hook := func() { empty.Add(1) }
-	testHookEmptyRead.Store(&hook)
-	t.Cleanup(func() { testHookEmptyRead.Store(nil) })
+	empty := countEmptyReads(t)
 	srv, _, _, addr := startFrontServer(t, &Options{PingInterval: time.Minute, PingTimeout: time.Minute}, nil)
 	conn, br := dialFront(t, addr)
 	sid := openSession(t, conn, br)
@@ -878,6 +875,16 @@ func TestFrontParksWithoutAnEmptyRead(t *testing.T) {
 	}
 }
 
+// countEmptyReads counts, until the test ends, the front's reads that
+// found nothing (testHookEmptyRead).
+func countEmptyReads(t *testing.T) *atomic.Int64 {
+	var empty atomic.Int64
+	hook := func() { empty.Add(1) }
+	testHookEmptyRead.Store(&hook)
+	t.Cleanup(func() { testHookEmptyRead.Store(nil) })
+	return &empty
+}
+
 // A parked poll answered, then the client's next poll: the goroutine that
 // wrote the answer parks the connection without a read (no read waits
 // for the next poll, none finds nothing: the edge-triggered watch reports
@@ -887,10 +894,7 @@ func TestFrontAnsweredPollParksWithoutARead(t *testing.T) {
 	if !pollerExpected() {
 		return
 	}
-	var empty atomic.Int64
-	hook := func() { empty.Add(1) }
-	testHookEmptyRead.Store(&hook)
-	t.Cleanup(func() { testHookEmptyRead.Store(nil) })
+	empty := countEmptyReads(t)
 	srv, _, _, addr := startFrontServer(t, &Options{PingInterval: time.Minute, PingTimeout: time.Minute}, nil)
 	conn, br, sid := openWithPoll(t, srv, addr)
 	fc := frontConnOf(t, srv, sid)

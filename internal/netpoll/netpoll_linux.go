@@ -328,7 +328,7 @@ func (d *Desc) Writev(bufs [][]byte, sc *Scratch) (int, error) {
 		if len(iov) == 0 {
 			break
 		}
-		// Raw, as epollWaitNow: the descriptor is non-blocking.
+		// Raw, as RawIO: the descriptor is non-blocking.
 		r, _, e := syscall.RawSyscall(syscall.SYS_WRITEV, uintptr(d.fd), uintptr(unsafe.Pointer(&iov[0])), uintptr(len(iov)))
 		runtime.KeepAlive(bufs)
 		if e == syscall.EINTR {
@@ -494,7 +494,7 @@ func (p *poller) handle(d *Desc, ev uint32) {
 	}
 	// Only this goroutine reads or closes fd, so it stays valid here.
 	for {
-		n, err := readRaw(fd, p.buf)
+		n, err := RawIO(syscall.SYS_READ, uintptr(fd), p.buf)
 		switch {
 		case err == syscall.EINTR:
 			continue
@@ -517,22 +517,35 @@ func (p *poller) handle(d *Desc, ev uint32) {
 	}
 }
 
-// readRaw reads a non-blocking descriptor with a raw system call (see
-// epollWaitNow), as syscall.Read would: n is 0 with an error.
-func readRaw(fd int, b []byte) (int, error) {
-	r, _, e := syscall.RawSyscall(syscall.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
-	if e != 0 {
+// RawIO reads (SYS_READ) or writes (SYS_WRITE) b on a non-blocking
+// descriptor with a raw system call, which never waits: a short count, or
+// EAGAIN, when the kernel has or takes less. Raw, the call is not
+// announced to Go's scheduler, whose monitor thread (sysmon), asleep while
+// the process is idle, is woken by the first scheduled system call the
+// process makes when it has work again and then wakes every 20 µs for a
+// millisecond or more (and takes the P from a call that outlasts that, as
+// a write to a loopback client, which runs the client's receive path, can).
+// A polling load is bursts of work: at 10,000 deliveries a second the
+// monitor was 7 % of the server's CPU, sleeping and waking. n is 0 with an
+// error.
+func RawIO(call, fd uintptr, b []byte) (int, error) {
+	if len(b) == 0 {
+		return 0, nil
+	}
+	for {
+		r, _, e := syscall.RawSyscall(call, fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+		switch e {
+		case 0:
+			return int(r), nil
+		case syscall.EINTR:
+			continue
+		}
 		return 0, e
 	}
-	return int(r), nil
 }
 
-// epollWaitNow takes the events ready now, with a raw system call: with a
-// timeout of 0 it never waits. Raw, it is not announced to Go's scheduler,
-// whose monitor thread (sysmon), asleep while the process is idle, is
-// woken by the first system call the process makes when it has work again
-// and then wakes every 20 µs for a millisecond or more: at 10,000 polling
-// deliveries a second, in bursts, that was 7 % of the server's CPU.
+// epollWaitNow takes the events ready now, with a raw system call (see
+// RawIO): with a timeout of 0 it never waits.
 func epollWaitNow(epfd int, events []syscall.EpollEvent) (int, error) {
 	for {
 		r, _, e := syscall.RawSyscall6(syscall.SYS_EPOLL_PWAIT, uintptr(epfd),

@@ -4,10 +4,39 @@ package netpoll
 
 import (
 	"io"
+	"net"
 	"sync/atomic"
 	"testing"
 	"time"
 )
+
+// watchChecks returns wait, which fails unless w notifies (on notified)
+// soon, none, which fails if it has notified once the poller has settled,
+// and send, which writes to the watched connection's peer.
+func watchChecks(t *testing.T, w *Watch, notified chan struct{}, client net.Conn) (wait, none, send func(string)) {
+	wait = func(what string) {
+		t.Helper()
+		select {
+		case <-notified:
+		case <-time.After(waitTimeout):
+			t.Fatalf("no notification: %s", what)
+		}
+	}
+	none = func(what string) {
+		t.Helper()
+		settle(w.p)
+		if n := len(notified); n != 0 {
+			t.Fatalf("%d notifications: %s", n, what)
+		}
+	}
+	send = func(s string) {
+		t.Helper()
+		if _, err := client.Write([]byte(s)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return wait, none, send
+}
 
 // A watch reports input once per Arm, at once when input is waiting, and a
 // hang-up; the connection stays Go's to read; after Stop nothing is armed
@@ -24,33 +53,13 @@ func TestWatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wait := func(what string) {
-		t.Helper()
-		select {
-		case <-notified:
-		case <-time.After(waitTimeout):
-			t.Fatalf("no notification: %s", what)
-		}
-	}
-	none := func(what string) {
-		t.Helper()
-		settle(w.p)
-		if n := len(notified); n != 0 {
-			t.Fatalf("%d notifications: %s", n, what)
-		}
-	}
+	wait, none, send := watchChecks(t, w, notified, client)
 	read := func(want string) {
 		t.Helper()
 		_ = srv.SetReadDeadline(time.Now().Add(waitTimeout))
 		b := make([]byte, len(want))
 		if _, err := io.ReadFull(srv, b); err != nil || string(b) != want {
 			t.Fatalf("read %q, %v; want %q", b, err, want)
-		}
-	}
-	send := func(s string) {
-		t.Helper()
-		if _, err := client.Write([]byte(s)); err != nil {
-			t.Fatal(err)
 		}
 	}
 
@@ -112,27 +121,7 @@ func TestEdgeWatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wait := func(what string) {
-		t.Helper()
-		select {
-		case <-notified:
-		case <-time.After(waitTimeout):
-			t.Fatalf("no notification: %s", what)
-		}
-	}
-	none := func(what string) {
-		t.Helper()
-		settle(w.p)
-		if n := len(notified); n != 0 {
-			t.Fatalf("%d notifications: %s", n, what)
-		}
-	}
-	send := func(s string) {
-		t.Helper()
-		if _, err := client.Write([]byte(s)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	wait, none, send := watchChecks(t, w, notified, client)
 
 	send("a")
 	none("input before the first Arm")
