@@ -170,10 +170,10 @@ func (s *Server) serve(ln net.Listener, hs *http.Server, tlsCfg *tls.Config, h h
 	return hs.Serve(f.handoff)
 }
 
-// testHookEmptyRead, set only by tests, is told of every read that found
-// nothing: a read that does not wait (readNow), or one that waited until
-// its deadline.
-var testHookEmptyRead atomic.Pointer[func()]
+// testHookRead, set only by tests, is told of every read of the front's
+// connections: one that does not wait (readNow, 0 and no error when it
+// found nothing) and one that waits until its deadline.
+var testHookRead atomic.Pointer[func(n int, err error)]
 
 // testHookReader, set only by tests, is told when a connection's reader
 // finds a request pending ("pending") and when it is about to park
@@ -563,10 +563,8 @@ func (fc *frontConn) run(woken bool) {
 		fc.woke.Store(false)
 		n, err := fc.nc.Read(*buf)
 		woken = false
-		if n == 0 && isTimeout(err) {
-			if hook := testHookEmptyRead.Load(); hook != nil {
-				(*hook)()
-			}
+		if hook := testHookRead.Load(); hook != nil {
+			(*hook)(n, err)
 		}
 		if !fc.took(*buf, n) {
 			return

@@ -17,16 +17,16 @@ func (fc *frontConn) readNow(b []byte) (int, error) {
 	n, err := fc.rawNow(false, b)
 	switch {
 	case err == syscall.EAGAIN:
-		if hook := testHookEmptyRead.Load(); hook != nil {
-			(*hook)()
-		}
-		return 0, nil
+		n, err = 0, nil
 	case err != nil:
-		return 0, err
+		n = 0
 	case n <= 0:
-		return 0, io.EOF
+		n, err = 0, io.EOF
 	}
-	return n, nil
+	if hook := testHookRead.Load(); hook != nil {
+		(*hook)(n, err)
+	}
+	return n, err
 }
 
 // writeNow writes what the kernel takes of b now, without waiting: a

@@ -876,12 +876,17 @@ func TestFrontParksWithoutAnEmptyRead(t *testing.T) {
 }
 
 // countEmptyReads counts, until the test ends, the front's reads that
-// found nothing (testHookEmptyRead).
+// found nothing (testHookRead): one that does not wait and got nothing,
+// or one that waited until its deadline.
 func countEmptyReads(t *testing.T) *atomic.Int64 {
 	var empty atomic.Int64
-	hook := func() { empty.Add(1) }
-	testHookEmptyRead.Store(&hook)
-	t.Cleanup(func() { testHookEmptyRead.Store(nil) })
+	hook := func(n int, err error) {
+		if n == 0 && (err == nil || isTimeout(err)) {
+			empty.Add(1)
+		}
+	}
+	testHookRead.Store(&hook)
+	t.Cleanup(func() { testHookRead.Store(nil) })
 	return &empty
 }
 
