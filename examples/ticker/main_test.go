@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -62,12 +63,13 @@ func start(t *testing.T, every time.Duration) string {
 }
 
 // follower is a client that records the seq of every quote it receives,
-// per symbol. Its handler waits until reading is closed: until then the
-// client stops reading.
+// per symbol. Once stalled, its handler waits until reading is closed:
+// until then the client stops reading.
 type follower struct {
 	s       *sioclient.Socket
 	reading chan struct{}
 	resumed sync.Once
+	stalled atomic.Bool
 
 	mu    sync.Mutex
 	seqs  map[string][]uint64
@@ -76,7 +78,9 @@ type follower struct {
 }
 
 // follow connects over transport and subscribes to symbols; a stalled
-// follower does not read until resume is called.
+// follower, once subscribed to all of them (so that each symbol has
+// quotes on their way before the first is dropped), does not read until
+// resume is called.
 func follow(t *testing.T, url, transport string, stalled bool, symbols ...string) *follower {
 	t.Helper()
 	f := &follower{reading: make(chan struct{}), seqs: map[string][]uint64{}, more: make(chan struct{}, 1)}
@@ -89,7 +93,9 @@ func follow(t *testing.T, url, transport string, stalled bool, symbols ...string
 	}
 	f.s = s
 	s.On("price", func(e *sioclient.Event) {
-		<-f.reading // blocks while the test has the client stalled
+		if f.stalled.Load() {
+			<-f.reading // blocks while the test has the client stalled
+		}
 		var q quote
 		err := e.Decode(0, &q)
 		f.mu.Lock()
@@ -120,6 +126,7 @@ func follow(t *testing.T, url, transport string, stalled bool, symbols ...string
 			t.Fatalf("subscribe %s: ack %v %v", sym, args, err)
 		}
 	}
+	f.stalled.Store(stalled)
 	return f
 }
 
@@ -208,7 +215,7 @@ func slowClientMissesQuotes(t *testing.T, transport string) {
 	all := slices.Sorted(maps.Keys(symbols))
 	fast := follow(t, url, "websocket", false, all...)
 	// The slow client does not read: its handler waits from the first
-	// quote on, its backlog fills, its connection stops reading, and the
+	// quote after its subscriptions on, its backlog fills, its connection stops reading, and the
 	// server's queue for it passes the volatile limit: quotes are dropped
 	// for it.
 	slow := follow(t, url, transport, true, all...)
