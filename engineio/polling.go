@@ -236,13 +236,8 @@ func (c *Conn) resumePoll(p *parkedPoll) {
 // (Behind net/http, as with the reference server, a failed answer is not
 // known and the heartbeat ends a client that is gone.)
 func (c *Conn) pollLost(err error) {
-	if c.isClosed() {
-		return
-	}
 	if isTimeout(err) {
-		c.srv.stats.writeTimeouts.Add(1)
-		c.srv.cfg.Logger.Info("engineio: disconnecting a client that does not read", "sid", c.id, "reason", ReasonWriteTimeout)
-		c.close(ReasonWriteTimeout, false)
+		c.closeWriteTimeout()
 		return
 	}
 	c.close(ReasonTransportError, false)

@@ -806,12 +806,7 @@ func (pw *pollWS) armStallCheck(after time.Duration) {
 			pw.armStallCheck(timeout - waited)
 			return
 		}
-		c := pw.c
-		if !c.isClosed() {
-			c.srv.stats.writeTimeouts.Add(1)
-			c.srv.cfg.Logger.Info("engineio: disconnecting a client that does not read", "sid", c.id, "reason", ReasonWriteTimeout)
-			c.close(ReasonWriteTimeout, false)
-		}
+		pw.c.closeWriteTimeout()
 		pw.d.Shutdown()
 	})
 }

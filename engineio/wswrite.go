@@ -298,13 +298,25 @@ func (c *Conn) writeLoop(g *gorillaWS) {
 // writeFailed ends the session after a write on g failed: the writer's, or
 // the reader's answer to a ping.
 func (c *Conn) writeFailed(g *gorillaWS, err error) {
-	reason := writeErrorReason(err)
-	if reason == ReasonWriteTimeout && !c.isClosed() {
-		c.srv.stats.writeTimeouts.Add(1)
-		c.srv.cfg.Logger.Info("engineio: disconnecting a client that does not read", "sid", c.id, "reason", reason)
+	if reason := writeErrorReason(err); reason == ReasonWriteTimeout {
+		c.closeWriteTimeout()
+	} else {
+		c.close(reason, false)
 	}
-	c.close(reason, false)
 	g.abort()
+}
+
+// closeWriteTimeout ends the session of a client that did not take a
+// write within WriteTimeout (a WebSocket frame or, through Serve, a poll's
+// answer): counted in Stats, logged, closed with ReasonWriteTimeout.
+// (Closing an already closed session forces its pending graceful close,
+// which a client that does not read would not let finish.)
+func (c *Conn) closeWriteTimeout() {
+	if !c.isClosed() {
+		c.srv.stats.writeTimeouts.Add(1)
+		c.srv.cfg.Logger.Info("engineio: disconnecting a client that does not read", "sid", c.id, "reason", ReasonWriteTimeout)
+	}
+	c.close(ReasonWriteTimeout, false)
 }
 
 // writeBatch writes sc.batch, its frames gathered into one writev

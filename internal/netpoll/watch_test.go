@@ -6,9 +6,22 @@ import (
 	"io"
 	"net"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
+
+// watchedPair is a connected pair and the server side's RawConn, to
+// watch.
+func watchedPair(t *testing.T) (client, srv *net.TCPConn, rc syscall.RawConn) {
+	t.Helper()
+	client, srv = pair(t, listen(t))
+	rc, err := srv.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return client, srv, rc
+}
 
 // watchChecks returns wait, which fails unless w notifies (on notified)
 // soon, none, which fails if it has notified once the poller has settled,
@@ -42,12 +55,7 @@ func watchChecks(t *testing.T, w *Watch, notified chan struct{}, client net.Conn
 // hang-up; the connection stays Go's to read; after Stop nothing is armed
 // and the poller's goroutine goes.
 func TestWatch(t *testing.T) {
-	ln := listen(t)
-	client, srv := pair(t, ln)
-	rc, err := srv.SyscallConn()
-	if err != nil {
-		t.Fatal(err)
-	}
+	client, srv, rc := watchedPair(t)
 	notified := make(chan struct{}, 8)
 	w, err := NewWatch(rc, func() { notified <- struct{}{} })
 	if err != nil {
@@ -104,12 +112,7 @@ func TestWatch(t *testing.T) {
 // unread; input waiting when it is first armed is reported at once; later
 // Arms change nothing; after Stop nothing is reported.
 func TestEdgeWatch(t *testing.T) {
-	ln := listen(t)
-	client, srv := pair(t, ln)
-	rc, err := srv.SyscallConn()
-	if err != nil {
-		t.Fatal(err)
-	}
+	client, srv, rc := watchedPair(t)
 	notified := make(chan struct{}, 8)
 	var hangUps atomic.Int32
 	w, err := NewEdgeWatch(rc, func(hangUp bool) {
