@@ -74,10 +74,16 @@
 //     sends its request line and headers slowly, or never, otherwise holds
 //     a goroutine and a connection for good;
 //   - IdleTimeout (e.g. 60s, more than PingInterval so a polling client's
-//     connection is reused between polls): how long a keep-alive connection
-//     waits for its next request;
+//     POST connection is reused between heartbeats; under it, as the
+//     Node.js server's 5 s, the connection is closed between them, which
+//     saves its memory for a new connection per heartbeat): how long a
+//     keep-alive connection waits for its next request;
 //   - MaxHeaderBytes if 1 MB is too generous (a handshake with more than
 //     16 KiB of request URI and headers is refused anyway).
+//
+// Server.Serve and Server.ServeTLS apply ReadHeaderTimeout and
+// IdleTimeout (each falling back to ReadTimeout) to the connections their
+// front reads, as net/http does.
 //
 // Leave ReadTimeout and WriteTimeout at zero: they bound a whole request,
 // and a long-polling GET waits up to PingInterval (25s) for something to

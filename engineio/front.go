@@ -51,7 +51,10 @@ import (
 // other request (other paths, HTTP/1.0, chunked bodies, bodies over
 // MaxPayload, a TLS listener's connections: use ServeTLS for the front
 // over TLS) is passed to hs with its connection, which hs serves from then
-// on, with its own options (timeouts, header limits).
+// on, with its own options (timeouts, header limits). The connections the
+// front reads have hs's ReadHeaderTimeout (until their first request) and
+// IdleTimeout (between requests), each falling back to ReadTimeout, as
+// net/http applies them (front_idle.go); a request begun has PostTimeout.
 //
 // A nil hs is &http.Server{Handler: s}; a nil hs.Handler is
 // http.DefaultServeMux. The handler gets the front's requests as usual,
@@ -154,10 +157,12 @@ func handlerOf(hs *http.Server) http.Handler {
 // wrapped it).
 func (s *Server) serve(ln net.Listener, hs *http.Server, tlsCfg *tls.Config, h http.Handler) error {
 	f := &front{
-		srv:   s,
-		h:     h,
-		tls:   tlsCfg,
-		conns: make(map[*frontConn]struct{}),
+		srv:     s,
+		h:       h,
+		tls:     tlsCfg,
+		conns:   make(map[*frontConn]struct{}),
+		bounds:  idleBoundsOf(hs),
+		started: time.Now(),
 	}
 	f.workers.wg = &f.wg
 	f.base = context.WithValue(context.WithValue(context.Background(),
@@ -167,6 +172,9 @@ func (s *Server) serve(ln net.Listener, hs *http.Server, tlsCfg *tls.Config, h h
 		(*hook)(f)
 	}
 	go f.accept(ln)
+	if tick := f.bounds.sweepTick(); tick > 0 {
+		go f.sweep(tick)
+	}
 	return hs.Serve(f.handoff)
 }
 
@@ -190,6 +198,8 @@ type front struct {
 	base    context.Context // requests' context: the http.Server and the local address, as net/http gives them
 	handoff *handoffListener
 	tls     *tls.Config // ServeTLS: the connections are TLS ones
+	bounds  idleBounds  // hs's bounds on an idle connection (front_idle.go)
+	started time.Time   // clock's origin
 
 	// workers run the connections' reads and the answers of parked polls
 	// on goroutines whose stacks have grown already (see dispatchers: a
@@ -275,6 +285,7 @@ func (f *front) start(nc net.Conn) {
 		go fc.handshake()
 		return
 	}
+	fc.idleFor(f.bounds.first)
 	// The client sends its request at once: read now rather than after a
 	// round through the poller.
 	fc.wake()
@@ -307,6 +318,7 @@ func (fc *frontConn) handshake() {
 		return
 	}
 	fc.state = &st
+	fc.idleFor(fc.f.bounds.first)
 	if fc.reading.CompareAndSwap(false, true) {
 		fc.run(false)
 	}
@@ -386,6 +398,9 @@ type frontConn struct {
 	// remote is the client's address as a request's RemoteAddr, set by
 	// the first request (the reader's alone).
 	remote string
+	// idleUntil is when the connection, waiting for a request, has been
+	// idle for too long (front.clock; 0: not idle, or no bound).
+	idleUntil atomic.Int64
 
 	mu      sync.Mutex
 	in      []byte    // input not yet taken as a request
@@ -637,6 +652,9 @@ func (fc *frontConn) readArrived(b []byte, woken bool) (int, error) {
 // its answers gets there: a request too large for the front is handed
 // over before.
 func (fc *frontConn) took(b []byte, n int) bool {
+	if n > 0 {
+		fc.idleUntil.Store(0) // a request begins
+	}
 	fc.mu.Lock()
 	if len(fc.in) == 0 && !fc.pending {
 		fc.since = time.Now()
@@ -875,6 +893,7 @@ func (fc *frontConn) answered(closeAfter bool) {
 		fc.lost()
 		return
 	}
+	fc.idleFor(fc.f.bounds.between)
 	// The goroutine that wrote the answer becomes the connection's reader
 	// if it has none (the usual case after a parked poll): the client's
 	// next request comes within moments, and is read here rather than

@@ -85,3 +85,17 @@ var rawOps = sync.Pool{New: func() any {
 	}
 	return op
 }}
+
+// nothingArrived reports whether the kernel holds no input for fc (it
+// peeks without taking any): true as well when the client has closed or
+// the connection failed, which closing it then ends as it should.
+func (fc *frontConn) nothingArrived() bool {
+	var one [1]byte
+	n := 0
+	var err error
+	cerr := fc.rc.Read(func(fd uintptr) bool {
+		n, _, err = syscall.Recvfrom(int(fd), one[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		return true
+	})
+	return cerr != nil || err != nil || n <= 0
+}

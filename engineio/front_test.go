@@ -47,6 +47,13 @@ func startFrontServerCounted(t *testing.T, opts *Options, mux func(srv *Server) 
 // with cert when it is set; the URL is then https.
 func startFrontServerWith(t *testing.T, opts *Options, mux func(srv *Server) http.Handler, cert *tls.Certificate) (*Server, *echoServer, string, string, *atomic.Int64) {
 	t.Helper()
+	return startFrontServerTuned(t, opts, mux, cert, nil)
+}
+
+// startFrontServerTuned is startFrontServerWith whose http.Server is
+// tuned (its timeouts set) by tune, when set, before Serve.
+func startFrontServerTuned(t *testing.T, opts *Options, mux func(srv *Server) http.Handler, cert *tls.Certificate, tune func(hs *http.Server)) (*Server, *echoServer, string, string, *atomic.Int64) {
+	t.Helper()
 	if !netpoll.Supported {
 		t.Skip("no poller on this system: Serve is http.Server.Serve")
 	}
@@ -73,6 +80,9 @@ func startFrontServerWith(t *testing.T, opts *Options, mux func(srv *Server) htt
 			handedOver.Add(1)
 		}
 	}}
+	if tune != nil {
+		tune(hs)
+	}
 	served := make(chan error, 1)
 	scheme := "http://"
 	if cert != nil {

@@ -6,7 +6,7 @@
 //
 //	benchserver -addr 127.0.0.1:3001 [-debug 127.0.0.1:6061] [-args value|raw] [-nopoller]
 //	            [-redis redis://127.0.0.1:6379 -redis-key KEY] [-ratelimit RATE:BURST[:disconnect]]
-//	            [-tls-cert cert.pem -tls-key key.pem] [-deflate]
+//	            [-tls-cert cert.pem -tls-key key.pem] [-deflate] [-front] [-idle-timeout 5s]
 //
 // -ratelimit sets a per-socket event limit on "/" (Namespace.SetRateLimits):
 // RATE events per second with bursts of BURST; the excess is refused with
@@ -22,6 +22,12 @@
 // (redisadapter.New, wire-compatible with Node's @socket.io/redis-adapter)
 // with channel prefix -redis-key, so a "broadcast" received on one node
 // reaches the sockets of every node (bench/cluster.sh).
+//
+// -idle-timeout is the http.Server's IdleTimeout, which the library's
+// front (-front) applies as net/http does: 5 s by default, as the Node.js
+// server's keepAliveTimeout, so that a long-polling client's POST
+// connection, idle between two heartbeats, is closed after the same time
+// by both servers.
 //
 // -debug serves net/http/pprof and /debug/memstats (runtime figures as
 // JSON) on a second listener, for the profiles in BENCHMARKS.md.
@@ -41,6 +47,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 	socketio "github.com/switchboard-go/socketio"
@@ -60,6 +67,7 @@ func main() {
 	tlsCert := flag.String("tls-cert", "", "TLS certificate file (PEM); with -tls-key serves HTTPS/WSS")
 	tlsKey := flag.String("tls-key", "", "TLS private key file (PEM)")
 	deflate := flag.Bool("deflate", false, "enable WebSocket permessage-deflate (engineio.Options.PerMessageDeflate)")
+	idleTimeout := flag.Duration("idle-timeout", 5*time.Second, "http.Server.IdleTimeout: how long a keep-alive connection waits for its next request (5s: Node's keepAliveTimeout default, which bench/node/server.js keeps; 0: net/http's default, no bound)")
 	front := flag.Bool("front", false, "serve with the server's own HTTP front (Server.Serve, or ServeTLS with -tls-cert: long-polling and WebSocket upgrades read on the poller) instead of net/http alone")
 	flag.Parse()
 	if *memProfileRate > 0 {
@@ -118,7 +126,7 @@ func main() {
 	if (*tlsCert == "") != (*tlsKey == "") {
 		log.Fatal("-tls-cert and -tls-key go together")
 	}
-	hs := &http.Server{Addr: *addr, Handler: mux}
+	hs := &http.Server{Addr: *addr, Handler: mux, IdleTimeout: *idleTimeout}
 	if *front {
 		ln, err := net.Listen("tcp", *addr)
 		if err != nil {

@@ -1,0 +1,120 @@
+package engineio
+
+import (
+	"net/http"
+	"time"
+)
+
+// Idle connections of the front (Serve, ServeTLS).
+//
+// net/http closes a keep-alive connection that waits longer than
+// hs.IdleTimeout for its next request, and one that sends no request
+// header within hs.ReadHeaderTimeout; the front applies the same bounds
+// to the connections it reads. An idle connection costs a descriptor and,
+// over TLS, crypto/tls's state (about 6 KB live): a long-polling client
+// holds a second connection for its POSTs, idle between two heartbeats.
+// The Node.js server closes it after 5 s (keepAliveTimeout).
+//
+// The bounds are kept without a timer per connection: a connection
+// records when its idle time ends (idleUntil, set when an answer is
+// written or the connection opens, cleared when input arrives), and one
+// goroutine per front looks at the connections every tick (sweep). A
+// connection is closed between its bound and its bound plus a tick; never
+// before.
+
+// idleBounds are the front's bounds, from hs as net/http reads them: 0
+// or less is none.
+type idleBounds struct {
+	between time.Duration // waiting for the next request: IdleTimeout, else ReadTimeout
+	first   time.Duration // waiting for the first request: ReadHeaderTimeout, else ReadTimeout
+}
+
+func idleBoundsOf(hs *http.Server) idleBounds {
+	b := idleBounds{between: hs.IdleTimeout, first: hs.ReadHeaderTimeout}
+	if b.between == 0 {
+		b.between = hs.ReadTimeout
+	}
+	if b.first == 0 {
+		b.first = hs.ReadTimeout
+	}
+	return b
+}
+
+// sweepTick is how often the connections are looked at: an eighth of the
+// shortest bound, within [10ms, 1s]; 0 when there is no bound.
+func (b idleBounds) sweepTick() time.Duration {
+	shortest := time.Duration(0)
+	for _, d := range []time.Duration{b.between, b.first} {
+		if d > 0 && (shortest == 0 || d < shortest) {
+			shortest = d
+		}
+	}
+	if shortest == 0 {
+		return 0
+	}
+	return min(max(shortest/8, 10*time.Millisecond), time.Second)
+}
+
+// clock is the front's monotonic time, in nanoseconds since it started
+// (never 0 once a connection is open: idleUntil's 0 means "no bound").
+func (f *front) clock() int64 { return int64(time.Since(f.started)) + 1 }
+
+// idleFor starts fc's idle time with bound d (none when d <= 0).
+func (fc *frontConn) idleFor(d time.Duration) {
+	if d > 0 {
+		fc.idleUntil.Store(fc.f.clock() + int64(d))
+	}
+}
+
+// sweep closes, every tick until the front closes, the connections whose
+// idle time has ended.
+func (f *front) sweep(tick time.Duration) {
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	var due []*frontConn
+	for {
+		select {
+		case <-t.C:
+		case <-f.handoff.done:
+			return
+		}
+		now := f.clock()
+		f.mu.Lock()
+		for fc := range f.conns {
+			if u := fc.idleUntil.Load(); u != 0 && u <= now {
+				due = append(due, fc)
+			}
+		}
+		f.mu.Unlock()
+		for i, fc := range due {
+			fc.closeIfIdle(now)
+			due[i] = nil
+		}
+		due = due[:0]
+	}
+}
+
+// closeIfIdle closes fc if it is still idle past its bound at now: no
+// request pending or begun, no reader running, nothing in the kernel. It
+// takes the reader role to look, so that no input is taken meanwhile;
+// when fc turns out not to be idle, a reader gets the role and reads.
+func (fc *frontConn) closeIfIdle(now int64) {
+	if !fc.idleAt(now) || !fc.reading.CompareAndSwap(false, true) {
+		return
+	}
+	if fc.idleAt(now) && fc.nothingArrived() {
+		fc.f.srv.cfg.Logger.Debug("engineio: closing an idle connection", "remote", fc.nc.RemoteAddr().String())
+		fc.lost()
+		return
+	}
+	fc.f.workers.run(fc)
+}
+
+// idleAt reports whether fc waits for a request with its idle time ended
+// at now.
+func (fc *frontConn) idleAt(now int64) bool {
+	fc.mu.Lock()
+	defer fc.mu.Unlock()
+	u := fc.idleUntil.Load()
+	return !fc.gone && !fc.pending && len(fc.in) == 0 && u != 0 && u <= now
+}

@@ -1,0 +1,214 @@
+package engineio
+
+import (
+	"bufio"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+)
+
+// The front closes idle connections as net/http does, with hs's bounds:
+// IdleTimeout between requests, ReadHeaderTimeout before the first. The
+// tests run in both modes: with the poller the front applies the bounds
+// (front_idle.go), without it net/http does, and the client sees the
+// same.
+
+func TestIdleBoundsOf(t *testing.T) {
+	const s = time.Second
+	for _, tc := range []struct {
+		idle, header, read time.Duration
+		want               idleBounds
+		tick               time.Duration
+	}{
+		{want: idleBounds{}, tick: 0},
+		{idle: 5 * s, want: idleBounds{between: 5 * s}, tick: 625 * time.Millisecond},
+		{header: 40 * time.Millisecond, want: idleBounds{first: 40 * time.Millisecond}, tick: 10 * time.Millisecond},
+		{read: 30 * s, want: idleBounds{between: 30 * s, first: 30 * s}, tick: s},
+		{idle: 2 * s, read: 30 * s, want: idleBounds{between: 2 * s, first: 30 * s}, tick: 250 * time.Millisecond},
+		{header: 10 * s, read: 30 * s, want: idleBounds{between: 30 * s, first: 10 * s}, tick: s},
+		{idle: -1, header: -1, read: 30 * s, want: idleBounds{between: -1, first: -1}, tick: 0},
+		{idle: 800 * time.Millisecond, header: 400 * time.Millisecond, want: idleBounds{between: 800 * time.Millisecond, first: 400 * time.Millisecond}, tick: 50 * time.Millisecond},
+	} {
+		hs := &http.Server{IdleTimeout: tc.idle, ReadHeaderTimeout: tc.header, ReadTimeout: tc.read}
+		got := idleBoundsOf(hs)
+		if got != tc.want {
+			t.Errorf("idleBoundsOf(idle %v, header %v, read %v) = %+v, want %+v", tc.idle, tc.header, tc.read, got, tc.want)
+		}
+		if tick := got.sweepTick(); tick != tc.tick {
+			t.Errorf("%+v.sweepTick() = %v, want %v", got, tick, tc.tick)
+		}
+	}
+}
+
+// dialIdleTest opens a connection to the front at addr, over TLS when
+// pool is set.
+func dialIdleTest(t *testing.T, addr string, pool *x509.CertPool) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	if pool == nil {
+		return dialFront(t, addr)
+	}
+	conn, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: pool})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	return conn, bufio.NewReader(conn)
+}
+
+// waitClosed waits for the server to close conn and returns how long
+// that took from since; it fails the test when the server sends anything
+// or keeps the connection past 5 s.
+func waitClosed(t *testing.T, conn net.Conn, br *bufio.Reader, since time.Time) time.Duration {
+	t.Helper()
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	b, err := br.ReadByte()
+	if err == nil {
+		t.Fatalf("the server sent %q on an idle connection", b)
+	}
+	if !errors.Is(err, io.EOF) {
+		t.Fatalf("reading an idle connection: %v, want EOF (closed by the server)", err)
+	}
+	return time.Since(since)
+}
+
+// A connection that waits for its next request longer than IdleTimeout
+// is closed, never before; requests that come within it keep it open,
+// each answer starting the idle time again.
+func TestFrontClosesIdleConnections(t *testing.T) {
+	cert, pool := testCertificate(t)
+	for _, tc := range []struct {
+		name string
+		cert *tls.Certificate
+		pool *x509.CertPool
+	}{{"plain", nil, nil}, {"tls", cert, pool}} {
+		t.Run(tc.name, func(t *testing.T) {
+			const idle = 300 * time.Millisecond
+			_, _, _, addr, _ := startFrontServerTuned(t, nil, nil, tc.cert, func(hs *http.Server) { hs.IdleTimeout = idle })
+			conn, br := dialIdleTest(t, addr, tc.pool)
+			openSession(t, conn, br)
+			for range 4 { // 4 × 120 ms: longer than idle in all
+				time.Sleep(idle * 2 / 5)
+				openSession(t, conn, br)
+			}
+			if waited := waitClosed(t, conn, br, time.Now()); waited < idle {
+				t.Errorf("closed after %v idle, before IdleTimeout (%v)", waited, idle)
+			}
+		})
+	}
+}
+
+// A connection that sends no request within ReadHeaderTimeout is closed;
+// IdleTimeout alone does not bound the wait for the first request, as in
+// net/http.
+func TestFrontClosesSilentConnections(t *testing.T) {
+	const bound = 200 * time.Millisecond
+	t.Run("ReadHeaderTimeout", func(t *testing.T) {
+		_, _, _, addr, _ := startFrontServerTuned(t, nil, nil, nil, func(hs *http.Server) { hs.ReadHeaderTimeout = bound })
+		opened := time.Now()
+		conn, br := dialFront(t, addr)
+		if waited := waitClosed(t, conn, br, opened); waited < bound {
+			t.Errorf("closed after %v, before ReadHeaderTimeout (%v)", waited, bound)
+		}
+	})
+	t.Run("IdleTimeout only", func(t *testing.T) {
+		_, _, _, addr, _ := startFrontServerTuned(t, nil, nil, nil, func(hs *http.Server) { hs.IdleTimeout = bound / 4 })
+		conn, br := dialFront(t, addr)
+		_ = conn.SetReadDeadline(time.Now().Add(2 * bound))
+		if _, err := br.ReadByte(); !isTimeout(err) {
+			t.Fatalf("reading a new connection: %v, want a timeout (open)", err)
+		}
+		openSession(t, conn, br) // and it serves a request then
+	})
+	t.Run("no bounds", func(t *testing.T) {
+		_, _, _, addr, _ := startFrontServerTuned(t, nil, nil, nil, nil)
+		conn, br := dialFront(t, addr)
+		openSession(t, conn, br)
+		_ = conn.SetReadDeadline(time.Now().Add(2 * bound))
+		if _, err := br.ReadByte(); !isTimeout(err) {
+			t.Fatalf("reading an idle connection: %v, want a timeout (open)", err)
+		}
+		openSession(t, conn, br)
+	})
+}
+
+// A request begun is not idle: the idle bound ends when its first bytes
+// come (the request then has PostTimeout, the front's bound on one).
+func TestFrontIdleBoundEndsWithInput(t *testing.T) {
+	const idle = 100 * time.Millisecond
+	_, _, _, addr, _ := startFrontServerTuned(t, nil, nil, nil, func(hs *http.Server) { hs.IdleTimeout = idle })
+	conn, br := dialFront(t, addr)
+	openSession(t, conn, br)
+	req := "GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n"
+	if _, err := io.WriteString(conn, req[:10]); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(4 * idle)
+	_, body := rawRequest(t, conn, br, req[10:])
+	handshakeSID(t, body)
+}
+
+// A poll that waits longer than IdleTimeout for something to send is not
+// idle: its connection stays, and the poll is answered.
+func TestFrontParkedPollOutlivesIdleTimeout(t *testing.T) {
+	srv, _, _, addr, _ := startFrontServerTuned(t, &Options{PingInterval: 600 * time.Millisecond, PingTimeout: 2 * time.Second}, nil, nil,
+		func(hs *http.Server) { hs.IdleTimeout = 50 * time.Millisecond })
+	conn, br, sid := openWithPoll(t, srv, addr)
+	if pollerExpected() {
+		// Its input came: the sweep does not look at it while it waits.
+		if u := frontConnOf(t, srv, sid).idleUntil.Load(); u != 0 {
+			t.Errorf("a parked poll's connection has idleUntil %d, want 0", u)
+		}
+	}
+	resp, body := readResponse(t, conn, br)
+	if resp.StatusCode != http.StatusOK || body != "2" {
+		t.Fatalf("poll answered %d %q, want 200 \"2\" (the ping)", resp.StatusCode, body)
+	}
+}
+
+// The sweep closes a connection only when the kernel holds nothing for
+// it: a request that came as it looked (no reader has taken it: the sweep
+// holds the reader role) is served.
+func TestFrontIdleCloseLeavesInputThatArrived(t *testing.T) {
+	if !pollerExpected() {
+		t.Skip("the front runs on the poller")
+	}
+	fronts := make(chan *front, 1)
+	hook := func(fr *front) { fronts <- fr }
+	testHookFront.Store(&hook)
+	t.Cleanup(func() { testHookFront.Store(nil) })
+	_, _, _, addr, _ := startFrontServerTuned(t, nil, nil, nil, func(hs *http.Server) { hs.IdleTimeout = time.Hour })
+	f := <-fronts
+	conn, br := dialFront(t, addr)
+	openSession(t, conn, br)
+	f.mu.Lock()
+	var fc *frontConn
+	for c := range f.conns {
+		fc = c
+	}
+	f.mu.Unlock()
+	deadline := time.Now().Add(5 * time.Second)
+	for !fc.reading.CompareAndSwap(false, true) { // the reader parks after the answer
+		if time.Now().After(deadline) {
+			t.Fatal("the reader did not park")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if _, err := io.WriteString(conn, "GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	for fc.nothingArrived() {
+		if time.Now().After(deadline) {
+			t.Fatal("the request did not reach the server's kernel")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	fc.reading.Store(false)
+	fc.closeIfIdle(f.clock() + int64(2*time.Hour)) // past the bound
+	_, body := readResponse(t, conn, br)
+	handshakeSID(t, body)
+}
