@@ -1,26 +1,34 @@
 package engineio
 
 import (
+	"bytes"
 	"crypto/tls"
 	"io"
 	"net"
+	"sync"
 )
 
 // helloSplitter sits under the front's tls.Conn and passes the client's
-// first TLS record, the ClientHello, to crypto/tls in records of at most
-// helloPiece bytes of payload, each with a header of its own; then it
-// steps aside.
+// first TLS record, the ClientHello, to crypto/tls in records of its own
+// choosing (pieces, each with a header); then it steps aside.
 //
 // Why: a tls.Conn keeps, for the connection's life, the two buffers its
-// handshake grew: rawInput to hold the largest record read, plus 512
-// bytes (bytes.MinRead), and hand to hold the largest handshake message.
-// A ClientHello with a post-quantum key share (X25519MLKEM768, what
-// current browsers, Node and Go send) is about 1.5 KB, so every idle TLS
-// connection held 2 KB of rawInput and 1.5 KB of hand (measured: 3.5 of
-// the 8.4 KB live per idle TLS WebSocket). In pieces that fit the 576
-// bytes rawInput starts with, beside its 512 spare bytes, rawInput stays
-// at 576; hand, filled piece by piece, ends at 2 KB. About 0.95 KB less
-// per connection, for about 25 records parsed once per handshake.
+// handshake grew: rawInput, which holds a whole record, and hand, which
+// holds a whole handshake message. A ClientHello with a post-quantum key
+// share (X25519MLKEM768, what current browsers, Node and Go send) is
+// about 1.5 KB: whole, it grows rawInput to 2 KiB (the record, plus the
+// 512 bytes, bytes.MinRead, it keeps free) and hand to 1.5 KiB; 3.5 of
+// the 8.4 KB live per idle TLS WebSocket, measured.
+//
+// rawInput starts at 576 bytes, and a piece that fits (maxPiece of
+// payload) arrives whole in one read into it and leaves it at that. hand
+// is a bytes.Buffer: written piece by piece, it doubles its capacity (in
+// the allocator's size classes) whenever a piece does not fit, from the
+// size class of the first piece. So the size of the pieces decides the
+// capacity hand ends with: pieceFor picks the one that ends with the
+// least that holds the message (1.5 KiB for Go's 1,498-byte hello, where
+// 64-byte pieces end at 2 KiB and the hello whole at 1.5 KiB with 2 KiB
+// of rawInput). A hello that fits one piece passes as it came.
 //
 // Splitting a handshake message across records is the protocol's own
 // (RFC 8446, section 5.1; RFC 5246, section 6.2.1): the transcript covers
@@ -33,19 +41,66 @@ type helloSplitter struct {
 	first *firstRecord // until the first record has been passed on
 }
 
-// A piece is at most pieceSize bytes, helloPiece of payload after its
-// 5-byte header: the 64 bytes rawInput may hold beside the 512 it keeps
-// free.
-const (
-	pieceSize  = 64
-	helloPiece = 59
-)
-
 const (
 	tlsRecordHeader    = 5
 	tlsRecordHandshake = 22
 	tlsMaxPlaintext    = 1 << 14
 )
+
+// maxPiece is the most payload a piece has: with its header, what
+// rawInput holds from its first growth (firstReadSize).
+const maxPiece = firstReadSize - tlsRecordHeader
+
+// handGrowth is how a bytes.Buffer written in pieces of one size grows:
+// caps[i] is its capacity after the i-th growth.
+type handGrowth struct {
+	piece int
+	caps  []int
+}
+
+// handGrowths are measured once, on real bytes.Buffers (the allocator's
+// size classes are the runtime's), for piece sizes from 64 bytes (what
+// bytes.Buffer starts with) to maxPiece.
+var handGrowths = sync.OnceValue(func() []handGrowth {
+	var gs []handGrowth
+	for p := 64; p <= maxPiece; p += 16 {
+		g := handGrowth{piece: p}
+		var b bytes.Buffer
+		piece := make([]byte, p)
+		for b.Len() < tlsMaxPlaintext {
+			b.Write(piece)
+			if c := b.Cap(); len(g.caps) == 0 || c != g.caps[len(g.caps)-1] {
+				g.caps = append(g.caps, c)
+			}
+		}
+		gs = append(gs, g)
+	}
+	return gs
+})
+
+// pieceFor is the payload size of the pieces a handshake record of m
+// bytes is passed in: the one whose growth of hand ends with the least
+// capacity holding m bytes (of two alike, the larger: fewer records).
+// Each piece is at most the buffer's capacity after the first, so the
+// buffer grows only by doubling, as measured.
+func pieceFor(m int) int {
+	if m <= maxPiece {
+		return m // one piece: hand is made to its size
+	}
+	best, bestCap := maxPiece, 0
+	for _, g := range handGrowths() {
+		for _, c := range g.caps {
+			if c < m {
+				continue
+			}
+			if bestCap == 0 || c <= bestCap {
+				best, bestCap = g.piece, c
+			}
+			break
+		}
+	}
+	return best
+}
 
 type firstRecord struct {
 	started bool
@@ -53,7 +108,8 @@ type firstRecord struct {
 	body    []byte  // the record's payload not yet passed on
 	after   []byte  // bytes read past the record, passed on as they came after it
 	out     []byte  // bytes ready for Read
-	piece   [pieceSize]byte
+	size    int     // the payload of each piece but the last (pieceFor)
+	piece   [tlsRecordHeader + maxPiece]byte
 }
 
 // firstReadSize is what the first read may take: what crypto/tls's own
@@ -118,6 +174,7 @@ func (r *firstRecord) next(nc net.Conn) error {
 		return nil
 	}
 	copy(r.header[:], buf[:3])
+	r.size = pieceFor(size)
 	r.body = make([]byte, size)
 	k := copy(r.body, buf[tlsRecordHeader:n])
 	r.after = buf[tlsRecordHeader+k : n]
@@ -138,7 +195,7 @@ func (r *firstRecord) cut() {
 		r.out, r.after = r.after, nil
 		return
 	}
-	k := min(len(r.body), helloPiece)
+	k := min(len(r.body), r.size)
 	copy(r.piece[:3], r.header[:])
 	r.piece[3], r.piece[4] = byte(k>>8), byte(k)
 	copy(r.piece[tlsRecordHeader:], r.body[:k])

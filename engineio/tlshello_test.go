@@ -6,20 +6,25 @@ import (
 	"errors"
 	"io"
 	"net"
+	"reflect"
 	"strings"
 	"testing"
 )
 
 // The ClientHello splitter under the front's tls.Conn (tlshello.go): a
 // handshake through it is the same handshake, crypto/tls reads the hello
-// in pieces small enough that its input buffer stays at its first size,
-// the splitter steps aside after the first record, and any other input
-// passes as it came.
+// in pieces small enough that its input buffer stays at its first size
+// and sized so that its handshake buffer ends at the least capacity that
+// holds the hello, the splitter steps aside after the first record, and
+// any other input passes as it came.
 
-// readSizes records the size of each read crypto/tls makes through it.
+// readSizes records the size of each read through it, and the size of
+// the first record (its header's length, plus the header).
 type readSizes struct {
 	net.Conn
 	sizes []int
+	head  []byte
+	first int
 }
 
 func (c *readSizes) Read(p []byte) (int, error) {
@@ -27,7 +32,70 @@ func (c *readSizes) Read(p []byte) (int, error) {
 	if n > 0 {
 		c.sizes = append(c.sizes, n)
 	}
+	if len(c.head) < tlsRecordHeader {
+		c.head = append(c.head, p[:min(n, tlsRecordHeader-len(c.head))]...)
+		if len(c.head) == tlsRecordHeader {
+			c.first = tlsRecordHeader + int(c.head[3])<<8 | int(c.head[4])
+		}
+	}
 	return n, err
+}
+
+// tlsBuffers is the capacity of a tls.Conn's input buffer (rawInput) and
+// handshake buffer (hand), which the splitter is there to keep small:
+// crypto/tls's unexported fields, read with reflect. A Go release that
+// renames them fails here; the splitter's sizes must then be measured
+// again.
+func tlsBuffers(t *testing.T, c *tls.Conn) (rawInput, hand int) {
+	t.Helper()
+	v := reflect.ValueOf(c).Elem()
+	capOf := func(name string) int {
+		f := v.FieldByName(name)
+		if !f.IsValid() || f.Type() != reflect.TypeFor[bytes.Buffer]() {
+			t.Fatalf("tls.Conn has no bytes.Buffer %s any more: measure the ClientHello splitter (tlshello.go) again", name)
+		}
+		b := f.FieldByName("buf")
+		if !b.IsValid() || b.Kind() != reflect.Slice {
+			t.Fatalf("bytes.Buffer has no buf slice any more")
+		}
+		return b.Cap()
+	}
+	return capOf("rawInput"), capOf("hand")
+}
+
+// handCapacity is the capacity of a bytes.Buffer after m bytes were
+// written to it in pieces of piece bytes.
+func handCapacity(m, piece int) int {
+	var b bytes.Buffer
+	p := make([]byte, piece)
+	for b.Len() < m {
+		b.Write(p[:min(piece, m-b.Len())])
+	}
+	return b.Cap()
+}
+
+// pieceFor gives the least capacity any piece size up to maxPiece gives
+// (by trying each), for hello sizes around the size classes and those of
+// current clients: Go's with a post-quantum key share (1,498 bytes),
+// without (266), TLS 1.2 (222), and a browser's (about 1.8 KB).
+func TestPieceFor(t *testing.T) {
+	sizes := []int{1, 63, 64, 65, 222, 266, 571, 572, 600, 1000, 1024, 1025, 1100, 1300, 1498, 1536, 1537, 1700, 1792, 1793, 1850, 2000, 2048, 2049, 2500, 3000, 4096, 5000, 9000, tlsMaxPlaintext}
+	for _, m := range sizes {
+		got := pieceFor(m)
+		if got < 1 || got > maxPiece {
+			t.Errorf("pieceFor(%d) = %d, want within [1, %d]", m, got, maxPiece)
+			continue
+		}
+		least := 0
+		for p := 1; p <= maxPiece; p++ {
+			if c := handCapacity(m, p); least == 0 || c < least {
+				least = c
+			}
+		}
+		if c := handCapacity(m, got); c != least {
+			t.Errorf("pieceFor(%d) = %d: capacity %d, want the least, %d", m, got, c, least)
+		}
+	}
 }
 
 func TestHelloSplitterHandshake(t *testing.T) {
@@ -42,9 +110,9 @@ func TestHelloSplitterHandshake(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cc, sc := tcpPair(t)
-			split := newHelloSplitter(sc)
-			sizes := &readSizes{Conn: split}
-			server := tls.Server(sizes, &tls.Config{Certificates: []tls.Certificate{*cert}})
+			sizes := &readSizes{Conn: sc}
+			split := newHelloSplitter(sizes)
+			server := tls.Server(split, &tls.Config{Certificates: []tls.Certificate{*cert}})
 			cfg := tc.client.Clone()
 			cfg.RootCAs, cfg.ServerName = pool, "127.0.0.1"
 			client := tls.Client(cc, cfg)
@@ -76,17 +144,16 @@ func TestHelloSplitterHandshake(t *testing.T) {
 			if split.first != nil {
 				t.Error("the splitter still holds its first-record state after the handshake")
 			}
-			// The hello arrived in pieces of at most 64 bytes: a read of
-			// more would have grown crypto/tls's input buffer past 576.
-			hello := 0
-			for _, n := range sizes.sizes {
-				if n > pieceSize {
-					break
-				}
-				hello += n - tlsRecordHeader
+			// crypto/tls's buffers are what the splitter meant them to
+			// be: rawInput at its first size, hand at the capacity that
+			// pieces of pieceFor's size give (TestPieceFor: the least).
+			m := sizes.first - tlsRecordHeader
+			rawInput, hand := tlsBuffers(t, server)
+			if rawInput != firstReadSize {
+				t.Errorf("crypto/tls's input buffer: capacity %d, want %d (reads %v)", rawInput, firstReadSize, sizes.sizes)
 			}
-			if hello < 200 {
-				t.Errorf("reads %v: the hello did not come in pieces of at most %d bytes", sizes.sizes, pieceSize)
+			if want := handCapacity(m, pieceFor(m)); hand != want {
+				t.Errorf("crypto/tls's handshake buffer after a %d-byte hello: capacity %d, want %d", m, hand, want)
 			}
 			if got := state(server).Version; tc.client.MaxVersion != 0 && got != tc.client.MaxVersion {
 				t.Errorf("negotiated version %x, want %x", got, tc.client.MaxVersion)
@@ -160,11 +227,12 @@ func record(typ byte, version uint16, body string) []byte {
 	return append([]byte{typ, byte(version >> 8), byte(version), byte(len(body) >> 8), byte(len(body))}, body...)
 }
 
-// cutAll is body in records of helloPiece bytes.
+// cutAll is body in records of pieceFor's size.
 func cutAll(typ byte, version uint16, body string) []byte {
 	var out []byte
+	piece := pieceFor(len(body))
 	for len(body) > 0 {
-		k := min(len(body), helloPiece)
+		k := min(len(body), piece)
 		out = append(out, record(typ, version, body[:k])...)
 		body = body[k:]
 	}
@@ -192,8 +260,12 @@ func TestHelloSplitterDoesNotReadPastAHeader(t *testing.T) {
 }
 
 func TestHelloSplitterInput(t *testing.T) {
-	hello := strings.Repeat("h", 150)
-	pieces := append(append(record(22, 0x0301, hello[:59]), record(22, 0x0301, hello[59:118])...), record(22, 0x0301, hello[118:])...)
+	hello := strings.Repeat("h", 1498) // Go's, with a post-quantum key share
+	pieces := cutAll(22, 0x0301, hello)
+	if n := (len(pieces) - len(hello)) / tlsRecordHeader; n < 2 {
+		t.Fatalf("a %d-byte hello in %d pieces, want it cut", len(hello), n)
+	}
+	small := strings.Repeat("h", 150)
 	ccs := record(20, 0x0303, "\x01")
 	for _, tc := range []struct {
 		name     string
@@ -203,6 +275,7 @@ func TestHelloSplitterInput(t *testing.T) {
 		{"a hello record, cut", record(22, 0x0301, hello), pieces, nil},
 		{"a hello record and what followed it", append(record(22, 0x0301, hello), ccs...), append(pieces, ccs...), nil},
 		{"a short record, whole", record(22, 0x0303, "abc"), record(22, 0x0303, "abc"), nil},
+		{"a hello that fits a piece, whole", record(22, 0x0301, small), record(22, 0x0301, small), nil},
 		{"an HTTP request", []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), nil},
 		{"an alert", record(21, 0x0303, "\x02\x28"), record(21, 0x0303, "\x02\x28"), nil},
 		{"an empty handshake record", record(22, 0x0303, ""), record(22, 0x0303, ""), nil},
@@ -226,8 +299,8 @@ func TestHelloSplitterInput(t *testing.T) {
 }
 
 // FuzzHelloSplitter: whatever comes in, the records that come out hold
-// the first record's payload in order, in pieces of at most helloPiece
-// bytes with its type and version, and the rest of the input follows
+// the first record's payload in order, in pieces of pieceFor's size (the
+// last one smaller) with its type and version, and the rest of the input follows
 // unchanged; input that is not a record to split comes out unchanged.
 func FuzzHelloSplitter(f *testing.F) {
 	f.Add(record(22, 0x0301, strings.Repeat("h", 150)), uint8(7))
@@ -258,12 +331,13 @@ func FuzzHelloSplitter(f *testing.F) {
 			t.Fatal(err)
 		}
 		var body []byte
+		piece := pieceFor(size)
 		for len(body) < size {
 			if len(got) < tlsRecordHeader {
 				t.Fatalf("pieces end after %d of %d bytes", len(body), size)
 			}
 			n := int(got[3])<<8 | int(got[4])
-			if !bytes.Equal(got[:3], in[:3]) || n == 0 || n > helloPiece || len(got) < tlsRecordHeader+n {
+			if !bytes.Equal(got[:3], in[:3]) || n != min(piece, size-len(body)) || len(got) < tlsRecordHeader+n {
 				t.Fatalf("piece header % x (payload %d)", got[:5], n)
 			}
 			body = append(body, got[tlsRecordHeader:tlsRecordHeader+n]...)
