@@ -300,11 +300,16 @@ func connOf(nc net.Conn, tc *tls.Conn) net.Conn {
 }
 
 // handshake runs a TLS connection's handshake, within PostTimeout (the
-// front's bound on a request; net/http's is its read timeouts), then reads
-// it: the first request is on its way. A connection that negotiated
-// another protocol than HTTP/1.1 goes to net/http as it is.
+// front's bound on a request) or the http.Server's bound on a handshake
+// when that is shorter, then reads it: the first request is on its way. A
+// connection that negotiated another protocol than HTTP/1.1 goes to
+// net/http as it is.
 func (fc *frontConn) handshake() {
-	_ = fc.nc.SetDeadline(time.Now().Add(fc.f.srv.cfg.PostTimeout))
+	timeout := fc.f.srv.cfg.PostTimeout
+	if h := fc.f.bounds.handshake; h > 0 {
+		timeout = min(timeout, h)
+	}
+	_ = fc.nc.SetDeadline(time.Now().Add(timeout))
 	err := fc.tls.HandshakeContext(fc.f.base)
 	_ = fc.nc.SetDeadline(time.Time{})
 	if err != nil {

@@ -27,6 +27,10 @@ import (
 type idleBounds struct {
 	between time.Duration // waiting for the next request: IdleTimeout, else ReadTimeout
 	first   time.Duration // waiting for the first request: ReadHeaderTimeout, else ReadTimeout
+	// handshake bounds a TLS handshake, as net/http bounds it: the
+	// least of ReadTimeout, ReadHeaderTimeout and WriteTimeout that is
+	// set (ServeTLS takes it when it is under PostTimeout).
+	handshake time.Duration
 }
 
 func idleBoundsOf(hs *http.Server) idleBounds {
@@ -36,6 +40,11 @@ func idleBoundsOf(hs *http.Server) idleBounds {
 	}
 	if b.first == 0 {
 		b.first = hs.ReadTimeout
+	}
+	for _, d := range []time.Duration{hs.ReadTimeout, hs.ReadHeaderTimeout, hs.WriteTimeout} {
+		if d > 0 && (b.handshake == 0 || d < b.handshake) {
+			b.handshake = d
+		}
 	}
 	return b
 }
@@ -55,11 +64,11 @@ func (b idleBounds) sweepTick() time.Duration {
 	return min(max(shortest/8, 10*time.Millisecond), time.Second)
 }
 
-// clock is the front's monotonic time, in nanoseconds since it started
-// (never 0 once a connection is open: idleUntil's 0 means "no bound").
-func (f *front) clock() int64 { return int64(time.Since(f.started)) + 1 }
+// clock is the front's monotonic time, in nanoseconds since it started.
+func (f *front) clock() int64 { return int64(time.Since(f.started)) }
 
-// idleFor starts fc's idle time with bound d (none when d <= 0).
+// idleFor starts fc's idle time with bound d (none when d <= 0; a bound
+// makes idleUntil positive, and 0 stays "no bound").
 func (fc *frontConn) idleFor(d time.Duration) {
 	if d > 0 {
 		fc.idleUntil.Store(fc.f.clock() + int64(d))
@@ -97,10 +106,11 @@ func (f *front) sweep(tick time.Duration) {
 // closeIfIdle closes fc if it is still idle past its bound at now: no
 // request pending or begun, no reader running, nothing in the kernel. It
 // takes the reader role to look, so that no input is taken meanwhile;
-// when fc turns out not to be idle, a reader gets the role and reads.
+// when fc turns out not to be idle (input came since the sweep looked), a
+// reader gets the role and reads.
 func (fc *frontConn) closeIfIdle(now int64) {
-	if !fc.idleAt(now) || !fc.reading.CompareAndSwap(false, true) {
-		return
+	if !fc.reading.CompareAndSwap(false, true) {
+		return // a reader runs: input came
 	}
 	if fc.idleAt(now) && fc.nothingArrived() {
 		fc.f.srv.cfg.Logger.Debug("engineio: closing an idle connection", "remote", fc.nc.RemoteAddr().String())

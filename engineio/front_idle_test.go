@@ -21,23 +21,25 @@ import (
 func TestIdleBoundsOf(t *testing.T) {
 	const s = time.Second
 	for _, tc := range []struct {
-		idle, header, read time.Duration
-		want               idleBounds
-		tick               time.Duration
+		idle, header, read, write time.Duration
+		want                      idleBounds
+		tick                      time.Duration
 	}{
 		{want: idleBounds{}, tick: 0},
 		{idle: 5 * s, want: idleBounds{between: 5 * s}, tick: 625 * time.Millisecond},
-		{header: 40 * time.Millisecond, want: idleBounds{first: 40 * time.Millisecond}, tick: 10 * time.Millisecond},
-		{read: 30 * s, want: idleBounds{between: 30 * s, first: 30 * s}, tick: s},
-		{idle: 2 * s, read: 30 * s, want: idleBounds{between: 2 * s, first: 30 * s}, tick: 250 * time.Millisecond},
-		{header: 10 * s, read: 30 * s, want: idleBounds{between: 30 * s, first: 10 * s}, tick: s},
-		{idle: -1, header: -1, read: 30 * s, want: idleBounds{between: -1, first: -1}, tick: 0},
-		{idle: 800 * time.Millisecond, header: 400 * time.Millisecond, want: idleBounds{between: 800 * time.Millisecond, first: 400 * time.Millisecond}, tick: 50 * time.Millisecond},
+		{header: 40 * time.Millisecond, want: idleBounds{first: 40 * time.Millisecond, handshake: 40 * time.Millisecond}, tick: 10 * time.Millisecond},
+		{read: 30 * s, want: idleBounds{between: 30 * s, first: 30 * s, handshake: 30 * s}, tick: s},
+		{idle: 2 * s, read: 30 * s, want: idleBounds{between: 2 * s, first: 30 * s, handshake: 30 * s}, tick: 250 * time.Millisecond},
+		{header: 10 * s, read: 30 * s, want: idleBounds{between: 30 * s, first: 10 * s, handshake: 10 * s}, tick: s},
+		{idle: -1, header: -1, read: 30 * s, want: idleBounds{between: -1, first: -1, handshake: 30 * s}, tick: 0},
+		{idle: 800 * time.Millisecond, header: 400 * time.Millisecond, want: idleBounds{between: 800 * time.Millisecond, first: 400 * time.Millisecond, handshake: 400 * time.Millisecond}, tick: 50 * time.Millisecond},
+		{write: 3 * s, want: idleBounds{handshake: 3 * s}, tick: 0},
+		{header: 10 * s, write: 3 * s, read: -1, want: idleBounds{between: -1, first: 10 * s, handshake: 3 * s}, tick: s},
 	} {
-		hs := &http.Server{IdleTimeout: tc.idle, ReadHeaderTimeout: tc.header, ReadTimeout: tc.read}
+		hs := &http.Server{IdleTimeout: tc.idle, ReadHeaderTimeout: tc.header, ReadTimeout: tc.read, WriteTimeout: tc.write}
 		got := idleBoundsOf(hs)
 		if got != tc.want {
-			t.Errorf("idleBoundsOf(idle %v, header %v, read %v) = %+v, want %+v", tc.idle, tc.header, tc.read, got, tc.want)
+			t.Errorf("idleBoundsOf(idle %v, header %v, read %v, write %v) = %+v, want %+v", tc.idle, tc.header, tc.read, tc.write, got, tc.want)
 		}
 		if tick := got.sweepTick(); tick != tc.tick {
 			t.Errorf("%+v.sweepTick() = %v, want %v", got, tick, tc.tick)
@@ -107,8 +109,25 @@ func TestFrontClosesIdleConnections(t *testing.T) {
 // net/http.
 func TestFrontClosesSilentConnections(t *testing.T) {
 	const bound = 200 * time.Millisecond
-	t.Run("ReadHeaderTimeout", func(t *testing.T) {
-		_, _, _, addr, _ := startFrontServerTuned(t, nil, nil, nil, func(hs *http.Server) { hs.ReadHeaderTimeout = bound })
+	cert, pool := testCertificate(t)
+	for _, tc := range []struct {
+		name string
+		cert *tls.Certificate
+		pool *x509.CertPool
+	}{{"ReadHeaderTimeout", nil, nil}, {"ReadHeaderTimeout over TLS", cert, pool}} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, _, addr, _ := startFrontServerTuned(t, nil, nil, tc.cert, func(hs *http.Server) { hs.ReadHeaderTimeout = bound })
+			opened := time.Now()
+			conn, br := dialIdleTest(t, addr, tc.pool) // over TLS, after the handshake
+			if waited := waitClosed(t, conn, br, opened); waited < bound {
+				t.Errorf("closed after %v, before ReadHeaderTimeout (%v)", waited, bound)
+			}
+		})
+	}
+	// A TLS client that sends no ClientHello is bounded as net/http
+	// bounds it (here by ReadHeaderTimeout), not by PostTimeout alone.
+	t.Run("no ClientHello", func(t *testing.T) {
+		_, _, _, addr, _ := startFrontServerTuned(t, nil, nil, cert, func(hs *http.Server) { hs.ReadHeaderTimeout = bound })
 		opened := time.Now()
 		conn, br := dialFront(t, addr)
 		if waited := waitClosed(t, conn, br, opened); waited < bound {
@@ -192,11 +211,27 @@ func TestFrontIdleCloseLeavesInputThatArrived(t *testing.T) {
 	}
 	f.mu.Unlock()
 	deadline := time.Now().Add(5 * time.Second)
-	for !fc.reading.CompareAndSwap(false, true) { // the reader parks after the answer
-		if time.Now().After(deadline) {
-			t.Fatal("the reader did not park")
+	takeRole := func() {
+		t.Helper()
+		for !fc.reading.CompareAndSwap(false, true) { // the reader parks after the answer
+			if time.Now().After(deadline) {
+				t.Fatal("the reader did not park")
+			}
+			time.Sleep(time.Millisecond)
 		}
-		time.Sleep(time.Millisecond)
+	}
+	// A connection without a bound (idleUntil 0) is never idle.
+	takeRole()
+	kept := fc.idleUntil.Swap(0)
+	fc.reading.Store(false)
+	fc.closeIfIdle(f.clock() + int64(2*time.Hour))
+	takeRole()
+	fc.idleUntil.Store(kept)
+	fc.mu.Lock()
+	gone := fc.gone
+	fc.mu.Unlock()
+	if gone {
+		t.Fatal("a connection without an idle bound was closed")
 	}
 	if _, err := io.WriteString(conn, "GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
 		t.Fatal(err)

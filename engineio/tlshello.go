@@ -60,10 +60,16 @@ type handGrowth struct {
 
 // handGrowths are measured once, on real bytes.Buffers (the allocator's
 // size classes are the runtime's), for piece sizes from 64 bytes (what
-// bytes.Buffer starts with) to maxPiece.
+// bytes.Buffer starts with) to maxPiece: every size class's largest size
+// is one of them, and the pieces of one class grow the buffer alike.
 var handGrowths = sync.OnceValue(func() []handGrowth {
+	var sizes []int // the allocator's classes up to 256 are 16 apart, and above it 32 or 64
+	for p := 64; p < maxPiece; p += 16 {
+		sizes = append(sizes, p)
+	}
+	sizes = append(sizes, maxPiece)
 	var gs []handGrowth
-	for p := 64; p <= maxPiece; p += 16 {
+	for _, p := range sizes {
 		g := handGrowth{piece: p}
 		var b bytes.Buffer
 		piece := make([]byte, p)

@@ -95,6 +95,19 @@ func TestPieceFor(t *testing.T) {
 		if c := handCapacity(m, got); c != least {
 			t.Errorf("pieceFor(%d) = %d: capacity %d, want the least, %d", m, got, c, least)
 		}
+		if m <= maxPiece {
+			if got != m {
+				t.Errorf("pieceFor(%d) = %d, want %d: a hello that fits a piece passes whole", m, got, m)
+			}
+			continue
+		}
+		// Of the sizes that give the least, the largest: fewest records.
+		for q := got + 1; q <= maxPiece; q++ {
+			if handCapacity(m, q) == least {
+				t.Errorf("pieceFor(%d) = %d, but %d gives the same capacity in fewer records", m, got, q)
+				break
+			}
+		}
 	}
 }
 
