@@ -242,8 +242,10 @@ func (f *front) accept(ln net.Listener) {
 // can watch; anything else goes to net/http as it is.
 func (f *front) start(nc net.Conn) {
 	var tc *tls.Conn
+	var split *helloSplitter
 	if f.tls != nil {
-		tc = tls.Server(newHelloSplitter(nc), f.tls)
+		split = newHelloSplitter(nc)
+		tc = tls.Server(split, f.tls)
 	}
 	tcp, ok := nc.(*net.TCPConn)
 	if !ok {
@@ -255,19 +257,15 @@ func (f *front) start(nc net.Conn) {
 		f.handoff.push(connOf(nc, tc))
 		return
 	}
-	fc := &frontConn{f: f, nc: connOf(nc, tc), rc: rc, tls: tc}
-	var w *netpoll.Watch
-	if tc == nil {
-		// Plain TCP is read until the kernel holds nothing more, so the
-		// watch can stay in the poller's set, edge-triggered: a poll
-		// answered and the next one read cost no epoll_ctl. A tls.Conn
-		// reads the socket record by record, and may leave input there
-		// that no new edge would report.
-		fc.edge = true
-		w, err = netpoll.NewEdgeWatch(rc, fc.wakeEdge)
-	} else {
-		w, err = netpoll.NewWatch(rc, fc.wake)
-	}
+	fc := &frontConn{f: f, nc: connOf(nc, tc), rc: rc, tls: tc, split: split}
+	// A connection is read until the kernel holds nothing more, so the
+	// watch can stay in the poller's set, edge-triggered: a poll answered
+	// and the next one read cost no epoll_ctl. (A tls.Conn reads the
+	// socket record by record and may stop with input left there, which
+	// no new edge would report: its splitter tells the reader when a read
+	// filled its buffer, and the reader reads the socket again then.) The
+	// descriptor joins the set at the first Arm, after a TLS handshake.
+	w, err := netpoll.NewEdgeWatch(rc, fc.wakeEdge)
 	if err != nil {
 		f.handoff.push(fc.nc) // the TLS connection when there is one
 		return
@@ -325,7 +323,9 @@ func (fc *frontConn) handshake() {
 	fc.state = &st
 	fc.idleFor(fc.f.bounds.first)
 	if fc.reading.CompareAndSwap(false, true) {
-		fc.run(false)
+		// The client's first request may have come with its Finished
+		// message, into the tls.Conn's buffer: no edge reports that.
+		fc.run(true)
 	}
 }
 
@@ -386,19 +386,21 @@ type frontConn struct {
 	deadline bool
 	watch    *netpoll.Watch
 	reading  atomic.Bool
-	// edge: the watch is edge-triggered (plain TCP, NewEdgeWatch); woke
-	// is set by every wake, so that input that arrives while a reader
-	// runs, whose wake finds the role taken, is not missed: the reader
-	// clears it before each read and looks at it after giving up the
-	// role. hungUp is set by the watch's report of a hang-up and never
-	// cleared: a read that takes the last data does not find the end
-	// behind it, and no new edge comes for it.
-	edge   bool
+	// The watch is edge-triggered (NewEdgeWatch). woke is set by every
+	// wake, so that input that arrives while a reader runs, whose wake
+	// finds the role taken, is not missed: the reader clears it before
+	// each read and looks at it after giving up the role. hungUp is set
+	// by the watch's report of a hang-up and never cleared: a read that
+	// takes the last data does not find the end behind it, and no new
+	// edge comes for it.
 	woke   atomic.Bool
 	hungUp atomic.Bool
-	// tls is nc as a TLS connection (ServeTLS), nil on plain TCP; state
-	// is its handshake's outcome, set before the first read.
+	// tls is nc as a TLS connection (ServeTLS), nil on plain TCP; split
+	// is the connection under it (which tells whether its last read
+	// filled its buffer); state is its handshake's outcome, set before
+	// the first read.
 	tls   *tls.Conn
+	split *helloSplitter
 	state *tls.ConnectionState
 	// remote is the client's address as a request's RemoteAddr, set by
 	// the first request (the reader's alone).
@@ -459,7 +461,7 @@ func (fc *frontConn) park() bool {
 	if !fc.watch.Arm() {
 		return !fc.reading.CompareAndSwap(false, true)
 	}
-	if fc.edge && fc.unreported() {
+	if fc.unreported() {
 		// Input or a hang-up came while this reader had the role (its
 		// wake found the role taken), and no other edge will report it.
 		return !fc.reading.CompareAndSwap(false, true)
@@ -481,17 +483,14 @@ func (fc *frontConn) run(woken bool) {
 		}
 	}()
 	timeout := fc.f.srv.cfg.PostTimeout
-	// unread: the kernel may hold input not read yet. Whoever started
-	// this reader (the poller, or an answer written) may have input
-	// waiting; a read that returned less than the buffer emptied it. (A
-	// TLS connection may still hold a record read from the socket: the
-	// client's next request, taken once the pending one is answered, or
-	// a close alert, which a hang-up follows and the poller reports.)
-	// With an edge watch, input that came since the last read was
-	// reported: an answer's writer that becomes the reader reads only
-	// when a wake says so (the client's next poll is rarely there yet,
-	// and its arrival wakes a reader).
-	unread := woken || !fc.edge || fc.unreported()
+	// unread: the kernel may hold input not read yet. The poller's wake
+	// says so; a read that returned less than the buffer emptied it (a
+	// TLS reader also takes the records its tls.Conn holds, until a read
+	// returns nothing: mayHoldMore). Input that came since the last read
+	// was reported: an answer's writer that becomes the reader reads
+	// only when a wake says so (the client's next poll is rarely there
+	// yet, and its arrival wakes a reader).
+	unread := woken || fc.unreported()
 	// park gives the buffer back, if the reader holds one, and parks;
 	// false: the role came back (the watch stopped, the connection is
 	// closing, or input came meanwhile) and the reader looks again.
@@ -532,12 +531,12 @@ func (fc *frontConn) run(woken bool) {
 		}
 		since := fc.since
 		fc.mu.Unlock()
-		// A pending request's connection is read without waiting: only a
-		// hang-up or the client's next request can come. So is an
-		// edge-watched one with no request begun: the edge of what comes
+		// A connection is read without waiting unless a request has
+		// begun: while one is pending only a hang-up or the client's next
+		// request can come, and with none begun the edge of what comes
 		// later wakes a reader, which saves a read that waits (a timer,
 		// and a read that finds nothing) per request.
-		noWait := pending || (fc.edge && !partial)
+		noWait := !partial
 		if noWait && !unread {
 			// The last read emptied the kernel's buffer: park at once.
 			// Arming the watch reports input (or a hang-up) that came
@@ -624,13 +623,13 @@ func (fc *frontConn) mayHoldMore(n, size int) bool {
 
 // readArrived reads what has come for a connection, without waiting (one
 // whose request is being answered, or an edge-watched one). On plain TCP
-// that is a raw read. On TLS it is
-// what the tls.Conn holds already (a read past its deadline, which makes
-// no system call: a tls.Conn keeps what it had read and carries on), or,
-// when the poller woke the reader, a read of the socket, which holds
-// something: input or a hang-up.
+// that is a raw read. On TLS it is what the tls.Conn holds already (a
+// read past its deadline, which makes no system call: a tls.Conn keeps
+// what it had read and carries on), or a read of the socket when that
+// holds something: the poller reported input or a hang-up (woken, or a
+// wake while this reader ran), or the last read filled its buffer.
 func (fc *frontConn) readArrived(b []byte, woken bool) (int, error) {
-	fc.woke.Store(false) // what a wake reported is read now
+	reported := fc.woke.Swap(false) // what a wake reported is read now
 	if fc.tls == nil {
 		if fc.deadline {
 			// A raw read fails at once past a deadline.
@@ -640,7 +639,7 @@ func (fc *frontConn) readArrived(b []byte, woken bool) (int, error) {
 		return fc.readNow(b)
 	}
 	at := aLongTimeAgo
-	if woken {
+	if woken || reported || fc.hungUp.Load() || fc.split.full {
 		at = time.Now().Add(frontLinger)
 	}
 	_ = fc.nc.SetReadDeadline(at)

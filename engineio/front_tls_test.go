@@ -503,3 +503,58 @@ func recordReadAlongWithAParkedPoll(t *testing.T, srv *Server, addr string, pool
 		t.Fatalf("the request behind it: %d, want 404 from net/http", resp.StatusCode)
 	}
 }
+
+// The front's watch is edge-triggered on TLS too, and a tls.Conn stops
+// reading the socket once it has a record: when its read filled its
+// buffer, the kernel may hold more that no new edge reports, and the
+// reader reads the socket again (helloSplitter.full). Here requests in
+// separate records, many buffers' worth, wait in the kernel before the
+// reader starts: every one is answered.
+func TestFrontTLSReadsPastAFullBuffer(t *testing.T) {
+	if !pollerExpected() {
+		t.Skip("the front runs on the poller")
+	}
+	fronts := make(chan *front, 1)
+	hook := func(fr *front) { fronts <- fr }
+	testHookFront.Store(&hook)
+	t.Cleanup(func() { testHookFront.Store(nil) })
+	cert, pool := testCertificate(t)
+	_, _, _, addr, _ := startFrontServerWith(t, nil, nil, cert)
+	f := <-fronts
+	conn, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: pool})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	br := bufio.NewReader(conn)
+	openSession(t, conn, br)
+	f.mu.Lock()
+	var fc *frontConn
+	for c := range f.conns {
+		fc = c
+	}
+	f.mu.Unlock()
+	deadline := time.Now().Add(5 * time.Second)
+	for !fc.reading.CompareAndSwap(false, true) { // hold the reader off
+		if time.Now().After(deadline) {
+			t.Fatal("the reader did not park")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	const n = 24
+	req := "GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\nX-Pad: " + strings.Repeat("p", 300) + "\r\n\r\n"
+	for range n {
+		if _, err := io.WriteString(conn, req); err != nil { // a record each
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(50 * time.Millisecond) // in the server's kernel by now, on loopback
+	fc.reading.Store(false)
+	fc.wake()
+	for i := range n {
+		_, body := readResponse(t, conn, br)
+		if !strings.HasPrefix(body, "0{") {
+			t.Fatalf("answer %d: %q", i, body)
+		}
+	}
+}

@@ -36,9 +36,16 @@ import (
 // record of type handshake, within the plaintext limit, is split; anything
 // else (an HTTP request on the TLS port, an SSLv2 hello) passes as it came,
 // for crypto/tls to answer as it would.
+//
+// After the first record it passes reads on as they come, and notes
+// whether the last one filled the buffer it was given (full): the kernel
+// may then hold more input, which the front's edge-triggered watch will
+// not report again (frontConn.readArrived). Only the goroutine reading
+// the tls.Conn touches it.
 type helloSplitter struct {
 	net.Conn
 	first *firstRecord // until the first record has been passed on
+	full  bool         // the last read filled its buffer
 }
 
 const (
@@ -132,7 +139,11 @@ func newHelloSplitter(nc net.Conn) *helloSplitter {
 func (c *helloSplitter) Read(p []byte) (int, error) {
 	r := c.first
 	if r == nil {
-		return c.Conn.Read(p)
+		// (The front's reader reads the socket again while full is
+		// set: a read that returns nothing leaves the kernel empty.)
+		n, err := c.Conn.Read(p)
+		c.full = n == len(p)
+		return n, err
 	}
 	if len(r.out) == 0 {
 		if err := r.next(c.Conn); err != nil {
