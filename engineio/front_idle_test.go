@@ -196,36 +196,18 @@ func TestFrontIdleCloseLeavesInputThatArrived(t *testing.T) {
 	if !pollerExpected() {
 		t.Skip("the front runs on the poller")
 	}
-	fronts := make(chan *front, 1)
-	hook := func(fr *front) { fronts <- fr }
-	testHookFront.Store(&hook)
-	t.Cleanup(func() { testHookFront.Store(nil) })
+	fronts := frontsServed(t)
 	_, _, _, addr, _ := startFrontServerTuned(t, nil, nil, nil, func(hs *http.Server) { hs.IdleTimeout = time.Hour })
 	f := <-fronts
 	conn, br := dialFront(t, addr)
 	openSession(t, conn, br)
-	f.mu.Lock()
-	var fc *frontConn
-	for c := range f.conns {
-		fc = c
-	}
-	f.mu.Unlock()
-	deadline := time.Now().Add(5 * time.Second)
-	takeRole := func() {
-		t.Helper()
-		for !fc.reading.CompareAndSwap(false, true) { // the reader parks after the answer
-			if time.Now().After(deadline) {
-				t.Fatal("the reader did not park")
-			}
-			time.Sleep(time.Millisecond)
-		}
-	}
+	fc := soleConn(t, f)
 	// A connection without a bound (idleUntil 0) is never idle.
-	takeRole()
+	holdReader(t, fc)
 	kept := fc.idleUntil.Swap(0)
 	fc.reading.Store(false)
 	fc.closeIfIdle(f.clock() + int64(2*time.Hour))
-	takeRole()
+	holdReader(t, fc)
 	fc.idleUntil.Store(kept)
 	fc.mu.Lock()
 	gone := fc.gone
@@ -236,6 +218,7 @@ func TestFrontIdleCloseLeavesInputThatArrived(t *testing.T) {
 	if _, err := io.WriteString(conn, "GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
 		t.Fatal(err)
 	}
+	deadline := time.Now().Add(5 * time.Second)
 	for fc.nothingArrived() {
 		if time.Now().After(deadline) {
 			t.Fatal("the request did not reach the server's kernel")
@@ -246,4 +229,40 @@ func TestFrontIdleCloseLeavesInputThatArrived(t *testing.T) {
 	fc.closeIfIdle(f.clock() + int64(2*time.Hour)) // past the bound
 	_, body := readResponse(t, conn, br)
 	handshakeSID(t, body)
+}
+
+// frontsServed hands over each front Serve makes until the test ends.
+func frontsServed(t *testing.T) <-chan *front {
+	fronts := make(chan *front, 1)
+	hook := func(fr *front) { fronts <- fr }
+	testHookFront.Store(&hook)
+	t.Cleanup(func() { testHookFront.Store(nil) })
+	return fronts
+}
+
+// soleConn is the one connection f reads.
+func soleConn(t *testing.T, f *front) *frontConn {
+	t.Helper()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.conns) != 1 {
+		t.Fatalf("the front reads %d connections, want 1", len(f.conns))
+	}
+	for fc := range f.conns {
+		return fc
+	}
+	return nil
+}
+
+// holdReader takes fc's reader role once its reader has parked, so that
+// no reader takes what the client sends meanwhile.
+func holdReader(t *testing.T, fc *frontConn) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !fc.reading.CompareAndSwap(false, true) {
+		if time.Now().After(deadline) {
+			t.Fatal("the reader did not park")
+		}
+		time.Sleep(time.Millisecond)
+	}
 }

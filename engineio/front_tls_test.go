@@ -514,10 +514,7 @@ func TestFrontTLSReadsPastAFullBuffer(t *testing.T) {
 	if !pollerExpected() {
 		t.Skip("the front runs on the poller")
 	}
-	fronts := make(chan *front, 1)
-	hook := func(fr *front) { fronts <- fr }
-	testHookFront.Store(&hook)
-	t.Cleanup(func() { testHookFront.Store(nil) })
+	fronts := frontsServed(t)
 	cert, pool := testCertificate(t)
 	_, _, _, addr, _ := startFrontServerWith(t, nil, nil, cert)
 	f := <-fronts
@@ -528,19 +525,8 @@ func TestFrontTLSReadsPastAFullBuffer(t *testing.T) {
 	defer conn.Close()
 	br := bufio.NewReader(conn)
 	openSession(t, conn, br)
-	f.mu.Lock()
-	var fc *frontConn
-	for c := range f.conns {
-		fc = c
-	}
-	f.mu.Unlock()
-	deadline := time.Now().Add(5 * time.Second)
-	for !fc.reading.CompareAndSwap(false, true) { // hold the reader off
-		if time.Now().After(deadline) {
-			t.Fatal("the reader did not park")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	fc := soleConn(t, f)
+	holdReader(t, fc)
 	const n = 24
 	req := "GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\nX-Pad: " + strings.Repeat("p", 300) + "\r\n\r\n"
 	for range n {
