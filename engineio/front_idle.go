@@ -1,6 +1,7 @@
 package engineio
 
 import (
+	"math"
 	"net/http"
 	"time"
 )
@@ -41,23 +42,28 @@ func idleBoundsOf(hs *http.Server) idleBounds {
 	if b.first == 0 {
 		b.first = hs.ReadTimeout
 	}
-	for _, d := range []time.Duration{hs.ReadTimeout, hs.ReadHeaderTimeout, hs.WriteTimeout} {
-		if d > 0 && (b.handshake == 0 || d < b.handshake) {
-			b.handshake = d
+	b.handshake = leastBound(hs.ReadTimeout, hs.ReadHeaderTimeout, hs.WriteTimeout)
+	return b
+}
+
+// leastBound is the least of ds that is a bound (over 0), 0 when none is.
+func leastBound(ds ...time.Duration) time.Duration {
+	least := time.Duration(math.MaxInt64)
+	for _, d := range ds {
+		if d > 0 {
+			least = min(least, d)
 		}
 	}
-	return b
+	if least == math.MaxInt64 {
+		return 0
+	}
+	return least
 }
 
 // sweepTick is how often the connections are looked at: an eighth of the
 // shortest bound, within [10ms, 1s]; 0 when there is no bound.
 func (b idleBounds) sweepTick() time.Duration {
-	shortest := time.Duration(0)
-	for _, d := range []time.Duration{b.between, b.first} {
-		if d > 0 && (shortest == 0 || d < shortest) {
-			shortest = d
-		}
-	}
+	shortest := leastBound(b.between, b.first)
 	if shortest == 0 {
 		return 0
 	}
