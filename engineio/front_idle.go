@@ -96,7 +96,7 @@ func (f *front) sweep(tick time.Duration) {
 		now := f.clock()
 		f.mu.Lock()
 		for fc := range f.conns {
-			if u := fc.idleUntil.Load(); u != 0 && u <= now {
+			if idleEnded(fc.idleUntil.Load(), now) {
 				due = append(due, fc)
 			}
 		}
@@ -131,6 +131,9 @@ func (fc *frontConn) closeIfIdle(now int64) {
 func (fc *frontConn) idleAt(now int64) bool {
 	fc.mu.Lock()
 	defer fc.mu.Unlock()
-	u := fc.idleUntil.Load()
-	return !fc.gone && !fc.pending && len(fc.in) == 0 && u != 0 && u <= now
+	return !fc.gone && !fc.pending && len(fc.in) == 0 && idleEnded(fc.idleUntil.Load(), now)
 }
+
+// idleEnded reports whether an idle time that ends at until (0: no bound)
+// has ended at now: at its end, not before.
+func idleEnded(until, now int64) bool { return until != 0 && until <= now }

@@ -266,3 +266,18 @@ func holdReader(t *testing.T, fc *frontConn) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// An idle time ends at its bound, not before; 0 is no bound.
+func TestIdleEnded(t *testing.T) {
+	for _, tc := range []struct {
+		until, now int64
+		want       bool
+	}{
+		{0, 0, false}, {0, 1 << 40, false},
+		{100, 99, false}, {100, 100, true}, {100, 101, true},
+	} {
+		if got := idleEnded(tc.until, tc.now); got != tc.want {
+			t.Errorf("idleEnded(%d, %d) = %v, want %v", tc.until, tc.now, got, tc.want)
+		}
+	}
+}

@@ -97,5 +97,5 @@ func (fc *frontConn) nothingArrived() bool {
 		n, _, err = syscall.Recvfrom(int(fd), one[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
 		return true
 	})
-	return cerr != nil || err != nil || n <= 0
+	return cerr != nil || err != nil || n < len(one)
 }

@@ -71,8 +71,8 @@ type handGrowth struct {
 // is one of them, and the pieces of one class grow the buffer alike.
 var handGrowths = sync.OnceValue(func() []handGrowth {
 	var sizes []int // the allocator's classes up to 256 are 16 apart, and above it 32 or 64
-	for p := 64; p < maxPiece; p += 16 {
-		sizes = append(sizes, p)
+	for k := range (maxPiece - 64) / 16 { // 64, 80, ..., 544
+		sizes = append(sizes, 64+16*k)
 	}
 	sizes = append(sizes, maxPiece)
 	var gs []handGrowth
