@@ -70,8 +70,10 @@ type handGrowth struct {
 // bytes.Buffer starts with) to maxPiece: every size class's largest size
 // is one of them, and the pieces of one class grow the buffer alike.
 var handGrowths = sync.OnceValue(func() []handGrowth {
-	var sizes []int // the allocator's classes up to 256 are 16 apart, and above it 32 or 64
-	for k := range (maxPiece - 64) / 16 { // 64, 80, ..., 544
+	// The allocator's classes up to 256 bytes are 16 apart, and above it
+	// 32 or 64: 64, 80, ..., 544, and maxPiece.
+	var sizes []int
+	for k := range (maxPiece - 64) / 16 {
 		sizes = append(sizes, 64+16*k)
 	}
 	sizes = append(sizes, maxPiece)
