@@ -406,7 +406,9 @@ type frontConn struct {
 	// the first request (the reader's alone).
 	remote string
 	// idleUntil is when the connection, waiting for a request, has been
-	// idle for too long (front.clock; 0: not idle, or no bound).
+	// idle for too long (front.clock; 0: not idle, or no bound). Set when
+	// an answer is written or the connection opens, cleared when a
+	// request is taken.
 	idleUntil atomic.Int64
 
 	mu      sync.Mutex
@@ -656,9 +658,6 @@ func (fc *frontConn) readArrived(b []byte, woken bool) (int, error) {
 // its answers gets there: a request too large for the front is handed
 // over before.
 func (fc *frontConn) took(b []byte, n int) bool {
-	if n > 0 {
-		fc.idleUntil.Store(0) // a request begins
-	}
 	fc.mu.Lock()
 	if len(fc.in) == 0 && !fc.pending {
 		fc.since = time.Now()
@@ -717,6 +716,7 @@ func (fc *frontConn) next() int {
 		fc.since = time.Now()
 	}
 	ctx, cancel := context.WithCancel(fc.f.base)
+	fc.idleUntil.Store(0) // not idle while answered (a request begun holds the reader role)
 	fc.pending = true
 	fc.cancel = cancel
 	fc.mu.Unlock()

@@ -18,7 +18,7 @@ import (
 //
 // The bounds are kept without a timer per connection: a connection
 // records when its idle time ends (idleUntil, set when an answer is
-// written or the connection opens, cleared when input arrives), and one
+// written or the connection opens, cleared when a request is taken), and one
 // goroutine per front looks at the connections every tick (sweep). A
 // connection is closed between its bound and its bound plus a tick; never
 // before.

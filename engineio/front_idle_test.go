@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -186,6 +187,35 @@ func TestFrontParkedPollOutlivesIdleTimeout(t *testing.T) {
 	resp, body := readResponse(t, conn, br)
 	if resp.StatusCode != http.StatusOK || body != "2" {
 		t.Fatalf("poll answered %d %q, want 200 \"2\" (the ping)", resp.StatusCode, body)
+	}
+}
+
+// A poll sent along with the request before it (read with it, answered
+// after it, which starts the connection's idle time) is not idle either
+// once it waits: its connection is not looked at by the sweep.
+func TestFrontPipelinedPollIsNotIdle(t *testing.T) {
+	srv, _, _, addr, _ := startFrontServerTuned(t, &Options{PingInterval: 600 * time.Millisecond, PingTimeout: 2 * time.Second}, nil, nil,
+		func(hs *http.Server) { hs.IdleTimeout = 50 * time.Millisecond })
+	conn, br := dialFront(t, addr)
+	sid := openSession(t, conn, br)
+	path := "/socket.io/?EIO=4&transport=polling&sid=" + sid
+	both := "POST " + path + " HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\n6" +
+		"GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n"
+	if _, err := io.WriteString(conn, both); err != nil {
+		t.Fatal(err)
+	}
+	if resp, body := readResponse(t, conn, br); resp.StatusCode != http.StatusOK || body != "ok" {
+		t.Fatalf("POST answered %d %q", resp.StatusCode, body)
+	}
+	if pollerExpected() {
+		waitPollsParked(t, srv, 1)
+		if u := frontConnOf(t, srv, sid).idleUntil.Load(); u != 0 {
+			t.Errorf("a parked poll's connection has idleUntil %d, want 0", u)
+		}
+	}
+	resp, body := readResponse(t, conn, br)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "2") {
+		t.Fatalf("poll answered %d %q, want 200 with the ping", resp.StatusCode, body)
 	}
 }
 
