@@ -236,11 +236,11 @@ func (c *Conn) resumePoll(p *parkedPoll) {
 // (Behind net/http, as with the reference server, a failed answer is not
 // known and the heartbeat ends a client that is gone.)
 func (c *Conn) pollLost(err error) {
+	reason := ReasonTransportError
 	if isTimeout(err) {
-		c.closeWriteTimeout()
-		return
+		reason = ReasonWriteTimeout
 	}
-	c.close(ReasonTransportError, false)
+	c.closeAfterWrite(reason)
 }
 
 // catchUpProbe has the probe WebSocket of an upgrade in progress handle

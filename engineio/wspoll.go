@@ -806,7 +806,7 @@ func (pw *pollWS) armStallCheck(after time.Duration) {
 			pw.armStallCheck(timeout - waited)
 			return
 		}
-		pw.c.closeWriteTimeout()
+		pw.c.closeAfterWrite(ReasonWriteTimeout)
 		pw.d.Shutdown()
 	})
 }

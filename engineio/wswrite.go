@@ -298,25 +298,22 @@ func (c *Conn) writeLoop(g *gorillaWS) {
 // writeFailed ends the session after a write on g failed: the writer's, or
 // the reader's answer to a ping.
 func (c *Conn) writeFailed(g *gorillaWS, err error) {
-	if reason := writeErrorReason(err); reason == ReasonWriteTimeout {
-		c.closeWriteTimeout()
-	} else {
-		c.close(reason, false)
-	}
+	c.closeAfterWrite(writeErrorReason(err))
 	g.abort()
 }
 
-// closeWriteTimeout ends the session of a client that did not take a
-// write within WriteTimeout (a WebSocket frame or, through Serve, a poll's
-// answer): counted in Stats, logged, closed with ReasonWriteTimeout.
-// (Closing an already closed session forces its pending graceful close,
-// which a client that does not read would not let finish.)
-func (c *Conn) closeWriteTimeout() {
-	if !c.isClosed() {
+// closeAfterWrite ends the session after a write that failed for reason
+// (a WebSocket frame or, through Serve, a poll's answer). A client that
+// did not take the write within WriteTimeout (ReasonWriteTimeout) is
+// counted in Stats and logged as well. (Closing an already closed session
+// forces its pending graceful close, which a client that does not read
+// would not let finish.)
+func (c *Conn) closeAfterWrite(reason string) {
+	if reason == ReasonWriteTimeout && !c.isClosed() {
 		c.srv.stats.writeTimeouts.Add(1)
-		c.srv.cfg.Logger.Info("engineio: disconnecting a client that does not read", "sid", c.id, "reason", ReasonWriteTimeout)
+		c.srv.cfg.Logger.Info("engineio: disconnecting a client that does not read", "sid", c.id, "reason", reason)
 	}
-	c.close(ReasonWriteTimeout, false)
+	c.close(reason, false)
 }
 
 // writeBatch writes sc.batch, its frames gathered into one writev
