@@ -165,6 +165,7 @@ func (s *Server) serve(ln net.Listener, hs *http.Server, tlsCfg *tls.Config, h h
 		started: time.Now(),
 	}
 	f.workers.wg = &f.wg
+	f.rounds.f = f
 	f.base = context.WithValue(context.WithValue(context.Background(),
 		http.ServerContextKey, hs), http.LocalAddrContextKey, ln.Addr())
 	f.handoff = &handoffListener{ln: ln, f: f, conns: make(chan net.Conn), done: make(chan struct{})}
@@ -208,6 +209,8 @@ type front struct {
 	// serve any handler of hs, which the engine's Close must not wait for.
 	workers dispatchers
 	wg      tracker
+	// rounds answer the polls woken together (front_rounds.go).
+	rounds answerRounds
 
 	mu     sync.Mutex
 	conns  map[*frontConn]struct{} // open connections read by the front
@@ -888,16 +891,9 @@ func (fc *frontConn) lost() {
 // could not be): the next request, if the client sent it already, is
 // taken by the reader, started for it if none runs.
 func (fc *frontConn) answered(closeAfter bool) {
-	fc.mu.Lock()
-	cancel := fc.cancel
-	fc.cancel, fc.onGone, fc.pending = nil, nil, false
-	fc.mu.Unlock()
-	cancel() // set by next for every request
-	if closeAfter {
-		fc.lost()
+	if !fc.endRequest(closeAfter) {
 		return
 	}
-	fc.idleFor(fc.f.bounds.between)
 	// The goroutine that wrote the answer becomes the connection's reader
 	// if it has none (the usual case after a parked poll): the client's
 	// next request comes within moments, and is read here rather than
@@ -905,6 +901,22 @@ func (fc *frontConn) answered(closeAfter bool) {
 	if fc.reading.CompareAndSwap(false, true) {
 		fc.run(false)
 	}
+}
+
+// endRequest ends the pending request, whose answer was written; false
+// means the connection was closed (closeAfter: the answer said so).
+func (fc *frontConn) endRequest(closeAfter bool) bool {
+	fc.mu.Lock()
+	cancel := fc.cancel
+	fc.cancel, fc.onGone, fc.pending = nil, nil, false
+	fc.mu.Unlock()
+	cancel() // set by next for every request
+	if closeAfter {
+		fc.lost()
+		return false
+	}
+	fc.idleFor(fc.f.bounds.between)
+	return true
 }
 
 // frontWriter is the ResponseWriter of a request the front reads: the
@@ -1041,56 +1053,76 @@ func (w *frontWriter) clientGone() bool {
 // finish writes the answer and ends the request. It reports false if the
 // connection is closed.
 func (w *frontWriter) finish() bool {
+	bp, out := w.encode()
+	return w.written(bp, out, w.fc.write(out))
+}
+
+// encode renders the answer, head and body, into a pooled buffer (bp's),
+// and returns it; written gives the buffer back.
+func (w *frontWriter) encode() (bp *[]byte, out []byte) {
 	w.WriteHeader(http.StatusOK)
 	h := w.header // nil when nothing was set: no map is made for the answer
-	bp := frontAnswerBuffers.Get().(*[]byte)
-	out := bytes.NewBuffer((*bp)[:0])
-	out.Grow(256 + len(w.body))
-	out.WriteString("HTTP/1.1 ")
-	out.WriteString(strconv.Itoa(w.status))
-	out.WriteByte(' ')
-	out.WriteString(http.StatusText(w.status))
-	out.WriteString("\r\n")
+	bp = frontAnswerBuffers.Get().(*[]byte)
+	b := bytes.NewBuffer((*bp)[:0])
+	b.Grow(256 + len(w.body))
+	b.WriteString("HTTP/1.1 ")
+	b.WriteString(strconv.Itoa(w.status))
+	b.WriteByte(' ')
+	b.WriteString(http.StatusText(w.status))
+	b.WriteString("\r\n")
 	// What the front adds goes straight to the output rather than into
 	// the handler's header map (two map insertions an answer, which the
 	// profile showed); the length is always the front's own.
 	switch {
 	case w.contentType != "":
-		_ = h.WriteSubset(out, frontTypedHeader)
-		writeHeaderLine(out, "Content-Type", w.contentType)
+		_ = h.WriteSubset(b, frontTypedHeader)
+		writeHeaderLine(b, "Content-Type", w.contentType)
 	default:
-		_ = h.WriteSubset(out, frontLengthHeader)
+		_ = h.WriteSubset(b, frontLengthHeader)
 		if len(w.body) > 0 && h.Get("Content-Type") == "" {
-			writeHeaderLine(out, "Content-Type", http.DetectContentType(w.body))
+			writeHeaderLine(b, "Content-Type", http.DetectContentType(w.body))
 		}
 	}
-	writeHeaderLine(out, "Content-Length", strconv.Itoa(len(w.body)))
+	writeHeaderLine(b, "Content-Length", strconv.Itoa(len(w.body)))
 	if h.Get("Date") == "" {
-		writeHeaderLine(out, "Date", httpDate())
+		writeHeaderLine(b, "Date", httpDate())
 	}
 	if w.close && h.Get("Connection") == "" {
-		writeHeaderLine(out, "Connection", "close")
+		writeHeaderLine(b, "Connection", "close")
 	}
-	out.WriteString("\r\n")
-	out.Write(w.body)
+	b.WriteString("\r\n")
+	b.Write(w.body)
 	w.body = nil
+	return bp, b.Bytes()
+}
 
-	fc := w.fc
-	err := fc.write(out.Bytes())
-	// Write has copied or sent it all (a tls.Conn seals a copy).
-	if keepAnswerBuffer(out.Cap()) {
-		*bp = out.Bytes()[:0]
+// written ends the request once its answer, out (encode's, in bp), was
+// written (err nil) or could not be. It reports false if the connection
+// is closed.
+func (w *frontWriter) written(bp *[]byte, out []byte, err error) bool {
+	if !w.release(bp, out, err) {
+		return false
+	}
+	w.fc.answered(w.close)
+	return !w.close
+}
+
+// release gives the answer's buffer back and, if it could not be written
+// (err), closes the connection and reports false.
+func (w *frontWriter) release(bp *[]byte, out []byte, err error) bool {
+	// The write has copied or sent it all (a tls.Conn seals a copy).
+	if keepAnswerBuffer(cap(out)) {
+		*bp = out[:0]
 		frontAnswerBuffers.Put(bp)
 	}
 	if err != nil {
-		fc.lost()
+		w.fc.lost()
 		if w.poll != nil {
 			w.poll.pollLost(err)
 		}
 		return false
 	}
-	fc.answered(w.close)
-	return !w.close
+	return true
 }
 
 // write writes an answer within WriteTimeout. On plain TCP it first

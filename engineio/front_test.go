@@ -175,26 +175,27 @@ func waitPollsParked(t *testing.T, srv *Server, n int) {
 func waitNoFrontGoroutine(t *testing.T, what string) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
-	for frontGoroutines() > 0 {
+	for len(frontGoroutines()) > 0 {
 		if time.Now().After(deadline) {
-			t.Fatalf("%d front or net/http goroutines left with %s, want 0", frontGoroutines(), what)
+			left := frontGoroutines()
+			t.Fatalf("%d front or net/http goroutines left with %s, want 0:\n%s", len(left), what, strings.Join(left, "\n\n"))
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
 }
 
-// frontGoroutines counts the goroutines serving the front's connections
-// or waiting in a poll.
-func frontGoroutines() int {
+// frontGoroutines returns the stacks of the goroutines serving the
+// front's connections or waiting in a poll.
+func frontGoroutines() []string {
 	buf := make([]byte, 4<<20)
 	buf = buf[:runtime.Stack(buf, true)]
-	n := 0
+	var found []string
 	for _, g := range strings.Split(string(buf), "\n\n") {
 		if strings.Contains(g, "(*frontConn)") || strings.Contains(g, "answerPoll") || strings.Contains(g, "net/http.(*conn).serve") {
-			n++
+			found = append(found, g)
 		}
 	}
-	return n
+	return found
 }
 
 func TestFrontParkedPollsHoldNoGoroutine(t *testing.T) {

@@ -206,8 +206,8 @@ func (c *Conn) pollReady() bool {
 	return n > 0
 }
 
-// wakePoll answers the parked poll, if there is one, on one of its front's
-// workers: something was queued, the session closed or began an upgrade,
+// wakePoll has the parked poll, if there is one, answered by its front
+// (in a round with the others woken meanwhile, front_rounds.go): something was queued, the session closed or began an upgrade,
 // or the client went away.
 func (c *Conn) wakePoll() {
 	if c.parked.Load() == nil {
@@ -217,7 +217,7 @@ func (c *Conn) wakePoll() {
 	if p == nil {
 		return
 	}
-	p.w.fc.f.workers.run(p)
+	p.w.fc.f.answer(p)
 }
 
 func (c *Conn) resumePoll(p *parkedPoll) {

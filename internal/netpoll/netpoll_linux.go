@@ -304,7 +304,13 @@ const maxIovecs = 1024
 func (d *Desc) Writev(bufs [][]byte, sc *Scratch) (int, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.fd < 0 {
+	return writevFD(d.fd, bufs, sc)
+}
+
+// writevFD is Writev on fd (-1: closed), which the caller keeps from
+// closing meanwhile.
+func writevFD(fd int, bufs [][]byte, sc *Scratch) (int, error) {
+	if fd < 0 {
 		return 0, ErrClosed
 	}
 	iov := sc.iov
@@ -329,7 +335,7 @@ func (d *Desc) Writev(bufs [][]byte, sc *Scratch) (int, error) {
 			break
 		}
 		// Raw, as RawIO: the descriptor is non-blocking.
-		r, _, e := syscall.RawSyscall(syscall.SYS_WRITEV, uintptr(d.fd), uintptr(unsafe.Pointer(&iov[0])), uintptr(len(iov)))
+		r, _, e := syscall.RawSyscall(syscall.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&iov[0])), uintptr(len(iov)))
 		runtime.KeepAlive(bufs)
 		if e == syscall.EINTR {
 			continue

@@ -40,7 +40,7 @@ type Ring struct {
 	// Also per batch, reused so that a round allocates nothing: the
 	// descriptors locked, the writes too large for one sendmsg, and the
 	// scratch of their Desc.Writev.
-	locked []*Desc
+	locked []*sync.Mutex
 	slow   []int
 	sc     Scratch
 }
@@ -59,13 +59,34 @@ type ringMsghdr struct {
 	_          int32
 }
 
-// Write is one descriptor's part of a batch. Writev fills N and Err as
-// Desc.Writev returns them.
+// Write is one descriptor's part of a batch: a descriptor the poller took
+// (D), or a watched one that stays Go's (W, as the HTTP front's
+// connections). Writev fills N and Err as Desc.Writev returns them.
 type Write struct {
 	D    *Desc
+	W    *Watch // used when set, instead of D
 	Bufs [][]byte
 	N    int
 	Err  error
+}
+
+// lockFD locks w's descriptor against closing (a Desc closes, and a Watch
+// stops, only under its lock) and returns the lock and the descriptor, -1
+// once closed or stopped.
+func (w *Write) lockFD() (*sync.Mutex, int) {
+	if w.W != nil {
+		w.W.mu.Lock()
+		return &w.W.mu, w.W.fd
+	}
+	w.D.mu.Lock()
+	return &w.D.mu, w.D.fd
+}
+
+// writev is Desc.Writev on w's descriptor.
+func (w *Write) writev(sc *Scratch) (int, error) {
+	mu, fd := w.lockFD()
+	defer mu.Unlock()
+	return writevFD(fd, w.Bufs, sc)
 }
 
 // The io_uring ABI (linux/io_uring.h); the system call numbers are the
@@ -239,7 +260,7 @@ func (r *Ring) close() {
 	}
 }
 
-// Writev writes each w.Bufs to w.D, as Desc.Writev would, but with one
+// Writev writes each w.Bufs to its descriptor, as Desc.Writev would, but with one
 // system call for up to a ring's worth of descriptors. Each write is
 // attempted once: what the kernel did not take is reported with
 // ErrWouldBlock and N, for the caller's stall path.
@@ -281,9 +302,9 @@ func (r *Ring) writeChunk(ws []Write) {
 			slow = append(slow, i)
 			continue
 		}
-		w.D.mu.Lock()
-		locked = append(locked, w.D)
-		if w.D.fd < 0 {
+		mu, fd := w.lockFD()
+		locked = append(locked, mu)
+		if fd < 0 {
 			w.Err = ErrClosed
 			continue
 		}
@@ -303,7 +324,7 @@ func (r *Ring) writeChunk(ws []Write) {
 		idx := (tail + queued) & r.sqMask
 		r.sqes[idx] = ringSQE{
 			opcode:   ringOpSendmsg,
-			fd:       int32(w.D.fd),
+			fd:       int32(fd),
 			addr:     uint64(uintptr(unsafe.Pointer(m))),
 			msgFlags: syscall.MSG_DONTWAIT | syscall.MSG_NOSIGNAL,
 			userData: uint64(i),
@@ -329,8 +350,8 @@ func (r *Ring) writeChunk(ws []Write) {
 			}
 		}
 	}
-	for _, d := range locked {
-		d.mu.Unlock()
+	for _, mu := range locked {
+		mu.Unlock()
 	}
 	runtime.KeepAlive(ws)
 	runtime.KeepAlive(iov)
@@ -339,7 +360,7 @@ func (r *Ring) writeChunk(ws []Write) {
 	clear(locked)
 	r.locked, r.slow = locked[:0], slow[:0]
 	for _, i := range slow {
-		ws[i].N, ws[i].Err = ws[i].D.Writev(ws[i].Bufs, &r.sc)
+		ws[i].N, ws[i].Err = ws[i].writev(&r.sc)
 	}
 }
 
@@ -349,11 +370,26 @@ var errPending = errors.New("netpoll: write pending")
 // submitAndWait submits the entries up to tail (n of them) and reaps
 // their n completions into ws.
 func (r *Ring) submitAndWait(ws []Write, tail, n uint32) error {
-	for done := uint32(0); done < n; {
+	for done, first := uint32(0), true; done < n; first = false {
 		// What the kernel has not taken yet (a signal may interrupt an
 		// enter before or after it took them).
 		toSubmit := tail - atomic.LoadUint32(r.sqHead)
-		_, _, e := syscall.Syscall6(sysIOURingEnter, uintptr(r.fd), uintptr(toSubmit), uintptr(n-done), ringEnterGetEvents, 0, 0)
+		var e syscall.Errno
+		if first {
+			// Submitting runs each send there and then: the socket is
+			// non-blocking and the sends say MSG_DONTWAIT, so a full send
+			// buffer completes with EAGAIN rather than waiting. So the
+			// first call does not wait for completions, and is raw, not
+			// announced to the scheduler, for the reason RawIO gives:
+			// announced, sysmon woke and slept 1,300 times a second
+			// under a polling load, and answering 500 polls in rounds
+			// cost as much as a write per answer (BENCHMARKS.md).
+			_, _, e = syscall.RawSyscall6(sysIOURingEnter, uintptr(r.fd), uintptr(toSubmit), 0, 0, 0, 0)
+		} else {
+			// A send did not complete as it was submitted (which the
+			// flags above should rule out): wait for it, announced.
+			_, _, e = syscall.Syscall6(sysIOURingEnter, uintptr(r.fd), uintptr(toSubmit), uintptr(n-done), ringEnterGetEvents, 0, 0)
+		}
 		if e != 0 && e != syscall.EINTR {
 			return e
 		}

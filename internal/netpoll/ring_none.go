@@ -8,6 +8,7 @@ type Ring struct{}
 // Write is one descriptor's part of a batch.
 type Write struct {
 	D    *Desc
+	W    *Watch // used when set, instead of D
 	Bufs [][]byte
 	N    int
 	Err  error

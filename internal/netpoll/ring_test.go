@@ -234,3 +234,57 @@ func TestRingWritevAllocatesNothing(t *testing.T) {
 		}
 	}
 }
+
+// A watched connection (one that stays Go's, as the HTTP front's) is
+// written through its Watch: in the batch, through writev when it has
+// more buffers than one submission takes, with ErrWouldBlock once its
+// socket is full, and with ErrClosed once the watch has stopped, which is
+// what keeps the descriptor from closing while a batch names it.
+func TestRingWritevWatched(t *testing.T) {
+	r := acquireRing(t)
+	watched := func() (*net.TCPConn, *Watch) {
+		client, _, rc := watchedPair(t)
+		w, err := NewEdgeWatch(rc, func(bool) {})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return client, w
+	}
+	client, w := watched()
+	many := make([][]byte, maxIovecs+1) // past one sendmsg: writev
+	var want []byte
+	for i := range many {
+		many[i] = []byte{byte('a' + i%26)}
+		want = append(want, many[i]...)
+	}
+	_, stopped := watched()
+	stopped.Stop()
+	fullClient, full := watched()
+	_ = fullClient.SetReadBuffer(4 << 10)
+	big := make([]byte, 8<<20)
+	ws := []Write{
+		{W: w, Bufs: [][]byte{[]byte("one "), []byte("two ")}},
+		{W: stopped, Bufs: [][]byte{[]byte("x")}},
+		{W: full, Bufs: [][]byte{big}},
+	}
+	r.Writev(ws)
+	if ws[0].Err != nil || ws[0].N != 8 {
+		t.Errorf("watched: n %d, err %v", ws[0].N, ws[0].Err)
+	}
+	if !errors.Is(ws[1].Err, ErrClosed) || ws[1].N != 0 {
+		t.Errorf("stopped watch: n %d, err %v", ws[1].N, ws[1].Err)
+	}
+	if !errors.Is(ws[2].Err, ErrWouldBlock) || ws[2].N >= len(big) {
+		t.Errorf("full socket: n %d of %d, err %v", ws[2].N, len(big), ws[2].Err)
+	}
+	ws = []Write{{W: w, Bufs: many}}
+	r.Writev(ws)
+	if ws[0].Err != nil || ws[0].N != len(want) {
+		t.Fatalf("writev: n %d of %d, err %v", ws[0].N, len(want), ws[0].Err)
+	}
+	got := make([]byte, 8+len(want))
+	_ = client.SetReadDeadline(time.Now().Add(waitTimeout))
+	if _, err := io.ReadFull(client, got); err != nil || string(got) != "one two "+string(want) {
+		t.Fatalf("read %q (%v)", got, err)
+	}
+}

@@ -19,7 +19,9 @@ import (
 // is, not duplicated, so a watched connection costs no second descriptor.
 // Hence the one rule: Stop must return before the descriptor is closed;
 // otherwise the kernel may give its number to a new connection while the
-// poller still knows the old one by it.
+// poller still knows the old one by it. The same rule lets a Ring write
+// to a watched descriptor (Write.W): the batch holds the watch's lock, so
+// Stop, and the close after it, wait until the batch has completed.
 type Watch struct {
 	p      *poller
 	notify func()

@@ -1,0 +1,228 @@
+package engineio
+
+import (
+	"errors"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"github.com/switchboard-go/socketio/internal/netpoll"
+)
+
+// Answer rounds: the parked polls that one broadcast wakes are answered
+// together. Each answer is still one write to its own connection, but the
+// writes of a round go to the kernel in one io_uring submission per
+// answerGrab connections (netpoll.Ring) instead of a write(2) each, and
+// one worker answers them all instead of a worker per poll. At light load
+// (one message per client per broadcast) the write was the largest cost of
+// a polling delivery, kernel entry and exit included, as it was for
+// WebSocket deliveries before their rounds (BENCHMARKS.md).
+//
+// Only plain TCP connections are answered in rounds: over TLS each answer
+// is sealed and written by its tls.Conn, on a worker of its own.
+
+// answerGrab is how many polls a round answers at once: netpoll's ring
+// size, as flushGrab for WebSocket rounds.
+const answerGrab = flushGrab
+
+// testHookRound, set only by tests, is told when a round starts ("start",
+// before its first grab: a test may hold it there), of each submission
+// ("written", with the number of answers in it), and of each answer whose
+// rest is left to a worker ("rest", with the bytes the round wrote).
+var testHookRound atomic.Pointer[func(at string, n int)]
+
+// answerRounds is a front's queue of woken polls and the rounds that
+// answer them: at most one per CPU runs, only while there is work.
+type answerRounds struct {
+	f *front
+
+	mu      sync.Mutex
+	ready   []*parkedPoll // ready[head:] wait for a round
+	head    int
+	running int
+	spare   []*answerRound // the state of rounds that ended, for reuse
+}
+
+// answer has the parked poll p answered: in a round on plain TCP, on a
+// worker of its own over TLS.
+func (f *front) answer(p *parkedPoll) {
+	if p.w.fc.tls != nil {
+		f.workers.run(p)
+		return
+	}
+	f.rounds.add(p)
+}
+
+func (a *answerRounds) add(p *parkedPoll) {
+	a.mu.Lock()
+	a.ready = append(a.ready, p)
+	start := a.running == 0 || (a.running < runtime.GOMAXPROCS(0) && len(a.ready)-a.head > answerGrab)
+	var rd *answerRound
+	if start {
+		a.running++
+		if n := len(a.spare); n > 0 {
+			rd = a.spare[n-1]
+			a.spare[n-1] = nil
+			a.spare = a.spare[:n-1]
+		} else {
+			rd = &answerRound{a: a}
+		}
+	}
+	a.mu.Unlock()
+	if start {
+		a.f.workers.run(rd)
+	}
+}
+
+// answerRound is one round's state, reused by the rounds that follow.
+type answerRound struct {
+	a    *answerRounds
+	ring *netpoll.Ring // nil: io_uring unavailable, a write per answer
+	mine []*parkedPoll // the grab
+	ws   []netpoll.Write
+	outs []roundAnswer
+	bufs [][]byte // outs[i]'s bytes, as ws[i].Bufs
+}
+
+// roundAnswer is an answer encoded for a round's batch.
+type roundAnswer struct {
+	w  *frontWriter
+	bp *[]byte // the pooled buffer that holds it
+}
+
+// runTask answers the woken polls until none waits (a task of the
+// front's workers).
+func (rd *answerRound) runTask() {
+	a := rd.a
+	rd.ring = netpoll.AcquireRing()
+	// Let the waker finish first: a broadcast wakes its receivers' polls
+	// one by one, and this round then finds them all.
+	runtime.Gosched()
+	if hook := testHookRound.Load(); hook != nil {
+		(*hook)("start", 0)
+	}
+	for {
+		a.mu.Lock()
+		if a.head == len(a.ready) {
+			a.ready, a.head = a.ready[:0], 0
+			a.running--
+			if a.running == 0 && cap(a.ready) > maxKeptReady {
+				a.ready = nil
+			}
+			if rd.ring != nil {
+				netpoll.ReleaseRing(rd.ring)
+				rd.ring = nil
+			}
+			if len(a.spare) < runtime.GOMAXPROCS(0) {
+				a.spare = append(a.spare, rd)
+			}
+			a.mu.Unlock()
+			return
+		}
+		k := min(len(a.ready)-a.head, answerGrab)
+		grab := a.ready[a.head : a.head+k]
+		rd.mine = append(rd.mine[:0], grab...)
+		clear(grab)
+		a.head += k
+		more := a.head < len(a.ready)
+		a.mu.Unlock()
+		rd.answer(rd.mine)
+		clear(rd.mine)
+		if more {
+			// A long round: let the clients' next polls, and whatever
+			// else waits, in before going on.
+			runtime.Gosched()
+		}
+	}
+}
+
+// answer answers the polls ps: each drains its session's queue, and the
+// answers are written with one submission.
+func (rd *answerRound) answer(ps []*parkedPoll) {
+	outs, bufs := rd.outs[:0], rd.bufs[:0]
+	for _, p := range ps {
+		c := p.c
+		fw, answered := c.answerPoll(p.w, p.accept, nil, p.w)
+		if !answered {
+			continue // parked again, or taken by a waker
+		}
+		c.endPoll()
+		fw.poll = c
+		if rd.ring == nil {
+			fw.finishInRound()
+			continue
+		}
+		bp, out := fw.encode()
+		outs = append(outs, roundAnswer{w: fw, bp: bp})
+		bufs = append(bufs, out)
+	}
+	ws := rd.ws[:0]
+	for i := range outs {
+		ws = append(ws, netpoll.Write{W: outs[i].w.fc.watch, Bufs: bufs[i : i+1 : i+1]})
+	}
+	if len(ws) > 0 {
+		rd.ring.Writev(ws)
+		if hook := testHookRound.Load(); hook != nil {
+			(*hook)("written", len(ws))
+		}
+	}
+	for i, o := range outs {
+		n, err := ws[i].N, ws[i].Err
+		if errors.Is(err, netpoll.ErrWouldBlock) {
+			// The client does not read as fast: the rest is written
+			// within WriteTimeout on a worker of its own, as finish
+			// writes it, not holding up the round.
+			if hook := testHookRound.Load(); hook != nil {
+				(*hook)("rest", n)
+			}
+			o.w.fc.f.workers.run(&answerRest{w: o.w, bp: o.bp, out: bufs[i], n: n})
+			continue
+		}
+		o.w.writtenInRound(o.bp, bufs[i], err)
+	}
+	clear(ws)
+	clear(outs)
+	clear(bufs)
+	rd.ws, rd.outs, rd.bufs = ws[:0], outs[:0], bufs[:0]
+}
+
+// answerRest writes what a round's submission left of an answer.
+type answerRest struct {
+	w   *frontWriter
+	bp  *[]byte
+	out []byte
+	n   int // written by the round
+}
+
+func (r *answerRest) runTask() {
+	r.w.written(r.bp, r.out, r.w.fc.write(r.out[r.n:]))
+}
+
+// finishInRound is finish for a round: the connection's next request is
+// read on a worker of its own (handOff).
+func (w *frontWriter) finishInRound() {
+	bp, out := w.encode()
+	w.writtenInRound(bp, out, w.fc.write(out))
+}
+
+// writtenInRound is written for a round (handOff).
+func (w *frontWriter) writtenInRound(bp *[]byte, out []byte, err error) {
+	if w.release(bp, out, err) {
+		w.fc.answeredHandOff(w.close)
+	}
+}
+
+// answeredHandOff is answered for a writer that answers other
+// connections next (a round): it does not become the connection's reader.
+// With nothing to read it parks the connection; a request that waits, or
+// input or a hang-up reported meanwhile, is read by a worker of its own.
+// (A reader may wait for the rest of a request begun, up to PostTimeout,
+// which would hold up every answer after it in the round.)
+func (fc *frontConn) answeredHandOff(closeAfter bool) {
+	if !fc.endRequest(closeAfter) {
+		return
+	}
+	if fc.reading.CompareAndSwap(false, true) && !fc.park() {
+		fc.f.workers.run(fc)
+	}
+}
