@@ -202,7 +202,8 @@ type front struct {
 	bounds  idleBounds  // hs's bounds on an idle connection (front_idle.go)
 	started time.Time   // clock's origin
 
-	// workers run the connections' reads and the answers of parked polls
+	// workers run the connections' reads, the rounds that answer parked
+	// polls and the answers of parked TLS polls
 	// on goroutines whose stacks have grown already (see dispatchers: a
 	// new goroutine per answer spent 6 % of a polling delivery's CPU
 	// growing its stack). Their own tracker, which nobody waits for: they
