@@ -165,7 +165,6 @@ func (s *Server) serve(ln net.Listener, hs *http.Server, tlsCfg *tls.Config, h h
 		started: time.Now(),
 	}
 	f.workers.wg = &f.wg
-	f.rounds.f = f
 	f.base = context.WithValue(context.WithValue(context.Background(),
 		http.ServerContextKey, hs), http.LocalAddrContextKey, ln.Addr())
 	f.handoff = &handoffListener{ln: ln, f: f, conns: make(chan net.Conn), done: make(chan struct{})}
@@ -210,8 +209,9 @@ type front struct {
 	// serve any handler of hs, which the engine's Close must not wait for.
 	workers dispatchers
 	wg      tracker
-	// rounds answer the polls woken together (front_rounds.go).
-	rounds answerRounds
+	// rounds: the polls woken together, answered in rounds
+	// (front_rounds.go).
+	rounds roundQueue[*parkedPoll, answerRound]
 
 	mu     sync.Mutex
 	conns  map[*frontConn]struct{} // open connections read by the front

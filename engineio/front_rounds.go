@@ -3,7 +3,6 @@ package engineio
 import (
 	"errors"
 	"runtime"
-	"sync"
 	"sync/atomic"
 
 	"github.com/switchboard-go/socketio/internal/netpoll"
@@ -12,7 +11,7 @@ import (
 // Answer rounds: the parked polls that one broadcast wakes are answered
 // together. Each answer is still one write to its own connection, but the
 // writes of a round go to the kernel in one io_uring submission per
-// answerGrab connections (netpoll.Ring) instead of a write(2) each, and
+// roundGrab connections (netpoll.Ring) instead of a write(2) each, and
 // one worker answers them all instead of a worker per poll. At light load
 // (one message per client per broadcast) the write was the largest cost of
 // a polling delivery, kernel entry and exit included, as it was for
@@ -21,27 +20,11 @@ import (
 // Only plain TCP connections are answered in rounds: over TLS each answer
 // is sealed and written by its tls.Conn, on a worker of its own.
 
-// answerGrab is how many polls a round answers at once: netpoll's ring
-// size, as flushGrab for WebSocket rounds.
-const answerGrab = flushGrab
-
 // testHookRound, set only by tests, is told when a round starts ("start",
 // before its first grab: a test may hold it there), of each submission
 // ("written", with the number of answers in it), and of each answer whose
 // rest is left to a worker ("rest", with the bytes the round wrote).
 var testHookRound atomic.Pointer[func(at string, n int)]
-
-// answerRounds is a front's queue of woken polls and the rounds that
-// answer them: at most one per CPU runs, only while there is work.
-type answerRounds struct {
-	f *front
-
-	mu      sync.Mutex
-	ready   []*parkedPoll // ready[head:] wait for a round
-	head    int
-	running int
-	spare   []*answerRound // the state of rounds that ended, for reuse
-}
 
 // answer has the parked poll p answered: in a round on plain TCP, on a
 // worker of its own over TLS.
@@ -50,35 +33,21 @@ func (f *front) answer(p *parkedPoll) {
 		f.workers.run(p)
 		return
 	}
-	f.rounds.add(p)
-}
-
-func (a *answerRounds) add(p *parkedPoll) {
-	a.mu.Lock()
-	a.ready = append(a.ready, p)
-	start := a.running == 0 || (a.running < runtime.GOMAXPROCS(0) && len(a.ready)-a.head > answerGrab)
-	var rd *answerRound
-	if start {
-		a.running++
-		if n := len(a.spare); n > 0 {
-			rd = a.spare[n-1]
-			a.spare[n-1] = nil
-			a.spare = a.spare[:n-1]
-		} else {
-			rd = &answerRound{a: a}
-		}
+	if !f.rounds.add(p) {
+		return
 	}
-	a.mu.Unlock()
-	if start {
-		a.f.workers.run(rd)
+	rd := f.rounds.state()
+	if rd == nil {
+		rd = &answerRound{q: &f.rounds}
 	}
+	f.workers.run(rd)
 }
 
 // answerRound is one round's state, reused by the rounds that follow.
 type answerRound struct {
-	a    *answerRounds
-	ring *netpoll.Ring // nil: io_uring unavailable, a write per answer
-	mine []*parkedPoll // the grab
+	q    *roundQueue[*parkedPoll, answerRound] // its front's
+	ring *netpoll.Ring                         // nil: io_uring unavailable, a write per answer
+	mine []*parkedPoll                         // the grab
 	ws   []netpoll.Write
 	outs []roundAnswer
 	bufs [][]byte // outs[i]'s bytes, as ws[i].Bufs
@@ -93,8 +62,15 @@ type roundAnswer struct {
 // runTask answers the woken polls until none waits (a task of the
 // front's workers).
 func (rd *answerRound) runTask() {
-	a := rd.a
+	// A ring from netpoll's pool only while the round runs.
 	rd.ring = netpoll.AcquireRing()
+	defer func() {
+		if rd.ring != nil {
+			netpoll.ReleaseRing(rd.ring)
+			rd.ring = nil
+		}
+		rd.q.keep(rd)
+	}()
 	// Let the waker finish first: a broadcast wakes its receivers' polls
 	// one by one, and this round then finds them all.
 	runtime.Gosched()
@@ -102,30 +78,11 @@ func (rd *answerRound) runTask() {
 		(*hook)("start", 0)
 	}
 	for {
-		a.mu.Lock()
-		if a.head == len(a.ready) {
-			a.ready, a.head = a.ready[:0], 0
-			a.running--
-			if a.running == 0 && cap(a.ready) > maxKeptReady {
-				a.ready = nil
-			}
-			if rd.ring != nil {
-				netpoll.ReleaseRing(rd.ring)
-				rd.ring = nil
-			}
-			if len(a.spare) < runtime.GOMAXPROCS(0) {
-				a.spare = append(a.spare, rd)
-			}
-			a.mu.Unlock()
+		var more bool
+		rd.mine, more = rd.q.grab(rd.mine)
+		if len(rd.mine) == 0 {
 			return
 		}
-		k := min(len(a.ready)-a.head, answerGrab)
-		grab := a.ready[a.head : a.head+k]
-		rd.mine = append(rd.mine[:0], grab...)
-		clear(grab)
-		a.head += k
-		more := a.head < len(a.ready)
-		a.mu.Unlock()
 		rd.answer(rd.mine)
 		clear(rd.mine)
 		if more {

@@ -700,45 +700,13 @@ func (rd *round) flush(pws []*pollWS) {
 }
 
 // round is a flusher goroutine's batch state, reused between its grabs
-// and, through flushers.spare, by the flushers that follow.
+// and, through the flushers' queue, by the flushers that follow.
 type round struct {
 	ring *netpoll.Ring // nil: io_uring unavailable, a writev per connection
 	mine []*pollWS     // the grab
 	ws   []netpoll.Write
 	scs  []*writeScratch
 	who  []*pollWS
-}
-
-// takeRound returns a spare batch state, or a new one. Each holds a ring
-// from netpoll's pool only while its flusher runs.
-func (f *flushers) takeRound() *round {
-	f.mu.Lock()
-	var rd *round
-	if n := len(f.spare); n > 0 {
-		rd = f.spare[n-1]
-		f.spare[n-1] = nil
-		f.spare = f.spare[:n-1]
-	}
-	f.mu.Unlock()
-	if rd == nil {
-		rd = &round{}
-	}
-	rd.ring = netpoll.AcquireRing()
-	return rd
-}
-
-// putRound keeps rd for the next flusher: at most one per CPU, the most
-// that run at once.
-func (f *flushers) putRound(rd *round) {
-	if rd.ring != nil {
-		netpoll.ReleaseRing(rd.ring)
-		rd.ring = nil
-	}
-	f.mu.Lock()
-	if len(f.spare) < runtime.GOMAXPROCS(0) {
-		f.spare = append(f.spare, rd)
-	}
-	f.mu.Unlock()
 }
 
 // copyRest returns the bytes of bufs after the first n, in a buffer of
@@ -813,35 +781,14 @@ func (pw *pollWS) armStallCheck(after time.Duration) {
 
 // flushers is a server's pool of goroutines that write the connections a
 // broadcast made ready; at most one per CPU runs, only while there is
-// work.
+// work (roundQueue).
 type flushers struct {
-	mu      sync.Mutex
-	ready   []*pollWS // ready[head:] wait for a flusher
-	head    int
-	running int
-	spare   []*round // the batch state of flushers that ended, for reuse
-	wg      *tracker
+	q  roundQueue[*pollWS, round]
+	wg *tracker
 }
 
-// maxKeptReady bounds the ready list an idle server keeps for the next
-// broadcast (32 KiB); a larger one is dropped. Regrowing it for every
-// broadcast to 1,000 connections was a quarter of the bytes a light
-// broadcast load allocated (BENCHMARKS.md).
-const maxKeptReady = 4096
-
-// flushGrab is how many connections a flusher takes at once: small enough
-// that a second flusher finds work, large enough to keep the lock cold.
-const flushGrab = 64
-
 func (f *flushers) add(pw *pollWS) {
-	f.mu.Lock()
-	f.ready = append(f.ready, pw)
-	start := f.running == 0 || (f.running < runtime.GOMAXPROCS(0) && len(f.ready)-f.head > flushGrab)
-	if start {
-		f.running++
-	}
-	f.mu.Unlock()
-	if start {
+	if f.q.add(pw) {
 		f.wg.Add(1)
 		go f.loop()
 	}
@@ -849,8 +796,19 @@ func (f *flushers) add(pw *pollWS) {
 
 func (f *flushers) loop() {
 	defer f.wg.Done()
-	rd := f.takeRound()
-	defer f.putRound(rd)
+	rd := f.q.state()
+	if rd == nil {
+		rd = &round{}
+	}
+	// A ring from netpoll's pool only while the flusher runs.
+	rd.ring = netpoll.AcquireRing()
+	defer func() {
+		if rd.ring != nil {
+			netpoll.ReleaseRing(rd.ring)
+			rd.ring = nil
+		}
+		f.q.keep(rd)
+	}()
 	// Before the first grab, let the input that is already waiting in (the
 	// publisher's next messages, read by PollNow, and the dispatchers they
 	// wake): what they queue goes out in this round's writes rather than
@@ -860,23 +818,11 @@ func (f *flushers) loop() {
 	netpoll.PollNow()
 	runtime.Gosched()
 	for {
-		f.mu.Lock()
-		if f.head == len(f.ready) {
-			f.ready, f.head = f.ready[:0], 0
-			f.running--
-			if f.running == 0 && cap(f.ready) > maxKeptReady {
-				f.ready = nil
-			}
-			f.mu.Unlock()
+		var more bool
+		rd.mine, more = f.q.grab(rd.mine)
+		if len(rd.mine) == 0 {
 			return
 		}
-		k := min(len(f.ready)-f.head, flushGrab)
-		grab := f.ready[f.head : f.head+k]
-		rd.mine = append(rd.mine[:0], grab...)
-		clear(grab)
-		f.head += k
-		more := f.head < len(f.ready)
-		f.mu.Unlock()
 		if rd.ring != nil {
 			rd.flush(rd.mine)
 		} else {

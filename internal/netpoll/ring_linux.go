@@ -100,7 +100,7 @@ const (
 	ringEnterGetEvents = 1
 	ringFeatSingleMmap = 1
 
-	ringEntries = 64 // a flusher's grab (engineio.flushGrab)
+	ringEntries = 64 // a round's grab (engineio.roundGrab)
 )
 
 type ringSQOffsets struct {
