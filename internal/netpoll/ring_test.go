@@ -288,3 +288,32 @@ func TestRingWritevWatched(t *testing.T) {
 		t.Fatalf("read %q (%v)", got, err)
 	}
 }
+
+// The second enter of a submission, which waits for what the first did
+// not complete: with the first leaving an entry behind, the second
+// submits it and waits for its completion, and every write is whole.
+func TestRingWritevSecondEnter(t *testing.T) {
+	r := acquireRing(t)
+	testHoldBackOne = true
+	t.Cleanup(func() { testHoldBackOne = false })
+	ln := listen(t)
+	const n = 3
+	clients := make([]*net.TCPConn, n)
+	ws := make([]Write, n)
+	for i := range n {
+		client, srv := pair(t, ln)
+		clients[i] = client
+		ws[i] = Write{D: take(t, srv, newRecorder()), Bufs: [][]byte{[]byte("hello")}}
+	}
+	r.Writev(ws)
+	for i, w := range ws {
+		if w.Err != nil || w.N != 5 {
+			t.Fatalf("write %d: n %d, err %v", i, w.N, w.Err)
+		}
+		got := make([]byte, 5)
+		_ = clients[i].SetReadDeadline(time.Now().Add(waitTimeout))
+		if _, err := io.ReadFull(clients[i], got); err != nil || string(got) != "hello" {
+			t.Fatalf("connection %d read %q (%v)", i, got, err)
+		}
+	}
+}
