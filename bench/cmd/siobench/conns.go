@@ -28,6 +28,10 @@ type connsResult struct {
 	Dropped      int64   `json:"dropped_while_holding"`
 }
 
+// paceSlack is how far the dials may run ahead of their rate before the
+// generator waits: 10 dials at 2,000/s.
+const paceSlack = 5 * time.Millisecond
+
 // runConns opens up to cfg.n Socket.IO connections at most cfg.rate per
 // second, samples the server's RSS at each checkpoint, holds, and closes
 // everything.
@@ -63,8 +67,10 @@ func runConns(cfg *config) *connsResult {
 	var pauses time.Duration
 	var wg sync.WaitGroup
 	for i := 0; i < cfg.n; i++ {
-		// Pace the dials.
-		if d := time.Until(rampStart.Add(pauses + time.Duration(i)*interval)); d > 0 {
+		// Pace the dials: ahead of the rate by paceSlack or more, wait.
+		// (A sleep per dial, 500 µs apart at 2,000/s, kept the
+		// generator's scheduler waking: with one core it opened 1,400/s.)
+		if d := time.Until(rampStart.Add(pauses + time.Duration(i)*interval)); d >= paceSlack {
 			time.Sleep(d)
 		}
 		sem <- struct{}{}
