@@ -201,9 +201,8 @@ type front struct {
 	bounds  idleBounds  // hs's bounds on an idle connection (front_idle.go)
 	started time.Time   // clock's origin
 
-	// workers run the connections' reads, the rounds that answer parked
-	// polls and the answers of parked TLS polls
-	// on goroutines whose stacks have grown already (see dispatchers: a
+	// workers run the connections' reads and the rounds that answer
+	// parked polls on goroutines whose stacks have grown already (see dispatchers: a
 	// new goroutine per answer spent 6 % of a polling delivery's CPU
 	// growing its stack). Their own tracker, which nobody waits for: they
 	// serve any handler of hs, which the engine's Close must not wait for.
@@ -366,6 +365,15 @@ var frontReadBuffers = sync.Pool{New: func() any { b := make([]byte, 4<<10); ret
 var frontAnswerBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1<<10); return &b }}
 
 const maxPooledAnswer = 16 << 10
+
+// putAnswerBuffer gives out, an answer in bp's buffer, back to the pool
+// unless it grew too large.
+func putAnswerBuffer(bp *[]byte, out []byte) {
+	if keepAnswerBuffer(cap(out)) {
+		*bp = out[:0]
+		frontAnswerBuffers.Put(bp)
+	}
+}
 
 // keepAnswerBuffer reports whether a buffer of capacity c goes back to
 // frontAnswerBuffers.
@@ -1112,11 +1120,11 @@ func (w *frontWriter) written(bp *[]byte, out []byte, err error) bool {
 // (err), closes the connection and reports false.
 func (w *frontWriter) release(bp *[]byte, out []byte, err error) bool {
 	// The write has copied or sent it all (a tls.Conn seals a copy).
-	if keepAnswerBuffer(cap(out)) {
-		*bp = out[:0]
-		frontAnswerBuffers.Put(bp)
-	}
+	putAnswerBuffer(bp, out)
 	if err != nil {
+		if w.fc.split != nil {
+			w.fc.split.broken.Store(true)
+		}
 		w.fc.lost()
 		if w.poll != nil {
 			w.poll.pollLost(err)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"runtime"
 	"sync/atomic"
+	"time"
 
 	"github.com/switchboard-go/socketio/internal/netpoll"
 )
@@ -17,8 +18,8 @@ import (
 // a polling delivery, kernel entry and exit included, as it was for
 // WebSocket deliveries before their rounds (BENCHMARKS.md).
 //
-// Only plain TCP connections are answered in rounds: over TLS each answer
-// is sealed and written by its tls.Conn, on a worker of its own.
+// Over TLS each answer is sealed by its tls.Conn as the round takes it,
+// and the records go out with the round's other writes (seal).
 
 // testHookRound, set only by tests, is told when a round starts ("start",
 // before its first grab: a test may hold it there), of each submission
@@ -26,13 +27,8 @@ import (
 // rest is left to a worker ("rest", with the bytes the round wrote).
 var testHookRound atomic.Pointer[func(at string, n int)]
 
-// answer has the parked poll p answered: in a round on plain TCP, on a
-// worker of its own over TLS.
+// answer has the parked poll p answered in a round.
 func (f *front) answer(p *parkedPoll) {
-	if p.w.fc.tls != nil {
-		f.workers.run(p)
-		return
-	}
 	if !f.rounds.add(p) {
 		return
 	}
@@ -105,11 +101,17 @@ func (rd *answerRound) answer(ps []*parkedPoll) {
 		}
 		c.endPoll()
 		fw.poll = c
-		if rd.ring == nil {
-			fw.finishInRound()
-			continue
-		}
 		bp, out := fw.encode()
+		if fw.fc.tls != nil {
+			// The records, sealed now, go out with the others.
+			sealedBP, sealed, err := fw.fc.seal(out)
+			putAnswerBuffer(bp, out)
+			if err != nil {
+				fw.writtenInRound(sealedBP, sealed, err)
+				continue
+			}
+			bp, out = sealedBP, sealed
+		}
 		outs = append(outs, roundAnswer{w: fw, bp: bp})
 		bufs = append(bufs, out)
 	}
@@ -117,7 +119,17 @@ func (rd *answerRound) answer(ps []*parkedPoll) {
 	for i := range outs {
 		ws = append(ws, netpoll.Write{W: outs[i].w.fc.watch, Bufs: bufs[i : i+1 : i+1]})
 	}
-	if len(ws) > 0 {
+	switch {
+	case rd.ring == nil:
+		// Without io_uring: a write each, without waiting, as the
+		// submission's.
+		for i := range ws {
+			ws[i].N, ws[i].Err = outs[i].w.fc.writeNow(bufs[i])
+			if ws[i].Err == nil && ws[i].N < len(bufs[i]) {
+				ws[i].Err = netpoll.ErrWouldBlock
+			}
+		}
+	case len(ws) > 0:
 		rd.ring.Writev(ws)
 		if hook := testHookRound.Load(); hook != nil {
 			(*hook)("written", len(ws))
@@ -152,17 +164,35 @@ type answerRest struct {
 }
 
 func (r *answerRest) runTask() {
-	r.w.written(r.bp, r.out, r.w.fc.write(r.out[r.n:]))
+	r.w.written(r.bp, r.out, r.w.fc.writeOut(r.out[r.n:]))
 }
 
-// finishInRound is finish for a round: the connection's next request is
-// read on a worker of its own (handOff).
-func (w *frontWriter) finishInRound() {
-	bp, out := w.encode()
-	w.writtenInRound(bp, out, w.fc.write(out))
+// seal has fc's tls.Conn seal b into its records, which the splitter under
+// it keeps (in a pooled buffer, bp's) instead of writing them: a round
+// writes them with its other answers. The tls.Conn counts them written.
+func (fc *frontConn) seal(b []byte) (bp *[]byte, sealed []byte, err error) {
+	bp = frontAnswerBuffers.Get().(*[]byte)
+	buf := (*bp)[:0]
+	fc.split.capture.Store(&buf)
+	_, err = fc.tls.Write(b)
+	fc.split.capture.Store(nil)
+	return bp, buf, err
 }
 
-// writtenInRound is written for a round (handOff).
+// writeOut writes b, an answer as it goes on the wire (a TLS connection's
+// records, sealed already), within WriteTimeout.
+func (fc *frontConn) writeOut(b []byte) error {
+	if fc.tls == nil {
+		return fc.write(b)
+	}
+	raw := fc.split.Conn
+	_ = raw.SetWriteDeadline(time.Now().Add(fc.f.srv.cfg.WriteTimeout))
+	_, err := raw.Write(b)
+	return err
+}
+
+// writtenInRound is written for a round: the connection's next request
+// is not read here (answeredHandOff).
 func (w *frontWriter) writtenInRound(bp *[]byte, out []byte, err error) {
 	if w.release(bp, out, err) {
 		w.fc.answeredHandOff(w.close)

@@ -2,6 +2,8 @@ package engineio
 
 import (
 	"bufio"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"net"
@@ -59,9 +61,15 @@ type polled struct {
 
 func openPolled(t *testing.T, srv *Server, addr string, n int) []polled {
 	t.Helper()
+	return openPolledWith(t, srv, func() (net.Conn, *bufio.Reader) { return dialFront(t, addr) }, n)
+}
+
+// openPolledWith is openPolled over the connections dial makes.
+func openPolledWith(t *testing.T, srv *Server, dial func() (net.Conn, *bufio.Reader), n int) []polled {
+	t.Helper()
 	var ps []polled
 	for range n {
-		conn, br := dialFront(t, addr)
+		conn, br := dial()
 		sid := openSession(t, conn, br)
 		poll := "GET /socket.io/?EIO=4&transport=polling&sid=" + sid + " HTTP/1.1\r\nHost: x\r\n\r\n"
 		if _, err := io.WriteString(conn, poll); err != nil {
@@ -249,5 +257,79 @@ func TestFrontRoundAnswerToAClosedConnection(t *testing.T) {
 	}
 	if resp, body := readResponse(t, ok.conn, ok.br); resp.StatusCode != 200 || body != "4m" {
 		t.Fatalf("%d %q", resp.StatusCode, body)
+	}
+}
+
+// dialTLSFront opens a TLS connection to the front at addr, closed when
+// the test ends.
+func dialTLSFront(t *testing.T, addr string, pool *x509.CertPool) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	conn, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: pool})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	return conn, bufio.NewReader(conn)
+}
+
+// Over TLS a round seals each answer as it takes it and writes the
+// records with the others: one submission for 12 polls, each client
+// decrypting its own message. An answer larger than the socket's buffers
+// goes out in part with the round and the rest from a worker (the records
+// whole, in order: the client decrypts them); to a client that never
+// reads, the session ends with "write timeout".
+func TestFrontTLSAnswersInRounds(t *testing.T) {
+	if !pollerExpected() {
+		return
+	}
+	cert, pool := testCertificate(t)
+	srv, h, _, addr, _ := startFrontServerWith(t, &Options{PingInterval: time.Minute, PingTimeout: time.Minute, WriteTimeout: 500 * time.Millisecond}, nil, cert)
+	dial := func() (net.Conn, *bufio.Reader) { return dialTLSFront(t, addr, pool) }
+	const n = 12
+	ps := openPolledWith(t, srv, dial, n)
+	held, release, events := holdRounds(t)
+	for i, p := range ps {
+		if err := p.c.Send(fmt.Appendf(nil, "m%d", i), false, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	<-held
+	release()
+	for i, p := range ps {
+		if resp, body := readResponse(t, p.conn, p.br); resp.StatusCode != 200 || body != fmt.Sprintf("4m%d", i) {
+			t.Fatalf("client %d: %d %q", i, resp.StatusCode, body)
+		}
+	}
+	if !*noRings {
+		deadline := time.Now().Add(5 * time.Second)
+		for len(events()) == 0 && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		if got := events(); fmt.Sprint(got) != fmt.Sprint([]string{fmt.Sprint("written ", n)}) {
+			t.Fatalf("round events %q, want one submission of %d", got, n)
+		}
+	}
+
+	big := make([]byte, 512<<10)
+	for i := range big {
+		big[i] = 'a' + byte(i*7919%26)
+	}
+	for _, reads := range []bool{true, false} {
+		p := openPolledWith(t, srv, dial, 1)[0]
+		_ = p.conn.(*tls.Conn).NetConn().(*net.TCPConn).SetReadBuffer(64 << 10)
+		_ = frontConnOf(t, srv, p.sid).split.Conn.(*net.TCPConn).SetWriteBuffer(16 << 10)
+		if err := p.c.Send(big, false, false); err != nil {
+			t.Fatal(err)
+		}
+		if !reads {
+			if got := waitString(t, h.closed, "the session's close"); got != ReasonWriteTimeout {
+				t.Fatalf("close reason %q, want %q", got, ReasonWriteTimeout)
+			}
+			continue
+		}
+		time.Sleep(200 * time.Millisecond) // the kernel's buffers fill
+		if resp, body := readResponse(t, p.conn, p.br); resp.StatusCode != 200 || body != "4"+string(big) {
+			t.Fatalf("answer %d, %d bytes, want 200 and %d", resp.StatusCode, len(body), 1+len(big))
+		}
 	}
 }

@@ -80,7 +80,8 @@ func (c *Conn) endPoll() {
 // reports true. gone is closed when the client drops the poll. With fw
 // (the front's writer, which w is) it does not wait: it parks the poll on
 // the session and reports false, and the wake that follows answers it
-// (resumePoll); the writer returned is the one that has the answer.
+// (a round of the front's, front_rounds.go); the writer returned is the
+// one that has the answer.
 func (c *Conn) answerPoll(w http.ResponseWriter, accept string, gone <-chan struct{}, fw *frontWriter) (*frontWriter, bool) {
 	var batch []queue.Item
 	for {
@@ -168,9 +169,6 @@ type parkedPoll struct {
 	accept string // the poll's Accept-Encoding
 }
 
-// runTask answers the poll (a task of the front's workers: wakePoll).
-func (p *parkedPoll) runTask() { p.c.resumePoll(p) }
-
 // park parks the poll answered through fw: a wake (wakePoll) answers it
 // later with the writer park returns. It reports false when something to
 // answer came as it parked; the caller then answers with that writer
@@ -218,14 +216,6 @@ func (c *Conn) wakePoll() {
 		return
 	}
 	p.w.fc.f.answer(p)
-}
-
-func (c *Conn) resumePoll(p *parkedPoll) {
-	if fw, answered := c.answerPoll(p.w, p.accept, nil, p.w); answered {
-		c.endPoll()
-		fw.poll = c
-		fw.finish()
-	}
 }
 
 // pollLost ends the session whose poll's answer could not be written

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 )
 
 // helloSplitter sits under the front's tls.Conn and passes the client's
@@ -42,10 +43,30 @@ import (
 // may then hold more input, which the front's edge-triggered watch will
 // not report again (frontConn.readArrived). Only the goroutine reading
 // the tls.Conn touches it.
+//
+// While capture is set, it keeps what the tls.Conn writes instead of
+// writing it (a round's answer, sealed: frontConn.seal). Once broken is
+// set (an answer could not be written whole, so the stream is cut inside
+// a record), it writes nothing more: closing the tls.Conn then sends no
+// close_notify, which would wait up to 5 s for a client that does not
+// read.
 type helloSplitter struct {
 	net.Conn
-	first *firstRecord // until the first record has been passed on
-	full  bool         // the last read filled its buffer
+	first   *firstRecord // until the first record has been passed on
+	full    bool         // the last read filled its buffer
+	capture atomic.Pointer[[]byte]
+	broken  atomic.Bool
+}
+
+func (c *helloSplitter) Write(p []byte) (int, error) {
+	if c.broken.Load() {
+		return 0, net.ErrClosed
+	}
+	if b := c.capture.Load(); b != nil {
+		*b = append(*b, p...)
+		return len(p), nil
+	}
+	return c.Conn.Write(p)
 }
 
 const (
