@@ -333,3 +333,29 @@ func TestFrontTLSAnswersInRounds(t *testing.T) {
 		}
 	}
 }
+
+// Without io_uring a round writes each answer without waiting: one the
+// kernel takes in part has its rest written by a worker, and the client
+// that reads it late gets it whole.
+func TestFrontRoundWithoutRingsToASlowReader(t *testing.T) {
+	if !pollerExpected() {
+		return
+	}
+	netpoll.SetRings(false)
+	t.Cleanup(func() { netpoll.SetRings(!*noRings) })
+	srv, _, _, addr := startFrontServer(t, &Options{PingInterval: time.Minute, PingTimeout: time.Minute}, nil)
+	p := openPolled(t, srv, addr, 1)[0]
+	_ = p.conn.(*net.TCPConn).SetReadBuffer(64 << 10)
+	_ = frontConnOf(t, srv, p.sid).nc.(*net.TCPConn).SetWriteBuffer(16 << 10)
+	big := make([]byte, 512<<10)
+	for i := range big {
+		big[i] = 'a' + byte(i*7919%26)
+	}
+	if err := p.c.Send(big, false, false); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond) // the kernel's buffers fill
+	if resp, body := readResponse(t, p.conn, p.br); resp.StatusCode != 200 || body != "4"+string(big) {
+		t.Fatalf("answer %d, %d bytes, want 200 and %d", resp.StatusCode, len(body), 1+len(big))
+	}
+}
