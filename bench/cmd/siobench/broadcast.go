@@ -147,8 +147,10 @@ func runBroadcast(cfg *config) *broadcastResult {
 		}
 	}
 	st.n = int32(len(conns))
-	p, err := newClientLoop(st.receive, func(*epConn, error) {
+	p, err := newClientLoop(st.receive, func(_ *epConn, err error) {
 		if !stop.Load() {
+			// Said once per receiver lost: why, for the next reader.
+			logf("broadcast %s: a receiver's session ended during the run: %v", cfg.label, err)
 			disconnected.Add(1)
 		}
 	})
