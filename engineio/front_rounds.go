@@ -14,9 +14,12 @@ import (
 // writes of a round go to the kernel in one io_uring submission per
 // roundGrab connections (netpoll.Ring) instead of a write(2) each, and
 // one worker answers them all instead of a worker per poll. At light load
-// (one message per client per broadcast) the write was the largest cost of
-// a polling delivery, kernel entry and exit included, as it was for
-// WebSocket deliveries before their rounds (BENCHMARKS.md).
+// (one message per client per broadcast) that took a fifth off the CPU
+// of a polling delivery; what it saved was less the kernel's work, which
+// is the same per answer, than what surrounded each write: a worker's
+// wake per poll, and Go's monitor thread, which an announced system call
+// keeps waking (a submission's first enter is raw; BENCHMARKS.md,
+// "Polling: answers in rounds").
 //
 // Over TLS each answer is sealed by its tls.Conn as the round takes it,
 // and the records go out with the round's other writes (seal).
