@@ -38,7 +38,7 @@ type dispatcher struct {
 // task is a dispatcher's work: a polled connection's packets
 // (pollWS.runTask), a connection's writer (gorillaWS.runTask), a front
 // connection's reader (frontConn.runTask), a round of answers to the
-// polls woken together (answerRound.runTask) or the rest of one that the
+// polls woken together (frontRound.runTask) or the rest of one that the
 // kernel did not take at once (answerRest.runTask).
 type task interface{ runTask() }
 

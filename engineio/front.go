@@ -202,9 +202,9 @@ type front struct {
 	started time.Time   // clock's origin
 
 	// workers run the connections' reads and the rounds that answer
-	// parked polls on goroutines whose stacks have grown already (see dispatchers: a
-	// new goroutine per answer spent 6 % of a polling delivery's CPU
-	// growing its stack). Their own tracker, which nobody waits for: they
+	// parked polls on goroutines whose stacks have grown already (see
+	// dispatchers: a new goroutine per answer spent 6 % of a polling
+	// delivery's CPU growing its stack). Their own tracker, which nobody waits for: they
 	// serve any handler of hs, which the engine's Close must not wait for.
 	workers dispatchers
 	wg      tracker

@@ -32,21 +32,17 @@ var testHookRound atomic.Pointer[func(at string, n int)]
 
 // answer has the parked poll p answered in a round.
 func (f *front) answer(p *parkedPoll) {
-	if !f.rounds.add(p) {
-		return
+	if f.rounds.add(p) {
+		f.workers.run((*frontRound)(f))
 	}
-	rd := f.rounds.state()
-	if rd == nil {
-		rd = &answerRound{q: &f.rounds}
-	}
-	f.workers.run(rd)
 }
+
+// frontRound is a front as the task of one of its rounds.
+type frontRound front
 
 // answerRound is one round's state, reused by the rounds that follow.
 type answerRound struct {
-	q    *roundQueue[*parkedPoll, answerRound] // its front's
-	ring *netpoll.Ring                         // nil: io_uring unavailable, a write per answer
-	mine []*parkedPoll                         // the grab
+	mine []*parkedPoll // the grab
 	ws   []netpoll.Write
 	outs []roundAnswer
 	bufs [][]byte // outs[i]'s bytes, as ws[i].Bufs
@@ -60,16 +56,10 @@ type roundAnswer struct {
 
 // runTask answers the woken polls until none waits (a task of the
 // front's workers).
-func (rd *answerRound) runTask() {
-	// A ring from netpoll's pool only while the round runs.
-	rd.ring = netpoll.AcquireRing()
-	defer func() {
-		if rd.ring != nil {
-			netpoll.ReleaseRing(rd.ring)
-			rd.ring = nil
-		}
-		rd.q.keep(rd)
-	}()
+func (t *frontRound) runTask() {
+	q := &(*front)(t).rounds
+	rd, ring := q.begin()
+	defer q.end(rd, ring)
 	// Let the waker finish first: a broadcast wakes its receivers' polls
 	// one by one, and this round then finds them all.
 	runtime.Gosched()
@@ -78,11 +68,11 @@ func (rd *answerRound) runTask() {
 	}
 	for {
 		var more bool
-		rd.mine, more = rd.q.grab(rd.mine)
+		rd.mine, more = q.grab(rd.mine)
 		if len(rd.mine) == 0 {
 			return
 		}
-		rd.answer(rd.mine)
+		rd.answer(ring, rd.mine)
 		clear(rd.mine)
 		if more {
 			// A long round: let the clients' next polls, and whatever
@@ -93,8 +83,9 @@ func (rd *answerRound) runTask() {
 }
 
 // answer answers the polls ps: each drains its session's queue, and the
-// answers are written with one submission.
-func (rd *answerRound) answer(ps []*parkedPoll) {
+// answers are written with one submission of ring's (nil: io_uring
+// unavailable, a write each).
+func (rd *answerRound) answer(ring *netpoll.Ring, ps []*parkedPoll) {
 	outs, bufs := rd.outs[:0], rd.bufs[:0]
 	for _, p := range ps {
 		c := p.c
@@ -123,7 +114,7 @@ func (rd *answerRound) answer(ps []*parkedPoll) {
 		ws = append(ws, netpoll.Write{W: outs[i].w.fc.watch, Bufs: bufs[i : i+1 : i+1]})
 	}
 	switch {
-	case rd.ring == nil:
+	case ring == nil:
 		// Without io_uring: a write each, without waiting, as the
 		// submission's.
 		for i := range ws {
@@ -133,7 +124,7 @@ func (rd *answerRound) answer(ps []*parkedPoll) {
 			}
 		}
 	case len(ws) > 0:
-		rd.ring.Writev(ws)
+		ring.Writev(ws)
 		if hook := testHookRound.Load(); hook != nil {
 			(*hook)("written", len(ws))
 		}

@@ -205,8 +205,9 @@ func (c *Conn) pollReady() bool {
 }
 
 // wakePoll has the parked poll, if there is one, answered by its front
-// (in a round with the others woken meanwhile, front_rounds.go): something was queued, the session closed or began an upgrade,
-// or the client went away.
+// (in a round with the others woken meanwhile, front_rounds.go):
+// something was queued, the session closed or began an upgrade, or the
+// client went away.
 func (c *Conn) wakePoll() {
 	if c.parked.Load() == nil {
 		return

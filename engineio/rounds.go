@@ -3,6 +3,8 @@ package engineio
 import (
 	"runtime"
 	"sync"
+
+	"github.com/switchboard-go/socketio/internal/netpoll"
 )
 
 // roundQueue is the work that rounds take in grabs: the WebSocket
@@ -55,6 +57,25 @@ func (q *roundQueue[T, S]) state() *S {
 	q.spare[n-1] = nil
 	q.spare = q.spare[:n-1]
 	return s
+}
+
+// begin starts a round's run: the state a round that ended left (a new
+// one when none is kept), and a ring from netpoll's pool for this run only
+// (nil: io_uring unavailable, a write per item). end gives both back.
+func (q *roundQueue[T, S]) begin() (*S, *netpoll.Ring) {
+	s := q.state()
+	if s == nil {
+		s = new(S)
+	}
+	return s, netpoll.AcquireRing()
+}
+
+// end ends a round's run begun with begin, once grab found nothing.
+func (q *roundQueue[T, S]) end(s *S, ring *netpoll.Ring) {
+	if ring != nil {
+		netpoll.ReleaseRing(ring)
+	}
+	q.keep(s)
 }
 
 // grab moves up to roundGrab waiting items to mine (reused from dst) and

@@ -671,7 +671,7 @@ func (pw *pollWS) prepareRound() (*writeScratch, bool) {
 // writev per connection (BENCHMARKS.md, bench/cmd/uringexp). Whatever
 // follows (more queued meanwhile, a stall, releasing the writer role) is
 // flush's, as it is for connections not in the plain state.
-func (rd *round) flush(pws []*pollWS) {
+func (rd *round) flush(ring *netpoll.Ring, pws []*pollWS) {
 	ws, scs, who := rd.ws[:0], rd.scs[:0], rd.who[:0]
 	for _, pw := range pws {
 		sc, ok := pw.prepareRound()
@@ -684,7 +684,7 @@ func (rd *round) flush(pws []*pollWS) {
 		who = append(who, pw)
 	}
 	if len(ws) > 0 {
-		rd.ring.Writev(ws)
+		ring.Writev(ws)
 	}
 	for i, pw := range who {
 		stop := pw.afterWrite(scs[i], ws[i].N, ws[i].Err)
@@ -702,8 +702,7 @@ func (rd *round) flush(pws []*pollWS) {
 // round is a flusher goroutine's batch state, reused between its grabs
 // and, through the flushers' queue, by the flushers that follow.
 type round struct {
-	ring *netpoll.Ring // nil: io_uring unavailable, a writev per connection
-	mine []*pollWS     // the grab
+	mine []*pollWS // the grab
 	ws   []netpoll.Write
 	scs  []*writeScratch
 	who  []*pollWS
@@ -796,19 +795,8 @@ func (f *flushers) add(pw *pollWS) {
 
 func (f *flushers) loop() {
 	defer f.wg.Done()
-	rd := f.q.state()
-	if rd == nil {
-		rd = &round{}
-	}
-	// A ring from netpoll's pool only while the flusher runs.
-	rd.ring = netpoll.AcquireRing()
-	defer func() {
-		if rd.ring != nil {
-			netpoll.ReleaseRing(rd.ring)
-			rd.ring = nil
-		}
-		f.q.keep(rd)
-	}()
+	rd, ring := f.q.begin()
+	defer f.q.end(rd, ring)
 	// Before the first grab, let the input that is already waiting in (the
 	// publisher's next messages, read by PollNow, and the dispatchers they
 	// wake): what they queue goes out in this round's writes rather than
@@ -823,8 +811,8 @@ func (f *flushers) loop() {
 		if len(rd.mine) == 0 {
 			return
 		}
-		if rd.ring != nil {
-			rd.flush(rd.mine)
+		if ring != nil {
+			rd.flush(ring, rd.mine)
 		} else {
 			for _, pw := range rd.mine {
 				pw.flush()
