@@ -1121,10 +1121,16 @@ func (w *frontWriter) written(bp *[]byte, out []byte, err error) bool {
 func (w *frontWriter) release(bp *[]byte, out []byte, err error) bool {
 	// The write has copied or sent it all (a tls.Conn seals a copy).
 	putAnswerBuffer(bp, out)
-	if err != nil {
-		if w.fc.split != nil {
-			w.fc.split.broken.Store(true)
+	if split := w.fc.split; split != nil {
+		// Over TLS: the records a round sealed are out (or lost), so the
+		// tls.Conn's own writes may go on (helloSplitter.sent); after a
+		// failure, nothing more goes out.
+		if err != nil {
+			split.broken.Store(true)
 		}
+		split.sent()
+	}
+	if err != nil {
 		w.fc.lost()
 		if w.poll != nil {
 			w.poll.pollLost(err)

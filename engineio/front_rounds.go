@@ -27,7 +27,9 @@ import (
 // testHookRound, set only by tests, is told when a round starts ("start",
 // before its first grab: a test may hold it there), of each submission
 // ("written", with the number of answers in it), and of each answer whose
-// rest is left to a worker ("rest", with the bytes the round wrote).
+// rest is left to a worker ("rest", with the bytes the round wrote). The
+// rounds of TLS WebSockets (wstls.go) tell it the same, and "written"
+// for a round without io_uring too.
 var testHookRound atomic.Pointer[func(at string, n int)]
 
 // answer has the parked poll p answered in a round.
@@ -163,13 +165,15 @@ func (r *answerRest) runTask() {
 
 // seal has fc's tls.Conn seal b into its records, which the splitter under
 // it keeps (in a pooled buffer, bp's) instead of writing them: a round
-// writes them with its other answers. The tls.Conn counts them written.
+// writes them with its other answers. The tls.Conn counts them written;
+// the splitter holds the tls.Conn's own writes back until release says
+// they were (helloSplitter.sent).
 func (fc *frontConn) seal(b []byte) (bp *[]byte, sealed []byte, err error) {
 	bp = frontAnswerBuffers.Get().(*[]byte)
 	buf := (*bp)[:0]
-	fc.split.capture.Store(&buf)
+	fc.split.captureInto(&buf)
 	_, err = fc.tls.Write(b)
-	fc.split.capture.Store(nil)
+	fc.split.endCapture()
 	return bp, buf, err
 }
 

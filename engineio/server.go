@@ -53,6 +53,7 @@ type Server struct {
 	wg tracker
 
 	flushers    flushers    // write connections made ready by broadcasts
+	tlsFlushers tlsFlushers // the same for the front's TLS WebSockets (wstls.go)
 	dispatchers dispatchers // run the inbound packets of polled connections
 
 	stats counters
@@ -115,6 +116,7 @@ func NewServer(opts *Options, onConnect func(*Conn) Handler) *Server {
 	s.congestion.bound = cfg.WriteTimeout / 2
 	s.observers.Init(cfg.Observer, newFanOut)
 	s.flushers.wg = &s.wg
+	s.tlsFlushers.srv = s
 	s.dispatchers.wg = &s.wg
 	s.upgrader = websocket.Upgrader{
 		HandshakeTimeout:  cfg.UpgradeTimeout,

@@ -44,29 +44,84 @@ import (
 // not report again (frontConn.readArrived). Only the goroutine reading
 // the tls.Conn touches it.
 //
-// While capture is set, it keeps what the tls.Conn writes instead of
-// writing it (a round's answer, sealed: frontConn.seal). Once broken is
-// set (an answer could not be written whole, so the stream is cut inside
-// a record), it writes nothing more: closing the tls.Conn then sends no
-// close_notify, which would wait up to 5 s for a client that does not
-// read.
+// A round (frontConn.seal, gorillaWS's TLS rounds) has the tls.Conn seal
+// its bytes while capturing: the splitter keeps the records instead of
+// writing them, and the round writes them on the raw connection with its
+// other writes. Until the round says they were sent (sent), a record the
+// tls.Conn writes itself (an alert, or the KeyUpdate that answers the
+// client's: the reader's, not the round's) waits, so that records reach
+// the wire in the order they were sealed: the client would refuse any
+// other. Once broken is set (an answer or a frame could not be written
+// whole, so the stream is cut inside a record), it writes nothing more:
+// closing the tls.Conn then sends no close_notify, which would wait up to
+// 5 s for a client that does not read.
 type helloSplitter struct {
 	net.Conn
-	first   *firstRecord // until the first record has been passed on
-	full    bool         // the last read filled its buffer
-	capture atomic.Pointer[[]byte]
-	broken  atomic.Bool
+	first  *firstRecord // until the first record has been passed on
+	full   bool         // the last read filled its buffer
+	broken atomic.Bool
+
+	outMu   sync.Mutex
+	sending bool          // captured records are on their way (captureInto to sent)
+	capture *[]byte       // while set, what the tls.Conn writes goes here
+	unsent  chan struct{} // made by a write that waits for sent, closed by it
 }
 
 func (c *helloSplitter) Write(p []byte) (int, error) {
 	if c.broken.Load() {
 		return 0, net.ErrClosed
 	}
-	if b := c.capture.Load(); b != nil {
+	c.outMu.Lock()
+	for c.sending && c.capture == nil {
+		if c.unsent == nil {
+			c.unsent = make(chan struct{})
+		}
+		wait := c.unsent
+		c.outMu.Unlock()
+		<-wait
+		c.outMu.Lock()
+	}
+	if b := c.capture; b != nil {
 		*b = append(*b, p...)
+		c.outMu.Unlock()
 		return len(p), nil
 	}
+	c.outMu.Unlock()
+	// (A round that captures from now on seals after this write: the
+	// tls.Conn's output lock, held here, orders them.) A failure may have
+	// come while this write waited.
+	if c.broken.Load() {
+		return 0, net.ErrClosed
+	}
 	return c.Conn.Write(p)
+}
+
+// captureInto has the records the tls.Conn writes from now on appended to
+// *buf, until endCapture; they count as on their way until sent.
+func (c *helloSplitter) captureInto(buf *[]byte) {
+	c.outMu.Lock()
+	c.sending, c.capture = true, buf
+	c.outMu.Unlock()
+}
+
+// endCapture ends captureInto: *buf holds the records.
+func (c *helloSplitter) endCapture() {
+	c.outMu.Lock()
+	c.capture = nil
+	c.outMu.Unlock()
+}
+
+// sent says the captured records were written, or never will be (the
+// connection failed): the tls.Conn's own writes go on. It may be called
+// when nothing was captured.
+func (c *helloSplitter) sent() {
+	c.outMu.Lock()
+	c.sending = false
+	if c.unsent != nil {
+		close(c.unsent)
+		c.unsent = nil
+	}
+	c.outMu.Unlock()
 }
 
 const (

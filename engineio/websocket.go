@@ -20,7 +20,8 @@ import (
 // DisablePoller, other platforms) a goroutine of its own reads it (decode
 // and dispatch inline), and a writer goroutine, started when there is
 // something to write and gone when the queue is empty (wswrite.go), drains
-// the session queue in batches. A text frame is one packet
+// the session queue in batches; a broadcast's writes to a TLS WebSocket of
+// the front go in rounds instead (wstls.go). A text frame is one packet
 // "<type><data>"; a binary frame is a binary message.
 //
 // On both paths gorilla only does the handshake, permessage-deflate's

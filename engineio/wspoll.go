@@ -55,8 +55,9 @@ import (
 // Connections that cannot be polled (TLS, other platforms) are read by a
 // goroutine (while their client sends, where the poller can watch them:
 // wswatch.go) and written by an on-demand writer goroutine (websocket.go,
-// wswrite.go); both paths share the frame parser, the queue, the framing,
-// the compressor and the session.
+// wswrite.go), except a broadcast's writes to the front's TLS WebSockets,
+// which go in rounds as here (wstls.go); every path shares the frame
+// parser, the queue, the framing, the compressor and the session.
 
 // inboundLimit bounds the bytes of received packets waiting for the
 // dispatcher before the poller stops reading the connection.

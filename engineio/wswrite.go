@@ -19,7 +19,8 @@ import (
 // hands one to a dispatcher (dispatch.go) when the queue becomes
 // non-empty, and it returns once the queue is empty, so an idle
 // connection holds no writer stack; the dispatcher's goroutine, its stack
-// grown by crypto/tls, serves the next writer or packets.
+// grown by crypto/tls, serves the next writer or packets. (A broadcast to
+// the front's TLS WebSockets is written by rounds instead: wstls.go.)
 //
 // The writer frames a whole drained batch itself and hands it to the
 // kernel in one writev: server frames are unmasked, so a frame is a short
@@ -164,6 +165,10 @@ func (c *Conn) kick(inline bool) {
 	}
 	if c.writing.CompareAndSwap(false, true) {
 		c.srv.wg.Add(1)
+		if !inline && ws.sealer() != nil {
+			c.srv.tlsFlushers.add(ws) // a broadcast's: written in rounds
+			return
+		}
 		c.srv.dispatchers.run(ws)
 	}
 }

@@ -307,6 +307,33 @@ func (d *Desc) Writev(bufs [][]byte, sc *Scratch) (int, error) {
 	return writevFD(d.fd, bufs, sc)
 }
 
+// lockFD locks w's descriptor against closing (a Desc closes, and a Watch
+// stops, only under its lock) and returns the lock and the descriptor, -1
+// once closed or stopped.
+func (w *Write) lockFD() (*sync.Mutex, int) {
+	if w.W != nil {
+		w.W.mu.Lock()
+		return &w.W.mu, w.W.fd
+	}
+	w.D.mu.Lock()
+	return &w.D.mu, w.D.fd
+}
+
+// writev is Desc.Writev on w's descriptor.
+func (w *Write) writev(sc *Scratch) (int, error) {
+	mu, fd := w.lockFD()
+	defer mu.Unlock()
+	return writevFD(fd, w.Bufs, sc)
+}
+
+// WritevEach fills ws's results as Ring.Writev does, with a writev for
+// each (non-blocking, as Desc.Writev): for a round without a ring.
+func WritevEach(ws []Write, sc *Scratch) {
+	for i := range ws {
+		ws[i].N, ws[i].Err = ws[i].writev(sc)
+	}
+}
+
 // writevFD is Writev on fd (-1: closed), which the caller keeps from
 // closing meanwhile.
 func writevFD(fd int, bufs [][]byte, sc *Scratch) (int, error) {

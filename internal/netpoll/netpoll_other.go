@@ -42,3 +42,10 @@ type Scratch struct{}
 
 // PollNow does nothing on this platform.
 func PollNow() {}
+
+// WritevEach is never reached on this platform: nothing is watched.
+func WritevEach(ws []Write, sc *Scratch) {
+	for i := range ws {
+		ws[i].Err = ErrClosed
+	}
+}

@@ -70,25 +70,6 @@ type Write struct {
 	Err  error
 }
 
-// lockFD locks w's descriptor against closing (a Desc closes, and a Watch
-// stops, only under its lock) and returns the lock and the descriptor, -1
-// once closed or stopped.
-func (w *Write) lockFD() (*sync.Mutex, int) {
-	if w.W != nil {
-		w.W.mu.Lock()
-		return &w.W.mu, w.W.fd
-	}
-	w.D.mu.Lock()
-	return &w.D.mu, w.D.fd
-}
-
-// writev is Desc.Writev on w's descriptor.
-func (w *Write) writev(sc *Scratch) (int, error) {
-	mu, fd := w.lockFD()
-	defer mu.Unlock()
-	return writevFD(fd, w.Bufs, sc)
-}
-
 // The io_uring ABI (linux/io_uring.h); the system call numbers are the
 // same on every architecture.
 const (
