@@ -184,8 +184,9 @@ func (s *Server) serve(ln net.Listener, hs *http.Server, tlsCfg *tls.Config, h h
 var testHookRead atomic.Pointer[func(n int, err error)]
 
 // testHookReader, set only by tests, is told when a connection's reader
-// finds a request pending ("pending") and when it is about to park
-// ("park").
+// finds a request pending ("pending"), when it is about to park ("park"),
+// and before it reads a TLS connection without waiting ("tls read": a
+// test may hold it there, as a busy scheduler would).
 var testHookReader atomic.Pointer[func(fc *frontConn, at string)]
 
 // testHookFront, set only by tests, is told of every front Serve makes.
@@ -261,6 +262,9 @@ func (f *front) start(nc net.Conn) {
 		return
 	}
 	fc := &frontConn{f: f, nc: connOf(nc, tc), rc: rc, tls: tc, split: split}
+	if split != nil {
+		split.rc = rc
+	}
 	// A connection is read until the kernel holds nothing more, so the
 	// watch can stay in the poller's set, edge-triggered: a poll answered
 	// and the next one read cost no epoll_ctl. (A tls.Conn reads the
@@ -637,11 +641,12 @@ func (fc *frontConn) mayHoldMore(n, size int) bool {
 
 // readArrived reads what has come for a connection, without waiting (one
 // whose request is being answered, or an edge-watched one). On plain TCP
-// that is a raw read. On TLS it is what the tls.Conn holds already (a
-// read past its deadline, which makes no system call: a tls.Conn keeps
-// what it had read and carries on), or a read of the socket when that
-// holds something: the poller reported input or a hang-up (woken, or a
-// wake while this reader ran), or the last read filled its buffer.
+// that is a raw read. On TLS it is what the tls.Conn holds already (its
+// splitter reads nothing: splitNone, a timeout after which a tls.Conn
+// keeps what it had read and carries on), or also a raw read of the
+// socket when that may hold something (splitNow): the poller reported
+// input or a hang-up (woken, or a wake while this reader ran), or the
+// last read filled its buffer.
 func (fc *frontConn) readArrived(b []byte, woken bool) (int, error) {
 	reported := fc.woke.Swap(false) // what a wake reported is read now
 	if fc.tls == nil {
@@ -652,13 +657,21 @@ func (fc *frontConn) readArrived(b []byte, woken bool) (int, error) {
 		}
 		return fc.readNow(b)
 	}
-	at := aLongTimeAgo
+	// The socket is read without waiting, and only when it may hold
+	// something; else the tls.Conn gives what it holds. (A read with a
+	// short deadline waited for nothing, but a reader the scheduler left
+	// aside past it failed before it looked: the input, its edge
+	// reported already, then waited for the idle bound, which closed the
+	// connection with the client's request in it.)
+	fc.split.mode = splitNone
 	if woken || reported || fc.hungUp.Load() || fc.split.full {
-		at = time.Now().Add(frontLinger)
+		fc.split.mode = splitNow
 	}
-	_ = fc.nc.SetReadDeadline(at)
-	fc.deadline = true
-	n, err := fc.nc.Read(b)
+	if hook := testHookReader.Load(); hook != nil {
+		(*hook)(fc, "tls read")
+	}
+	n, err := fc.tls.Read(b)
+	fc.split.mode = splitWait
 	if isTimeout(err) {
 		err = nil
 	}

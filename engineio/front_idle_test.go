@@ -311,3 +311,32 @@ func TestIdleEnded(t *testing.T) {
 		}
 	}
 }
+
+// The idle sweep's look at the kernel is not stopped by a read deadline
+// that has passed (a reader's last one): a connection with input waiting
+// is not taken for an idle one.
+func TestFrontNothingArrivedPastADeadline(t *testing.T) {
+	if !pollerExpected() {
+		return
+	}
+	srv, _, _, addr := startFrontServer(t, &Options{PingInterval: time.Minute, PingTimeout: time.Minute}, nil)
+	p := openPolled(t, srv, addr, 1)[0]
+	fc := frontConnOf(t, srv, p.sid)
+	if !fc.reading.CompareAndSwap(false, true) {
+		t.Fatal("a reader runs with the poll parked")
+	}
+	if !fc.nothingArrived() {
+		t.Fatal("input seen before any was sent")
+	}
+	if _, err := p.conn.Write([]byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond) // the byte reaches the server's socket
+	_ = fc.nc.SetReadDeadline(aLongTimeAgo)
+	if fc.nothingArrived() {
+		t.Fatal("a byte waiting in the kernel was not seen past the read deadline")
+	}
+	_ = fc.nc.SetReadDeadline(time.Time{})
+	fc.reading.Store(false)
+	fc.wake()
+}

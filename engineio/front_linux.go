@@ -2,6 +2,7 @@ package engineio
 
 import (
 	"io"
+	"os"
 	"sync"
 	"syscall"
 
@@ -71,6 +72,7 @@ type rawOp struct {
 	n           int
 	err         error
 	read, write func(fd uintptr) bool
+	control     func(fd uintptr) // a read through Control
 }
 
 var rawOps = sync.Pool{New: func() any {
@@ -83,19 +85,49 @@ var rawOps = sync.Pool{New: func() any {
 		op.n, op.err = netpoll.RawIO(syscall.SYS_WRITE, fd, op.b)
 		return true
 	}
+	op.control = func(fd uintptr) {
+		op.n, op.err = netpoll.RawIO(syscall.SYS_READ, fd, op.b)
+	}
 	return op
 }}
 
 // nothingArrived reports whether the kernel holds no input for fc (it
 // peeks without taking any): true as well when the client has closed or
-// the connection failed, which closing it then ends as it should.
+// the connection failed, which closing it then ends as it should. It
+// peeks through Control, which a read deadline does not stop: a TLS
+// reader's last deadline may have passed, and RawConn.Read would then
+// fail without looking, which said "nothing" for a connection with a
+// request waiting.
 func (fc *frontConn) nothingArrived() bool {
 	var one [1]byte
 	n := 0
 	var err error
-	cerr := fc.rc.Read(func(fd uintptr) bool {
+	cerr := fc.rc.Control(func(fd uintptr) {
 		n, _, err = syscall.Recvfrom(int(fd), one[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		return true
 	})
 	return cerr != nil || err != nil || n < len(one)
+}
+
+// readNowOn reads what the kernel holds for rc's socket into p without
+// waiting, whatever its read deadline (through Control, which a deadline
+// does not stop): nothing there is os.ErrDeadlineExceeded, the end of the
+// stream io.EOF. The reader role keeps any other read away meanwhile.
+func readNowOn(rc syscall.RawConn, p []byte) (int, error) {
+	op := rawOps.Get().(*rawOp)
+	op.b = p
+	cerr := rc.Control(op.control)
+	n, err := op.n, op.err
+	op.b = nil
+	rawOps.Put(op)
+	switch {
+	case cerr != nil:
+		return 0, cerr
+	case err == syscall.EAGAIN:
+		return 0, os.ErrDeadlineExceeded
+	case err != nil:
+		return 0, err
+	case n <= 0:
+		return 0, io.EOF
+	}
+	return n, nil
 }

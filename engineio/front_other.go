@@ -2,7 +2,10 @@
 
 package engineio
 
-import "errors"
+import (
+	"errors"
+	"syscall"
+)
 
 // readNow is never reached without a poller (Serve is http.Server.Serve
 // there).
@@ -11,3 +14,5 @@ func (fc *frontConn) readNow(b []byte) (int, error) { return 0, errors.ErrUnsupp
 func (fc *frontConn) writeNow(b []byte) (int, error) { return 0, errors.ErrUnsupported }
 
 func (fc *frontConn) nothingArrived() bool { return true }
+
+func readNowOn(rc syscall.RawConn, p []byte) (int, error) { return 0, errors.ErrUnsupported }

@@ -5,8 +5,10 @@ import (
 	"crypto/tls"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 )
 
 // helloSplitter sits under the front's tls.Conn and passes the client's
@@ -59,7 +61,11 @@ type helloSplitter struct {
 	net.Conn
 	first  *firstRecord // until the first record has been passed on
 	full   bool         // the last read filled its buffer
+	mode   splitRead    // how a read after the first record goes (the reader's alone)
 	broken atomic.Bool
+
+	// rc is the socket's, for reads that do not wait (splitNow).
+	rc syscall.RawConn
 
 	outMu   sync.Mutex
 	sending bool          // captured records are on their way (captureInto to sent)
@@ -214,12 +220,40 @@ func newHelloSplitter(nc net.Conn) *helloSplitter {
 	return &helloSplitter{Conn: nc, first: &firstRecord{}}
 }
 
+// splitRead is how the splitter reads the socket once the first record
+// has been passed on: the front's reader (frontConn.readArrived) chooses
+// for each read of the tls.Conn.
+type splitRead uint8
+
+const (
+	// splitWait: a read waits for input, within the connection's read
+	// deadline (the handshake, the rest of a request begun).
+	splitWait splitRead = iota
+	// splitNow: one read of what the kernel holds, without waiting and
+	// whatever the deadline; nothing there is a timeout, which a tls.Conn
+	// takes as passing (it keeps what it read of a record and carries
+	// on).
+	splitNow
+	// splitNone: the socket is not read (a timeout at once): the tls.Conn
+	// gives what it holds already.
+	splitNone
+)
+
 func (c *helloSplitter) Read(p []byte) (int, error) {
 	r := c.first
 	if r == nil {
 		// (The front's reader reads the socket again while full is
 		// set: a read that returns nothing leaves the kernel empty.)
-		n, err := c.Conn.Read(p)
+		var n int
+		var err error
+		switch c.mode {
+		case splitNone:
+			return 0, os.ErrDeadlineExceeded
+		case splitNow:
+			n, err = readNowOn(c.rc, p)
+		default:
+			n, err = c.Conn.Read(p)
+		}
 		c.full = n == len(p)
 		return n, err
 	}
