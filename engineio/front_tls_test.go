@@ -580,3 +580,30 @@ func TestFrontTLSReaderRunLate(t *testing.T) {
 		waitPollsParked(t, srv, 1)
 	}
 }
+
+// A TLS client whose connection ends without a close_notify (its TCP
+// connection closed under it) while its poll is parked: the reader's raw
+// read finds the end of the stream, and the connection is closed.
+func TestFrontTLSClientGoneWithoutCloseNotify(t *testing.T) {
+	if !pollerExpected() {
+		return
+	}
+	cert, pool := testCertificate(t)
+	srv, _, _, addr, _ := startFrontServerWith(t, &Options{PingInterval: time.Minute, PingTimeout: time.Minute}, nil, cert)
+	p := openPolledWith(t, srv, func() (net.Conn, *bufio.Reader) { return dialTLSFront(t, addr, pool) }, 1)[0]
+	fc := frontConnOf(t, srv, p.sid)
+	_ = p.conn.(*tls.Conn).NetConn().Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		fc.mu.Lock()
+		gone := fc.gone
+		fc.mu.Unlock()
+		if gone {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the connection was not closed after its client's end")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
