@@ -310,10 +310,7 @@ func TestFrontTLSAnswersInRounds(t *testing.T) {
 		}
 	}
 
-	big := make([]byte, 512<<10)
-	for i := range big {
-		big[i] = 'a' + byte(i*7919%26)
-	}
+	big := patterned(512 << 10)
 	for _, reads := range []bool{true, false} {
 		p := openPolledWith(t, srv, dial, 1)[0]
 		_ = p.conn.(*tls.Conn).NetConn().(*net.TCPConn).SetReadBuffer(64 << 10)
@@ -347,10 +344,7 @@ func TestFrontRoundWithoutRingsToASlowReader(t *testing.T) {
 	p := openPolled(t, srv, addr, 1)[0]
 	_ = p.conn.(*net.TCPConn).SetReadBuffer(64 << 10)
 	_ = frontConnOf(t, srv, p.sid).nc.(*net.TCPConn).SetWriteBuffer(16 << 10)
-	big := make([]byte, 512<<10)
-	for i := range big {
-		big[i] = 'a' + byte(i*7919%26)
-	}
+	big := patterned(512 << 10)
 	if err := p.c.Send(big, false, false); err != nil {
 		t.Fatal(err)
 	}

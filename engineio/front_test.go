@@ -1104,10 +1104,7 @@ func TestFrontAnswerToASlowReader(t *testing.T) {
 	if !pollerExpected() {
 		return
 	}
-	big := make([]byte, 512<<10)
-	for i := range big {
-		big[i] = 'a' + byte(i*7919%26)
-	}
+	big := patterned(512 << 10)
 	for _, reads := range []bool{true, false} {
 		srv, h, _, addr := startFrontServer(t, &Options{PingInterval: time.Minute, PingTimeout: time.Minute, WriteTimeout: 500 * time.Millisecond}, nil)
 		conn, br, sid := openWithPoll(t, srv, addr)
@@ -1199,10 +1196,7 @@ func TestFrontWriterWriteBody(t *testing.T) {
 func TestFrontLargeAnswer(t *testing.T) {
 	srv, _, _, addr := startFrontServer(t, &Options{PingInterval: time.Minute, PingTimeout: time.Minute}, nil)
 	conn, br, sid := openWithPoll(t, srv, addr)
-	big := make([]byte, 3*maxPooledAnswer)
-	for i := range big {
-		big[i] = 'a' + byte(i*7919%26)
-	}
+	big := patterned(3 * maxPooledAnswer)
 	srv.mu.RLock()
 	c := srv.sessions[sid]
 	srv.mu.RUnlock()
@@ -1251,4 +1245,14 @@ func frontConnOf(t *testing.T, srv *Server, sid string) *frontConn {
 		t.Fatal("no parked poll")
 	}
 	return p.w.fc
+}
+
+// patterned returns n bytes of letters in a known pattern, for large
+// messages that the tests compare byte for byte at the other end.
+func patterned(n int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = 'a' + byte(i*7919%26)
+	}
+	return b
 }

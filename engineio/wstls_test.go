@@ -146,10 +146,7 @@ func TestTLSWebSocketRoundRestToASlowReader(t *testing.T) {
 	}
 	cert, pool := testCertificate(t)
 	srv, h, _, addr, _ := startFrontServerWith(t, &Options{PingInterval: time.Minute, PingTimeout: time.Minute, WriteTimeout: 500 * time.Millisecond}, nil, cert)
-	big := make([]byte, 512<<10)
-	for i := range big {
-		big[i] = 'a' + byte(i*7919%26)
-	}
+	big := patterned(512 << 10)
 	_, release, events := holdRounds(t)
 	release() // only the events are wanted
 	for _, reads := range []bool{true, false} {
