@@ -32,6 +32,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -110,7 +111,21 @@ func main() {
 	flag.BoolVar(&useTLS, "tls", false, "connect through TLS (wss://, https://), accepting any certificate")
 	flag.BoolVar(&useDeflate, "deflate", false, "offer permessage-deflate in the WebSocket handshake (as browsers do: client_max_window_bits) and inflate compressed messages")
 	flag.DurationVar(&cfg.drain, "drain", 3*time.Second, "broadcast: wait at most this long for stragglers after a step")
+	cpuProfile := flag.String("cpuprofile", "", "write the generator's own CPU profile to this file (what a run costs the generator)")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fatalf("-cpuprofile: %v", err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fatalf("-cpuprofile: %v", err)
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			_ = f.Close()
+		}()
+	}
 	// The epoll loops block in epoll_wait, holding their P until the
 	// runtime's monitor hands it off (up to milliseconds when idle); a
 	// second P lets the publisher run meanwhile, even on one pinned core.
