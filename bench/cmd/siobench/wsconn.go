@@ -16,7 +16,10 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // useTLS and useDeflate are -tls and -deflate: every WebSocket goes
@@ -102,6 +105,11 @@ func dialWS(hostport string, local net.Addr, timeout time.Duration, readBuf int)
 // connection under nc. The deadline of nc is set to now+timeout.
 func dialTCP(hostport string, local net.Addr, timeout time.Duration) (nc, raw net.Conn, err error) {
 	d := net.Dialer{Timeout: timeout, LocalAddr: local}
+	if local == nil {
+		if src := nextSource(hostport); src != nil {
+			d.LocalAddr, d.Control = src, bindNoPort
+		}
+	}
 	raw, err = d.Dial("tcp", hostport)
 	if err != nil {
 		return nil, nil, err
@@ -373,4 +381,45 @@ func (z *inflate) message(p []byte) ([]byte, error) {
 		}
 	}
 	return b, nil
+}
+
+// sources is how many loopback addresses the generator's connections come
+// from, in turn (127.0.0.2 and up), when the server is on IPv4 loopback.
+// From one address, connect(2) searches the ephemeral ports for one whose
+// address-and-port pair to the server is free, a search that grows with
+// the connections open: at 19,000 it cost 210 µs a connection on this
+// host (the generator's profile), which held the conns ramp to 1,700/s.
+// From 32 addresses, each holds a 32nd of them, and the search ends at
+// once.
+const sources = 32
+
+var sourceTurn atomic.Uint32
+
+// nextSource returns the next source address for a connection to
+// hostport, or nil when the target is not IPv4 loopback (or the system
+// chooses: the default).
+func nextSource(hostport string) net.Addr {
+	host, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return nil
+	}
+	ip := net.ParseIP(host)
+	if ip == nil || ip.To4() == nil || !ip.IsLoopback() {
+		return nil
+	}
+	k := sourceTurn.Add(1) % sources
+	return &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(2+k))}
+}
+
+// bindNoPort leaves the choice of the source port to connect(2), which
+// knows the server's address (IP_BIND_ADDRESS_NO_PORT): bound with port
+// 0, the kernel would pick a port then, without it.
+func bindNoPort(_, _ string, c syscall.RawConn) error {
+	var serr error
+	if err := c.Control(func(fd uintptr) {
+		serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_BIND_ADDRESS_NO_PORT, 1)
+	}); err != nil {
+		return err
+	}
+	return serr
 }
