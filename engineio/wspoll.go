@@ -639,9 +639,7 @@ func (pw *pollWS) afterWrite(sc *writeScratch, n int, err error) bool {
 		pw.writeFailed(err)
 		return true
 	}
-	clear(sc.batch)
-	clear(sc.bufs)
-	sc.bufs, sc.hdr = sc.bufs[:0], sc.hdr[:0]
+	sc.reset()
 	return false
 }
 

@@ -182,9 +182,7 @@ func (g *gorillaWS) sealRound(sc *writeScratch) (bp *[]byte, out []byte, ok bool
 	split.captureInto(&buf)
 	err := sc.writeJoined(g.nc)
 	split.endCapture()
-	clear(sc.batch)
-	clear(sc.bufs)
-	sc.batch, sc.bufs, sc.hdr = sc.batch[:0], sc.bufs[:0], sc.hdr[:0]
+	sc.reset() // the records hold a copy of the frames
 	if err != nil {
 		g.roundWritten(bp, buf, err)
 		return nil, nil, false

@@ -252,10 +252,16 @@ func getScratch() *writeScratch { return scratchPool.Get().(*writeScratch) }
 
 // putScratch returns sc to the pool without references to sent data.
 func putScratch(sc *writeScratch) {
+	sc.reset()
+	scratchPool.Put(sc)
+}
+
+// reset empties sc for its next batch, dropping its references to the
+// data of the last one.
+func (sc *writeScratch) reset() {
 	clear(sc.batch)
 	clear(sc.bufs)
 	sc.batch, sc.bufs, sc.hdr = sc.batch[:0], sc.bufs[:0], sc.hdr[:0]
-	scratchPool.Put(sc)
 }
 
 func (c *Conn) writeLoop(g *gorillaWS) {
