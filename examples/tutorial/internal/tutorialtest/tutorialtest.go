@@ -205,12 +205,19 @@ func (c *Client) WaitDisconnected(t testing.TB) string {
 }
 
 // WaitUpgraded waits until the client's connection has moved from
-// long-polling to WebSocket. A test that cuts the network to see a
-// session recovered cuts after this: a cut in the middle of the upgrade
-// leaves the server a polling transport with no poll pending, whose loss
-// it notices only when the heartbeat times out (so does the reference
-// server), and a client returning before then finds no session to
-// recover.
+// long-polling to WebSocket, on both sides. A test that cuts the network
+// to see a session recovered cuts after this: a cut in the middle of the
+// upgrade leaves the server a polling transport with no poll pending,
+// whose loss it notices only when the heartbeat times out (so does the
+// reference server), and a client returning before then finds no session
+// to recover.
+//
+// The client switches as soon as it has written its upgrade packet, which
+// may still be on its way (in the test's proxy, say) when the network is
+// cut. So the wait ends with a round trip written after that packet, on
+// the same WebSocket: a CONNECT to a namespace no step serves, which the
+// server refuses. Once the refusal is back, the server has read the
+// upgrade packet before it.
 func (c *Client) WaitUpgraded(t testing.TB) {
 	t.Helper()
 	deadline := time.Now().Add(Wait)
@@ -219,6 +226,20 @@ func (c *Client) WaitUpgraded(t testing.TB) {
 			t.Fatal("the client did not upgrade to WebSocket")
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+	probe := c.Socket.Manager().Socket("/upgrade-probe", nil)
+	refused := make(chan struct{}, 1)
+	probe.OnConnectError(func(*sioclient.ConnectError) {
+		select {
+		case refused <- struct{}{}:
+		default: // a handler of an earlier wait
+		}
+	})
+	probe.Connect()
+	select {
+	case <-refused:
+	case <-time.After(time.Until(deadline)):
+		t.Fatal("the server did not answer on the upgraded connection")
 	}
 }
 
