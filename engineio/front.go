@@ -327,7 +327,6 @@ func (fc *frontConn) handshake() {
 		fc.handOff()
 		return
 	}
-	fc.state = &st
 	fc.idleFor(fc.f.bounds.first)
 	if fc.reading.CompareAndSwap(false, true) {
 		// The client's first request may have come with its Finished
@@ -413,11 +412,9 @@ type frontConn struct {
 	hungUp atomic.Bool
 	// tls is nc as a TLS connection (ServeTLS), nil on plain TCP; split
 	// is the connection under it (which tells whether its last read
-	// filled its buffer); state is its handshake's outcome, set before
-	// the first read.
+	// filled its buffer).
 	tls   *tls.Conn
 	split *helloSplitter
-	state *tls.ConnectionState
 	// remote is the client's address as a request's RemoteAddr, set by
 	// the first request (the reader's alone).
 	remote string
@@ -751,7 +748,7 @@ func (fc *frontConn) next() int {
 		fc.remote = fc.nc.RemoteAddr().String() // formatted once, not per request
 	}
 	req.RemoteAddr = fc.remote
-	req.TLS = fc.state
+	req.TLS = fc.tlsState()
 	fw := &frontWriter{fc: fc, close: req.Close}
 	if !fc.serve(fw, req) {
 		return frontClosed
@@ -875,7 +872,19 @@ func (fc *frontConn) handOff() {
 		fc.f.handoff.push(fc.nc)
 		return
 	}
-	fc.f.handoff.push(&prefixConn{Conn: fc.nc, prefix: in, tls: fc.state})
+	fc.f.handoff.push(&prefixConn{Conn: fc.nc, prefix: in, tls: fc.tlsState()})
+}
+
+// tlsState is the connection's TLS state for a request (nil on plain
+// TCP), made for each request as crypto/tls reports it rather than kept
+// from the handshake: 192 bytes a connection, and most connections are
+// idle (a long-polling client's second one always is, between POSTs).
+func (fc *frontConn) tlsState() *tls.ConnectionState {
+	if fc.tls == nil {
+		return nil
+	}
+	st := fc.tls.ConnectionState()
+	return &st
 }
 
 func (f *front) forget(fc *frontConn) {
