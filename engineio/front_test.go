@@ -906,11 +906,29 @@ func countEmptyReads(t *testing.T) *atomic.Int64 {
 // for the next poll, none finds nothing: the edge-triggered watch reports
 // the poll when it comes), and the next poll is read and parked, also
 // when it comes in two segments.
+//
+// Only the reads until the poll is whole count. A reader that waits for a
+// request's rest in a read clears the wake flag before that read, so the
+// poller's report of the rest, when the scheduler runs the poller after
+// the read took it, leaves the flag set and costs one read that finds
+// nothing once the poll is in (clearing it after the read instead could
+// lose the report of input that came just then). Under load that happens.
 func TestFrontAnsweredPollParksWithoutARead(t *testing.T) {
 	if !pollerExpected() {
 		return
 	}
-	empty := countEmptyReads(t)
+	// empty counts the reads that found nothing while fewer than whole
+	// bytes of the poll had been read (got).
+	var empty, got, whole atomic.Int64
+	hook := func(n int, err error) {
+		if n > 0 {
+			got.Add(int64(n))
+		} else if (err == nil || isTimeout(err)) && got.Load() < whole.Load() {
+			empty.Add(1)
+		}
+	}
+	testHookRead.Store(&hook)
+	t.Cleanup(func() { testHookRead.Store(nil) })
 	srv, _, _, addr := startFrontServer(t, &Options{PingInterval: time.Minute, PingTimeout: time.Minute}, nil)
 	conn, br, sid := openWithPoll(t, srv, addr)
 	fc := frontConnOf(t, srv, sid)
@@ -918,8 +936,8 @@ func TestFrontAnsweredPollParksWithoutARead(t *testing.T) {
 	c := srv.sessions[sid]
 	srv.mu.RUnlock()
 	poll := "GET /socket.io/?EIO=4&transport=polling&sid=" + sid + " HTTP/1.1\r\nHost: x\r\n\r\n"
+	whole.Store(int64(len(poll)))
 	for i := range 3 {
-		empty.Store(0)
 		msg := fmt.Sprintf("m%d", i)
 		if err := c.Send([]byte(msg), false, false); err != nil {
 			t.Fatal(err)
@@ -930,6 +948,8 @@ func TestFrontAnsweredPollParksWithoutARead(t *testing.T) {
 		// Longer than a reader would wait for more (frontLinger).
 		time.Sleep(4 * frontLinger)
 		waitNoFrontGoroutine(t, "an answered poll")
+		empty.Store(0)
+		got.Store(0)
 		next := poll
 		if i == 1 {
 			// In two segments: the reader waits for the rest with a
@@ -958,7 +978,7 @@ func TestFrontAnsweredPollParksWithoutARead(t *testing.T) {
 		waitPollsParked(t, srv, 1)
 		waitNoFrontGoroutine(t, "the next poll parked")
 		if n := empty.Load(); n != 0 {
-			t.Fatalf("poll %d: %d reads found nothing between the answer and the next poll parked, want 0", i, n)
+			t.Fatalf("poll %d: %d reads found nothing between the answer and the whole next poll, want 0", i, n)
 		}
 	}
 }
