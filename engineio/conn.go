@@ -38,7 +38,11 @@ type Conn struct {
 
 	holdUntil atomic.Int64  // unix ns: read nothing before (HoldReads); 0: never held
 	closedCh  chan struct{} // made by the first Done call (most sessions never make one), closed by close()
-	pollWake  chan struct{} // wakes a pending GET (upgrade probe done); nil for WebSocket-only sessions
+	// pollWake wakes a poll waiting in its handler's goroutine (net/http's
+	// polls) when an upgrade probe is answered. Made, under mu, by the
+	// first such wait: the front's polls park without waiting, and most
+	// sessions never have one (109 bytes each).
+	pollWake chan struct{}
 
 	// WebSocket writer state (wswrite.go, wspoll.go): the active
 	// WebSocket once the session is on it (one of the two, by kind), and
@@ -99,13 +103,7 @@ type Conn struct {
 }
 
 func newConn(s *Server, id string, r *http.Request, transport string) *Conn {
-	var pollWake chan struct{}
 	polling := transport == TransportPolling
-	if polling {
-		// Only a session that starts on polling can upgrade; a nil
-		// channel (WebSocket from the start) is never waited on.
-		pollWake = make(chan struct{}, 1)
-	}
 	return &Conn{
 		srv:            s,
 		id:             id,
@@ -114,7 +112,6 @@ func newConn(s *Server, id string, r *http.Request, transport string) *Conn {
 		onWS:           !polling,
 		created:        time.Since(heartbeatEpoch),
 		q:              queue.New(s.cfg.MaxQueueBytes),
-		pollWake:       pollWake,
 		hbIndex:        -1,
 	}
 }

@@ -99,6 +99,14 @@ func (c *Conn) answerPoll(w http.ResponseWriter, accept string, gone <-chan stru
 		if !closed || flush {
 			batch = c.q.Drain(batch[:0], c.srv.cfg.MaxPayload)
 		}
+		if fw == nil && c.pollWake == nil {
+			// This poll may wait below. Made in the section that read
+			// probeDone: probeSucceeded, which sets it in one of its
+			// own, either comes before (and the poll does not wait) or
+			// finds the channel.
+			c.pollWake = make(chan struct{}, 1)
+		}
+		wake := c.pollWake
 		c.mu.Unlock()
 
 		if peerClosed {
@@ -148,7 +156,7 @@ func (c *Conn) answerPoll(w http.ResponseWriter, accept string, gone <-chan stru
 		}
 		select {
 		case <-c.q.Ready():
-		case <-c.pollWake:
+		case <-wake:
 		case <-c.Done():
 		case <-gone:
 			// The client dropped its pending poll: it is gone (a closed

@@ -486,9 +486,10 @@ var testHookUpgradeTimer func(expire func())
 func (c *Conn) probeSucceeded() {
 	c.mu.Lock()
 	c.probeDone = true
+	wake := c.pollWake // nil unless a poll has waited in its goroutine
 	c.mu.Unlock()
 	select {
-	case c.pollWake <- struct{}{}:
+	case wake <- struct{}{}:
 	default:
 	}
 	c.wakePoll()
